@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using BeijingEts.Functions.Auth;
+
+namespace BeijingEts.Functions.Audit;
+
+/// <summary>One audit row: who did what to which subject, when, and the state before and after.</summary>
+public sealed record AuditRecord(
+    string Id,
+    DateTimeOffset At,
+    string Actor,
+    string ActorRole,
+    string? ActorScope,
+    string Action,
+    string Subject,
+    JsonElement? Before,
+    JsonElement? After,
+    string? TraceId);
+
+/// <summary>
+/// The append-only audit table. Rows are only ever added (never upserted or deleted), partitioned by subject
+/// and keyed newest-first, so a subject's history is one partition scan. Images over the table's property limit
+/// go to the audit container and the row points at them.
+/// </summary>
+public sealed class AuditLog(StorageClients storage, TimeProvider clock)
+{
+    private const int InlineLimit = 30_000; // table string properties hold at most 32K UTF-16 characters
+
+    public async Task<AuditRecord> RecordAsync(Actor actor, string action, string subject, object? before, object? after, CancellationToken cancellationToken)
+    {
+        var at = clock.GetUtcNow();
+        var id = $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{Guid.NewGuid():N}";
+        var entity = new TableEntity(EncodeKey(subject), id)
+        {
+            ["At"] = at,
+            ["Actor"] = actor.Id,
+            ["ActorRole"] = actor.Role,
+            ["ActorScope"] = actor.Scope,
+            ["Action"] = action,
+            ["Subject"] = subject,
+            ["TraceId"] = Activity.Current?.TraceId.ToString(),
+        };
+        await StoreImageAsync(entity, "Before", id, before, cancellationToken);
+        await StoreImageAsync(entity, "After", id, after, cancellationToken);
+        await storage.Table(StorageNames.Tables.Audit).AddEntityAsync(entity, cancellationToken);
+        return await ToRecordAsync(entity, cancellationToken);
+    }
+
+    /// <summary>A subject's history, newest first.</summary>
+    public async Task<IReadOnlyList<AuditRecord>> ReadAsync(string subject, int limit, CancellationToken cancellationToken)
+    {
+        var records = new List<AuditRecord>();
+        var partition = EncodeKey(subject);
+        await foreach (var row in storage.Table(StorageNames.Tables.Audit).QueryAsync<TableEntity>(r => r.PartitionKey == partition, maxPerPage: limit, cancellationToken: cancellationToken))
+        {
+            records.Add(await ToRecordAsync(row, cancellationToken));
+            if (records.Count >= limit) break;
+        }
+        return records;
+    }
+
+    private async Task StoreImageAsync(TableEntity entity, string name, string id, object? image, CancellationToken cancellationToken)
+    {
+        if (image is null) return;
+        var json = image is JsonElement element ? element.GetRawText() : JsonSerializer.Serialize(image, AuditJson);
+        if (json.Length <= InlineLimit)
+        {
+            entity[name] = json;
+            return;
+        }
+        var blob = storage.Container(StorageNames.Containers.Audit).GetBlobClient($"{entity.PartitionKey}/{id}/{name.ToLowerInvariant()}.json");
+        await blob.UploadAsync(BinaryData.FromString(json), overwrite: false, cancellationToken);
+        entity[name + "Blob"] = blob.Name;
+    }
+
+    private async Task<AuditRecord> ToRecordAsync(TableEntity row, CancellationToken cancellationToken) => new(
+        row.RowKey,
+        row.GetDateTimeOffset("At") ?? default,
+        row.GetString("Actor"),
+        row.GetString("ActorRole"),
+        row.GetString("ActorScope"),
+        row.GetString("Action"),
+        row.GetString("Subject"),
+        await LoadImageAsync(row, "Before", cancellationToken),
+        await LoadImageAsync(row, "After", cancellationToken),
+        row.GetString("TraceId"));
+
+    private async Task<JsonElement?> LoadImageAsync(TableEntity row, string name, CancellationToken cancellationToken)
+    {
+        var json = row.GetString(name);
+        if (json is null && row.GetString(name + "Blob") is { } blobName)
+        {
+            var content = await storage.Container(StorageNames.Containers.Audit).GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
+            json = content.Value.Content.ToString();
+        }
+        return json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
+    }
+
+    internal static readonly JsonSerializerOptions AuditJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Table keys may not hold / \ # ? or control characters; escaping keeps subjects like "calendar/2027" readable and reversible.</summary>
+    internal static string EncodeKey(string subject) => Uri.EscapeDataString(subject);
+}

@@ -1,0 +1,44 @@
+using System.Security.Claims;
+
+namespace BeijingEts.Functions.Auth;
+
+/// <summary>The five roles of the platform, as app roles in the token's "roles" claim.</summary>
+public static class Roles
+{
+    public const string Regulator = "regulator";
+    public const string District = "district";
+    public const string Unit = "unit";
+    public const string Verifier = "verifier";
+    public const string Exchange = "exchange";
+
+    public static readonly string[] All = [Regulator, District, Unit, Verifier, Exchange];
+}
+
+/// <summary>The claim names that carry a caller's scope.</summary>
+public static class EtsClaims
+{
+    public const string Roles = "roles";
+    public const string Subject = "sub";
+    public const string District = "district";
+    public const string UnitId = "unit_id";
+    public const string VerifierId = "verifier_id";
+}
+
+/// <summary>Who did something, as the audit log records it.</summary>
+public sealed record Actor(string Id, string Role, string? Scope)
+{
+    public static Actor System(string component) => new("system:" + component, "system", null);
+
+    public static Actor From(ClaimsPrincipal user)
+    {
+        var role = Roles.All.FirstOrDefault(user.IsInRole) ?? "unknown";
+        var scope = role switch
+        {
+            Roles.District => user.FindFirstValue(EtsClaims.District),
+            Roles.Unit => user.FindFirstValue(EtsClaims.UnitId),
+            Roles.Verifier => user.FindFirstValue(EtsClaims.VerifierId),
+            _ => null,
+        };
+        return new Actor(user.FindFirstValue(EtsClaims.Subject) ?? user.Identity?.Name ?? "anonymous", role, scope);
+    }
+}

@@ -1,0 +1,9 @@
+global using System.Text.Json;
+global using System.Text.Json.Serialization;
+global using Azure;
+global using Azure.Data.Tables;
+global using Azure.Storage.Blobs;
+global using Azure.Storage.Queues;
+global using BeijingEts.Functions.Hosting;
+global using BeijingEts.Functions.Storage;
+global using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,0 +1,30 @@
+namespace BeijingEts.Functions.Storage;
+
+/// <summary>Creates every table, queue (with its -poison twin) and container before the app takes requests.</summary>
+public sealed class StorageInitializer(StorageClients storage, FunctionCatalog catalog, ILogger<StorageInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var queues = catalog.Functions.Where(f => f.QueueName is not null).Select(f => f.QueueName!)
+            .Append(StorageNames.Queues.UploadEvents).Distinct().ToList();
+        var work = new List<Task>();
+        work.AddRange(StorageNames.Tables.All.Select(t => storage.Table(t).CreateIfNotExistsAsync(cancellationToken)));
+        work.AddRange(StorageNames.Containers.All.Select(c => storage.Container(c).CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
+        work.AddRange(queues.SelectMany(q => new[] { q, StorageNames.Queues.Poison(q) })
+            .Select(q => storage.Queue(q).CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
+        try
+        {
+            await Task.WhenAll(work);
+        }
+        catch (Exception error) when (error is RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw new StorageUnreachableException(storage.Blobs.Uri, error);
+        }
+        logger.LogInformation("Storage ready at {BlobEndpoint} (prefix '{Prefix}')", storage.Blobs.Uri, storage.Names.Prefix);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+public sealed class StorageUnreachableException(Uri endpoint, Exception inner)
+    : Exception($"Storage at {endpoint} is unreachable ({inner.Message.Split('\n')[0].Trim()}). Start Azurite (./scripts/run.sh does) or set AzureWebJobsStorage to a reachable account.", inner);

@@ -1,0 +1,49 @@
+namespace BeijingEts.Functions.Storage;
+
+/// <summary>
+/// Every table, queue and container the app uses, by logical name, in one place. A prefix (empty in production,
+/// unique per test class) is put in front of each so tests run in parallel on one storage account.
+/// </summary>
+public sealed class StorageNames(string prefix)
+{
+    public static class Tables
+    {
+        public const string Audit = "audit";
+        public const string Calendar = "calendar";
+        public const string TimerStatus = "timerstatus";
+        public const string BlobScan = "blobscan";
+        public const string Uploads = "uploads";
+
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads];
+    }
+
+    public static class Queues
+    {
+        public const string UploadEvents = "upload-events";
+
+        public static string Poison(string queue) => queue + "-poison";
+    }
+
+    public static class Containers
+    {
+        /// <summary>Where signed upload links put documents; each new blob raises a BlobCreated event.</summary>
+        public const string Uploads = "uploads";
+        /// <summary>Audit before/after images too large for a table property.</summary>
+        public const string Audit = "audit";
+
+        public static readonly string[] All = [Uploads, Audit];
+    }
+
+    public string Prefix { get; } = Validate(prefix);
+
+    public string Table(string logical) => Prefix + logical.Replace("-", "", StringComparison.Ordinal);
+
+    public string Queue(string logical) => Prefix + logical;
+
+    public string Container(string logical) => Prefix + logical;
+
+    private static string Validate(string prefix) =>
+        prefix.Length == 0 || (prefix.Length <= 20 && char.IsAsciiLetterLower(prefix[0]) && prefix.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c)))
+            ? prefix
+            : throw new InvalidOperationException($"Storage prefix '{prefix}' must be up to 20 lowercase letters and digits, starting with a letter.");
+}

@@ -1,0 +1,70 @@
+# Shared by run.sh, test.sh and bench.sh: Azurite install and start, free ports, connection strings.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+AZURITE_DIR="$ROOT/scripts/azurite"
+AZURITE_BIN="$AZURITE_DIR/node_modules/.bin/azurite"
+AZURITE_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+die() { echo "$*" >&2; exit 1; }
+
+ensure_azurite() {
+  [ -x "$AZURITE_BIN" ] && return 0
+  command -v npm >/dev/null 2>&1 || die "npm is not installed: install Node.js 20, then run this again."
+  echo "Installing Azurite (pinned in scripts/azurite/package-lock.json)..." >&2
+  (cd "$AZURITE_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>"$AZURITE_DIR/npm-error.log") \
+    || die "Azurite could not be installed from npm (see scripts/azurite/npm-error.log); check the npm registry is reachable, then run this again."
+  rm -f "$AZURITE_DIR/npm-error.log"
+}
+
+# free_ports N: prints N distinct free loopback ports.
+free_ports() {
+  node -e '
+    const net = require("net"); const n = +process.argv[1]; const servers = []; const ports = [];
+    (function next() {
+      if (ports.length === n) { servers.forEach(s => s.close()); console.log(ports.join(" ")); return; }
+      const s = net.createServer(); servers.push(s);
+      s.listen(0, "127.0.0.1", () => { ports.push(s.address().port); next(); });
+    })();' "$1"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_azurite BLOB QUEUE TABLE [--inMemoryPersistence | --location DIR]: starts Azurite in the background,
+# sets AZURITE_PID, and waits until all three services accept connections.
+start_azurite() {
+  local blob=$1 queue=$2 table=$3; shift 3
+  "$AZURITE_BIN" --silent --skipApiVersionCheck --disableTelemetry \
+    --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" \
+    --tableHost 127.0.0.1 --tablePort "$table" "$@" >"${AZURITE_LOG:-/dev/null}" 2>&1 &
+  AZURITE_PID=$!
+  for _ in $(seq 1 150); do
+    if port_in_use "$blob" && port_in_use "$queue" && port_in_use "$table"; then return 0; fi
+    kill -0 "$AZURITE_PID" 2>/dev/null || die "Azurite exited at start-up${AZURITE_LOG:+ (see $AZURITE_LOG)}; check the ports $blob, $queue, $table are free."
+    sleep 0.1
+  done
+  die "Azurite did not start listening within 15 s on ports $blob, $queue, $table."
+}
+
+stop_azurite() {
+  if [ -n "${AZURITE_PID:-}" ] && kill -0 "$AZURITE_PID" 2>/dev/null; then
+    kill "$AZURITE_PID" 2>/dev/null
+    wait "$AZURITE_PID" 2>/dev/null
+  fi
+  AZURITE_PID=""
+}
+
+azurite_connection_string() {
+  echo "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$2/devstoreaccount1;TableEndpoint=http://127.0.0.1:$3/devstoreaccount1;"
+}
+
+# The local signing key shared by run.sh (the app) and token.sh (the tokens it accepts).
+dev_signing_key_file() {
+  local file="$ROOT/.data/dev-signing-key"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$ROOT/.data"
+    command -v openssl >/dev/null 2>&1 || die "openssl is needed to make the local signing key; install it (apt-get install openssl)."
+    (umask 077 && openssl rand -hex 32 >"$file.tmp.$$" && mv -n "$file.tmp.$$" "$file"; rm -f "$file.tmp.$$")
+  fi
+  echo "$file"
+}

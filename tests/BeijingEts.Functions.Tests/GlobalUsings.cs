@@ -1,0 +1,9 @@
+global using System.Net;
+global using System.Net.Http.Json;
+global using System.Text.Json;
+global using Azure.Data.Tables;
+global using BeijingEts.Functions;
+global using BeijingEts.Functions.Hosting;
+global using BeijingEts.Functions.Storage;
+global using BeijingEts.Functions.Tests.Infrastructure;
+global using Xunit;

@@ -1,0 +1,107 @@
+using System.Net.Http.Headers;
+using Azure.Storage.Queues;
+using BeijingEts.Functions.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BeijingEts.Functions.Tests.Infrastructure;
+
+/// <summary>
+/// Starts the real app (Kestrel on a free loopback port, the local trigger runtime, real Azurite) with a storage
+/// prefix of its own, so test classes run in parallel on one Azurite. Subclasses add functions, settings or a clock.
+/// </summary>
+public class EtsAppFixture : IAsyncLifetime
+{
+    public string SigningKey { get; } = Convert.ToHexString(Guid.NewGuid().ToByteArray()) + Convert.ToHexString(Guid.NewGuid().ToByteArray());
+    public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..10];
+    public WebApplication App { get; private set; } = null!;
+    public Uri BaseAddress { get; private set; } = null!;
+    public StorageClients Storage => App.Services.GetRequiredService<StorageClients>();
+
+    protected virtual IEnumerable<Type> ExtraFunctions => [];
+
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        var connection = Environment.GetEnvironmentVariable(StorageClients.ConnectionSetting)
+            ?? throw new InvalidOperationException("AzureWebJobsStorage is not set: run the tests with ./scripts/test.sh, which starts Azurite.");
+        var settings = new Dictionary<string, string?>
+        {
+            [StorageClients.ConnectionSetting] = connection,
+            ["Ets:Port"] = "0",
+            ["Ets:StoragePrefix"] = Prefix,
+            ["Ets:BlobScanIntervalMs"] = "200",
+            ["Auth:SigningKey"] = SigningKey,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
+            // Tests make functions fail on purpose; their error logs would bury a real failure's output.
+            ["Logging:LogLevel:BeijingEts.Functions.Hosting.Invocation.FunctionInvoker"] = "None",
+            ["Logging:LogLevel:Function"] = "Error",
+        };
+        foreach (var (key, value) in Settings) settings[key] = value;
+        App = EtsApp.Build(["--environment", "Testing"], settings, services =>
+        {
+            foreach (var type in ExtraFunctions) services.AddFunction(type);
+            ConfigureServices(services);
+        });
+        await App.StartAsync(TestContext.Current.CancellationToken);
+        var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        if (App is null) return;
+        var storage = Storage;
+        await App.StopAsync(CancellationToken.None);
+        await App.DisposeAsync();
+        await DeletePrefixedAsync(storage);
+    }
+
+    public HttpClient Client(string? role = null, string? scope = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (role is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LocalTokens.Create(SigningKey, role, scope));
+        }
+        return client;
+    }
+
+    public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    public QueueClient Queue(string logicalName) => Storage.Queue(logicalName);
+
+    private async Task DeletePrefixedAsync(StorageClients storage)
+    {
+        await foreach (var table in storage.Tables.QueryAsync(t => t.Name.CompareTo(Prefix) >= 0 && t.Name.CompareTo(Prefix + "{") < 0))
+            await storage.Tables.DeleteTableAsync(table.Name);
+        await foreach (var queue in storage.Queues.GetQueuesAsync(prefix: Prefix))
+            await storage.Queues.DeleteQueueAsync(queue.Name);
+        await foreach (var container in storage.Blobs.GetBlobContainersAsync(prefix: Prefix))
+            await storage.Blobs.DeleteBlobContainerAsync(container.Name);
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls until the condition holds; fails with the message after the timeout (generous: machines are shared).</summary>
+    public static async Task HoldsAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out waiting until {because}.");
+            await Task.Delay(50);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BeijingEts.Functions.Tests.Runtime;
+
+/// <summary>Fires at the top of every hour.</summary>
+[TimerTrigger("0 0 * * * *")]
+public sealed class HourlyTimerFunction(TimerLog log) : ITimerFunction
+{
+    public Task RunAsync(TimerTriggerInfo timer, CancellationToken cancellationToken)
+    {
+        log.Fired.Enqueue(timer);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class TimerLog
+{
+    public ConcurrentQueue<TimerTriggerInfo> Fired { get; } = new();
+}
+
+public sealed class FakeClockFixture : EtsAppFixture
+{
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 3, 1, 9, 30, 0, TimeSpan.Zero));
+    public TimerLog Log { get; } = new();
+
+    protected override IEnumerable<Type> ExtraFunctions => [typeof(HourlyTimerFunction)];
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Ets:BlobScanDisabled"] = "true" };
+
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        services.AddSingleton(Log);
+        services.AddSingleton<TimeProvider>(Clock);
+    }
+}
+
+public sealed class TimerRuntimeTests(FakeClockFixture app) : IClassFixture<FakeClockFixture>
+{
+    [Fact]
+    public async Task HourlyTimer_FiresAtEachHourOfTheFakeClockAndNotBefore()
+    {
+        var status = app.Service<BeijingEts.Functions.Hosting.Local.TimerStatusStore>();
+        var ct = TestContext.Current.CancellationToken;
+        await Eventually.HoldsAsync(async () => (await status.GetAsync(nameof(HourlyTimerFunction), ct))?.Next is not null, "the timer is armed");
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), (await status.GetAsync(nameof(HourlyTimerFunction), ct))!.Next);
+
+        app.Clock.Advance(TimeSpan.FromMinutes(29));
+        await Task.Delay(300, ct);
+        Assert.Empty(app.Log.Fired);
+
+        app.Clock.Advance(TimeSpan.FromMinutes(1));
+        await Eventually.HoldsAsync(() => Task.FromResult(app.Log.Fired.Count == 1), "the 10:00 run happened");
+        var first = app.Log.Fired.Single();
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), first.Next);
+        Assert.False(first.IsPastDue);
+
+        await Eventually.HoldsAsync(async () => (await status.GetAsync(nameof(HourlyTimerFunction), ct))?.Next == new DateTimeOffset(2026, 3, 1, 11, 0, 0, TimeSpan.Zero), "the 11:00 run is armed");
+        app.Clock.Advance(TimeSpan.FromHours(1));
+        await Eventually.HoldsAsync(() => Task.FromResult(app.Log.Fired.Count == 2), "the 11:00 run happened");
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), app.Log.Fired.Last().Last);
+    }
+}
