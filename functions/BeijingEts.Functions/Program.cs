@@ -15,8 +15,8 @@ try
     await EtsApp.Build(args).RunAsync();
     return 0;
 }
-catch (Exception error) when (StartupFailure.Describe(error) is { } line)
+catch (Exception error)
 {
-    await Console.Error.WriteLineAsync(line);
+    await Console.Error.WriteLineAsync(StartupFailure.Describe(error) ?? error.ToString());
     return 1;
 }

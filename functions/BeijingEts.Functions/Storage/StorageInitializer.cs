@@ -27,4 +27,16 @@ public sealed class StorageInitializer(StorageClients storage, FunctionCatalog c
 }
 
 public sealed class StorageUnreachableException(Uri endpoint, Exception inner)
-    : Exception($"Storage at {endpoint} is unreachable ({inner.Message.Split('\n')[0].Trim()}). Start Azurite (./scripts/run.sh does) or set AzureWebJobsStorage to a reachable account.", inner);
+    : Exception($"Storage at {endpoint} is unreachable ({RootCause(inner)}). Start Azurite (./scripts/run.sh does) or set AzureWebJobsStorage to a reachable account.", inner)
+{
+    private static string RootCause(Exception error)
+    {
+        var inner = error;
+        while (inner is not null)
+        {
+            error = inner;
+            inner = error is AggregateException aggregate ? aggregate.InnerExceptions.FirstOrDefault() : error.InnerException;
+        }
+        return error.Message.Split('\n')[0].Trim();
+    }
+}
