@@ -1,1 +1,101 @@
-Console.WriteLine("placeholder");
+using System.Diagnostics;
+using System.Globalization;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using BeijingEts.Bench;
+using BeijingEts.Functions;
+using BeijingEts.Functions.Hosting;
+using BeijingEts.Functions.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+// Throughput figures as JSON lines. The raw-storage figures are the baseline that the app's figures are divided by,
+// taken in the same run on the same Azurite, so a slow or busy machine moves both alike.
+var connection = Environment.GetEnvironmentVariable(StorageClients.ConnectionSetting)
+    ?? throw new InvalidOperationException("AzureWebJobsStorage is not set: run ./scripts/bench.sh.");
+var scale = double.Parse(Environment.GetEnvironmentVariable("BENCH_SCALE") ?? "1", CultureInfo.InvariantCulture);
+int Count(int n) => Math.Max(16, (int)(n * scale));
+var prefix = "b" + Guid.NewGuid().ToString("N")[..8];
+var tables = new TableServiceClient(connection);
+var queues = new QueueServiceClient(connection, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+var figures = new Dictionary<string, double>();
+
+void Report(string name, double value, string unit, string? over = null, double? target = null)
+{
+    figures[name] = value;
+    var line = $"{{\"figure\": \"{name}\", \"value\": {value.ToString("F1", CultureInfo.InvariantCulture)}, \"unit\": \"{unit}\"";
+    if (over is not null)
+    {
+        line += $", \"ratio\": {(value / figures[over]).ToString("F3", CultureInfo.InvariantCulture)}, \"over\": \"{over}\"";
+        if (target is not null) line += $", \"target\": {target.Value.ToString(CultureInfo.InvariantCulture)}";
+    }
+    Console.WriteLine(line + "}");
+}
+
+async Task<double> RatePerSecondAsync(int operations, int inFlight, Func<int, Task> operation)
+{
+    var next = -1;
+    var watch = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref next)) < operations) await operation(i);
+    }));
+    return operations / watch.Elapsed.TotalSeconds;
+}
+
+var table = tables.GetTableClient(prefix + "bench");
+await table.CreateIfNotExistsAsync();
+var payload = new string('x', 200);
+TableEntity Row(string partition, int i) => new(partition, i.ToString("D8", CultureInfo.InvariantCulture)) { ["Payload"] = payload, ["Quantity"] = (long)i };
+
+await RatePerSecondAsync(50, 4, i => table.UpsertEntityAsync(Row("warmup", i))); // connections and JIT
+Report("storage.upsert.sequential", await RatePerSecondAsync(Count(500), 1, i => table.UpsertEntityAsync(Row("seq", i))), "upserts/s");
+Report("storage.upsert.parallel16", await RatePerSecondAsync(Count(2000), 16, i => table.UpsertEntityAsync(Row("par", i))), "upserts/s");
+var batches = Count(40);
+var batchRate = await RatePerSecondAsync(batches, 1, b => table.SubmitTransactionAsync(
+    Enumerable.Range(b * 100, 100).Select(i => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Row("batch", i)))));
+Report("storage.batch100.rows", batchRate * 100, "rows/s");
+
+var roundtrip = queues.GetQueueClient(prefix + "roundtrip");
+await roundtrip.CreateIfNotExistsAsync();
+Report("storage.queue.roundtrip", await RatePerSecondAsync(Count(1000), 16, async i =>
+{
+    await roundtrip.SendMessageAsync($"message {i}");
+    while (true)
+    {
+        var received = await roundtrip.ReceiveMessageAsync();
+        if (received.Value is { } message)
+        {
+            await roundtrip.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+            return;
+        }
+    }
+}), "messages/s");
+
+var counter = new NoopCounter();
+var app = EtsApp.Build(["--environment", "Production"], new Dictionary<string, string?>
+{
+    [StorageClients.ConnectionSetting] = connection,
+    ["Ets:Port"] = "0",
+    ["Ets:StoragePrefix"] = prefix,
+    ["Ets:BlobScanDisabled"] = "true",
+    ["AzureWebJobs.RecordBlobArrival.Disabled"] = "true",
+    ["Auth:SigningKey"] = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"),
+    ["Logging:LogLevel:Default"] = "Warning",
+}, services =>
+{
+    services.AddFunction(typeof(NoopQueueFunction));
+    services.AddSingleton(counter);
+});
+await app.StartAsync();
+var noop = queues.GetQueueClient(prefix + NoopQueueFunction.Queue);
+var messages = Count(2000);
+var watch = Stopwatch.StartNew();
+await RatePerSecondAsync(messages, 16, i => noop.SendMessageAsync($"noop {i}"));
+while (counter.Value < messages) await Task.Delay(5);
+Report("runtime.queue.noop", messages / watch.Elapsed.TotalSeconds, "messages/s", over: "storage.queue.roundtrip", target: 0.5);
+await app.StopAsync();
+await app.DisposeAsync();
+
+await foreach (var t in tables.QueryAsync(t => t.Name.CompareTo(prefix) >= 0 && t.Name.CompareTo(prefix + "{") < 0)) await tables.DeleteTableAsync(t.Name);
+await foreach (var q in queues.GetQueuesAsync(prefix: prefix)) await queues.DeleteQueueAsync(q.Name);
