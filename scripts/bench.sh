@@ -9,7 +9,7 @@ cd "$ROOT"
 ensure_azurite
 trap stop_azurite EXIT
 trap 'exit 130' INT TERM
-dotnet build tests/BeijingEts.Bench/BeijingEts.Bench.csproj -c Release -nologo -clp:ErrorsOnly -v:q >&2
+dotnet build tests/BeijingEts.Bench/BeijingEts.Bench.csproj -c Release -nologo -clp:"ErrorsOnly;NoSummary" -v:q >&2
 read -r BLOB QUEUE TABLE < <(free_ports 3)
 start_azurite "$BLOB" "$QUEUE" "$TABLE" --inMemoryPersistence
 export AzureWebJobsStorage

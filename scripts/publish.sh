@@ -13,7 +13,7 @@ OUT="$(cd "$OUT" && pwd)"
 find "$OUT" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 
 dotnet publish functions/BeijingEts.Functions/BeijingEts.Functions.csproj -c Release -r "$RUNTIME" --self-contained true \
-  -o "$OUT" -nologo -clp:ErrorsOnly -v:q -p:PublishReadyToRun=false >&2 \
+  -o "$OUT" -nologo -clp:"ErrorsOnly;NoSummary" -v:q -p:PublishReadyToRun=false >&2 \
   || die "dotnet publish failed (errors above)."
 [ -f "$OUT/host.json" ] || die "host.json is missing from the publish output."
 "$OUT/BeijingEts.Functions" --write-function-metadata "$OUT" >/dev/null \

@@ -41,7 +41,7 @@ if [ -z "${AzureWebJobsStorage:-}" ]; then
   echo "Azurite: blob $BLOB, queue $QUEUE, table $TABLE; data in .data/azurite" >&2
 fi
 
-dotnet build functions/BeijingEts.Functions/BeijingEts.Functions.csproj -c Debug -nologo -clp:ErrorsOnly -v:q >&2 \
+dotnet build functions/BeijingEts.Functions/BeijingEts.Functions.csproj -c Debug -nologo -clp:"ErrorsOnly;NoSummary" -v:q >&2 \
   || die "The build failed (errors above); fix them and run this again."
 
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"

@@ -16,7 +16,7 @@ export AzureWebJobsStorage
 AzureWebJobsStorage="$(azurite_connection_string "$BLOB" "$QUEUE" "$TABLE")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-dotnet build BeijingEts.Functions.sln -c Debug -nologo -clp:ErrorsOnly -v:q
+dotnet build BeijingEts.Functions.sln -c Debug -nologo -clp:"ErrorsOnly;NoSummary" -v:q
 
 status=0
 for project in tests/*.Tests; do

@@ -29,6 +29,9 @@ public class EtsAppFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Runs before the app starts: state a test needs to find in storage at start-up.</summary>
+    protected virtual Task SeedAsync(StorageClients storage) => Task.CompletedTask;
+
     public async ValueTask InitializeAsync()
     {
         var connection = Environment.GetEnvironmentVariable(StorageClients.ConnectionSetting)
@@ -52,6 +55,7 @@ public class EtsAppFixture : IAsyncLifetime
             foreach (var type in ExtraFunctions) services.AddFunction(type);
             ConfigureServices(services);
         });
+        await SeedAsync(Storage);
         await App.StartAsync(TestContext.Current.CancellationToken);
         var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal)));

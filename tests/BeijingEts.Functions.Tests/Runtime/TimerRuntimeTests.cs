@@ -20,7 +20,7 @@ public sealed class TimerLog
     public ConcurrentQueue<TimerTriggerInfo> Fired { get; } = new();
 }
 
-public sealed class FakeClockFixture : EtsAppFixture
+public class FakeClockFixture : EtsAppFixture
 {
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 3, 1, 9, 30, 0, TimeSpan.Zero));
     public TimerLog Log { get; } = new();
@@ -60,5 +60,36 @@ public sealed class TimerRuntimeTests(FakeClockFixture app) : IClassFixture<Fake
         app.Clock.Advance(TimeSpan.FromHours(1));
         await Eventually.HoldsAsync(() => Task.FromResult(app.Log.Fired.Count == 2), "the 11:00 run happened");
         Assert.Equal(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), app.Log.Fired.Last().Last);
+    }
+}
+
+/// <summary>The app was down at 09:00, when the timer was due; it comes back at 09:30.</summary>
+public sealed class PastDueFixture : FakeClockFixture
+{
+    protected override async Task SeedAsync(StorageClients storage)
+    {
+        var table = storage.Table(StorageNames.Tables.TimerStatus);
+        await table.CreateIfNotExistsAsync();
+        await table.UpsertEntityAsync(new TableEntity("timers", nameof(HourlyTimerFunction))
+        {
+            ["Last"] = new DateTimeOffset(2026, 3, 1, 8, 0, 0, TimeSpan.Zero),
+            ["Next"] = new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero),
+        });
+    }
+}
+
+public sealed class PastDueTimerTests(PastDueFixture app) : IClassFixture<PastDueFixture>
+{
+    [Fact]
+    public async Task OccurrenceMissedWhileDown_RunsOnceAtStartUpMarkedPastDue()
+    {
+        await Eventually.HoldsAsync(() => Task.FromResult(!app.Log.Fired.IsEmpty), "the missed 09:00 run happened");
+        var status = app.Service<BeijingEts.Functions.Hosting.Local.TimerStatusStore>();
+        await Eventually.HoldsAsync(async () => (await status.GetAsync(nameof(HourlyTimerFunction), TestContext.Current.CancellationToken))?.Next == new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero), "the 10:00 run is armed");
+
+        var missed = Assert.Single(app.Log.Fired);
+        Assert.True(missed.IsPastDue);
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero), missed.Next);
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 8, 0, 0, TimeSpan.Zero), missed.Last);
     }
 }

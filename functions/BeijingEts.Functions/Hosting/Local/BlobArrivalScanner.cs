@@ -20,15 +20,16 @@ public sealed class BlobArrivalScanner(StorageClients storage, IConfiguration co
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        var markers = storage.Table(StorageNames.Tables.BlobScan);
-        await foreach (var row in markers.QueryAsync<TableEntity>(r => r.PartitionKey == Partition, select: ["RowKey", "State"], cancellationToken: stopping))
-        {
-            if (row.GetString("State") == "sent") _sent.Add(row.RowKey);
-        }
+        var loaded = false;
         while (!stopping.IsCancellationRequested)
         {
             try
             {
+                if (!loaded)
+                {
+                    await LoadSentAsync(stopping);
+                    loaded = true;
+                }
                 await ScanOnceAsync(stopping);
                 await Task.Delay(Interval, stopping);
             }
@@ -39,8 +40,17 @@ public sealed class BlobArrivalScanner(StorageClients storage, IConfiguration co
             catch (Exception error)
             {
                 logger.LogWarning(error, "Scanning the uploads container failed; retrying");
-                await Task.Delay(Interval, CancellationToken.None);
+                await Task.Delay(Interval, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    private async Task LoadSentAsync(CancellationToken cancellationToken)
+    {
+        var markers = storage.Table(StorageNames.Tables.BlobScan);
+        await foreach (var row in markers.QueryAsync<TableEntity>(r => r.PartitionKey == Partition, select: ["RowKey", "State"], cancellationToken: cancellationToken))
+        {
+            if (row.GetString("State") == "sent") _sent.Add(row.RowKey);
         }
     }
 

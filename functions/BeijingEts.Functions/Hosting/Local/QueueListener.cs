@@ -53,7 +53,7 @@ public sealed class QueueListener(
             catch (Exception error)
             {
                 logger.LogWarning(error, "Polling {Queue} for {FunctionName} failed; retrying", queue.Name, function.Name);
-                await Task.Delay(settings.MaxPollingInterval, CancellationToken.None);
+                await Task.Delay(settings.MaxPollingInterval, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
         // Let running invocations finish; anything cut off reappears when its lease ends.

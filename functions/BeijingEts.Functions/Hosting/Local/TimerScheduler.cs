@@ -19,33 +19,48 @@ public sealed class TimerScheduler(
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        try
+        while (!stopping.IsCancellationRequested)
         {
-            var status = await statusStore.GetAsync(function.Name, stopping);
-            var now = clock.GetUtcNow();
-            if (status?.Next is { } missed && missed <= now)
+            try
             {
-                await FireAsync(missed, status.Last, pastDue: true, stopping);
-                status = status with { Last = missed };
+                await ScheduleAsync(stopping);
             }
-            while (!stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                now = clock.GetUtcNow();
-                var next = _schedule.GetNextOccurrence(now, TimeZoneInfo.Utc)
-                    ?? throw new InvalidOperationException($"The schedule of {function.Name} never fires again.");
-                status = new TimerStatus(status?.Last, next);
-                await statusStore.SaveAsync(function.Name, status, stopping);
-                var wait = next - now;
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, clock, stopping);
-                }
-                await FireAsync(next, status.Last, pastDue: clock.GetUtcNow() - next > TimeSpan.FromMinutes(1), stopping);
-                status = status with { Last = next };
+                return;
+            }
+            catch (Exception error)
+            {
+                // Storage hiccups must not stop the schedule; the stored status resumes it, past due if need be.
+                logger.LogWarning(error, "Timer {FunctionName} lost its schedule status; retrying", function.Name);
+                await Task.Delay(TimeSpan.FromSeconds(5), stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+    }
+
+    private async Task ScheduleAsync(CancellationToken stopping)
+    {
+        var status = await statusStore.GetAsync(function.Name, stopping);
+        if (status?.Next is { } missed && missed <= clock.GetUtcNow())
         {
+            await FireAsync(missed, status.Last, pastDue: true, stopping);
+            status = status with { Last = missed };
+            await statusStore.SaveAsync(function.Name, status, stopping);
+        }
+        while (!stopping.IsCancellationRequested)
+        {
+            var now = clock.GetUtcNow();
+            var next = _schedule.GetNextOccurrence(now, TimeZoneInfo.Utc)
+                ?? throw new InvalidOperationException($"The schedule of {function.Name} never fires again.");
+            status = new TimerStatus(status?.Last, next);
+            await statusStore.SaveAsync(function.Name, status, stopping);
+            var wait = next - now;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, clock, stopping);
+            }
+            await FireAsync(next, status.Last, pastDue: clock.GetUtcNow() - next > TimeSpan.FromMinutes(1), stopping);
+            status = status with { Last = next };
         }
     }
 
