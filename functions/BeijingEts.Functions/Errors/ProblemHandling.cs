@@ -85,8 +85,12 @@ public static partial class ProblemHandling
 
     private static string FriendlyType(string dotnetType)
     {
-        var name = dotnetType.Split('.').Last().TrimEnd(']');
-        return name switch
+        if (dotnetType.Contains("[]", StringComparison.Ordinal) || dotnetType.Contains("List`", StringComparison.Ordinal)
+            || dotnetType.Contains("Set`", StringComparison.Ordinal) || dotnetType.Contains("Enumerable`", StringComparison.Ordinal))
+        {
+            return "an array";
+        }
+        return dotnetType.Split('.').Last().TrimEnd(']') switch
         {
             "Int32" or "Int64" or "Int16" or "UInt32" or "UInt64" => "a whole number",
             "Decimal" or "Double" or "Single" => "a number",
@@ -95,7 +99,6 @@ public static partial class ProblemHandling
             "DateOnly" => "a date (yyyy-MM-dd)",
             "DateTimeOffset" or "DateTime" => "an ISO 8601 date-time",
             "Guid" => "a GUID",
-            _ when dotnetType.Contains("List", StringComparison.Ordinal) || dotnetType.Contains("[]", StringComparison.Ordinal) || dotnetType.Contains("Set", StringComparison.Ordinal) => "an array",
             _ => "an object",
         };
     }
