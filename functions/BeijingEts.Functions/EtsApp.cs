@@ -5,6 +5,7 @@ using BeijingEts.Functions.Calendar;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Hosting.Invocation;
 using BeijingEts.Functions.Hosting.Local;
+using BeijingEts.Functions.Lists;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -37,6 +38,7 @@ public static class EtsApp
         services.AddSingleton<TimerStatusStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<CalendarService>();
+        services.AddLists();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

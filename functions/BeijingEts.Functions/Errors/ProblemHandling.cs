@@ -64,7 +64,7 @@ public static partial class ProblemHandling
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail);
 
     /// <summary>A caller-facing sentence for a JSON reading failure, without .NET type names.</summary>
-    public static string DescribeJsonError(JsonException error)
+    public static string DescribeJsonError(JsonException error, Type? bodyType = null)
     {
         var path = string.IsNullOrEmpty(error.Path) ? "$" : error.Path;
         var message = error.Message;
@@ -72,8 +72,13 @@ public static partial class ProblemHandling
         if (unknown.Success) return $"Unknown field '{unknown.Groups[1].Value}' at {path}; remove it.";
         var missing = MissingRequired().Match(message);
         if (missing.Success) return $"Missing required field(s) {missing.Groups[1].Value.Replace("'", "", StringComparison.Ordinal)} at {TrimLast(path)}.";
-        var convert = CannotConvert().Match(message);
-        if (convert.Success) return $"The value at {path} has the wrong type: expected {FriendlyType(convert.Groups[1].Value)}.";
+        if (CannotConvert().IsMatch(message))
+        {
+            var expected = bodyType is null ? null : JsonPathTypes.Resolve(bodyType, path);
+            return expected is null
+                ? $"The value at {path} has the wrong type for that field."
+                : $"The value at {path} has the wrong type: expected {JsonPathTypes.Describe(expected)}.";
+        }
         if (message.Contains("null", StringComparison.OrdinalIgnoreCase) && message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
             return $"The value at {path} must not be null.";
         if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)) return $"A field appears twice at {path}; send it once.";
@@ -82,26 +87,6 @@ public static partial class ProblemHandling
     }
 
     private static string TrimLast(string path) => path.Contains('.') ? path[..path.LastIndexOf('.')] : "$";
-
-    private static string FriendlyType(string dotnetType)
-    {
-        if (dotnetType.Contains("[]", StringComparison.Ordinal) || dotnetType.Contains("List`", StringComparison.Ordinal)
-            || dotnetType.Contains("Set`", StringComparison.Ordinal) || dotnetType.Contains("Enumerable`", StringComparison.Ordinal))
-        {
-            return "an array";
-        }
-        return dotnetType.Split('.').Last().TrimEnd(']') switch
-        {
-            "Int32" or "Int64" or "Int16" or "UInt32" or "UInt64" => "a whole number",
-            "Decimal" or "Double" or "Single" => "a number",
-            "Boolean" => "true or false",
-            "String" => "a string",
-            "DateOnly" => "a date (yyyy-MM-dd)",
-            "DateTimeOffset" or "DateTime" => "an ISO 8601 date-time",
-            "Guid" => "a GUID",
-            _ => "an object",
-        };
-    }
 
     [GeneratedRegex("The JSON property '([^']*)' could not be mapped")]
     private static partial Regex UnknownMember();
@@ -118,7 +103,7 @@ public static partial class ProblemHandling
         {
             var (status, title, detail) = exception switch
             {
-                BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid", DescribeJsonError(json)),
+                BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid", DescribeJsonError(json, BodyType(http))),
                 BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large", $"Send at most {MaxRequestBodyBytes / 1024} KiB in one request."),
                 BadHttpRequestException { StatusCode: 415 } bad => (415, "Unsupported media type", bad.Message.Replace("Expected a supported JSON media type but got", "Send application/json, not", StringComparison.Ordinal)),
                 BadHttpRequestException bad when bad.Message.Contains("no body was provided", StringComparison.Ordinal) => (400, "The request body is missing", "This operation needs a JSON body."),
@@ -137,6 +122,10 @@ public static partial class ProblemHandling
                 ProblemDetails = { Status = status, Title = title, Detail = detail },
             });
         }
+
+        private static Type? BodyType(HttpContext http) =>
+            // The handler runs with the endpoint cleared; the feature keeps the one that failed.
+            (http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint())?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
 
         private static string DescribeBadRequest(BadHttpRequestException bad)
         {

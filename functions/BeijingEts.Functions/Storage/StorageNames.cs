@@ -13,8 +13,15 @@ public sealed class StorageNames(string prefix)
         public const string TimerStatus = "timerstatus";
         public const string BlobScan = "blobscan";
         public const string Uploads = "uploads";
+        public const string Units = "units";
+        public const string ListRules = "listrules";
+        public const string Statistics = "statistics";
+        public const string ListRevisions = "listrevisions";
+        public const string ListEntries = "listentries";
+        public const string UnitChanges = "unitchanges";
+        public const string Removals = "removals";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, ListEntries, UnitChanges, Removals];
     }
 
     public static class Queues
@@ -30,8 +37,12 @@ public sealed class StorageNames(string prefix)
         public const string Uploads = "uploads";
         /// <summary>Audit before/after images too large for a table property.</summary>
         public const string Audit = "audit";
+        /// <summary>Statistics files as imported, kept as the evidence a list was computed from.</summary>
+        public const string Imports = "imports";
+        /// <summary>Each published list revision as a document (Art. 7), never overwritten.</summary>
+        public const string PublishedLists = "published-lists";
 
-        public static readonly string[] All = [Uploads, Audit];
+        public static readonly string[] All = [Uploads, Audit, Imports, PublishedLists];
     }
 
     public string Prefix { get; } = Validate(prefix);

@@ -1,0 +1,9 @@
+namespace BeijingEts.Functions.Lists;
+
+public static class ListsServices
+{
+    public static IServiceCollection AddLists(this IServiceCollection services) => services
+        .AddSingleton<UnitStore>()
+        .AddSingleton<ListRulesStore>()
+        .AddSingleton<StatisticsStore>();
+}

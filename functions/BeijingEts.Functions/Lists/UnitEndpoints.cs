@@ -1,0 +1,108 @@
+using BeijingEts.Domain.Lists;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+
+namespace BeijingEts.Functions.Lists;
+
+public sealed record UnitView(string Uscc, string Name, string District, string Industry, bool NationalEts, string Status,
+    DateTimeOffset RegisteredAt, DateTimeOffset UpdatedAt, DateOnly? RemovedOn, DateOnly? AccountCancellationDeadline, IReadOnlyList<string>? Successors)
+{
+    public static UnitView From(UnitRecord u) => new(u.Uscc, u.Name, u.District, u.Industry, u.NationalEts, u.Status,
+        u.RegisteredAt, u.UpdatedAt, u.RemovedOn, u.AccountCancellationDeadline, u.Successors);
+}
+
+internal static class UnitInput
+{
+    /// <summary>Parses a USCC from a route, or gives the 400 that says what is wrong with it.</summary>
+    public static bool TryParse(string text, out string uscc, out ProblemHttpResult? problem)
+    {
+        if (Uscc.TryParse(text, out var parsed, out var error))
+        {
+            uscc = parsed.Value;
+            problem = null;
+            return true;
+        }
+        uscc = "";
+        problem = ProblemHandling.BadRequest(error);
+        return false;
+    }
+}
+
+/// <summary>PUT /api/units/{uscc} (regulator): registers a unit or updates its details.</summary>
+public sealed class PutUnit : IHttpFunction
+{
+    public sealed record Request(string Name, string District, string Industry, bool NationalEts = false);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPut("/units/{uscc}", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Units");
+
+    private static async Task<Results<Created<UnitView>, Ok<UnitView>, ProblemHttpResult>> HandleAsync(
+        string uscc, Request request, HttpContext http, UnitStore units, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        var problems = Validate(request);
+        if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
+
+        var now = clock.GetUtcNow();
+        var existing = await units.FindAsync(code, cancellationToken);
+        if (existing is null)
+        {
+            var unit = new UnitRecord(code, request.Name.Trim(), request.District, request.Industry, request.NationalEts, now, now);
+            if (!await units.TryAddAsync(unit, cancellationToken))
+            {
+                return Problems.Conflict($"Unit {code} was registered by someone else just now; read it and send your change again.");
+            }
+            await audit.RecordAsync(Actor.From(http.User), "unit.registered", $"units/{code}", null, UnitView.From(unit), cancellationToken);
+            return TypedResults.Created($"/api/units/{code}", UnitView.From(unit));
+        }
+        var (before, etag) = existing.Value;
+        var after = before with { Name = request.Name.Trim(), District = request.District, Industry = request.Industry, NationalEts = request.NationalEts, UpdatedAt = now };
+        try
+        {
+            await units.ReplaceAsync(after, etag, cancellationToken);
+        }
+        catch (RequestFailedException error) when (error.Status == 412)
+        {
+            return Problems.Conflict($"Unit {code} changed while you were updating it; read it and send your change again.");
+        }
+        await audit.RecordAsync(Actor.From(http.User), "unit.updated", $"units/{code}", UnitView.From(before), UnitView.From(after), cancellationToken);
+        return TypedResults.Ok(UnitView.From(after));
+    }
+
+    internal static List<string> Validate(Request request)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(request.Name)) problems.Add("name must not be empty.");
+        else if (request.Name.Trim().Length > 200) problems.Add("name is longer than 200 characters.");
+        if (!Districts.IsKnown(request.District))
+        {
+            problems.Add($"district '{request.District}' is not a Beijing district; write one of {string.Join("、", Districts.All)}.");
+        }
+        if (!Industries.IsKnown(request.Industry))
+        {
+            problems.Add($"industry '{request.Industry}' is unknown; the industries are {string.Join(", ", Industries.All)}.");
+        }
+        return problems;
+    }
+}
+
+/// <summary>GET /api/units/{uscc}: for the regulator, the unit's district bureau and the unit itself.</summary>
+public sealed class GetUnit : IHttpFunction
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/units/{uscc}", HandleAsync).WithTags("Units");
+
+    private static async Task<Results<Ok<UnitView>, ProblemHttpResult>> HandleAsync(string uscc, HttpContext http, UnitStore units, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        var found = await units.FindAsync(code, cancellationToken);
+        return UnitAccess.Check(http.User, code, found?.Unit.District) switch
+        {
+            AccessVerdict.Hidden => Problems.UnknownUnit(code),
+            AccessVerdict.Forbidden => Problems.Forbidden($"Unit {code} can be read by the regulator, its own district bureau and the unit itself."),
+            _ when found is null => Problems.UnknownUnit(code),
+            _ => TypedResults.Ok(UnitView.From(found.Value.Unit)),
+        };
+    }
+}
