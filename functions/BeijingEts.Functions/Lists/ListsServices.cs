@@ -5,5 +5,7 @@ public static class ListsServices
     public static IServiceCollection AddLists(this IServiceCollection services) => services
         .AddSingleton<UnitStore>()
         .AddSingleton<ListRulesStore>()
-        .AddSingleton<StatisticsStore>();
+        .AddSingleton<StatisticsStore>()
+        .AddSingleton<PublishedListStore>()
+        .AddSingleton<ListPublisher>();
 }

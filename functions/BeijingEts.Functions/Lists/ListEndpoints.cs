@@ -1,0 +1,87 @@
+using System.Globalization;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Files;
+
+using MiniExcelLibs;
+
+namespace BeijingEts.Functions.Lists;
+
+/// <summary>POST /api/lists/{year}/publish (regulator): computes and freezes the year's list as a new revision.</summary>
+public sealed class PublishList : IHttpFunction
+{
+    public sealed record Answer(int Year, int Revision, bool Unchanged, DateTimeOffset PublishedAt, int KeyUnits, int ReportingUnits, ListRulesView Rules);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPost("/lists/{year:int}/publish", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Lists");
+
+    private static async Task<Results<Created<Answer>, Ok<Answer>, ProblemHttpResult>> HandleAsync(
+        int year, HttpContext http, ListPublisher publisher, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (year < 2013 || year > StatisticsRules.CurrentYearInBeijing(clock.GetUtcNow()) + 1)
+        {
+            return ProblemHandling.BadRequest($"Year {year} is out of range; lists are published for 2013 up to next year.");
+        }
+        var (revision, unchanged) = await publisher.PublishAsync(year, Actor.From(http.User), cancellationToken);
+        var answer = new Answer(year, revision.Revision, unchanged, revision.PublishedAt, revision.KeyUnits, revision.ReportingUnits, revision.Rules);
+        return unchanged ? TypedResults.Ok(answer) : TypedResults.Created($"/api/lists/{year}?revision={revision.Revision}", answer);
+    }
+}
+
+/// <summary>
+/// GET /api/lists/{year} (public, Art. 7 向社会公布): the latest published revision, or ?revision=N; as JSON, or as a
+/// file with ?format=csv or ?format=xlsx.
+/// </summary>
+public sealed class GetList : IHttpFunction
+{
+    public sealed record PublicEntry(string Uscc, string Name, string District, string Industry, string Category);
+
+    public sealed record PublishedList(int Year, int Revision, DateTimeOffset PublishedAt, IReadOnlyList<int> Revisions, int KeyUnits, int ReportingUnits, IReadOnlyList<PublicEntry> Entries);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/lists/{year:int}", HandleAsync).AllowAnonymous().WithTags("Lists");
+
+    private static async Task<IResult> HandleAsync(int year, int? revision, string? format, PublishedListStore lists, CancellationToken cancellationToken)
+    {
+        if (format is not (null or "json" or "csv" or "xlsx"))
+        {
+            return ProblemHandling.BadRequest($"format '{format}' is not offered; ask for json, csv or xlsx.");
+        }
+        var revisions = await lists.RevisionsAsync(year, cancellationToken);
+        if (revisions.Count == 0)
+        {
+            return ProblemHandling.NotFound($"No list for {year} has been published yet.");
+        }
+        var chosen = revision is null ? revisions[^1] : revisions.FirstOrDefault(r => r.Revision == revision);
+        if (chosen is null)
+        {
+            return ProblemHandling.NotFound($"The {year} list has no revision {revision}; its revisions are {string.Join(", ", revisions.Select(r => r.Revision))}.");
+        }
+        var entries = (await lists.EntriesAsync(year, chosen.Revision, cancellationToken))
+            .Select(e => new PublicEntry(e.Uscc, e.Name, e.District, e.Industry, e.Category)).ToList();
+        var fileName = $"beijing-ets-list-{year}-r{chosen.Revision}";
+        return format switch
+        {
+            "csv" => Results.File(ToCsv(entries), "text/csv; charset=utf-8", fileName + ".csv"),
+            "xlsx" => Results.File(ToXlsx(entries), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", fileName + ".xlsx"),
+            _ => TypedResults.Ok(new PublishedList(year, chosen.Revision, chosen.PublishedAt, revisions.Select(r => r.Revision).ToList(), chosen.KeyUnits, chosen.ReportingUnits, entries)),
+        };
+    }
+
+    internal static readonly string[] Columns = ["uscc", "name", "district", "industry", "category"];
+
+    private static byte[] ToCsv(IEnumerable<PublicEntry> entries) =>
+        Csv.Write(Columns, entries.Select(e => new[] { e.Uscc, e.Name, e.District, e.Industry, e.Category }));
+
+    private static byte[] ToXlsx(IEnumerable<PublicEntry> entries)
+    {
+        using var buffer = new MemoryStream();
+        var rows = entries.Select(e => new Dictionary<string, object>
+        {
+            ["uscc"] = e.Uscc, ["name"] = e.Name, ["district"] = e.District, ["industry"] = e.Industry, ["category"] = e.Category,
+        }).ToList();
+        if (rows.Count == 0) rows.Add(Columns.ToDictionary(c => c, _ => (object)""));
+        buffer.SaveAs(rows, sheetName: "list", excelType: ExcelType.XLSX);
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using System.Text;
+using BeijingEts.Domain.Lists;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+
+namespace BeijingEts.Functions.Lists;
+
+public sealed record PublishOutcome(ListRevision Revision, bool Unchanged);
+
+/// <summary>
+/// Computes a year's list from the registered units, that year's statistics and the rules in force (Art. 6), and
+/// freezes it as a new revision, unless it is the same as the latest one.
+/// </summary>
+public sealed class ListPublisher(
+    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, StorageClients storage, AuditLog audit, TimeProvider clock)
+{
+    public async Task<PublishOutcome> PublishAsync(int year, Actor actor, CancellationToken cancellationToken)
+    {
+        var inForce = await rules.InForceAsync(year, cancellationToken);
+        var allUnits = units.ReadAllAsync(cancellationToken);
+        var figures = statistics.ReadYearAsync(year, cancellationToken);
+        var entries = Compute(year, inForce, await allUnits, await figures);
+        var hash = Hash(entries);
+
+        var latest = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
+        if (latest is not null && latest.Hash == hash)
+        {
+            return new PublishOutcome(latest, Unchanged: true);
+        }
+        var (number, etag) = await lists.ReserveAsync(year, cancellationToken);
+        await lists.WriteEntriesAsync(year, number, entries, cancellationToken);
+        var revision = new ListRevision(year, number, clock.GetUtcNow(), actor.Id, hash,
+            entries.Count(e => e.Category == Categories.Key), entries.Count(e => e.Category == Categories.Reporting), ListRulesView.From(inForce));
+        // The published list as a document too: the record Art. 7 makes public, kept unchanged.
+        await storage.Container(StorageNames.Containers.PublishedLists).GetBlobClient($"{year}/r{number:D6}.json")
+            .UploadAsync(BinaryData.FromObjectAsJson(new { revision, entries }, AuditLog.AuditJson), overwrite: false, cancellationToken);
+        await lists.MarkPublishedAsync(revision, etag, cancellationToken);
+        await audit.RecordAsync(actor, "list.published", $"lists/{year}", latest, revision, cancellationToken);
+        return new PublishOutcome(revision, Unchanged: false);
+    }
+
+    /// <summary>The list as the rules make it: every carbon emission unit with statistics for the year, by USCC.</summary>
+    public static List<ListEntry> Compute(int year, ListRules rules, IReadOnlyDictionary<string, UnitRecord> units, IReadOnlyDictionary<string, UnitStatistics> figures)
+    {
+        var entries = new List<ListEntry>();
+        foreach (var (uscc, stats) in figures)
+        {
+            if (!units.TryGetValue(uscc, out var unit)) continue;
+            var category = Classification.Classify(rules, unit.Industry, unit.NationalEts, stats);
+            if (category == UnitCategory.NotListed) continue;
+            // Art. 9: a confirmed removal ends key-unit status from the year it takes effect.
+            if (category == UnitCategory.Key && unit.Status == UnitStatus.Removed && unit.RemovedOn is { } removed && removed.Year <= year)
+            {
+                category = UnitCategory.Reporting;
+            }
+            entries.Add(new ListEntry(uscc, unit.Name, unit.District, unit.Industry, Categories.Of(category), stats.EnergyConsumptionTce,
+                Classification.CountedEmissionsT(unit.NationalEts, stats)));
+        }
+        entries.Sort((a, b) => string.CompareOrdinal(a.Uscc, b.Uscc));
+        return entries;
+    }
+
+    private static string Hash(IEnumerable<ListEntry> entries)
+    {
+        var canonical = new StringBuilder();
+        foreach (var e in entries) canonical.Append(e.Uscc).Append('\t').Append(e.Name).Append('\t').Append(e.District).Append('\t').Append(e.Industry).Append('\t').Append(e.Category).Append('\n');
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
+    }
+}
+
+public static class Categories
+{
+    public const string Key = "key";
+    public const string Reporting = "reporting";
+
+    public static string Of(UnitCategory category) => category switch
+    {
+        UnitCategory.Key => Key,
+        UnitCategory.Reporting => Reporting,
+        _ => throw new ArgumentOutOfRangeException(nameof(category), category, "An unlisted unit has no list category."),
+    };
+}

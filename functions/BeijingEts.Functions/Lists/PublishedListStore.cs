@@ -1,0 +1,105 @@
+using System.Globalization;
+
+namespace BeijingEts.Functions.Lists;
+
+/// <summary>One line of a published list. Name, district and industry are frozen as they were when it was published.</summary>
+public sealed record ListEntry(string Uscc, string Name, string District, string Industry, string Category, decimal EnergyConsumptionTce, long CountedEmissionsT);
+
+/// <summary>A published revision of a year's list (Art. 7): when, by whom, under which rules, how many of each category.</summary>
+public sealed record ListRevision(int Year, int Revision, DateTimeOffset PublishedAt, string PublishedBy, string Hash, int KeyUnits, int ReportingUnits, ListRulesView Rules);
+
+/// <summary>
+/// Revisions of each year's list. A revision's entries live in a partition of their own, written in batches before
+/// the revision is marked published, so a reader sees a whole revision or none; nothing published is ever changed.
+/// </summary>
+public sealed class PublishedListStore(StorageClients storage)
+{
+    private const string Writing = "writing";
+    private const string Published = "published";
+
+    private TableClient Revisions => storage.Table(StorageNames.Tables.ListRevisions);
+    private TableClient Entries => storage.Table(StorageNames.Tables.ListEntries);
+
+    public async Task<IReadOnlyList<ListRevision>> RevisionsAsync(int year, CancellationToken cancellationToken)
+    {
+        var partition = YearKey(year);
+        var revisions = new List<ListRevision>();
+        await foreach (var row in Revisions.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken))
+        {
+            if (row.GetString("State") == Published) revisions.Add(FromEntity(year, row));
+        }
+        return revisions.OrderBy(r => r.Revision).ToList();
+    }
+
+    public async Task<IReadOnlyList<ListEntry>> EntriesAsync(int year, int revision, CancellationToken cancellationToken)
+    {
+        var partition = EntriesKey(year, revision);
+        var entries = new List<ListEntry>();
+        await foreach (var row in Entries.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken))
+        {
+            entries.Add(new ListEntry(row.RowKey, row.GetString("Name"), row.GetString("District"), row.GetString("Industry"), row.GetString("Category"),
+                decimal.Parse(row.GetString("EnergyConsumptionTce"), CultureInfo.InvariantCulture), row.GetInt64("CountedEmissionsT") ?? 0));
+        }
+        return entries;
+    }
+
+    /// <summary>Takes the next free revision number for the year, marked as being written.</summary>
+    public async Task<(int Revision, ETag ETag)> ReserveAsync(int year, CancellationToken cancellationToken)
+    {
+        var partition = YearKey(year);
+        var highest = 0;
+        await foreach (var row in Revisions.QueryAsync<TableEntity>(r => r.PartitionKey == partition, select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            highest = Math.Max(highest, int.Parse(row.RowKey, CultureInfo.InvariantCulture));
+        }
+        for (var revision = highest + 1; ; revision++)
+        {
+            try
+            {
+                var added = await Revisions.AddEntityAsync(new TableEntity(partition, RevisionKey(revision)) { ["State"] = Writing }, cancellationToken);
+                return (revision, added.Headers.ETag ?? ETag.All);
+            }
+            catch (RequestFailedException error) when (error.Status == 409)
+            {
+                // Another publish took this number; take the next.
+            }
+        }
+    }
+
+    public Task WriteEntriesAsync(int year, int revision, IEnumerable<ListEntry> entries, CancellationToken cancellationToken) =>
+        TableBatches.UpsertAsync(Entries, entries.Select(e => new TableEntity(EntriesKey(year, revision), e.Uscc)
+        {
+            ["Name"] = e.Name,
+            ["District"] = e.District,
+            ["Industry"] = e.Industry,
+            ["Category"] = e.Category,
+            ["EnergyConsumptionTce"] = e.EnergyConsumptionTce.ToString(CultureInfo.InvariantCulture),
+            ["CountedEmissionsT"] = e.CountedEmissionsT,
+        }), cancellationToken);
+
+    public Task MarkPublishedAsync(ListRevision revision, ETag etag, CancellationToken cancellationToken) =>
+        Revisions.UpdateEntityAsync(new TableEntity(YearKey(revision.Year), RevisionKey(revision.Revision))
+        {
+            ["State"] = Published,
+            ["PublishedAt"] = revision.PublishedAt,
+            ["PublishedBy"] = revision.PublishedBy,
+            ["Hash"] = revision.Hash,
+            ["KeyUnits"] = revision.KeyUnits,
+            ["ReportingUnits"] = revision.ReportingUnits,
+            ["Rules"] = JsonSerializer.Serialize(revision.Rules),
+        }, etag, TableUpdateMode.Replace, cancellationToken);
+
+    private static ListRevision FromEntity(int year, TableEntity row) => new(
+        year,
+        int.Parse(row.RowKey, CultureInfo.InvariantCulture),
+        row.GetDateTimeOffset("PublishedAt") ?? default,
+        row.GetString("PublishedBy"),
+        row.GetString("Hash"),
+        row.GetInt32("KeyUnits") ?? 0,
+        row.GetInt32("ReportingUnits") ?? 0,
+        JsonSerializer.Deserialize<ListRulesView>(row.GetString("Rules"))!);
+
+    private static string YearKey(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
+    private static string RevisionKey(int revision) => revision.ToString("D6", CultureInfo.InvariantCulture);
+    private static string EntriesKey(int year, int revision) => $"{YearKey(year)}-{RevisionKey(revision)}";
+}
