@@ -49,7 +49,7 @@ public static partial class ProblemHandling
                 404 => $"No resource at {http.Request.Method} {http.Request.Path}; see /api/openapi.json for the routes.",
                 405 => $"{http.Request.Method} is not allowed on {http.Request.Path}; see /api/openapi.json for the methods it takes.",
                 413 => $"Send at most {MaxRequestBodyBytes / 1024} KiB in one request.",
-                415 => "Send the body as application/json.",
+                415 => "Send the body in a media type this operation accepts: application/json, unless its documentation names another.",
                 _ => null,
             };
             await Results.Problem(statusCode: http.Response.StatusCode, detail: detail).ExecuteAsync(http);

@@ -96,3 +96,29 @@ public static class StatisticsRules
         return problems;
     }
 }
+
+/// <summary>GET /api/units/{uscc}/statistics/{year}: a unit's figures for a year, for the regulator, its district and itself.</summary>
+public sealed class GetUnitStatistics : IHttpFunction
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/units/{uscc}/statistics/{year:int}", HandleAsync).WithTags("Lists");
+
+    private static async Task<Results<Ok<StatisticsView>, ProblemHttpResult>> HandleAsync(
+        string uscc, int year, HttpContext http, UnitStore units, StatisticsStore statistics, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        var found = await units.FindAsync(code, cancellationToken);
+        switch (UnitAccess.Check(http.User, code, found?.Unit.District))
+        {
+            case AccessVerdict.Hidden:
+                return Problems.UnknownUnit(code);
+            case AccessVerdict.Forbidden:
+                return Problems.Forbidden($"Unit {code}'s statistics can be read by the regulator, its own district bureau and the unit itself.");
+        }
+        if (found is null) return Problems.UnknownUnit(code);
+        var figures = await statistics.FindAsync(year, code, cancellationToken);
+        return figures is null
+            ? ProblemHandling.NotFound($"Unit {code} has no statistics for {year}.")
+            : TypedResults.Ok(new StatisticsView(code, year, figures.EnergyConsumptionTce, figures.DirectEmissionsT, figures.IndirectEmissionsT, figures.OutsideNationalBoundaryEmissionsT));
+    }
+}
