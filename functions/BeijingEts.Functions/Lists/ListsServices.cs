@@ -7,5 +7,6 @@ public static class ListsServices
         .AddSingleton<ListRulesStore>()
         .AddSingleton<StatisticsStore>()
         .AddSingleton<PublishedListStore>()
-        .AddSingleton<ListPublisher>();
+        .AddSingleton<ListPublisher>()
+        .AddSingleton<RemovalStore>();
 }

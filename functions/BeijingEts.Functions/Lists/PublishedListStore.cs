@@ -31,14 +31,32 @@ public sealed class PublishedListStore(StorageClients storage)
         return revisions.OrderBy(r => r.Revision).ToList();
     }
 
+    /// <summary>The newest revision of the most recent year that has a published list.</summary>
+    public async Task<ListRevision?> LatestAsync(CancellationToken cancellationToken)
+    {
+        ListRevision? latest = null;
+        await foreach (var row in Revisions.QueryAsync<TableEntity>(r => r.RowKey != "", cancellationToken: cancellationToken))
+        {
+            if (row.GetString("State") != Published) continue;
+            var revision = FromEntity(int.Parse(row.PartitionKey, CultureInfo.InvariantCulture), row);
+            if (latest is null || (revision.Year, revision.Revision).CompareTo((latest.Year, latest.Revision)) > 0) latest = revision;
+        }
+        return latest;
+    }
+
+    public async Task<ListEntry?> EntryAsync(int year, int revision, string uscc, CancellationToken cancellationToken)
+    {
+        var row = await Entries.GetEntityIfExistsAsync<TableEntity>(EntriesKey(year, revision), uscc, cancellationToken: cancellationToken);
+        return row.HasValue ? ToEntry(row.Value!) : null;
+    }
+
     public async Task<IReadOnlyList<ListEntry>> EntriesAsync(int year, int revision, CancellationToken cancellationToken)
     {
         var partition = EntriesKey(year, revision);
         var entries = new List<ListEntry>();
         await foreach (var row in Entries.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken))
         {
-            entries.Add(new ListEntry(row.RowKey, row.GetString("Name"), row.GetString("District"), row.GetString("Industry"), row.GetString("Category"),
-                decimal.Parse(row.GetString("EnergyConsumptionTce"), CultureInfo.InvariantCulture), row.GetInt64("CountedEmissionsT") ?? 0));
+            entries.Add(ToEntry(row));
         }
         return entries;
     }
@@ -88,6 +106,9 @@ public sealed class PublishedListStore(StorageClients storage)
             ["ReportingUnits"] = revision.ReportingUnits,
             ["Rules"] = JsonSerializer.Serialize(revision.Rules),
         }, etag, TableUpdateMode.Replace, cancellationToken);
+
+    private static ListEntry ToEntry(TableEntity row) => new(row.RowKey, row.GetString("Name"), row.GetString("District"), row.GetString("Industry"),
+        row.GetString("Category"), decimal.Parse(row.GetString("EnergyConsumptionTce"), CultureInfo.InvariantCulture), row.GetInt64("CountedEmissionsT") ?? 0);
 
     private static ListRevision FromEntity(int year, TableEntity row) => new(
         year,

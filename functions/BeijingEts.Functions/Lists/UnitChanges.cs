@@ -1,0 +1,99 @@
+using BeijingEts.Domain.Lists;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Calendar;
+using BeijingEts.Functions.Errors;
+
+namespace BeijingEts.Functions.Lists;
+
+/// <summary>
+/// POST /api/units/{uscc}/changes (the unit, or the regulator for it): a rename, merger or split registered with market
+/// regulation, to be registered here within 20 working days (Art. 8). A merger or split hands the unit's obligations
+/// and holdings to its successors.
+/// </summary>
+public sealed class RegisterUnitChange : IHttpFunction
+{
+    public enum ChangeKind { Rename, Merger, Split }
+
+    public sealed record Request(ChangeKind Kind, DateOnly RegisteredOn, string? NewName = null, IReadOnlyList<string>? Successors = null);
+
+    public sealed record ChangeView(string Id, string Uscc, string Kind, DateOnly RegisteredOn, DateOnly Deadline, bool Late, DateOnly SubmittedOn,
+        string? OldName, string? NewName, IReadOnlyList<string> Successors);
+
+    /// <summary>Art. 8: 20 working days after the market-regulation registration.</summary>
+    public const int DeadlineWorkingDays = 20;
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPost("/units/{uscc}/changes", HandleAsync).RequireRoles(Roles.Unit, Roles.Regulator).WithTags("Units");
+
+    private static async Task<Results<Created<ChangeView>, ProblemHttpResult>> HandleAsync(
+        string uscc, Request request, HttpContext http, UnitStore units, CalendarService calendar, StorageClients storage, AuditLog audit, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        if (!http.User.IsInRole(Roles.Regulator) && !UnitAccess.IsUnit(http.User, code)) return Problems.UnknownUnit(code);
+        var found = await units.FindAsync(code, cancellationToken);
+        if (found is null) return Problems.UnknownUnit(code);
+        var (unit, etag) = found.Value;
+        if (unit.Status != UnitStatus.Active)
+        {
+            return Problems.Conflict($"Unit {code} is {unit.Status}; only an active unit registers changes.");
+        }
+
+        var today = BeijingTime.Today(clock);
+        var problems = new List<string>();
+        if (request.RegisteredOn > today) problems.Add($"registeredOn {request.RegisteredOn:yyyy-MM-dd} is in the future; give the date market regulation registered the change.");
+        var successors = new List<string>();
+        if (request.Kind == ChangeKind.Rename)
+        {
+            if (string.IsNullOrWhiteSpace(request.NewName)) problems.Add("newName is required for a rename.");
+            if (request.Successors is { Count: > 0 }) problems.Add("successors are for a merger or split, not a rename.");
+        }
+        else
+        {
+            if (request.NewName is not null) problems.Add("newName is for a rename; a merger or split names its successors.");
+            foreach (var text in request.Successors ?? [])
+            {
+                if (!Uscc.TryParse(text, out var successor, out var error)) problems.Add($"successor {error}");
+                else if (successor.Value == code) problems.Add($"{code} cannot succeed itself.");
+                else if (successors.Contains(successor.Value)) problems.Add($"successor {successor} is named twice.");
+                else successors.Add(successor.Value);
+            }
+            var needed = request.Kind == ChangeKind.Split ? 2 : 1;
+            if (successors.Count < needed && problems.Count == 0) problems.Add($"A {Kind(request.Kind)} names at least {needed} successor(s) by USCC.");
+        }
+        if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
+        foreach (var successor in successors)
+        {
+            if (await units.FindAsync(successor, cancellationToken) is null)
+            {
+                return Problems.Unprocessable($"Successor {successor} is not registered; the regulator registers it with PUT /api/units/{successor} first.");
+            }
+        }
+
+        var deadline = (await calendar.GetAsync(cancellationToken)).AddWorkingDays(request.RegisteredOn, DeadlineWorkingDays);
+        var change = new ChangeView(Guid.NewGuid().ToString("N"), code, Kind(request.Kind), request.RegisteredOn, deadline, today > deadline, today,
+            unit.Name, request.NewName?.Trim(), successors);
+        var after = request.Kind == ChangeKind.Rename
+            ? unit with { Name = change.NewName!, UpdatedAt = clock.GetUtcNow() }
+            : unit with { Status = UnitStatus.Succeeded, Successors = successors, UpdatedAt = clock.GetUtcNow() };
+        try
+        {
+            await units.ReplaceAsync(after, etag, cancellationToken);
+        }
+        catch (RequestFailedException error) when (error.Status == 412)
+        {
+            return Problems.Conflict($"Unit {code} changed while this change was registered; send it again.");
+        }
+        await storage.Table(StorageNames.Tables.UnitChanges).AddEntityAsync(new TableEntity(code, change.Id)
+        {
+            ["Document"] = JsonSerializer.Serialize(change, AuditLog.AuditJson),
+        }, cancellationToken);
+        // A merger or split moves obligations and holdings to the successors; the audit row is the record of it.
+        await audit.RecordAsync(Actor.From(http.User), $"unit.{change.Kind}", $"units/{code}", UnitView.From(unit),
+            new { unit = UnitView.From(after), change }, cancellationToken);
+        return TypedResults.Created($"/api/units/{code}/changes/{change.Id}", change);
+    }
+
+    private static string Kind(ChangeKind kind) => JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString());
+}
