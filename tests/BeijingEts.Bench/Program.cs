@@ -51,7 +51,7 @@ TableEntity Row(string partition, int i) => new(partition, i.ToString("D8", Cult
 await RatePerSecondAsync(50, 4, i => table.UpsertEntityAsync(Row("warmup", i))); // connections and JIT
 Report("storage.upsert.sequential", await RatePerSecondAsync(Count(500), 1, i => table.UpsertEntityAsync(Row("seq", i))), "upserts/s");
 Report("storage.upsert.parallel16", await RatePerSecondAsync(Count(2000), 16, i => table.UpsertEntityAsync(Row("par", i))), "upserts/s");
-var batches = Count(40);
+var batches = Count(100); // 10,000 rows: long enough to average out a busy moment
 var batchRate = await RatePerSecondAsync(batches, 1, b => table.SubmitTransactionAsync(
     Enumerable.Range(b * 100, 100).Select(i => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Row("batch", i)))));
 Report("storage.batch100.rows", batchRate * 100, "rows/s");
@@ -73,6 +73,7 @@ Report("storage.queue.roundtrip", await RatePerSecondAsync(Count(1000), 16, asyn
 }), "messages/s");
 
 var counter = new NoopCounter();
+var signingKey = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N");
 var app = EtsApp.Build(["--environment", "Production"], new Dictionary<string, string?>
 {
     [StorageClients.ConnectionSetting] = connection,
@@ -80,7 +81,7 @@ var app = EtsApp.Build(["--environment", "Production"], new Dictionary<string, s
     ["Ets:StoragePrefix"] = prefix,
     ["Ets:BlobScanDisabled"] = "true",
     ["AzureWebJobs.RecordBlobArrival.Disabled"] = "true",
-    ["Auth:SigningKey"] = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"),
+    ["Auth:SigningKey"] = signingKey,
     ["Logging:LogLevel:Default"] = "Warning",
 }, services =>
 {
@@ -94,6 +95,31 @@ var watch = Stopwatch.StartNew();
 await RatePerSecondAsync(messages, 16, i => noop.SendMessageAsync($"noop {i}"));
 while (counter.Value < messages) await Task.Delay(5);
 Report("runtime.queue.noop", messages / watch.Elapsed.TotalSeconds, "messages/s", over: "storage.queue.roundtrip", target: 0.5);
+
+// Issue 3: a year's statistics for 10,000 registered units, imported and published as the list, over HTTP. The units
+// are registered first (untimed; timed on its own as lists.register-import.10k.seconds), as they are in any year
+// after their first.
+var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+    .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
+http.DefaultRequestHeaders.Authorization = new("Bearer", BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "regulator"));
+async Task PostFileAsync(string path, byte[] file) =>
+    (await http.PostAsync(path, new ByteArrayContent(file) { Headers = { ContentType = new("text/csv") } })).EnsureSuccessStatusCode();
+var units = Count(10_000);
+watch.Restart();
+await PostFileAsync("/api/lists/2023/statistics", ListsBench.StatisticsFile(units, withRegistration: true));
+var registerSeconds = watch.Elapsed.TotalSeconds;
+var yearFile = ListsBench.StatisticsFile(units, withRegistration: false);
+watch.Restart();
+await PostFileAsync("/api/lists/2024/statistics", yearFile);
+var importSeconds = watch.Elapsed.TotalSeconds;
+(await http.PostAsync("/api/lists/2024/publish", null)).EnsureSuccessStatusCode();
+var seconds = watch.Elapsed.TotalSeconds;
+Report("lists.import-publish.10k", units / seconds, "rows/s", over: "storage.batch100.rows", target: 0.5);
+Report("lists.import-publish.10k.seconds", seconds, "s");
+Report("lists.import.10k.seconds", importSeconds, "s");
+Report("lists.publish.10k.seconds", seconds - importSeconds, "s");
+Report("lists.register-import.10k.seconds", registerSeconds, "s");
 await app.StopAsync();
 await app.DisposeAsync();
 

@@ -66,18 +66,19 @@ public sealed class ImportStatistics : IHttpFunction
         var changedUnits = rows.Where(r => r.Unit is not null && registered.TryGetValue(r.Uscc, out var old) && Differs(old, r.Unit!))
             .Select(r => (Before: registered[r.Uscc], After: registered[r.Uscc] with { Name = r.Unit!.Name, District = r.Unit.District, Industry = r.Unit.Industry, NationalEts = r.Unit.NationalEts, UpdatedAt = now }))
             .ToList();
-        await storage.Container(StorageNames.Containers.Imports).GetBlobClient($"{year}/{importId}.{(mediaType == TabularFile.CsvMediaType ? "csv" : "xlsx")}")
-            .UploadAsync(BinaryData.FromBytes(body.ToArray()), overwrite: false, cancellationToken);
-        await units.UpsertManyAsync(newUnits.Concat(changedUnits.Select(c => c.After)), cancellationToken);
-        await statistics.PutManyAsync(year, rows.Select(r => (r.Uscc, r.Statistics)), "import:" + importId, cancellationToken);
+        var fileName = $"{year}/{importId}.{(mediaType == TabularFile.CsvMediaType ? "csv" : "xlsx")}";
+        await Task.WhenAll(
+            storage.Container(StorageNames.Containers.Imports).GetBlobClient(fileName).UploadAsync(BinaryData.FromBytes(body.ToArray()), overwrite: false, cancellationToken),
+            units.UpsertManyAsync(newUnits.Concat(changedUnits.Select(c => c.After)), cancellationToken),
+            statistics.PutManyAsync(year, rows.Select(r => (r.Uscc, r.Statistics)), "import:" + importId, cancellationToken));
+        // The imported file, kept unchanged in the imports container, is the full "after" image of the figures.
         await audit.RecordAsync(Actor.From(http.User), "statistics.imported", $"lists/{year}/statistics", null, new
         {
             importId,
-            file = $"{year}/{importId}",
+            file = fileName,
             rows = rows.Count,
-            registered = newUnits.Select(UnitView.From),
+            registered = newUnits.Select(u => u.Uscc), // their details are the file's rows
             updated = changedUnits.Select(c => new { before = UnitView.From(c.Before), after = UnitView.From(c.After) }),
-            statistics = rows.Select(r => new { r.Uscc, r.Statistics }),
         }, cancellationToken);
         return TypedResults.Ok(new Answer(year, rows.Count, newUnits.Count, changedUnits.Count, importId));
     }

@@ -13,7 +13,7 @@ public sealed record PublishOutcome(ListRevision Revision, bool Unchanged);
 /// freezes it as a new revision, unless it is the same as the latest one.
 /// </summary>
 public sealed class ListPublisher(
-    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, StorageClients storage, AuditLog audit, TimeProvider clock)
+    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, AuditLog audit, TimeProvider clock)
 {
     public async Task<PublishOutcome> PublishAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
@@ -29,12 +29,9 @@ public sealed class ListPublisher(
             return new PublishOutcome(latest, Unchanged: true);
         }
         var (number, etag) = await lists.ReserveAsync(year, cancellationToken);
-        await lists.WriteEntriesAsync(year, number, entries, cancellationToken);
         var revision = new ListRevision(year, number, clock.GetUtcNow(), actor.Id, hash,
             entries.Count(e => e.Category == Categories.Key), entries.Count(e => e.Category == Categories.Reporting), ListRulesView.From(inForce));
-        // The published list as a document too: the record Art. 7 makes public, kept unchanged.
-        await storage.Container(StorageNames.Containers.PublishedLists).GetBlobClient($"{year}/r{number:D6}.json")
-            .UploadAsync(BinaryData.FromObjectAsJson(new { revision, entries }, AuditLog.AuditJson), overwrite: false, cancellationToken);
+        await lists.WriteAsync(revision, entries, cancellationToken);
         await lists.MarkPublishedAsync(revision, etag, cancellationToken);
         await audit.RecordAsync(actor, "list.published", $"lists/{year}", latest, revision, cancellationToken);
         return new PublishOutcome(revision, Unchanged: false);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BeijingEts.Functions.Audit;
 
 namespace BeijingEts.Functions.Lists;
 
@@ -9,16 +10,21 @@ public sealed record ListEntry(string Uscc, string Name, string District, string
 public sealed record ListRevision(int Year, int Revision, DateTimeOffset PublishedAt, string PublishedBy, string Hash, int KeyUnits, int ReportingUnits, ListRulesView Rules);
 
 /// <summary>
-/// Revisions of each year's list. A revision's entries live in a partition of their own, written in batches before
-/// the revision is marked published, so a reader sees a whole revision or none; nothing published is ever changed.
+/// Revisions of each year's list. A revision's entries are one JSON document in the published-lists container (the
+/// record Art. 7 makes public), written in one go before the revision row is marked published, so a reader sees a
+/// whole revision or none. Nothing published is ever changed, so read documents are cached.
 /// </summary>
 public sealed class PublishedListStore(StorageClients storage)
 {
     private const string Writing = "writing";
     private const string Published = "published";
+    private const int CachedRevisions = 16;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Year, int Revision), IReadOnlyList<ListEntry>> _entries = new();
 
     private TableClient Revisions => storage.Table(StorageNames.Tables.ListRevisions);
-    private TableClient Entries => storage.Table(StorageNames.Tables.ListEntries);
+
+    private sealed record Document(ListRevision Revision, IReadOnlyList<ListEntry> Entries);
 
     public async Task<IReadOnlyList<ListRevision>> RevisionsAsync(int year, CancellationToken cancellationToken)
     {
@@ -44,20 +50,17 @@ public sealed class PublishedListStore(StorageClients storage)
         return latest;
     }
 
-    public async Task<ListEntry?> EntryAsync(int year, int revision, string uscc, CancellationToken cancellationToken)
-    {
-        var row = await Entries.GetEntityIfExistsAsync<TableEntity>(EntriesKey(year, revision), uscc, cancellationToken: cancellationToken);
-        return row.HasValue ? ToEntry(row.Value!) : null;
-    }
+    public async Task<ListEntry?> EntryAsync(int year, int revision, string uscc, CancellationToken cancellationToken) =>
+        (await EntriesAsync(year, revision, cancellationToken)).FirstOrDefault(e => e.Uscc == uscc);
 
+    /// <summary>A published revision's entries, sorted by USCC.</summary>
     public async Task<IReadOnlyList<ListEntry>> EntriesAsync(int year, int revision, CancellationToken cancellationToken)
     {
-        var partition = EntriesKey(year, revision);
-        var entries = new List<ListEntry>();
-        await foreach (var row in Entries.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken))
-        {
-            entries.Add(ToEntry(row));
-        }
+        if (_entries.TryGetValue((year, revision), out var cached)) return cached;
+        var content = await DocumentBlob(year, revision).DownloadContentAsync(cancellationToken);
+        var entries = content.Value.Content.ToObjectFromJson<Document>(AuditLog.AuditJson)!.Entries;
+        if (_entries.Count >= CachedRevisions) _entries.Clear();
+        _entries[(year, revision)] = entries;
         return entries;
     }
 
@@ -84,16 +87,9 @@ public sealed class PublishedListStore(StorageClients storage)
         }
     }
 
-    public Task WriteEntriesAsync(int year, int revision, IEnumerable<ListEntry> entries, CancellationToken cancellationToken) =>
-        TableBatches.UpsertAsync(Entries, entries.Select(e => new TableEntity(EntriesKey(year, revision), e.Uscc)
-        {
-            ["Name"] = e.Name,
-            ["District"] = e.District,
-            ["Industry"] = e.Industry,
-            ["Category"] = e.Category,
-            ["EnergyConsumptionTce"] = e.EnergyConsumptionTce.ToString(CultureInfo.InvariantCulture),
-            ["CountedEmissionsT"] = e.CountedEmissionsT,
-        }), cancellationToken);
+    /// <summary>Writes a reserved revision's document; it never replaces one.</summary>
+    public Task WriteAsync(ListRevision revision, IReadOnlyList<ListEntry> entries, CancellationToken cancellationToken) =>
+        DocumentBlob(revision.Year, revision.Revision).UploadAsync(BinaryData.FromObjectAsJson(new Document(revision, entries), AuditLog.AuditJson), overwrite: false, cancellationToken);
 
     public Task MarkPublishedAsync(ListRevision revision, ETag etag, CancellationToken cancellationToken) =>
         Revisions.UpdateEntityAsync(new TableEntity(YearKey(revision.Year), RevisionKey(revision.Revision))
@@ -107,9 +103,6 @@ public sealed class PublishedListStore(StorageClients storage)
             ["Rules"] = JsonSerializer.Serialize(revision.Rules),
         }, etag, TableUpdateMode.Replace, cancellationToken);
 
-    private static ListEntry ToEntry(TableEntity row) => new(row.RowKey, row.GetString("Name"), row.GetString("District"), row.GetString("Industry"),
-        row.GetString("Category"), decimal.Parse(row.GetString("EnergyConsumptionTce"), CultureInfo.InvariantCulture), row.GetInt64("CountedEmissionsT") ?? 0);
-
     private static ListRevision FromEntity(int year, TableEntity row) => new(
         year,
         int.Parse(row.RowKey, CultureInfo.InvariantCulture),
@@ -122,5 +115,6 @@ public sealed class PublishedListStore(StorageClients storage)
 
     private static string YearKey(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
     private static string RevisionKey(int revision) => revision.ToString("D6", CultureInfo.InvariantCulture);
-    private static string EntriesKey(int year, int revision) => $"{YearKey(year)}-{RevisionKey(revision)}";
+    private BlobClient DocumentBlob(int year, int revision) =>
+        storage.Container(StorageNames.Containers.PublishedLists).GetBlobClient($"{YearKey(year)}/r{RevisionKey(revision)}.json");
 }

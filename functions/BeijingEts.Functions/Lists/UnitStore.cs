@@ -68,19 +68,24 @@ public sealed class UnitStore(StorageClients storage)
     public Task UpsertManyAsync(IEnumerable<UnitRecord> units, CancellationToken cancellationToken) =>
         TableBatches.UpsertAsync(Table, units.Select(ToEntity), cancellationToken);
 
-    internal static TableEntity ToEntity(UnitRecord unit) => new(Partition, unit.Uscc)
+    internal static TableEntity ToEntity(UnitRecord unit)
     {
-        ["Name"] = unit.Name,
-        ["District"] = unit.District,
-        ["Industry"] = unit.Industry,
-        ["NationalEts"] = unit.NationalEts,
-        ["RegisteredAt"] = unit.RegisteredAt,
-        ["UpdatedAt"] = unit.UpdatedAt,
-        ["Status"] = unit.Status,
-        ["RemovedOn"] = unit.RemovedOn?.ToString("O"),
-        ["AccountCancellationDeadline"] = unit.AccountCancellationDeadline?.ToString("O"),
-        ["Successors"] = unit.Successors is { Count: > 0 } successors ? string.Join(",", successors) : null,
-    };
+        var entity = new TableEntity(Partition, unit.Uscc)
+        {
+            ["Name"] = unit.Name,
+            ["District"] = unit.District,
+            ["Industry"] = unit.Industry,
+            ["NationalEts"] = unit.NationalEts,
+            ["RegisteredAt"] = unit.RegisteredAt,
+            ["UpdatedAt"] = unit.UpdatedAt,
+            ["Status"] = unit.Status,
+        };
+        // Rows are replaced whole, so a property left out is one that has no value.
+        if (unit.RemovedOn is { } removedOn) entity["RemovedOn"] = removedOn.ToString("O");
+        if (unit.AccountCancellationDeadline is { } deadline) entity["AccountCancellationDeadline"] = deadline.ToString("O");
+        if (unit.Successors is { Count: > 0 } successors) entity["Successors"] = string.Join(",", successors);
+        return entity;
+    }
 
     private static UnitRecord FromEntity(TableEntity row) => new(
         row.RowKey,

@@ -17,11 +17,10 @@ public sealed class StorageNames(string prefix)
         public const string ListRules = "listrules";
         public const string Statistics = "statistics";
         public const string ListRevisions = "listrevisions";
-        public const string ListEntries = "listentries";
         public const string UnitChanges = "unitchanges";
         public const string Removals = "removals";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, ListEntries, UnitChanges, Removals];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals];
     }
 
     public static class Queues
