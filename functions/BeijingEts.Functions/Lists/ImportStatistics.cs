@@ -40,7 +40,24 @@ public sealed class ImportStatistics : IHttpFunction
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxFileBytes;
         var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? "";
         using var body = new MemoryStream();
-        await http.Request.Body.CopyToAsync(body, cancellationToken);
+        if (http.Request.HasFormContentType)
+        {
+            // A browser form upload: the first file, typed by its own content type or its extension.
+            var form = await http.Request.ReadFormAsync(cancellationToken);
+            if (form.Files.Count == 0) return ProblemHandling.BadRequest("The form has no file; attach the CSV or XLSX file.");
+            var upload = form.Files[0];
+            mediaType = Path.GetExtension(upload.FileName).ToLowerInvariant() switch
+            {
+                ".csv" => TabularFile.CsvMediaType,
+                ".xlsx" => TabularFile.XlsxMediaType,
+                _ => upload.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? "",
+            };
+            await upload.CopyToAsync(body, cancellationToken);
+        }
+        else
+        {
+            await http.Request.Body.CopyToAsync(body, cancellationToken);
+        }
         var (file, fileError) = TabularFile.Read(body.ToArray(), mediaType);
         if (file is null)
         {

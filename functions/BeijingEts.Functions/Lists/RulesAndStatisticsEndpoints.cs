@@ -92,7 +92,6 @@ public static class StatisticsRules
         if (indirect < 0) problems.Add($"indirectEmissionsT is {indirect}; it cannot be negative.");
         if (outside < 0) problems.Add($"outsideNationalBoundaryEmissionsT is {outside}; it cannot be negative.");
         if (nationalEts && outside is null) problems.Add("outsideNationalBoundaryEmissionsT is required for a unit in the national ETS (Art. 6 para 2).");
-        if (!nationalEts && outside is not null) problems.Add("outsideNationalBoundaryEmissionsT is only for units in the national ETS; this unit is not.");
         return problems;
     }
 }

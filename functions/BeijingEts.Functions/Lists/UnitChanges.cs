@@ -97,3 +97,31 @@ public sealed class RegisterUnitChange : IHttpFunction
 
     private static string Kind(ChangeKind kind) => JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString());
 }
+
+/// <summary>GET /api/units/{uscc}/changes: the unit's registered changes, newest first, for whoever may read the unit.</summary>
+public sealed class GetUnitChanges : IHttpFunction
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/units/{uscc}/changes", HandleAsync).WithTags("Units");
+
+    private static async Task<Results<Ok<List<RegisterUnitChange.ChangeView>>, ProblemHttpResult>> HandleAsync(
+        string uscc, HttpContext http, UnitStore units, StorageClients storage, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        var found = await units.FindAsync(code, cancellationToken);
+        switch (UnitAccess.Check(http.User, code, found?.Unit.District))
+        {
+            case AccessVerdict.Hidden:
+                return Problems.UnknownUnit(code);
+            case AccessVerdict.Forbidden:
+                return Problems.Forbidden($"Unit {code}'s changes can be read by the regulator, its own district bureau and the unit itself.");
+        }
+        if (found is null) return Problems.UnknownUnit(code);
+        var changes = new List<RegisterUnitChange.ChangeView>();
+        await foreach (var row in storage.Table(StorageNames.Tables.UnitChanges).QueryAsync<TableEntity>(r => r.PartitionKey == code, cancellationToken: cancellationToken))
+        {
+            changes.Add(JsonSerializer.Deserialize<RegisterUnitChange.ChangeView>(row.GetString("Document"), AuditLog.AuditJson)!);
+        }
+        return TypedResults.Ok(changes.OrderByDescending(c => c.SubmittedOn).ThenByDescending(c => c.RegisteredOn).ToList());
+    }
+}

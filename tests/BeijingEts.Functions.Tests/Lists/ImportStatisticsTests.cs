@@ -145,6 +145,20 @@ public sealed class ImportStatisticsTests(ImportFixture app) : IClassFixture<Imp
     }
 
     [Fact]
+    public async Task FormUpload_OfACsvFile_Imports()
+    {
+        var uscc = await TestUnits.RegisterAsync(_regulator);
+        using var form = new MultipartFormDataContent();
+        form.Add(File(Encoding.UTF8.GetBytes($"uscc,energyConsumptionTce,directEmissionsT,indirectEmissionsT\r\n{uscc},2222,5000,0\r\n"), "application/octet-stream"), "file", "2024统计.csv");
+
+        var response = await ImportAsync(2024, form);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var figures = await _regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/statistics/2024", Ct);
+        Assert.Equal(2222m, figures.GetProperty("energyConsumptionTce").GetDecimal());
+    }
+
+    [Fact]
     public async Task OtherMediaType_Gives415()
     {
         var response = await ImportAsync(2024, new StringContent("{}", Encoding.UTF8, "application/json"));

@@ -25,7 +25,7 @@ public sealed class StatisticsApiTests(ListsFixture app) : IClassFixture<ListsFi
     [InlineData("{\"energyConsumptionTce\": \"NaN\", \"directEmissionsT\": 0, \"indirectEmissionsT\": 0}", "a number")]
     [InlineData("{\"energyConsumptionTce\": 2500, \"indirectEmissionsT\": 0}", "directEmissionsT")]
     [InlineData("{\"energyConsumptionTce\": 2500, \"directEmissionsT\": 12.5, \"indirectEmissionsT\": 0}", "a whole number")]
-    [InlineData("{\"energyConsumptionTce\": 2500, \"directEmissionsT\": 1, \"indirectEmissionsT\": 0, \"outsideNationalBoundaryEmissionsT\": 3}", "only for units in the national ETS")]
+    [InlineData("{\"energyConsumptionTce\": 2500, \"directEmissionsT\": 1, \"indirectEmissionsT\": 0, \"outsideNationalBoundaryEmissionsT\": -3}", "cannot be negative")]
     public async Task BadFigures_Give400AndWriteNothing(string json, string expected)
     {
         var uscc = await TestUnits.RegisterAsync(_regulator);

@@ -25,6 +25,9 @@ public sealed class UnitChangeTests(ChangesFixture app) : IClassFixture<ChangesF
         Assert.Equal("北京新名称有限公司", unit.GetProperty("name").GetString());
         var trail = await _regulator.GetFromJsonAsync<JsonElement>($"/api/audit?subject=units/{uscc}", Ct);
         Assert.Equal("unit.rename", trail.GetProperty("entries")[0].GetProperty("action").GetString());
+        var changes = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/changes", Ct);
+        Assert.Equal("2026-03-18", changes[0].GetProperty("deadline").GetString());
+        Assert.Equal("北京新名称有限公司", changes[0].GetProperty("newName").GetString());
     }
 
     [Fact]
