@@ -25,17 +25,10 @@ public sealed class RequestRemoval : IHttpFunction
         string uscc, Request request, HttpContext http, UnitStore units, PublishedListStore lists, StatisticsStore statistics, ListRulesStore rules,
         RemovalStore removals, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
-        var found = await units.FindAsync(code, cancellationToken);
-        switch (UnitAccess.Check(http.User, code, found?.Unit.District))
-        {
-            case AccessVerdict.Hidden:
-                return Problems.UnknownUnit(code);
-            case AccessVerdict.Forbidden:
-                return Problems.Forbidden($"A removal of {code} is requested by the unit itself or by its own district bureau.");
-        }
-        if (found is null) return Problems.UnknownUnit(code);
-        var unit = found.Value.Unit;
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
+            $"A removal of {uscc} is requested by the unit itself or by its own district bureau.", cancellationToken);
+        if (unit is null) return problem!;
+        var code = unit.Uscc;
 
         var today = BeijingTime.Today(clock);
         var problems = new List<string>();

@@ -105,16 +105,10 @@ public sealed class GetUnitStatistics : IHttpFunction
     private static async Task<Results<Ok<StatisticsView>, ProblemHttpResult>> HandleAsync(
         string uscc, int year, HttpContext http, UnitStore units, StatisticsStore statistics, CancellationToken cancellationToken)
     {
-        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
-        var found = await units.FindAsync(code, cancellationToken);
-        switch (UnitAccess.Check(http.User, code, found?.Unit.District))
-        {
-            case AccessVerdict.Hidden:
-                return Problems.UnknownUnit(code);
-            case AccessVerdict.Forbidden:
-                return Problems.Forbidden($"Unit {code}'s statistics can be read by the regulator, its own district bureau and the unit itself.");
-        }
-        if (found is null) return Problems.UnknownUnit(code);
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
+            $"Unit {uscc}'s statistics can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
+        if (unit is null) return problem!;
+        var code = unit.Uscc;
         var figures = await statistics.FindAsync(year, code, cancellationToken);
         return figures is null
             ? ProblemHandling.NotFound($"Unit {code} has no statistics for {year}.")

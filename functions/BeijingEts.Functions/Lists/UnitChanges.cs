@@ -107,16 +107,10 @@ public sealed class GetUnitChanges : IHttpFunction
     private static async Task<Results<Ok<List<RegisterUnitChange.ChangeView>>, ProblemHttpResult>> HandleAsync(
         string uscc, HttpContext http, UnitStore units, StorageClients storage, CancellationToken cancellationToken)
     {
-        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
-        var found = await units.FindAsync(code, cancellationToken);
-        switch (UnitAccess.Check(http.User, code, found?.Unit.District))
-        {
-            case AccessVerdict.Hidden:
-                return Problems.UnknownUnit(code);
-            case AccessVerdict.Forbidden:
-                return Problems.Forbidden($"Unit {code}'s changes can be read by the regulator, its own district bureau and the unit itself.");
-        }
-        if (found is null) return Problems.UnknownUnit(code);
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
+            $"Unit {uscc}'s changes can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
+        if (unit is null) return problem!;
+        var code = unit.Uscc;
         var changes = new List<RegisterUnitChange.ChangeView>();
         await foreach (var row in storage.Table(StorageNames.Tables.UnitChanges).QueryAsync<TableEntity>(r => r.PartitionKey == code, cancellationToken: cancellationToken))
         {

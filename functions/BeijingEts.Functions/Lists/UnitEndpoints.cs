@@ -27,6 +27,24 @@ internal static class UnitInput
         problem = ProblemHandling.BadRequest(error);
         return false;
     }
+
+    /// <summary>
+    /// The unit a route names, if the caller may see it (the regulator, its district bureau, the unit itself); else the
+    /// problem to answer: 400 for a malformed code, 404 for an unknown unit or another unit's, 403 with <paramref name="forbidden"/>.
+    /// </summary>
+    public static async Task<(UnitRecord? Unit, ProblemHttpResult? Problem)> FindVisibleAsync(
+        string text, System.Security.Claims.ClaimsPrincipal user, UnitStore units, string forbidden, CancellationToken cancellationToken)
+    {
+        if (!TryParse(text, out var code, out var invalid)) return (null, invalid);
+        var found = await units.FindAsync(code, cancellationToken);
+        return UnitAccess.Check(user, code, found?.Unit.District) switch
+        {
+            AccessVerdict.Hidden => (null, Problems.UnknownUnit(code)),
+            AccessVerdict.Forbidden => (null, Problems.Forbidden(forbidden)),
+            _ when found is null => (null, Problems.UnknownUnit(code)),
+            _ => (found.Value.Unit, null),
+        };
+    }
 }
 
 /// <summary>PUT /api/units/{uscc} (regulator): registers a unit or updates its details.</summary>
@@ -95,14 +113,8 @@ public sealed class GetUnit : IHttpFunction
 
     private static async Task<Results<Ok<UnitView>, ProblemHttpResult>> HandleAsync(string uscc, HttpContext http, UnitStore units, CancellationToken cancellationToken)
     {
-        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
-        var found = await units.FindAsync(code, cancellationToken);
-        return UnitAccess.Check(http.User, code, found?.Unit.District) switch
-        {
-            AccessVerdict.Hidden => Problems.UnknownUnit(code),
-            AccessVerdict.Forbidden => Problems.Forbidden($"Unit {code} can be read by the regulator, its own district bureau and the unit itself."),
-            _ when found is null => Problems.UnknownUnit(code),
-            _ => TypedResults.Ok(UnitView.From(found.Value.Unit)),
-        };
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
+            $"Unit {uscc} can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
+        return unit is null ? problem! : TypedResults.Ok(UnitView.From(unit));
     }
 }
