@@ -5,6 +5,7 @@ using BeijingEts.Functions.Calendar;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Hosting.Invocation;
 using BeijingEts.Functions.Hosting.Local;
+using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.OpenApi;
@@ -39,6 +40,7 @@ public static class EtsApp
         services.AddSingleton<AuditLog>();
         services.AddSingleton<CalendarService>();
         services.AddLists();
+        services.AddLedger();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

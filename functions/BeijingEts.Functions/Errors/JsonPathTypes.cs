@@ -27,6 +27,7 @@ public static partial class JsonPathTypes
         if (type == typeof(string)) return "a string";
         if (type == typeof(bool)) return "true or false";
         if (type == typeof(int) || type == typeof(long) || type == typeof(short)) return "a whole number";
+        if (type == typeof(BeijingEts.Domain.Ledger.Tonnes)) return "a whole number of tonnes";
         if (type == typeof(decimal) || type == typeof(double) || type == typeof(float)) return "a number";
         if (type == typeof(DateOnly)) return "a date (yyyy-MM-dd)";
         if (type == typeof(DateTimeOffset) || type == typeof(DateTime)) return "an ISO 8601 date-time";

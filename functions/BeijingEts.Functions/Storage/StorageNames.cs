@@ -19,13 +19,19 @@ public sealed class StorageNames(string prefix)
         public const string ListRevisions = "listrevisions";
         public const string UnitChanges = "unitchanges";
         public const string Removals = "removals";
+        public const string Ledger = "ledger";
+        public const string LedgerTransactions = "ledgertransactions";
+        public const string Participants = "participants";
+        public const string AllocationPlans = "allocationplans";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans];
     }
 
     public static class Queues
     {
         public const string UploadEvents = "upload-events";
+        /// <summary>Ledger transactions to settle, one message per transaction id.</summary>
+        public const string AllowanceEvents = "allowance-events";
 
         public static string Poison(string queue) => queue + "-poison";
     }

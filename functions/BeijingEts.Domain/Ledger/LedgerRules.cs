@@ -1,0 +1,103 @@
+namespace BeijingEts.Domain.Ledger;
+
+public static class Products
+{
+    /// <summary>Beijing emission allowance (北京市碳排放配额), by vintage year.</summary>
+    public const string Bea = "BEA";
+    /// <summary>National certified emission reductions.</summary>
+    public const string Ccer = "CCER";
+    /// <summary>Beijing certified emission reductions.</summary>
+    public const string Bcer = "BCER";
+
+    public static readonly IReadOnlyList<string> All = [Bea, Ccer, Bcer];
+
+    public static bool IsKnown(string? product) => product is Bea or Ccer or Bcer;
+
+    /// <summary>Offsets come in lots, each with its project and serial reference; allowances do not.</summary>
+    public static bool HasLots(string product) => product is Ccer or Bcer;
+}
+
+/// <summary>The regulator's own accounts, addressed by these names.</summary>
+public static class RegulatorAccounts
+{
+    public const string Issuance = "issuance";
+    /// <summary>The adjustment reserve (调节量, Art. 12).</summary>
+    public const string Reserve = "reserve";
+    public const string Surrender = "surrender";
+    public const string Cancellation = "cancellation";
+
+    public static readonly IReadOnlyList<string> All = [Issuance, Reserve, Surrender, Cancellation];
+
+    public static bool Is(string? account) => account is Issuance or Reserve or Surrender or Cancellation;
+
+    /// <summary>Holdings in these accounts have left circulation; everything else is "held".</summary>
+    public static bool IsRetirement(string account) => account is Surrender or Cancellation;
+}
+
+public enum TransactionType
+{
+    Issuance,
+    Allocation,
+    Reclaim,
+    Transfer,
+    Deposit,
+    Cancellation,
+}
+
+/// <summary>
+/// What each transaction type may move, from where to where. Checked when a transaction is submitted, so a
+/// transaction that reaches the ledger is well formed and only holdings, suspension or the cap can stop it.
+/// </summary>
+public static class TransactionRules
+{
+    /// <summary>Types that create holdings rather than move them: no source account.</summary>
+    public static bool Creates(TransactionType type) => type is TransactionType.Issuance or TransactionType.Deposit;
+
+    public static IReadOnlyList<string> Validate(TransactionType type, string? from, string? to, string product, int vintage, Tonnes quantity, string? lot)
+    {
+        var problems = new List<string>();
+        if (!Products.IsKnown(product)) problems.Add($"product '{product}' is unknown; the products are {string.Join(", ", Products.All)}.");
+        if (vintage is < 2013 or > 2100) problems.Add($"vintage {vintage} is out of range (2013 to 2100).");
+        if (quantity.Value <= 0) problems.Add($"quantity is {quantity.Value}; it must be a positive whole number of tonnes.");
+        if (Products.IsKnown(product))
+        {
+            if (Products.HasLots(product) && string.IsNullOrWhiteSpace(lot)) problems.Add($"{product} moves by lot: give lot, the project and serial reference of the lot.");
+            if (!Products.HasLots(product) && lot is not null) problems.Add("lot is only for CCER and BCER.");
+        }
+        if (Creates(type) && from is not null) problems.Add($"{Name(type)} creates holdings: leave from out.");
+        if (!Creates(type) && string.IsNullOrWhiteSpace(from)) problems.Add($"{Name(type)} needs from, the account the holdings leave.");
+        if (string.IsNullOrWhiteSpace(to)) problems.Add("to is required.");
+        if (from is not null && from == to) problems.Add("from and to are the same account.");
+        switch (type)
+        {
+            case TransactionType.Issuance:
+                if (product != Products.Bea) problems.Add("issuance creates BEA; CCER and BCER come in by deposit.");
+                if (to is not null && to != RegulatorAccounts.Issuance) problems.Add($"issuance goes to the '{RegulatorAccounts.Issuance}' account.");
+                break;
+            case TransactionType.Deposit:
+                if (product == Products.Bea) problems.Add("deposit is for CCER and BCER; BEA is created by issuance.");
+                if (RegulatorAccounts.Is(to)) problems.Add("deposit goes to a holding account.");
+                break;
+            case TransactionType.Allocation:
+                if (product != Products.Bea) problems.Add("allocation hands out BEA.");
+                if (from is not null && from is not (RegulatorAccounts.Issuance or RegulatorAccounts.Reserve)) problems.Add("allocation comes from the issuance or reserve account.");
+                if (RegulatorAccounts.Is(to)) problems.Add("allocation goes to a holding account.");
+                break;
+            case TransactionType.Reclaim:
+                if (product != Products.Bea) problems.Add("reclaim takes back BEA.");
+                if (RegulatorAccounts.Is(from)) problems.Add("reclaim takes from a holding account.");
+                if (to is not null && to is not (RegulatorAccounts.Issuance or RegulatorAccounts.Reserve)) problems.Add("reclaim returns to the issuance or reserve account.");
+                break;
+            case TransactionType.Transfer:
+                if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to)) problems.Add("transfer settles trades between holding accounts.");
+                break;
+            case TransactionType.Cancellation:
+                if (RegulatorAccounts.Is(from)) problems.Add("cancellation is by a holder, from its own holding account.");
+                if (to is not null && to != RegulatorAccounts.Cancellation) problems.Add($"cancellation goes to the '{RegulatorAccounts.Cancellation}' account.");
+                break;
+        }
+        return problems;
+    }
+
+    public static string Name(TransactionType type) => type.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,79 @@
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Lists;
+
+namespace BeijingEts.Functions.Ledger;
+
+/// <summary>PUT /api/participants/{uscc} (regulator): registers a voluntary participant, which opens its holding account.</summary>
+public sealed class PutParticipant : IHttpFunction
+{
+    public sealed record Request(string Name);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPut("/participants/{uscc}", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Ledger");
+
+    private static async Task<Results<Ok<Participant>, ProblemHttpResult>> HandleAsync(
+        string uscc, Request request, HttpContext http, ParticipantStore participants, UnitStore units, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Trim().Length > 200) return ProblemHandling.BadRequest("name must be 1 to 200 characters.");
+        if (await units.FindAsync(code, cancellationToken) is not null)
+        {
+            return Problems.Conflict($"{code} is a registered unit and already has its account; participants are those not on the list.");
+        }
+        var before = await participants.FindAsync(code, cancellationToken);
+        var after = new Participant(code, request.Name.Trim(), before?.RegisteredAt ?? clock.GetUtcNow());
+        await participants.PutAsync(after, cancellationToken);
+        await audit.RecordAsync(Actor.From(http.User), before is null ? "participant.registered" : "participant.updated", $"participants/{code}", before, after, cancellationToken);
+        return TypedResults.Ok(after);
+    }
+}
+
+/// <summary>
+/// POST /api/accounts/{accountId}/suspensions (regulator, Art. 16): stops the account sending (transfers, cancellations,
+/// surrenders) until lifted; it can still receive. POST /api/accounts/{accountId}/suspensions/{id}/lift lifts one.
+/// </summary>
+public sealed class SuspendAccount : IHttpFunction
+{
+    public enum SuspensionReason { CourtFreeze, SurrenderRisk, Other }
+
+    public sealed record Request(SuspensionReason Reason, string Reference);
+
+    public sealed record SuspensionView(string AccountId, string SuspensionId, string Reason, string Reference, string Status, IReadOnlyList<string> ActiveSuspensions);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPost("/accounts/{accountId}/suspensions", SuspendAsync).RequireRoles(Roles.Regulator).WithTags("Ledger");
+        api.MapPost("/accounts/{accountId}/suspensions/{suspensionId}/lift", LiftAsync).RequireRoles(Roles.Regulator).WithTags("Ledger");
+    }
+
+    private static async Task<Results<Created<SuspensionView>, ProblemHttpResult>> SuspendAsync(
+        string accountId, Request request, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AuditLog audit, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Reference)) return ProblemHandling.BadRequest("reference is required: the court order, decision or file number behind the suspension.");
+        if (RegulatorAccounts.Is(accountId) || !await accounts.ExistsAsync(accountId, cancellationToken))
+        {
+            return ProblemHandling.NotFound($"No holding account {accountId}; suspension applies to unit and participant accounts.");
+        }
+        var reason = JsonNamingPolicy.KebabCaseLower.ConvertName(request.Reason.ToString());
+        var id = $"{reason}-{Guid.NewGuid():N}"[..(reason.Length + 9)];
+        var before = await ledger.ReadAccountAsync(accountId, cancellationToken);
+        var active = await ledger.ChangeSuspensionsAsync(accountId, current => [.. current, id], cancellationToken);
+        var view = new SuspensionView(accountId, id, reason, request.Reference.Trim(), "active", active);
+        await audit.RecordAsync(Actor.From(http.User), "account.suspended", $"accounts/{accountId}", before.Suspensions, view, cancellationToken);
+        return TypedResults.Created($"/api/accounts/{accountId}/suspensions/{id}", view);
+    }
+
+    private static async Task<Results<Ok<SuspensionView>, ProblemHttpResult>> LiftAsync(
+        string accountId, string suspensionId, HttpContext http, LedgerStore ledger, AuditLog audit, CancellationToken cancellationToken)
+    {
+        var before = await ledger.ReadAccountAsync(accountId, cancellationToken);
+        if (!before.Suspensions.Contains(suspensionId)) return ProblemHandling.NotFound($"Account {accountId} has no active suspension {suspensionId}.");
+        var active = await ledger.ChangeSuspensionsAsync(accountId, current => current.Where(s => s != suspensionId).ToList(), cancellationToken);
+        var view = new SuspensionView(accountId, suspensionId, suspensionId[..suspensionId.LastIndexOf('-')], "", "lifted", active);
+        await audit.RecordAsync(Actor.From(http.User), "account.suspension-lifted", $"accounts/{accountId}", before.Suspensions, view, cancellationToken);
+        return TypedResults.Ok(view);
+    }
+}

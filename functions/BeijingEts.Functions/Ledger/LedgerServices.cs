@@ -1,0 +1,16 @@
+namespace BeijingEts.Functions.Ledger;
+
+public static class LedgerServices
+{
+    public static IServiceCollection AddLedger(this IServiceCollection services)
+    {
+        services.AddSingleton<LedgerStore>();
+        services.AddSingleton<TransactionStore>();
+        services.AddSingleton<ParticipantStore>();
+        services.AddSingleton<AccountDirectory>();
+        services.AddSingleton<IssuanceCaps>();
+        services.AddSingleton<LedgerSettlement>();
+        services.AddSingleton<LedgerFaults>();
+        return services;
+    }
+}

@@ -1,0 +1,89 @@
+using BeijingEts.Domain.Ledger;
+
+namespace BeijingEts.Functions.Ledger;
+
+/// <summary>A seam for the crash test: runs between the debit and the credit of a movement. Does nothing in production.</summary>
+public class LedgerFaults
+{
+    public virtual Task AfterDebitAsync(LedgerTransaction transaction) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Settles one transaction: debit the source, then credit the target, each leg idempotent, so a redelivered or
+/// duplicated message, or a crash between the legs, ends with the movement applied exactly once.
+/// </summary>
+public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore ledger, IssuanceCaps caps, LedgerFaults faults, TimeProvider clock)
+{
+    public async Task SettleAsync(string transactionId, CancellationToken cancellationToken)
+    {
+        var found = await transactions.FindAsync(transactionId, cancellationToken);
+        if (found is null || found.Value.Transaction.IsSettled) return;
+        var tx = found.Value.Transaction;
+
+        if (!TransactionRules.Creates(tx.Type))
+        {
+            var debit = await ledger.ApplyAsync(tx, Leg.Debit, null, cancellationToken);
+            if (!debit.Applied)
+            {
+                await FinishAsync(tx.TransactionId, TransactionState.Rejected, debit.Rejection, cancellationToken);
+                return;
+            }
+            await faults.AfterDebitAsync(tx);
+        }
+        var cap = tx.Type == TransactionType.Issuance ? await caps.CapAsync(tx.Vintage, cancellationToken) : null;
+        var credit = await ledger.ApplyAsync(tx, Leg.Credit, cap, cancellationToken);
+        if (!credit.Applied)
+        {
+            // Only issuance over the cap gets here, and it debited nothing; a refund keeps any other case whole.
+            if (!TransactionRules.Creates(tx.Type)) await ledger.ApplyAsync(tx, Leg.Refund, null, cancellationToken);
+            await FinishAsync(tx.TransactionId, TransactionState.Rejected, credit.Rejection, cancellationToken);
+            return;
+        }
+        await FinishAsync(tx.TransactionId, TransactionState.Completed, null, cancellationToken);
+    }
+
+    private async Task FinishAsync(string transactionId, string state, string? reason, CancellationToken cancellationToken)
+    {
+        while (await transactions.FindAsync(transactionId, cancellationToken) is var (tx, etag) && !tx.IsSettled)
+        {
+            try
+            {
+                await transactions.ReplaceAsync(tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() }, etag, cancellationToken);
+                return;
+            }
+            catch (RequestFailedException error) when (error.Status == 412)
+            {
+                // A concurrent delivery settled it first; the loop sees that.
+            }
+        }
+    }
+}
+
+/// <summary>The queue function: each allowance-events message names one transaction to settle.</summary>
+[QueueTrigger(StorageNames.Queues.AllowanceEvents)]
+public sealed class SettleLedgerTransaction(LedgerSettlement settlement) : IQueueFunction
+{
+    public sealed record Message(string TransactionId);
+
+    public Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken) =>
+        settlement.SettleAsync(message.Read<Message>().TransactionId, cancellationToken);
+}
+
+/// <summary>
+/// Every minute: transactions still pending a minute after submission get their message sent again, in case the
+/// first was lost between recording the transaction and enqueueing it. Settling twice is harmless.
+/// </summary>
+[TimerTrigger("0 * * * * *")]
+public sealed class ResumePendingTransactions(TransactionStore transactions, StorageClients storage, TimeProvider clock) : ITimerFunction
+{
+    public async Task RunAsync(TimerTriggerInfo timer, CancellationToken cancellationToken)
+    {
+        var queue = storage.Queue(StorageNames.Queues.AllowanceEvents);
+        await foreach (var tx in transactions.PendingAsync(clock.GetUtcNow().AddMinutes(-1), cancellationToken))
+        {
+            await queue.SendMessageAsync(JsonSerializer.Serialize(new SettleLedgerTransaction.Message(tx.TransactionId), QueueJson), cancellationToken);
+        }
+    }
+
+    internal static readonly JsonSerializerOptions QueueJson = new(JsonSerializerDefaults.Web);
+}

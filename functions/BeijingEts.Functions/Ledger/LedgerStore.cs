@@ -1,0 +1,226 @@
+using System.Globalization;
+using BeijingEts.Domain.Ledger;
+
+namespace BeijingEts.Functions.Ledger;
+
+public enum Leg
+{
+    /// <summary>Takes the quantity out of the source account.</summary>
+    Debit,
+    /// <summary>Puts the quantity into the target account.</summary>
+    Credit,
+    /// <summary>Puts a debited quantity back into the source when the credit cannot happen.</summary>
+    Refund,
+}
+
+/// <summary>The result of one leg: applied (now or by an earlier delivery), or refused with the reason.</summary>
+public sealed record LegOutcome(bool Applied, string? Rejection)
+{
+    public static readonly LegOutcome Done = new(true, null);
+
+    public static LegOutcome Refused(string reason) => new(false, reason);
+}
+
+public sealed record Holding(string Product, int Vintage, string? Lot, Tonnes Quantity);
+
+public sealed record JournalLine(string TransactionId, string Leg, string Type, string Product, int Vintage, string? Lot, Tonnes Quantity, Tonnes Balance,
+    string? Counterparty, string? Reference, DateTimeOffset At);
+
+public sealed record AccountState(string AccountId, bool Suspended, IReadOnlyList<string> Suspensions, IReadOnlyList<Holding> Holdings);
+
+/// <summary>
+/// The ledger table: one partition per account holding its state row, one balance row per product, vintage and lot,
+/// and one journal row per applied leg. A leg writes its balance row and its journal row in one entity-group
+/// transaction, with ETags on what it read, so a leg is applied exactly once however often it is attempted, and
+/// never on a balance or suspension that changed since it was read. The journal row's key (transaction id + leg) is
+/// the idempotency record.
+/// </summary>
+public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILogger<LedgerStore> logger)
+{
+    internal const string StateKey = "account";
+    private const int MaxAttempts = 200;
+
+    private TableClient Table => storage.Table(StorageNames.Tables.Ledger);
+
+    public async Task<LegOutcome> ApplyAsync(LedgerTransaction tx, Leg leg, Tonnes? issuanceCap, CancellationToken cancellationToken)
+    {
+        var account = leg == Leg.Credit ? tx.To : tx.From!;
+        var change = leg == Leg.Debit ? -tx.Quantity : tx.Quantity;
+        var balanceKey = BalanceKey(tx.Product, tx.Vintage, tx.Lot);
+        var journalKey = JournalKey(tx.TransactionId, leg);
+        var issued = tx.Type == TransactionType.Issuance && leg == Leg.Credit;
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var journalRead = ReadAsync(account, journalKey, cancellationToken);
+            var stateRead = ReadAsync(account, StateKey, cancellationToken);
+            var balanceRead = ReadAsync(account, balanceKey, cancellationToken);
+            var issuedRead = issued ? ReadAsync(account, IssuedKey(tx.Vintage), cancellationToken) : Task.FromResult<TableEntity?>(null);
+            if (await journalRead is not null) return LegOutcome.Done; // applied by an earlier delivery
+            var state = await stateRead;
+            var balanceRow = await balanceRead;
+            var issuedRow = await issuedRead;
+            var balance = new Tonnes(balanceRow?.GetInt64("Quantity") ?? 0);
+
+            if (leg == Leg.Debit)
+            {
+                if (Suspensions(state) is { Count: > 0 } active)
+                {
+                    return LegOutcome.Refused($"Account {account} is suspended ({string.Join(", ", active)}); it can receive but not send until the suspension is lifted.");
+                }
+                if (balance < tx.Quantity)
+                {
+                    return LegOutcome.Refused(account == Domain.Ledger.RegulatorAccounts.Issuance && balanceRow is null
+                        ? $"{tx.Product} of vintage {tx.Vintage} has not been issued."
+                        : $"Insufficient holdings: account {account} holds {balance.Value} t of {Describe(tx)}; {tx.Quantity.Value} t were asked for.");
+                }
+            }
+            var issuedSoFar = new Tonnes(issuedRow?.GetInt64("Quantity") ?? 0);
+            if (issued && issuanceCap is { } cap && issuedSoFar + tx.Quantity > cap)
+            {
+                return LegOutcome.Refused($"Over the cap: {issuedSoFar.Value} t of BEA {tx.Vintage} are issued and the {tx.Vintage} cap is {cap.Value} t; at most {(cap - issuedSoFar).Value} t more can be issued.");
+            }
+
+            var now = clock.GetUtcNow();
+            var actions = new List<TableTransactionAction>();
+            if (state is null)
+            {
+                // The account row appears with its first movement (accounts open with registration, rows on use);
+                // adding it also makes a concurrent first suspension conflict with this leg.
+                actions.Add(new(TableTransactionActionType.Add, new TableEntity(account, StateKey) { ["OpenedAt"] = now, ["Suspensions"] = "" }));
+            }
+            else if (leg == Leg.Debit)
+            {
+                // Touch the state row with its ETag: a suspension since it was read makes this leg retry and see it.
+                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey) { ["LastDebitAt"] = now }, state.ETag));
+            }
+            var newBalance = balance + change;
+            var balanceEntity = new TableEntity(account, balanceKey)
+            {
+                ["Product"] = tx.Product, ["Vintage"] = tx.Vintage, ["Lot"] = tx.Lot, ["Quantity"] = newBalance.Value,
+            };
+            actions.Add(balanceRow is null
+                ? new(TableTransactionActionType.Add, balanceEntity)
+                : new(TableTransactionActionType.UpdateReplace, balanceEntity, balanceRow.ETag));
+            if (issued)
+            {
+                var issuedEntity = new TableEntity(account, IssuedKey(tx.Vintage)) { ["Quantity"] = (issuedSoFar + tx.Quantity).Value };
+                actions.Add(issuedRow is null ? new(TableTransactionActionType.Add, issuedEntity) : new(TableTransactionActionType.UpdateReplace, issuedEntity, issuedRow.ETag));
+            }
+            actions.Add(new(TableTransactionActionType.Add, new TableEntity(account, journalKey)
+            {
+                ["TransactionId"] = tx.TransactionId,
+                ["Leg"] = leg.ToString().ToLowerInvariant(),
+                ["Type"] = TransactionRules.Name(tx.Type),
+                ["Product"] = tx.Product,
+                ["Vintage"] = tx.Vintage,
+                ["Lot"] = tx.Lot,
+                ["Quantity"] = change.Value,
+                ["Balance"] = newBalance.Value,
+                ["Counterparty"] = leg == Leg.Credit ? tx.From : tx.To,
+                ["Reference"] = tx.Reference,
+                ["At"] = now,
+            }));
+            try
+            {
+                EtsTelemetry.LedgerStorageOperations.Add(1);
+                await Table.SubmitTransactionAsync(actions, cancellationToken);
+                return LegOutcome.Done;
+            }
+            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            {
+                // Another leg on this account, a replay of this one, or a suspension got in first: read again.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * Math.Min(attempt, 20))), cancellationToken);
+            }
+        }
+        logger.LogWarning("Leg {Leg} of {TransactionId} on {Account} lost {Attempts} races in a row", leg, tx.TransactionId, account, MaxAttempts);
+        throw new InvalidOperationException($"Account {account} is too busy to apply {tx.TransactionId} now; the message will be retried.");
+    }
+
+    public async Task<AccountState> ReadAccountAsync(string account, CancellationToken cancellationToken)
+    {
+        var holdings = new List<Holding>();
+        IReadOnlyList<string> suspensions = [];
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == account && (r.RowKey == StateKey || (r.RowKey.CompareTo("balance|") >= 0 && r.RowKey.CompareTo("balance}") < 0)), cancellationToken: cancellationToken))
+        {
+            if (row.RowKey == StateKey)
+            {
+                suspensions = Suspensions(row);
+                continue;
+            }
+            var quantity = row.GetInt64("Quantity") ?? 0;
+            if (quantity != 0) holdings.Add(new Holding(row.GetString("Product"), row.GetInt32("Vintage") ?? 0, row.GetString("Lot"), new Tonnes(quantity)));
+        }
+        return new AccountState(account, suspensions.Count > 0, suspensions, holdings);
+    }
+
+    public async Task<IReadOnlyList<JournalLine>> JournalAsync(string account, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
+    {
+        var lines = new List<JournalLine>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == account && r.RowKey.CompareTo("journal|") >= 0 && r.RowKey.CompareTo("journal}") < 0, cancellationToken: cancellationToken))
+        {
+            var line = ToLine(row);
+            if ((from is null || line.At >= from) && (to is null || line.At < to)) lines.Add(line);
+        }
+        return lines.OrderBy(l => l.At).ThenBy(l => l.TransactionId, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Every journal line of every account: what the invariant check adds up.</summary>
+    public async IAsyncEnumerable<(string Account, JournalLine Line)> AllJournalLinesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.RowKey.CompareTo("journal|") >= 0 && r.RowKey.CompareTo("journal}") < 0, cancellationToken: cancellationToken))
+        {
+            yield return (row.PartitionKey, ToLine(row));
+        }
+    }
+
+    /// <summary>Suspends or lifts with the state row's ETag, so a debit that read the account before sees the change.</summary>
+    public async Task<IReadOnlyList<string>> ChangeSuspensionsAsync(string account, Func<IReadOnlyList<string>, IReadOnlyList<string>> change, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var state = await ReadAsync(account, StateKey, cancellationToken);
+            var after = change(Suspensions(state));
+            var entity = new TableEntity(account, StateKey) { ["Suspensions"] = string.Join(",", after) };
+            try
+            {
+                if (state is null)
+                {
+                    entity["OpenedAt"] = clock.GetUtcNow();
+                    await Table.AddEntityAsync(entity, cancellationToken);
+                }
+                else
+                {
+                    await Table.UpdateEntityAsync(entity, state.ETag, TableUpdateMode.Merge, cancellationToken);
+                }
+                return after;
+            }
+            catch (RequestFailedException error) when (error.Status is 409 or 412)
+            {
+            }
+        }
+    }
+
+    private async Task<TableEntity?> ReadAsync(string account, string key, CancellationToken cancellationToken)
+    {
+        EtsTelemetry.LedgerStorageOperations.Add(1);
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(account, key, cancellationToken: cancellationToken);
+        return row.HasValue ? row.Value : null;
+    }
+
+    private static IReadOnlyList<string> Suspensions(TableEntity? state) =>
+        state?.GetString("Suspensions")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
+
+    private static JournalLine ToLine(TableEntity row) => new(
+        row.GetString("TransactionId"), row.GetString("Leg"), row.GetString("Type"), row.GetString("Product"), row.GetInt32("Vintage") ?? 0, row.GetString("Lot"),
+        new Tonnes(row.GetInt64("Quantity") ?? 0), new Tonnes(row.GetInt64("Balance") ?? 0), row.GetString("Counterparty"), row.GetString("Reference"),
+        row.GetDateTimeOffset("At") ?? default);
+
+    private static string Describe(LedgerTransaction tx) => tx.Lot is null ? $"{tx.Product} {tx.Vintage}" : $"{tx.Product} {tx.Vintage} lot {tx.Lot}";
+
+    internal static string BalanceKey(string product, int vintage, string? lot) =>
+        $"balance|{product}|{vintage.ToString("D4", CultureInfo.InvariantCulture)}|{Uri.EscapeDataString(lot ?? "")}";
+
+    private static string JournalKey(string transactionId, Leg leg) => $"journal|{transactionId}|{leg.ToString().ToLowerInvariant()}";
+
+    private static string IssuedKey(int vintage) => $"issued|BEA|{vintage.ToString("D4", CultureInfo.InvariantCulture)}";
+}

@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using System.Text;
+using BeijingEts.Domain.Ledger;
+
+namespace BeijingEts.Functions.Ledger;
+
+public static class TransactionState
+{
+    public const string Pending = "pending";
+    public const string Completed = "completed";
+    public const string Rejected = "rejected";
+}
+
+/// <summary>A movement on the ledger, as submitted; its state moves from pending to completed or rejected, once.</summary>
+public sealed record LedgerTransaction(
+    string TransactionId,
+    TransactionType Type,
+    string? From,
+    string To,
+    string Product,
+    int Vintage,
+    Tonnes Quantity,
+    string? Lot,
+    string? Reference,
+    string SubmittedBy,
+    DateTimeOffset SubmittedAt,
+    string State = TransactionState.Pending,
+    string? Reason = null,
+    DateTimeOffset? SettledAt = null)
+{
+    public bool IsSettled => State is TransactionState.Completed or TransactionState.Rejected;
+
+    /// <summary>What makes two submissions "the same transaction": everything the caller sent.</summary>
+    public string ContentHash() => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+        string.Join("\n", TransactionRules.Name(Type), From ?? "", To, Product, Vintage, Quantity.Value, Lot ?? "", Reference ?? ""))));
+}
+
+/// <summary>The ledgertransactions table: one row per transaction id, the idempotency record and its outcome.</summary>
+public sealed class TransactionStore(StorageClients storage)
+{
+    private const string Row = "tx";
+
+    private TableClient Table => storage.Table(StorageNames.Tables.LedgerTransactions);
+
+    public async Task<(LedgerTransaction Transaction, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(id, Row, cancellationToken: cancellationToken);
+        return row.HasValue ? (JsonSerializer.Deserialize<LedgerTransaction>(row.Value!.GetString("Document"))!, row.Value.ETag) : null;
+    }
+
+    /// <summary>Records a new transaction; if the id is taken, returns the transaction already recorded under it.</summary>
+    public async Task<LedgerTransaction?> TryAddAsync(LedgerTransaction transaction, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.AddEntityAsync(ToEntity(transaction), cancellationToken);
+            return null;
+        }
+        catch (RequestFailedException error) when (error.Status == 409)
+        {
+            return (await FindAsync(transaction.TransactionId, cancellationToken))!.Value.Transaction;
+        }
+    }
+
+    public Task ReplaceAsync(LedgerTransaction transaction, ETag etag, CancellationToken cancellationToken) =>
+        Table.UpdateEntityAsync(ToEntity(transaction), etag, TableUpdateMode.Replace, cancellationToken);
+
+    /// <summary>Pending transactions submitted before <paramref name="before"/>: ones whose queue message may be lost.</summary>
+    public async IAsyncEnumerable<LedgerTransaction> PendingAsync(DateTimeOffset before, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r["State"].ToString() == TransactionState.Pending, cancellationToken: cancellationToken))
+        {
+            var transaction = JsonSerializer.Deserialize<LedgerTransaction>(row.GetString("Document"))!;
+            if (transaction.SubmittedAt < before) yield return transaction;
+        }
+    }
+
+    private static TableEntity ToEntity(LedgerTransaction t) => new(t.TransactionId, Row)
+    {
+        ["State"] = t.State,
+        ["Type"] = TransactionRules.Name(t.Type),
+        ["Document"] = JsonSerializer.Serialize(t),
+    };
+}

@@ -1,0 +1,56 @@
+using BeijingEts.Functions.Tests.Lists;
+
+namespace BeijingEts.Functions.Tests.Ledger;
+
+/// <summary>A test's view of the ledger API: submit, wait for the outcome, read holdings.</summary>
+public sealed class LedgerClient(EtsAppFixture app)
+{
+    public HttpClient Regulator { get; } = app.Client("regulator");
+    public HttpClient Exchange { get; } = app.Client("exchange");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async Task<string> NewAccountAsync() => await TestUnits.RegisterAsync(Regulator);
+
+    public async Task<HttpResponseMessage> SubmitAsync(HttpClient client, string type, string? from, string to, long quantity, int vintage = 2025,
+        string product = "BEA", string? lot = null, string? id = null) =>
+        await client.PostAsJsonAsync("/api/ledger/transactions",
+            new { transactionId = id ?? Guid.NewGuid().ToString("N"), type, from, to, product, vintage, quantity, lot, reference = "test" }, Ct);
+
+    /// <summary>Submits and waits for the outcome; returns the final status document.</summary>
+    public async Task<JsonElement> SettleAsync(HttpClient client, string type, string? from, string to, long quantity, int vintage = 2025,
+        string product = "BEA", string? lot = null, string? id = null)
+    {
+        var response = await SubmitAsync(client, type, from, to, quantity, vintage, product, lot, id);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(Ct));
+        return await OutcomeAsync((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("transactionId").GetString()!);
+    }
+
+    public async Task<JsonElement> OutcomeAsync(string id)
+    {
+        JsonElement status = default;
+        await Eventually.HoldsAsync(async () =>
+        {
+            status = await Regulator.GetFromJsonAsync<JsonElement>($"/api/ledger/transactions/{id}", Ct);
+            return status.GetProperty("status").GetString() != "pending";
+        }, $"transaction {id} is settled", TimeSpan.FromSeconds(60));
+        return status;
+    }
+
+    public async Task<long> HoldingAsync(string account, string product = "BEA", int vintage = 2025)
+    {
+        var view = await Regulator.GetFromJsonAsync<JsonElement>($"/api/accounts/{account}", Ct);
+        return view.GetProperty("holdings").EnumerateArray()
+            .Where(h => h.GetProperty("product").GetString() == product && h.GetProperty("vintage").GetInt32() == vintage)
+            .Sum(h => h.GetProperty("quantity").GetInt64());
+    }
+
+    public async Task<JsonElement> CheckAsync() => await Regulator.GetFromJsonAsync<JsonElement>("/api/ledger/check", Ct);
+
+    public async Task AssertNoDriftAsync()
+    {
+        var check = await CheckAsync();
+        Assert.Equal(0, check.GetProperty("inFlight").GetInt32());
+        Assert.All(check.GetProperty("rows").EnumerateArray(), row => Assert.Equal(0, row.GetProperty("drift").GetInt64()));
+    }
+}
