@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using BeijingEts.Functions.Ledger;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BeijingEts.Functions.Tests.Ledger;
+
+/// <summary>Throws after the debit of every transaction whose reference says so, the first time only: a crash between the legs.</summary>
+public sealed class CrashOnceAfterDebit : LedgerFaults
+{
+    public ConcurrentDictionary<string, int> Crashed { get; } = new();
+
+    public override Task AfterDebitAsync(LedgerTransaction transaction)
+    {
+        if (transaction.Reference == "crash-after-debit" && Crashed.AddOrUpdate(transaction.TransactionId, 1, (_, n) => n + 1) == 1)
+        {
+            throw new InvalidOperationException("simulated crash between debit and credit");
+        }
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class ReliabilityFixture : EtsAppFixture
+{
+    public CrashOnceAfterDebit Faults { get; } = new();
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Ets:HostJson"] = Tests.Runtime.TestHostJson.Write(maxDequeueCount: 5, visibilityTimeout: "00:00:00", maxPollingInterval: "00:00:00.200"),
+        ["Ets:BlobScanDisabled"] = "true",
+    };
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<LedgerFaults>(Faults);
+}
+
+public sealed class LedgerReliabilityTests(ReliabilityFixture app) : IClassFixture<ReliabilityFixture>
+{
+    private readonly LedgerClient _ledger = new(app);
+    private CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task CrashBetweenDebitAndCredit_CompletesExactlyOnceOnRedelivery()
+    {
+        var a = await _ledger.NewAccountAsync();
+        var b = await _ledger.NewAccountAsync();
+        await _ledger.SettleAsync(_ledger.Regulator, "issuance", null, "issuance", 1000, vintage: 2036);
+        await _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", a, 1000, vintage: 2036);
+        var id = "crash-" + Guid.NewGuid().ToString("N");
+
+        var response = await _ledger.Exchange.PostAsJsonAsync("/api/ledger/transactions",
+            new { transactionId = id, type = "transfer", from = a, to = b, product = "BEA", vintage = 2036, quantity = 250, reference = "crash-after-debit" }, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+
+        Assert.Equal("completed", (await _ledger.OutcomeAsync(id)).GetProperty("status").GetString());
+        Assert.True(app.Faults.Crashed[id] >= 2, "the first attempt crashed after its debit and a redelivery finished it");
+        Assert.Equal(750, await _ledger.HoldingAsync(a, vintage: 2036));
+        Assert.Equal(250, await _ledger.HoldingAsync(b, vintage: 2036));
+        var journal = await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/accounts/{a}/journal", Ct);
+        Assert.Single(journal.GetProperty("lines").EnumerateArray(), l => l.GetProperty("transactionId").GetString() == id);
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    [Fact]
+    public async Task ManyClientsRacingTransfers_LeaveNoNegativeBalanceOneOutcomeEachAndNoDrift()
+    {
+        const int accounts = 20, clients = 32, transfers = 2000, initial = 1000, vintage = 2037;
+        var holders = new List<string>();
+        for (var i = 0; i < accounts; i++) holders.Add(await _ledger.NewAccountAsync());
+        await _ledger.SettleAsync(_ledger.Regulator, "issuance", null, "issuance", accounts * initial, vintage: vintage);
+        await Task.WhenAll(holders.Select(h => _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", h, initial, vintage: vintage)));
+
+        var random = new Random(7);
+        var plan = Enumerable.Range(0, transfers).Select(i =>
+        {
+            var from = random.Next(accounts);
+            var to = (from + 1 + random.Next(accounts - 1)) % accounts;
+            return (Id: $"race-{i}-{Guid.NewGuid():N}", From: holders[from], To: holders[to], Quantity: random.Next(1, 400)); // some overdraw
+        }).ToList();
+        var queue = app.Queue("allowance-events");
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+        {
+            using var exchange = app.Client("exchange");
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < plan.Count)
+            {
+                var t = plan[i];
+                var body = new { transactionId = t.Id, type = "transfer", from = t.From, to = t.To, product = "BEA", vintage, quantity = t.Quantity };
+                var response = await exchange.PostAsJsonAsync("/api/ledger/transactions", body, Ct);
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                if (i % 10 == 0) Assert.Equal(HttpStatusCode.Accepted, (await exchange.PostAsJsonAsync("/api/ledger/transactions", body, Ct)).StatusCode); // same id again
+                if (i % 7 == 0) await queue.SendMessageAsync(JsonSerializer.Serialize(new { transactionId = t.Id }), Ct); // the function invoked twice
+            }
+        }));
+
+        var outcomes = new ConcurrentDictionary<string, string>();
+        await Eventually.HoldsAsync(async () =>
+        {
+            foreach (var t in plan.Where(t => !outcomes.ContainsKey(t.Id)).Take(200))
+            {
+                var status = await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/ledger/transactions/{t.Id}", Ct);
+                var s = status.GetProperty("status").GetString()!;
+                if (s is "completed" or "rejected") outcomes[t.Id] = s;
+            }
+            return outcomes.Count == plan.Count;
+        }, "every transfer has an outcome", TimeSpan.FromMinutes(5));
+
+        var expected = holders.ToDictionary(h => h, _ => (long)initial);
+        foreach (var t in plan.Where(t => outcomes[t.Id] == "completed"))
+        {
+            expected[t.From] -= t.Quantity;
+            expected[t.To] += t.Quantity;
+        }
+        foreach (var holder in holders)
+        {
+            var balance = await _ledger.HoldingAsync(holder, vintage: vintage);
+            Assert.True(balance >= 0, $"{holder} is negative: {balance}");
+            Assert.Equal(expected[holder], balance); // each completed transfer applied exactly once, each rejected one not at all
+        }
+        Assert.Contains(outcomes.Values, o => o == "rejected");
+        await _ledger.AssertNoDriftAsync();
+    }
+}
