@@ -9,6 +9,12 @@ public static class ListsBench
     private static readonly string[] Industries = ["power", "heat", "cement", "services", "transport", "construction"];
 
     /// <summary>A statistics file for <paramref name="units"/> units, spread over districts, industries and categories.</summary>
+    public static string NewUscc()
+    {
+        var body = "9111" + string.Concat(Enumerable.Range(0, 13).Select(_ => Uscc.Alphabet[Random.Shared.Next(Uscc.Alphabet.Length)]));
+        return body + Uscc.CheckCharacter(body);
+    }
+
     /// <summary>The same units every call (a fixed seed); with registration columns the import registers them.</summary>
     public static byte[] StatisticsFile(int units, bool withRegistration)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using BeijingEts.Bench;
@@ -120,6 +121,40 @@ Report("lists.import-publish.10k.seconds", seconds, "s");
 Report("lists.import.10k.seconds", importSeconds, "s");
 Report("lists.publish.10k.seconds", seconds - importSeconds, "s");
 Report("lists.register-import.10k.seconds", registerSeconds, "s");
+// Issue 4: transfers end to end (HTTP submit, queue, two-leg settlement), 32 in flight, and the storage requests each costs.
+var holders = Enumerable.Range(0, 20).Select(_ => ListsBench.NewUscc()).ToList();
+foreach (var holder in holders)
+{
+    (await http.PutAsJsonAsync($"/api/units/{holder}", new { name = "基准账户", district = "西城区", industry = "services" })).EnsureSuccessStatusCode();
+}
+var transactions = tables.GetTableClient(prefix + "ledgertransactions");
+async Task WaitSettledAsync()
+{
+    while (await transactions.QueryAsync<TableEntity>("State eq 'pending'", maxPerPage: 1, select: ["PartitionKey"]).AsPages().FirstAsync() is { Values.Count: > 0 })
+    {
+        await Task.Delay(100);
+    }
+}
+async Task SubmitAsync(HttpClient client, object transaction) =>
+    (await client.PostAsJsonAsync("/api/ledger/transactions", transaction)).EnsureSuccessStatusCode();
+await SubmitAsync(http, new { transactionId = "bench-issue", type = "issuance", to = "issuance", product = "BEA", vintage = 2025, quantity = 1_000_000_000L });
+await WaitSettledAsync();
+await Task.WhenAll(holders.Select((h, i) => SubmitAsync(http, new { transactionId = $"bench-alloc-{i}", type = "allocation", from = "issuance", to = h, product = "BEA", vintage = 2025, quantity = 1_000_000L })));
+await WaitSettledAsync();
+using var exchange = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
+exchange.DefaultRequestHeaders.Authorization = new("Bearer", BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "exchange"));
+var transfers = Count(2000);
+using var storageRequests = new AppCounter("ets.storage.requests");
+using var conflicts = new AppCounter("ets.ledger.conflicts");
+var moves = new Random(4);
+var plan = Enumerable.Range(0, transfers).Select(i => (From: holders[i % 20], To: holders[(i % 20 + 1 + moves.Next(19)) % 20])).ToList();
+watch.Restart();
+await RatePerSecondAsync(transfers, 32, i => SubmitAsync(exchange, new { transactionId = $"bench-t-{i}", type = "transfer", from = plan[i].From, to = plan[i].To, product = "BEA", vintage = 2025, quantity = 1 }));
+await WaitSettledAsync();
+Report("ledger.transfers", transfers / watch.Elapsed.TotalSeconds, "transfers/s", over: "storage.upsert.parallel16", target: 0.2);
+Report("ledger.transfer.storage-requests", (double)storageRequests.Value / transfers, "requests/transfer");
+Report("ledger.transfer.conflicts", (double)conflicts.Value / transfers, "retries/transfer");
+
 await app.StopAsync();
 await app.DisposeAsync();
 

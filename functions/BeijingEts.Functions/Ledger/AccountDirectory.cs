@@ -9,10 +9,18 @@ namespace BeijingEts.Functions.Ledger;
 /// </summary>
 public sealed class AccountDirectory(UnitStore units, ParticipantStore participants)
 {
-    public async Task<bool> ExistsAsync(string? account, CancellationToken cancellationToken) =>
-        account is not null && (RegulatorAccounts.Is(account)
-            || (Domain.Lists.Uscc.TryParse(account, out var uscc, out _) && uscc.Value == account
-                && (await units.FindAsync(account, cancellationToken) is not null || await participants.FindAsync(account, cancellationToken) is not null)));
+    // Accounts are never deleted, so once seen an account is known to exist.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _known = new(StringComparer.Ordinal);
+
+    public async Task<bool> ExistsAsync(string? account, CancellationToken cancellationToken)
+    {
+        if (account is null) return false;
+        if (RegulatorAccounts.Is(account) || _known.ContainsKey(account)) return true;
+        var exists = Domain.Lists.Uscc.TryParse(account, out var uscc, out _) && uscc.Value == account
+            && (await units.FindAsync(account, cancellationToken) is not null || await participants.FindAsync(account, cancellationToken) is not null);
+        if (exists) _known[account] = true;
+        return exists;
+    }
 }
 
 public sealed record Participant(string Uscc, string Name, DateTimeOffset RegisteredAt);

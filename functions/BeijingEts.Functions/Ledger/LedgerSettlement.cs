@@ -18,14 +18,14 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
     {
         var found = await transactions.FindAsync(transactionId, cancellationToken);
         if (found is null || found.Value.Transaction.IsSettled) return;
-        var tx = found.Value.Transaction;
+        var (tx, etag) = found.Value;
 
         if (!TransactionRules.Creates(tx.Type))
         {
             var debit = await ledger.ApplyAsync(tx, Leg.Debit, null, cancellationToken);
             if (!debit.Applied)
             {
-                await FinishAsync(tx.TransactionId, TransactionState.Rejected, debit.Rejection, cancellationToken);
+                await FinishAsync(tx, etag, TransactionState.Rejected, debit.Rejection, cancellationToken);
                 return;
             }
             await faults.AfterDebitAsync(tx);
@@ -36,25 +36,24 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
         {
             // Only issuance over the cap gets here, and it debited nothing; a refund keeps any other case whole.
             if (!TransactionRules.Creates(tx.Type)) await ledger.ApplyAsync(tx, Leg.Refund, null, cancellationToken);
-            await FinishAsync(tx.TransactionId, TransactionState.Rejected, credit.Rejection, cancellationToken);
+            await FinishAsync(tx, etag, TransactionState.Rejected, credit.Rejection, cancellationToken);
             return;
         }
-        await FinishAsync(tx.TransactionId, TransactionState.Completed, null, cancellationToken);
+        await FinishAsync(tx, etag, TransactionState.Completed, null, cancellationToken);
     }
 
-    private async Task FinishAsync(string transactionId, string state, string? reason, CancellationToken cancellationToken)
+    /// <summary>Records the outcome with the ETag read at the start; if another delivery wrote first, it has settled it.</summary>
+    private async Task FinishAsync(LedgerTransaction tx, ETag etag, string state, string? reason, CancellationToken cancellationToken)
     {
-        while (await transactions.FindAsync(transactionId, cancellationToken) is var (tx, etag) && !tx.IsSettled)
+        try
         {
-            try
-            {
-                await transactions.ReplaceAsync(tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() }, etag, cancellationToken);
-                return;
-            }
-            catch (RequestFailedException error) when (error.Status == 412)
-            {
-                // A concurrent delivery settled it first; the loop sees that.
-            }
+            await transactions.ReplaceAsync(tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() }, etag, cancellationToken);
+        }
+        catch (RequestFailedException error) when (error.Status == 412)
+        {
+            // The row changed since it was read: a concurrent delivery of the same message settled it, with the
+            // same legs applied, so the outcome it recorded stands.
+            if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is not { Transaction.IsSettled: true }) throw;
         }
     }
 }

@@ -51,6 +51,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
         var issued = tx.Type == TransactionType.Issuance && leg == Leg.Credit;
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
+            // Point reads, in parallel: each costs the same however long the account's journal grows.
             var journalRead = ReadAsync(account, journalKey, cancellationToken);
             var stateRead = ReadAsync(account, StateKey, cancellationToken);
             var balanceRead = ReadAsync(account, balanceKey, cancellationToken);
@@ -122,13 +123,13 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             }));
             try
             {
-                EtsTelemetry.LedgerStorageOperations.Add(1);
                 await Table.SubmitTransactionAsync(actions, cancellationToken);
                 return LegOutcome.Done;
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
                 // Another leg on this account, a replay of this one, or a suspension got in first: read again.
+                EtsTelemetry.LedgerConflicts.Add(1);
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * Math.Min(attempt, 20))), cancellationToken);
             }
         }
@@ -202,7 +203,6 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
 
     private async Task<TableEntity?> ReadAsync(string account, string key, CancellationToken cancellationToken)
     {
-        EtsTelemetry.LedgerStorageOperations.Add(1);
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(account, key, cancellationToken: cancellationToken);
         return row.HasValue ? row.Value : null;
     }

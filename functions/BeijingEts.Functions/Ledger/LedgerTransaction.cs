@@ -68,7 +68,8 @@ public sealed class TransactionStore(StorageClients storage)
     /// <summary>Pending transactions submitted before <paramref name="before"/>: ones whose queue message may be lost.</summary>
     public async IAsyncEnumerable<LedgerTransaction> PendingAsync(DateTimeOffset before, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var row in Table.QueryAsync<TableEntity>(r => r["State"].ToString() == TransactionState.Pending, cancellationToken: cancellationToken))
+        var filter = TableClient.CreateQueryFilter($"State eq {TransactionState.Pending}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
             var transaction = JsonSerializer.Deserialize<LedgerTransaction>(row.GetString("Document"))!;
             if (transaction.SubmittedAt < before) yield return transaction;

@@ -20,7 +20,8 @@ public static class EtsTelemetry
     public static readonly Meter Meter = new(Name);
     public static readonly Counter<long> Invocations = Meter.CreateCounter<long>("ets.function.invocations", description: "Function invocations by outcome");
     public static readonly Histogram<double> InvocationDuration = Meter.CreateHistogram<double>("ets.function.duration", unit: "ms");
-    public static readonly Counter<long> LedgerStorageOperations = Meter.CreateCounter<long>("ets.ledger.storage_operations", description: "Reads and entity-group transactions the ledger legs made");
+    public static readonly Counter<long> LedgerConflicts = Meter.CreateCounter<long>("ets.ledger.conflicts", description: "Ledger legs that lost a race for their account and were retried");
+    public static readonly Counter<long> StorageRequests = Meter.CreateCounter<long>("ets.storage.requests", description: "Requests the app sent to Table, Blob and Queue storage");
 
     public static WebApplicationBuilder AddEtsTelemetry(this WebApplicationBuilder builder)
     {

@@ -180,3 +180,26 @@ public sealed class LedgerTests(LedgerFixture app) : IClassFixture<LedgerFixture
         await (await app.Client("unit", a).GetAsync("/api/ledger/check", Ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
     }
 }
+
+public sealed class ResumePendingTests(LedgerFixture app) : IClassFixture<LedgerFixture>
+{
+    [Fact]
+    public async Task TransactionWhoseMessageWasLost_IsSettledByTheResumeTimer()
+    {
+        var ledger = new LedgerClient(app);
+        var a = await ledger.NewAccountAsync();
+        await ledger.SettleAsync(ledger.Regulator, "issuance", null, "issuance", 100, vintage: 2038);
+        // Recorded two minutes ago, but its queue message never got sent.
+        var lost = new BeijingEts.Functions.Ledger.LedgerTransaction("lost-" + Guid.NewGuid().ToString("N"), BeijingEts.Domain.Ledger.TransactionType.Allocation,
+            "issuance", a, "BEA", 2038, new BeijingEts.Domain.Ledger.Tonnes(40), null, null, "local:regulator", DateTimeOffset.UtcNow.AddMinutes(-2));
+        Assert.Null(await app.Service<BeijingEts.Functions.Ledger.TransactionStore>().TryAddAsync(lost, TestContext.Current.CancellationToken));
+
+        var timer = new Dictionary<string, JsonElement> { ["timer"] = JsonSerializer.SerializeToElement(new { IsPastDue = false }) };
+        var (succeeded, _) = await app.Service<BeijingEts.Functions.Hosting.Local.LocalInvoker>().InvokeAsync(
+            nameof(BeijingEts.Functions.Ledger.ResumePendingTransactions), new BeijingEts.Functions.Hosting.Invocation.InvocationRequest(timer, []), "resume-1", TestContext.Current.CancellationToken);
+
+        Assert.True(succeeded);
+        Assert.Equal("completed", (await ledger.OutcomeAsync(lost.TransactionId)).GetProperty("status").GetString());
+        Assert.Equal(40, await ledger.HoldingAsync(a, vintage: 2038));
+    }
+}

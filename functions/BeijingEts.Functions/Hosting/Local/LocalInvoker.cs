@@ -12,7 +12,7 @@ public sealed class LocalInvoker : IDisposable
 {
     private readonly HttpClient _http;
 
-    public LocalInvoker(RuntimeMode mode)
+    public LocalInvoker(RuntimeMode mode, HostSettings hostSettings)
     {
         var handler = new SocketsHttpHandler
         {
@@ -32,7 +32,8 @@ public sealed class LocalInvoker : IDisposable
             },
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         };
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost/"), Timeout = Timeout.InfiniteTimeSpan };
+        // As under the Functions host, an invocation may run up to functionTimeout.
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost/"), Timeout = hostSettings.FunctionTimeout };
     }
 
     public async Task<(bool Succeeded, InvocationResponse? Response)> InvokeAsync(

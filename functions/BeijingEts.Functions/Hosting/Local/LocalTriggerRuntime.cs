@@ -18,8 +18,11 @@ public sealed class LocalTriggerRuntime(
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stopToken)
     {
+        // Stop taking work as soon as shutdown begins, while the server still answers the invocations in flight.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stopToken, lifetime.ApplicationStopping);
+        var stoppingToken = stopping.Token;
         await WhenStartedAsync(stoppingToken);
         var logger = loggers.CreateLogger<LocalTriggerRuntime>();
         var loops = new List<Task>();

@@ -44,7 +44,7 @@ public sealed class QueueListener(
                 }
                 idleDelay = MinimumPollingInterval;
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.AddRange(batch.Select(message => ProcessAsync(message, stopping)));
+                inFlight.AddRange(batch.Select(ProcessAsync));
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -60,7 +60,7 @@ public sealed class QueueListener(
         await Task.WhenAll(inFlight).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private async Task ProcessAsync(QueueMessage message, CancellationToken stopping)
+    private async Task ProcessAsync(QueueMessage message)
     {
         try
         {
@@ -74,7 +74,8 @@ public sealed class QueueListener(
             bool succeeded;
             try
             {
-                succeeded = await InvokeAsync(message, stopping);
+                // Not cancelled by shutdown: a running invocation finishes (within functionTimeout) and is settled.
+                succeeded = await InvokeAsync(message);
             }
             finally
             {
@@ -104,7 +105,7 @@ public sealed class QueueListener(
         }
     }
 
-    private async Task<bool> InvokeAsync(QueueMessage message, CancellationToken stopping)
+    private async Task<bool> InvokeAsync(QueueMessage message)
     {
         var request = new InvocationRequest(
             new Dictionary<string, JsonElement> { [BindingNames.QueueMessage] = JsonSerializer.SerializeToElement(message.Body.ToString()) },
@@ -119,12 +120,12 @@ public sealed class QueueListener(
             }));
         try
         {
-            var (succeeded, _) = await invoker.InvokeAsync(function.Name, request, Guid.NewGuid().ToString(), stopping);
+            var (succeeded, _) = await invoker.InvokeAsync(function.Name, request, Guid.NewGuid().ToString(), CancellationToken.None);
             return succeeded;
         }
         catch (Exception error) when (error is HttpRequestException or IOException)
         {
-            logger.LogWarning(error, "Invoking {FunctionName} failed at the transport", function.Name);
+            logger.LogWarning("Invoking {FunctionName} failed at the transport ({Error}); the message will be delivered again", function.Name, error.Message);
             return false;
         }
     }
