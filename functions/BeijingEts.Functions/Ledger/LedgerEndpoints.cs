@@ -106,7 +106,7 @@ public sealed record AccountView(string AccountId, string Status, IReadOnlyList<
 {
     public static AccountView From(AccountState state) => new(
         state.AccountId,
-        state.Suspended ? "suspended" : "active",
+        state.Closed ? "closed" : state.Suspended ? "suspended" : "active",
         state.Holdings.GroupBy(h => (h.Product, h.Vintage)).OrderBy(g => g.Key.Product, StringComparer.Ordinal).ThenBy(g => g.Key.Vintage)
             .Select(g => new HoldingView(g.Key.Product, g.Key.Vintage, g.Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity))).ToList(),
         state.Holdings.Where(h => h.Lot is not null).OrderBy(h => h.Product, StringComparer.Ordinal).ThenBy(h => h.Vintage).ThenBy(h => h.Lot, StringComparer.Ordinal)

@@ -26,7 +26,7 @@ public sealed record Holding(string Product, int Vintage, string? Lot, Tonnes Qu
 public sealed record JournalLine(string TransactionId, string Leg, string Type, string Product, int Vintage, string? Lot, Tonnes Quantity, Tonnes Balance,
     string? Counterparty, string? Reference, DateTimeOffset At);
 
-public sealed record AccountState(string AccountId, bool Suspended, IReadOnlyList<string> Suspensions, IReadOnlyList<Holding> Holdings);
+public sealed record AccountState(string AccountId, bool Suspended, IReadOnlyList<string> Suspensions, IReadOnlyList<Holding> Holdings, bool Closed = false);
 
 /// <summary>
 /// The ledger table: one partition per account holding its state row, one balance row per product, vintage and lot,
@@ -62,6 +62,10 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             var issuedRow = await issuedRead;
             var balance = new Tonnes(balanceRow?.GetInt64("Quantity") ?? 0);
 
+            if (state?.GetBoolean("Closed") == true && leg != Leg.Refund)
+            {
+                return LegOutcome.Refused($"Account {account} is closed (注销); it neither sends nor receives.");
+            }
             if (leg == Leg.Debit)
             {
                 if (Suspensions(state) is { Count: > 0 } active)
@@ -89,10 +93,11 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
                 // adding it also makes a concurrent first suspension conflict with this leg.
                 actions.Add(new(TableTransactionActionType.Add, new TableEntity(account, StateKey) { ["OpenedAt"] = now, ["Suspensions"] = "" }));
             }
-            else if (leg == Leg.Debit)
+            else
             {
-                // Touch the state row with its ETag: a suspension since it was read makes this leg retry and see it.
-                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey) { ["LastDebitAt"] = now }, state.ETag));
+                // Touch the state row with its ETag: a suspension or closure since it was read makes this leg retry
+                // and see it, and a closure racing this leg fails instead.
+                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey) { ["LastMovementAt"] = now }, state.ETag));
             }
             var newBalance = balance + change;
             var balanceEntity = new TableEntity(account, balanceKey)
@@ -141,17 +146,19 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         var holdings = new List<Holding>();
         IReadOnlyList<string> suspensions = [];
+        var closed = false;
         await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == account && (r.RowKey == StateKey || (r.RowKey.CompareTo("balance|") >= 0 && r.RowKey.CompareTo("balance}") < 0)), cancellationToken: cancellationToken))
         {
             if (row.RowKey == StateKey)
             {
                 suspensions = Suspensions(row);
+                closed = row.GetBoolean("Closed") == true;
                 continue;
             }
             var quantity = row.GetInt64("Quantity") ?? 0;
             if (quantity != 0) holdings.Add(new Holding(row.GetString("Product"), row.GetInt32("Vintage") ?? 0, row.GetString("Lot"), new Tonnes(quantity)));
         }
-        return new AccountState(account, suspensions.Count > 0, suspensions, holdings);
+        return new AccountState(account, suspensions.Count > 0, suspensions, holdings, closed);
     }
 
     public async Task<IReadOnlyList<JournalLine>> JournalAsync(string account, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
@@ -197,6 +204,35 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             }
             catch (RequestFailedException error) when (error.Status is 409 or 412)
             {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes an account that holds nothing (注销, Art. 9). Every leg touches the state row, so closing with the ETag
+    /// read before the holdings fails if any movement landed in between, and no holding is stranded in a closed account.
+    /// </summary>
+    public async Task<string?> CloseAsync(string account, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var state = await ReadAsync(account, StateKey, cancellationToken);
+            var current = await ReadAccountAsync(account, cancellationToken);
+            if (current.Closed) return $"Account {account} is already closed.";
+            if (current.Holdings.Count > 0)
+            {
+                return $"Account {account} still holds {string.Join(", ", current.Holdings.Select(h => $"{h.Quantity.Value} t of {h.Product} {h.Vintage}"))}; surrender, cancel or transfer them first.";
+            }
+            var entity = new TableEntity(account, StateKey) { ["Closed"] = true, ["ClosedAt"] = clock.GetUtcNow(), ["Suspensions"] = state?.GetString("Suspensions") ?? "" };
+            try
+            {
+                if (state is null) await Table.AddEntityAsync(entity, cancellationToken);
+                else await Table.UpdateEntityAsync(entity, state.ETag, TableUpdateMode.Merge, cancellationToken);
+                return null;
+            }
+            catch (RequestFailedException error) when (error.Status is 409 or 412)
+            {
+                // A movement landed since the state row was read: look at the holdings again.
             }
         }
     }
