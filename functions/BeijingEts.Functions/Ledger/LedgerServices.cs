@@ -11,6 +11,7 @@ public static class LedgerServices
         services.AddSingleton<IssuanceCaps>();
         services.AddSingleton<LedgerSettlement>();
         services.AddSingleton<LedgerFaults>();
+        services.AddSingleton<Allocation.AllocationPlanStore>();
         return services;
     }
 }

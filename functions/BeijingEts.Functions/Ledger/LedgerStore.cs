@@ -237,6 +237,10 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
         }
     }
 
+    /// <summary>How much BEA of a vintage has been issued so far.</summary>
+    public async Task<Tonnes> IssuedAsync(int vintage, CancellationToken cancellationToken) =>
+        new((await ReadAsync(Domain.Ledger.RegulatorAccounts.Issuance, IssuedKey(vintage), cancellationToken))?.GetInt64("Quantity") ?? 0);
+
     private async Task<TableEntity?> ReadAsync(string account, string key, CancellationToken cancellationToken)
     {
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(account, key, cancellationToken: cancellationToken);
