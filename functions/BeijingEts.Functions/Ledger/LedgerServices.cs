@@ -12,6 +12,8 @@ public static class LedgerServices
         services.AddSingleton<LedgerSettlement>();
         services.AddSingleton<LedgerFaults>();
         services.AddSingleton<Allocation.AllocationPlanStore>();
+        services.AddSingleton<Allocation.AllocationStore>();
+        services.AddSingleton<Allocation.PreAllocationService>();
         return services;
     }
 }

@@ -23,8 +23,9 @@ public sealed class StorageNames(string prefix)
         public const string LedgerTransactions = "ledgertransactions";
         public const string Participants = "participants";
         public const string AllocationPlans = "allocationplans";
+        public const string Allocations = "allocations";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations];
     }
 
     public static class Queues
