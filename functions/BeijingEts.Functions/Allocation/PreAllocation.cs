@@ -48,7 +48,7 @@ public sealed class RunPreAllocation : IHttpFunction
 
 public sealed class PreAllocationService(
     AllocationPlanStore plans, PublishedListStore lists, StatisticsStore statistics, AllocationStore allocations, TransactionStore transactions,
-    LedgerStore ledger, LedgerSettlement settlement, StorageClients storage, AuditLog audit, TimeProvider clock)
+    LedgerStore ledger, LedgerSettlement settlement, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock)
 {
     public async Task<Results<Ok<RunPreAllocation.Answer>, ProblemHttpResult>> RunAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
@@ -100,14 +100,8 @@ public sealed class PreAllocationService(
                 return Problems.Unprocessable($"The allowances for pre-allocation could not be issued: {rejected.Reason}");
             }
         }
-        var queue = storage.Queue(StorageNames.Queues.AllowanceEvents);
-        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (tx, ct) =>
-        {
-            if (await transactions.TryAddAsync(tx, ct) is null)
-            {
-                await queue.SendMessageAsync(JsonSerializer.Serialize(new SettleLedgerTransaction.Message(tx.TransactionId), ResumePendingTransactions.QueueJson), ct);
-            }
-        });
+        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (tx, ct) => await submitter.SubmitAsync(tx, ct));
         // Units allocated by an earlier run keep what they were given; their records stay as they are.
         var allocatedNow = pending.Select(p => p.To).ToHashSet(StringComparer.Ordinal);
         var allocatedBefore = results.Where(r => r.PreAllocated.Value > 0 && !allocatedNow.Contains(r.Uscc)).Select(r => r.Uscc).ToHashSet(StringComparer.Ordinal);

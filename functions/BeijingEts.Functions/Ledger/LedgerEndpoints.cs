@@ -27,7 +27,7 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
         api.MapPost("/ledger/transactions", HandleAsync).RequireRoles(Roles.Regulator, Roles.Exchange, Roles.Unit).WithTags("Ledger");
 
     private static async Task<Results<Accepted<TransactionView>, ProblemHttpResult>> HandleAsync(
-        Request request, HttpContext http, AccountDirectory accounts, TransactionStore transactions, StorageClients storage, AuditLog audit, TimeProvider clock,
+        Request request, HttpContext http, AccountDirectory accounts, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock,
         CancellationToken cancellationToken)
     {
         if (!TransactionIdPattern().IsMatch(request.TransactionId ?? ""))
@@ -49,19 +49,12 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
         var actor = Actor.From(http.User);
         var tx = new LedgerTransaction(request.TransactionId!, request.Type, request.From, request.To, request.Product, request.Vintage, request.Quantity,
             request.Lot?.Trim(), request.Reference, actor.Id, clock.GetUtcNow());
-        var existing = await transactions.TryAddAsync(tx, cancellationToken);
-        if (existing is not null && existing.ContentHash() != tx.ContentHash())
+        var (outcome, recorded) = await submitter.SubmitAsync(tx, cancellationToken);
+        if (outcome == SubmitOutcome.IdTaken)
         {
             return Problems.Conflict($"transactionId {tx.TransactionId} was already used for a different transaction; use a new id for a new transaction.");
         }
-        var recorded = existing ?? tx;
-        if (!recorded.IsSettled)
-        {
-            // Sent again while pending: enqueue again too, in case the first message was lost. Settling is idempotent.
-            await storage.Queue(StorageNames.Queues.AllowanceEvents).SendMessageAsync(
-                JsonSerializer.Serialize(new SettleLedgerTransaction.Message(recorded.TransactionId), ResumePendingTransactions.QueueJson), cancellationToken);
-        }
-        if (existing is null)
+        if (outcome == SubmitOutcome.Recorded)
         {
             await audit.RecordAsync(actor, "ledger.transaction-submitted", $"ledger/transactions/{tx.TransactionId}", null, TransactionView.Of(tx), cancellationToken);
         }

@@ -10,6 +10,7 @@ public static class LedgerServices
         services.AddSingleton<AccountDirectory>();
         services.AddSingleton<IssuanceCaps>();
         services.AddSingleton<LedgerSettlement>();
+        services.AddSingleton<LedgerSubmitter>();
         services.AddSingleton<LedgerFaults>();
         services.AddSingleton<Allocation.AllocationPlanStore>();
         services.AddSingleton<Allocation.AllocationStore>();

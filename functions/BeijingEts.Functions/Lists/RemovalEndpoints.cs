@@ -120,7 +120,8 @@ public sealed class ConfirmRemoval : IHttpFunction
         api.MapPost("/removals/{id}/confirmation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Removals");
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(
-        string id, HttpContext http, RemovalStore removals, UnitStore units, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string id, HttpContext http, RemovalStore removals, UnitStore units, Allocation.AllocationStore allocations, Ledger.LedgerSubmitter submitter,
+        AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var found = await removals.FindAsync(id, cancellationToken);
         if (found is null) return ProblemHandling.NotFound($"No removal {id}.");
@@ -141,8 +142,19 @@ public sealed class ConfirmRemoval : IHttpFunction
             AccountCancellationDeadline = deadline,
             ReclaimPreAllocationYear = removal.EffectiveOn.Year,
         };
+        // Art. 14 para 2: the pre-allocated free allowances of the effective year come back with the removal.
+        var allocation = await allocations.FindAsync(removal.EffectiveOn.Year, removal.Uscc, cancellationToken);
+        Ledger.LedgerTransaction? reclaim = null;
+        if (allocation is { PreAllocated.Value: > 0 })
+        {
+            reclaim = new Ledger.LedgerTransaction($"removal-reclaim-{removal.Id}", Domain.Ledger.TransactionType.Reclaim, removal.Uscc,
+                Domain.Ledger.RegulatorAccounts.Issuance, Domain.Ledger.Products.Bea, allocation.Year, allocation.PreAllocated, null,
+                $"Art. 14 reclaim of the {allocation.Year} pre-allocation on removal {removal.Id}", actor.Id, clock.GetUtcNow());
+            after = after with { ReclaimTransactionId = reclaim.TransactionId };
+        }
         var saved = await RemovalTransitions.SaveAsync(removals, audit, actor, "removal.confirmed", removal, after, etag, cancellationToken);
         if (saved.Result is not Ok<Removal>) return saved;
+        if (reclaim is not null) await submitter.SubmitAsync(reclaim, cancellationToken); // its id is fixed by the removal: once only
         while (await units.FindAsync(removal.Uscc, cancellationToken) is var (unit, unitETag))
         {
             var removedUnit = unit with { Status = UnitStatus.Removed, RemovedOn = removal.EffectiveOn, AccountCancellationDeadline = deadline, UpdatedAt = clock.GetUtcNow() };

@@ -17,7 +17,8 @@ public sealed record Removal(
     DateTimeOffset? ConfirmedAt = null,
     DateOnly? AccountCancellationDeadline = null,
     int? ReclaimPreAllocationYear = null,
-    string? RejectionReason = null);
+    string? RejectionReason = null,
+    string? ReclaimTransactionId = null);
 
 public static class RemovalState
 {

@@ -93,3 +93,39 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
         Assert.Contains("publish", (await (await _ledger.Regulator.PostAsync("/api/allocation/2019/pre-allocation", null, Ct)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
     }
 }
+
+public sealed class RemovalReclaimTests(PreAllocationFixture app) : IClassFixture<PreAllocationFixture>
+{
+    private readonly LedgerClient _ledger = new(app);
+    private CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ConfirmedRemoval_ReclaimsThatYearsPreAllocation()
+    {
+        const int year = 2026;
+        var uscc = await Lists.TestUnits.RegisterAsync(_ledger.Regulator, district: "密云区");
+        foreach (var (y, emissions) in new[] { (2024, 10_000L), (2025, 10_000L), (2026, 10_000L) })
+        {
+            await _ledger.Regulator.PutAsJsonAsync($"/api/units/{uscc}/statistics/{y}", new { energyConsumptionTce = 5000, directEmissionsT = emissions, indirectEmissionsT = 0 }, Ct);
+        }
+        await _ledger.Regulator.PostAsync($"/api/lists/{year}/publish", null, Ct);
+        await _ledger.Regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
+        {
+            cap = 1_000_000, reserveRatio = 0.05m, preAllocationRatio = 0.5m,
+            methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { 2024, 2025 }, controlFactor = 1.0m } },
+        }, Ct);
+        await _ledger.Regulator.PostAsync($"/api/allocation/{year}/pre-allocation", null, Ct);
+        await _ledger.OutcomeAsync($"pre-allocation-{year}-{uscc}");
+        Assert.Equal(5_000, await _ledger.HoldingAsync(uscc, vintage: year));
+
+        var requested = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/removals", new { reason = "relocated", effectiveOn = "2026-09-30", explanation = "迁出" }, Ct);
+        var id = (await requested.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString();
+        await app.Client("district", "密云区").PostAsync($"/api/removals/{id}/district-confirmation", null, Ct);
+        var confirmed = await _ledger.Regulator.PostAsync($"/api/removals/{id}/confirmation", null, Ct);
+
+        var reclaimId = (await confirmed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("reclaimTransactionId").GetString()!;
+        Assert.Equal("completed", (await _ledger.OutcomeAsync(reclaimId)).GetProperty("status").GetString());
+        Assert.Equal(0, await _ledger.HoldingAsync(uscc, vintage: year));
+        await _ledger.AssertNoDriftAsync();
+    }
+}
