@@ -109,3 +109,12 @@ public static class Eventually
         }
     }
 }
+
+/// <summary>The app with queue settings for tests: failed messages come back at once, and idle queues are polled often.</summary>
+public class FastQueueFixture : EtsAppFixture
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Ets:HostJson"] = Runtime.TestHostJson.Write(maxDequeueCount: 5, visibilityTimeout: "00:00:00", maxPollingInterval: "00:00:00.200"),
+    };
+}

@@ -4,13 +4,7 @@ using BeijingEts.Functions.Ledger;
 
 namespace BeijingEts.Functions.Tests.Ledger;
 
-public sealed class AccountLifecycleFixture : EtsAppFixture
-{
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
-    {
-        ["Ets:HostJson"] = Tests.Runtime.TestHostJson.Write(maxDequeueCount: 5, visibilityTimeout: "00:00:00", maxPollingInterval: "00:00:00.200"),
-    };
-}
+public sealed class AccountLifecycleFixture : FastQueueFixture;
 
 public sealed class AccountLifecycleTests(AccountLifecycleFixture app) : IClassFixture<AccountLifecycleFixture>
 {

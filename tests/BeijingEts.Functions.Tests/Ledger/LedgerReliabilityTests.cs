@@ -19,15 +19,9 @@ public sealed class CrashOnceAfterDebit : LedgerFaults
     }
 }
 
-public sealed class ReliabilityFixture : EtsAppFixture
+public sealed class ReliabilityFixture : FastQueueFixture
 {
     public CrashOnceAfterDebit Faults { get; } = new();
-
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
-    {
-        ["Ets:HostJson"] = Tests.Runtime.TestHostJson.Write(maxDequeueCount: 5, visibilityTimeout: "00:00:00", maxPollingInterval: "00:00:00.200"),
-        ["Ets:BlobScanDisabled"] = "true",
-    };
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<LedgerFaults>(Faults);
 }

@@ -2,13 +2,7 @@ using BeijingEts.Functions.Runtime;
 
 namespace BeijingEts.Functions.Tests.Ledger;
 
-public sealed class LedgerFixture : EtsAppFixture
-{
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
-    {
-        ["Ets:HostJson"] = Tests.Runtime.TestHostJson.Write(maxDequeueCount: 5, visibilityTimeout: "00:00:00", maxPollingInterval: "00:00:00.200"),
-    };
-}
+public sealed class LedgerFixture : FastQueueFixture;
 
 public sealed class LedgerTests(LedgerFixture app) : IClassFixture<LedgerFixture>
 {

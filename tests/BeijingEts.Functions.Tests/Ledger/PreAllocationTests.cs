@@ -1,12 +1,6 @@
 namespace BeijingEts.Functions.Tests.Ledger;
 
-public sealed class PreAllocationFixture : EtsAppFixture
-{
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
-    {
-        ["Ets:HostJson"] = Tests.Runtime.TestHostJson.Write(maxDequeueCount: 5, visibilityTimeout: "00:00:00", maxPollingInterval: "00:00:00.200"),
-    };
-}
+public sealed class PreAllocationFixture : FastQueueFixture;
 
 public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture<PreAllocationFixture>
 {

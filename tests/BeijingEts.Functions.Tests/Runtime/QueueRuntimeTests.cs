@@ -91,7 +91,7 @@ public sealed class QueueRuntimeTests(FlakyQueueFixture app) : IClassFixture<Fla
     }
 }
 
-internal static class TestHostJson
+public static class TestHostJson
 {
     /// <summary>The repository's host.json with the queue settings a test needs to run fast.</summary>
     public static string Write(int maxDequeueCount, string visibilityTimeout, string maxPollingInterval)
