@@ -81,7 +81,11 @@ public static class TransactionRules
             case TransactionType.Allocation:
                 if (product != Products.Bea) problems.Add("allocation hands out BEA.");
                 if (from is not null && from is not (RegulatorAccounts.Issuance or RegulatorAccounts.Reserve)) problems.Add("allocation comes from the issuance or reserve account.");
-                if (RegulatorAccounts.Is(to)) problems.Add("allocation goes to a holding account.");
+                // The adjustment reserve (Art. 12) is funded by allocation from the issuance account.
+                if (RegulatorAccounts.Is(to) && !(from == RegulatorAccounts.Issuance && to == RegulatorAccounts.Reserve))
+                {
+                    problems.Add("allocation goes to a holding account (or from issuance into the reserve).");
+                }
                 break;
             case TransactionType.Reclaim:
                 if (product != Products.Bea) problems.Add("reclaim takes back BEA.");

@@ -15,6 +15,7 @@ public static class LedgerServices
         services.AddSingleton<Allocation.AllocationPlanStore>();
         services.AddSingleton<Allocation.AllocationStore>();
         services.AddSingleton<Allocation.PreAllocationService>();
+        services.AddSingleton<Allocation.ObjectionStore>();
         return services;
     }
 }

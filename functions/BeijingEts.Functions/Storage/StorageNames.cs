@@ -24,8 +24,9 @@ public sealed class StorageNames(string prefix)
         public const string Participants = "participants";
         public const string AllocationPlans = "allocationplans";
         public const string Allocations = "allocations";
+        public const string Objections = "objections";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections];
     }
 
     public static class Queues

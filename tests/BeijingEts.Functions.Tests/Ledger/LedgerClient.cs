@@ -45,6 +45,15 @@ public sealed class LedgerClient(EtsAppFixture app)
             .Sum(h => h.GetProperty("quantity").GetInt64());
     }
 
+    /// <summary>Deadlines counted from today may run into next year, whose holiday notice is not shipped: load a minimal one.</summary>
+    public async Task PutCalendarForNextYearAsync()
+    {
+        var next = DateTimeOffset.UtcNow.Year + 1;
+        if ((await Regulator.GetAsync($"/api/calendar/{next}", Ct)).IsSuccessStatusCode) return;
+        var response = await Regulator.PutAsJsonAsync($"/api/calendar/{next}", new { holidays = new[] { $"{next}-01-01" }, makeupWorkdays = Array.Empty<string>() }, Ct);
+        Assert.True(response.IsSuccessStatusCode);
+    }
+
     public async Task<JsonElement> CheckAsync() => await Regulator.GetFromJsonAsync<JsonElement>("/api/ledger/check", Ct);
 
     public async Task AssertNoDriftAsync()

@@ -1,0 +1,74 @@
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Allocation;
+
+namespace BeijingEts.Functions.Tests.Ledger;
+
+public sealed class ObjectionTests(LedgerFixture app) : IClassFixture<LedgerFixture>
+{
+    private readonly LedgerClient _ledger = new(app);
+    private CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static DateOnly Today => DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime);
+
+    /// <summary>A unit whose allocation for the year was received on the given day.</summary>
+    private async Task<string> AllocatedUnitAsync(int year, DateOnly receivedOn)
+    {
+        var uscc = await _ledger.NewAccountAsync();
+        await app.Service<AllocationStore>().PutManyAsync([new UnitAllocation(year, uscc, "cement", "historical-total", new Tonnes(10_000), new Tonnes(7_000), receivedOn, null)], Ct);
+        return uscc;
+    }
+
+    [Fact]
+    public async Task UpheldObjection_IsPaidFromTheReserveAndFreesTheUnitToObjectAgain()
+    {
+        await _ledger.PutCalendarForNextYearAsync();
+        var uscc = await AllocatedUnitAsync(2029, Today);
+        await _ledger.SettleAsync(_ledger.Regulator, "issuance", null, "issuance", 1_000, vintage: 2029);
+        Assert.Equal("completed", (await _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", "reserve", 500, vintage: 2029)).GetProperty("status").GetString());
+        var unit = app.Client("unit", uscc);
+
+        var filed = await unit.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "基准年排放量有误" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+        var objection = (await filed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection");
+        var id = objection.GetProperty("id").GetString();
+        Assert.True(DateOnly.Parse(objection.GetProperty("decisionDeadline").GetString()!, System.Globalization.CultureInfo.InvariantCulture) >= Today.AddDays(12));
+        var second = await unit.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "again" }, Ct);
+        await second.AssertProblemAsync(HttpStatusCode.Conflict);
+
+        var decided = await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "upheld", adjustment = 120, explanation = "核实后调整" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
+        var view = await decided.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.False(view.GetProperty("overdue").GetBoolean());
+        Assert.Equal("completed", (await _ledger.OutcomeAsync(view.GetProperty("objection").GetProperty("adjustmentTransactionId").GetString()!)).GetProperty("status").GetString());
+        Assert.Equal(120, await _ledger.HoldingAsync(uscc, vintage: 2029));
+        Assert.Equal(380, await _ledger.HoldingAsync("reserve", vintage: 2029));
+        await (await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "rejected" }, Ct)).AssertProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal(HttpStatusCode.Created, (await unit.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "新的异议" }, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ObjectionAfterSevenWorkingDays_IsRefusedNamingTheDeadline()
+    {
+        var uscc = await AllocatedUnitAsync(2026, new DateOnly(2026, 1, 5));
+
+        var response = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2026/units/{uscc}/objections", new { reason = "late" }, Ct);
+
+        // Jan 6, 7, 8, 9, 12, 13, 14: the seventh working day after January 5.
+        Assert.Contains("2026-01-14", (await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+    }
+
+    [Fact]
+    public async Task OnlyTheUnitObjects_AndARejectionCarriesNoAdjustment()
+    {
+        await _ledger.PutCalendarForNextYearAsync();
+        var uscc = await AllocatedUnitAsync(2029, Today);
+
+        await (await app.Client("unit", Lists.TestUnits.NewUscc()).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "x" }, Ct))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await _ledger.Regulator.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "x" }, Ct))
+            .AssertProblemAsync(HttpStatusCode.Forbidden);
+        var filed = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "x" }, Ct);
+        var id = (await filed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection").GetProperty("id").GetString();
+        await (await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "rejected", adjustment = 5 }, Ct)).AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+}
