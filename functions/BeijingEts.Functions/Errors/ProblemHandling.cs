@@ -94,7 +94,7 @@ public static partial class ProblemHandling
     [GeneratedRegex("missing required properties including: (.*)\\.")]
     private static partial Regex MissingRequired();
 
-    [GeneratedRegex("could not be converted to ([^ .]+(?:\\.[^ .]+)*)")]
+    [GeneratedRegex("could not be converted to ")]
     private static partial Regex CannotConvert();
 
     private sealed class ExceptionToProblem(IProblemDetailsService problems, ILogger<ExceptionToProblem> logger) : IExceptionHandler
