@@ -42,6 +42,8 @@ public enum TransactionType
     Transfer,
     Deposit,
     Cancellation,
+    /// <summary>Holdings passing to a successor on a merger or split (Art. 8); made by the platform, not sent.</summary>
+    Succession,
 }
 
 /// <summary>
@@ -94,6 +96,9 @@ public static class TransactionRules
                 break;
             case TransactionType.Transfer:
                 if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to)) problems.Add("transfer settles trades between holding accounts.");
+                break;
+            case TransactionType.Succession:
+                if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to)) problems.Add("succession moves holdings between holding accounts.");
                 break;
             case TransactionType.Cancellation:
                 if (RegulatorAccounts.Is(from)) problems.Add("cancellation is by a holder, from its own holding account.");

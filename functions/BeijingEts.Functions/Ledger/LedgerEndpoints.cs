@@ -67,6 +67,7 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
             $"{TransactionRules.Name(request.Type)} is sent by the regulator.",
         TransactionType.Transfer when !user.IsInRole(Roles.Exchange) => "transfer is sent by the exchange, as trade settlement.",
         TransactionType.Cancellation when !UnitAccess.IsUnit(user, request.From ?? "") => "cancellation is sent by the holder of the from account.",
+        TransactionType.Succession => "succession follows a registered merger or split (POST /api/units/{uscc}/changes); it is not sent.",
         _ => null,
     };
 

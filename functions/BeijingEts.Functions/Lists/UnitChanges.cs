@@ -18,7 +18,7 @@ public sealed class RegisterUnitChange : IHttpFunction
     public sealed record Request(ChangeKind Kind, DateOnly RegisteredOn, string? NewName = null, IReadOnlyList<string>? Successors = null);
 
     public sealed record ChangeView(string Id, string Uscc, string Kind, DateOnly RegisteredOn, DateOnly Deadline, bool Late, DateOnly SubmittedOn,
-        string? OldName, string? NewName, IReadOnlyList<string> Successors);
+        string? OldName, string? NewName, IReadOnlyList<string> Successors, IReadOnlyList<string>? HoldingTransfers = null);
 
     /// <summary>Art. 8: 20 working days after the market-regulation registration.</summary>
     public const int DeadlineWorkingDays = 20;
@@ -28,7 +28,7 @@ public sealed class RegisterUnitChange : IHttpFunction
 
     private static async Task<Results<Created<ChangeView>, ProblemHttpResult>> HandleAsync(
         string uscc, Request request, HttpContext http, UnitStore units, CalendarService calendar, StorageClients storage, AuditLog audit, TimeProvider clock,
-        CancellationToken cancellationToken)
+        Ledger.LedgerStore ledger, Ledger.LedgerSubmitter submitter, CancellationToken cancellationToken)
     {
         if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
         if (!http.User.IsInRole(Roles.Regulator) && !UnitAccess.IsUnit(http.User, code)) return Problems.UnknownUnit(code);
@@ -85,6 +85,10 @@ public sealed class RegisterUnitChange : IHttpFunction
         {
             return Problems.Conflict($"Unit {code} changed while this change was registered; send it again.");
         }
+        var successions = request.Kind == ChangeKind.Rename
+            ? []
+            : Successions(change, (await ledger.ReadAccountAsync(code, cancellationToken)).Holdings, Actor.From(http.User), clock.GetUtcNow());
+        change = change with { HoldingTransfers = successions.Select(t => t.TransactionId).ToList() };
         await storage.Table(StorageNames.Tables.UnitChanges).AddEntityAsync(new TableEntity(code, change.Id)
         {
             ["Document"] = JsonSerializer.Serialize(change, AuditLog.AuditJson),
@@ -92,7 +96,31 @@ public sealed class RegisterUnitChange : IHttpFunction
         // A merger or split moves obligations and holdings to the successors; the audit row is the record of it.
         await audit.RecordAsync(Actor.From(http.User), $"unit.{change.Kind}", $"units/{code}", UnitView.From(unit),
             new { unit = UnitView.From(after), change }, cancellationToken);
+        foreach (var succession in successions) await submitter.SubmitAsync(succession, cancellationToken);
         return TypedResults.Created($"/api/units/{code}/changes/{change.Id}", change);
+    }
+
+    /// <summary>
+    /// The holdings pass to the successors: all to a merger's successor; in equal whole-tonne shares on a split, the
+    /// tonnes that do not divide going to the first successor, so every tonne lands somewhere exactly once.
+    /// </summary>
+    internal static List<Ledger.LedgerTransaction> Successions(ChangeView change, IReadOnlyList<Ledger.Holding> holdings, Actor actor, DateTimeOffset now)
+    {
+        var transfers = new List<Ledger.LedgerTransaction>();
+        var n = change.Successors.Count;
+        foreach (var holding in holdings.Where(h => h.Quantity.Value > 0))
+        {
+            var share = holding.Quantity.Value / n;
+            for (var i = 0; i < n; i++)
+            {
+                var quantity = share + (i == 0 ? holding.Quantity.Value % n : 0);
+                if (quantity == 0) continue;
+                transfers.Add(new Ledger.LedgerTransaction($"succession-{change.Id}-{transfers.Count}", Domain.Ledger.TransactionType.Succession, change.Uscc,
+                    change.Successors[i], holding.Product, holding.Vintage, new Domain.Ledger.Tonnes(quantity), holding.Lot,
+                    $"Art. 8 {change.Kind} {change.Id}", actor.Id, now));
+            }
+        }
+        return transfers;
     }
 
     private static string Kind(ChangeKind kind) => JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString());
