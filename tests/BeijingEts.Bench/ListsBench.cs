@@ -16,7 +16,7 @@ public static class ListsBench
     }
 
     /// <summary>The same units every call (a fixed seed); with registration columns the import registers them.</summary>
-    public static byte[] StatisticsFile(int units, bool withRegistration)
+    public static byte[] StatisticsFile(int units, bool withRegistration, int minimumEmissions = 0)
     {
         var random = new Random(2024);
         var csv = new StringBuilder(withRegistration
@@ -30,7 +30,7 @@ public static class ListsBench
             if (!seen.Add(uscc)) continue;
             var i = seen.Count;
             var registration = withRegistration ? $"基准单位{i},{Districts.All[i % Districts.All.Count]},{Industries[i % Industries.Length]},false," : "";
-            csv.Append(CultureInfo.InvariantCulture, $"{uscc},{registration}{1500 + random.Next(0, 20_000)}.25,{random.Next(0, 12_000)},{random.Next(0, 3_000)}\n");
+            csv.Append(CultureInfo.InvariantCulture, $"{uscc},{registration}{1500 + random.Next(0, 20_000)}.25,{minimumEmissions + random.Next(0, 12_000)},{random.Next(0, 3_000)}\n");
         }
         return Encoding.UTF8.GetBytes(csv.ToString());
     }

@@ -155,6 +155,18 @@ Report("ledger.transfers", transfers / watch.Elapsed.TotalSeconds, "transfers/s"
 Report("ledger.transfer.storage-requests", (double)storageRequests.Value / transfers, "requests/transfer");
 Report("ledger.transfer.conflicts", (double)conflicts.Value / transfers, "retries/transfer");
 
+// Issue 4: pre-allocation for the registered population: every key unit of the 2025 list gets its share through the ledger.
+await PostFileAsync("/api/lists/2025/statistics", ListsBench.StatisticsFile(units, withRegistration: false, minimumEmissions: 6_000));
+(await http.PostAsync("/api/lists/2025/publish", null)).EnsureSuccessStatusCode();
+var methods = new[] { "power", "heat", "cement", "services", "transport" }.ToDictionary(i => i, _ => (object)new { method = "historical-total", baseYears = new[] { 2023, 2024 }, controlFactor = 0.98m });
+(await http.PutAsJsonAsync("/api/allocation/2025/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods })).EnsureSuccessStatusCode();
+watch.Restart();
+var run = await (await http.PostAsync("/api/allocation/2025/pre-allocation", null)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+await WaitSettledAsync();
+var allocated = run.GetProperty("units").GetInt32() - run.GetProperty("failures").GetArrayLength();
+Report("allocation.pre.10k", allocated / watch.Elapsed.TotalSeconds, "units/s", over: "storage.upsert.parallel16", target: 0.3);
+Report("allocation.pre.10k.units", allocated, "units");
+
 await app.StopAsync();
 await app.DisposeAsync();
 
