@@ -1,4 +1,5 @@
 using System.Net;
+using BeijingEts.Functions.Allocation;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Calendar;
@@ -41,6 +42,7 @@ public static class EtsApp
         services.AddSingleton<CalendarService>();
         services.AddLists();
         services.AddLedger();
+        services.AddAllocation();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

@@ -12,10 +12,6 @@ public static class LedgerServices
         services.AddSingleton<LedgerSettlement>();
         services.AddSingleton<LedgerSubmitter>();
         services.AddSingleton<LedgerFaults>();
-        services.AddSingleton<Allocation.AllocationPlanStore>();
-        services.AddSingleton<Allocation.AllocationStore>();
-        services.AddSingleton<Allocation.PreAllocationService>();
-        services.AddSingleton<Allocation.ObjectionStore>();
         return services;
     }
 }

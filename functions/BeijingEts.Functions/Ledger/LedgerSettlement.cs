@@ -69,16 +69,23 @@ public sealed class SettleLedgerTransaction(LedgerSettlement settlement) : IQueu
 }
 
 /// <summary>
-/// Every minute: transactions still pending a minute after submission get their message sent again, in case the
-/// first was lost between recording the transaction and enqueueing it. Settling twice is harmless.
+/// Every minute: a transaction still pending with no message left to settle it lost its message between being recorded
+/// and being enqueued; it is enqueued again. While the queue still holds messages, the pending ones are taken to be
+/// among them (re-sending them would only multiply a backlog); one pending for half an hour is re-sent regardless.
+/// Settling twice is harmless.
 /// </summary>
 [TimerTrigger("0 * * * * *")]
 public sealed class ResumePendingTransactions(TransactionStore transactions, StorageClients storage, TimeProvider clock) : ITimerFunction
 {
+    private static readonly TimeSpan Lost = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan Stuck = TimeSpan.FromMinutes(30);
+
     public async Task RunAsync(TimerTriggerInfo timer, CancellationToken cancellationToken)
     {
         var queue = storage.Queue(StorageNames.Queues.AllowanceEvents);
-        await foreach (var tx in transactions.PendingAsync(clock.GetUtcNow().AddMinutes(-1), cancellationToken))
+        var queued = (await queue.GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
+        var olderThan = clock.GetUtcNow() - (queued == 0 ? Lost : Stuck);
+        await foreach (var tx in transactions.PendingAsync(olderThan, cancellationToken))
         {
             await queue.SendMessageAsync(JsonSerializer.Serialize(new SettleLedgerTransaction.Message(tx.TransactionId), QueueJson), cancellationToken);
         }

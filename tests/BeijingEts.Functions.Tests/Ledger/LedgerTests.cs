@@ -188,6 +188,9 @@ public sealed class ResumePendingTests(LedgerFixture app) : IClassFixture<Ledger
             "issuance", a, "BEA", 2038, new BeijingEts.Domain.Ledger.Tonnes(40), null, null, "local:regulator", DateTimeOffset.UtcNow.AddMinutes(-2));
         Assert.Null(await app.Service<BeijingEts.Functions.Ledger.TransactionStore>().TryAddAsync(lost, TestContext.Current.CancellationToken));
 
+        // With nothing left on the queue, a transaction pending past a minute has lost its message.
+        await Eventually.HoldsAsync(async () => (await app.Queue("allowance-events").GetPropertiesAsync(TestContext.Current.CancellationToken)).Value.ApproximateMessagesCount == 0,
+            "the queue is drained");
         var timer = new Dictionary<string, JsonElement> { ["timer"] = JsonSerializer.SerializeToElement(new { IsPastDue = false }) };
         var (succeeded, _) = await app.Service<BeijingEts.Functions.Hosting.Local.LocalInvoker>().InvokeAsync(
             nameof(BeijingEts.Functions.Ledger.ResumePendingTransactions), new BeijingEts.Functions.Hosting.Invocation.InvocationRequest(timer, []), "resume-1", TestContext.Current.CancellationToken);

@@ -86,9 +86,9 @@ public sealed class TimerScheduler(
                 logger.LogWarning("Timer {FunctionName} failed for {Occurrence}: {Logs}", function.Name, occurrence, string.Join(" ", response?.Logs ?? []));
             }
         }
-        catch (Exception error) when (error is HttpRequestException or IOException)
+        catch (Exception error) when (error is HttpRequestException or IOException || (error is TaskCanceledException && !stopping.IsCancellationRequested))
         {
-            logger.LogWarning(error, "Timer {FunctionName} could not be invoked for {Occurrence}", function.Name, occurrence);
+            logger.LogWarning("Timer {FunctionName} could not be invoked for {Occurrence} ({Error})", function.Name, occurrence, error.Message);
         }
     }
 }

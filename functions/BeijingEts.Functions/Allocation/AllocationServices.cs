@@ -1,0 +1,10 @@
+namespace BeijingEts.Functions.Allocation;
+
+public static class AllocationServices
+{
+    public static IServiceCollection AddAllocation(this IServiceCollection services) => services
+        .AddSingleton<AllocationPlanStore>()
+        .AddSingleton<AllocationStore>()
+        .AddSingleton<PreAllocationService>()
+        .AddSingleton<ObjectionStore>();
+}
