@@ -20,5 +20,7 @@ public sealed class AppCounter : IDisposable
 
     public long Value => Interlocked.Read(ref _value);
 
+    public void Reset() => Interlocked.Exchange(ref _value, 0);
+
     public void Dispose() => _listener.Dispose();
 }

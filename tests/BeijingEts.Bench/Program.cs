@@ -160,12 +160,14 @@ await PostFileAsync("/api/lists/2025/statistics", ListsBench.StatisticsFile(unit
 (await http.PostAsync("/api/lists/2025/publish", null)).EnsureSuccessStatusCode();
 var methods = new[] { "power", "heat", "cement", "services", "transport" }.ToDictionary(i => i, _ => (object)new { method = "historical-total", baseYears = new[] { 2023, 2024 }, controlFactor = 0.98m });
 (await http.PutAsJsonAsync("/api/allocation/2025/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods })).EnsureSuccessStatusCode();
+storageRequests.Reset();
 watch.Restart();
 var run = await (await http.PostAsync("/api/allocation/2025/pre-allocation", null)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
 await WaitSettledAsync();
 var allocated = run.GetProperty("units").GetInt32() - run.GetProperty("failures").GetArrayLength();
 Report("allocation.pre.10k", allocated / watch.Elapsed.TotalSeconds, "units/s", over: "storage.upsert.parallel16", target: 0.3);
 Report("allocation.pre.10k.units", allocated, "units");
+Report("allocation.pre.storage-requests", (double)storageRequests.Value / allocated, "requests/unit");
 
 await app.StopAsync();
 await app.DisposeAsync();

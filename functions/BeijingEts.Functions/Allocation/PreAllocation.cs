@@ -22,6 +22,16 @@ public sealed class AllocationStore(StorageClients storage)
         return row.HasValue ? JsonSerializer.Deserialize<UnitAllocation>(row.Value!.GetString("Document"), AuditLog.AuditJson) : null;
     }
 
+    public async Task<IReadOnlyList<UnitAllocation>> ReadYearAsync(int year, CancellationToken cancellationToken)
+    {
+        var all = new List<UnitAllocation>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == Key(year), cancellationToken: cancellationToken))
+        {
+            all.Add(JsonSerializer.Deserialize<UnitAllocation>(row.GetString("Document"), AuditLog.AuditJson)!);
+        }
+        return all;
+    }
+
     public Task PutManyAsync(IEnumerable<UnitAllocation> allocations, CancellationToken cancellationToken) =>
         TableBatches.UpsertAsync(Table, allocations.Select(a => new TableEntity(Key(a.Year), a.Uscc) { ["Document"] = JsonSerializer.Serialize(a, AuditLog.AuditJson) }), cancellationToken);
 
@@ -77,14 +87,19 @@ public sealed class PreAllocationService(
             return Problems.Unprocessable($"Pre-allocation would hand out {total.Value} t, over the free allocation ceiling of {plan.FreeAllocationCeiling.Value} t (cap {plan.Cap.Value} t less reserve {plan.Reserve.Value} t).");
         }
 
-        // Issue what the issuance account lacks for the allocations not yet made, settled here so they can follow at once.
-        var pending = new List<LedgerTransaction>();
-        foreach (var result in results.Where(r => r.PreAllocated.Value > 0))
+        // Record every allocation as a transaction under its fixed id; one recorded by an earlier run is taken as it is.
+        var allocationsToMake = results.Where(r => r.PreAllocated.Value > 0).Select(r => new LedgerTransaction($"pre-allocation-{year}-{r.Uscc}",
+            TransactionType.Allocation, RegulatorAccounts.Issuance, r.Uscc, Domain.Ledger.Products.Bea, year, r.PreAllocated, null,
+            $"Art. 14 pre-allocation {year}", actor.Id, clock.GetUtcNow())).ToList();
+        var recorded = new System.Collections.Concurrent.ConcurrentBag<LedgerTransaction>();
+        await Parallel.ForEachAsync(allocationsToMake, Parallelism(cancellationToken), async (tx, ct) =>
         {
-            var tx = new LedgerTransaction($"pre-allocation-{year}-{result.Uscc}", TransactionType.Allocation, RegulatorAccounts.Issuance, result.Uscc,
-                Domain.Ledger.Products.Bea, year, result.PreAllocated, null, $"Art. 14 pre-allocation {year}", actor.Id, clock.GetUtcNow());
-            if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is null) pending.Add(tx);
-        }
+            var earlier = await transactions.TryAddAsync(tx, ct);
+            recorded.Add(earlier ?? tx);
+        });
+        var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
+
+        // Issue what the issuance account lacks for the allocations still to make, settled here so they can follow at once.
         var needed = pending.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
         var inIssuance = (await ledger.ReadAccountAsync(RegulatorAccounts.Issuance, cancellationToken)).Holdings
             .Where(h => h.Product == Domain.Ledger.Products.Bea && h.Vintage == year).Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity);
@@ -100,17 +115,25 @@ public sealed class PreAllocationService(
                 return Problems.Unprocessable($"The allowances for pre-allocation could not be issued: {rejected.Reason}");
             }
         }
-        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (tx, ct) => await submitter.SubmitAsync(tx, ct));
+
+        // The issuance account pays a batch of allocations in one write; each unit's credit then follows on its own
+        // account. What a batch could not pay goes through the queue and is settled (or refused, with the reason) alone.
+        await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellationToken }, async (batch, ct) =>
+        {
+            var debited = await ledger.DebitManyAsync(batch, ct);
+            await Parallel.ForEachAsync(debited, Parallelism(ct), async (tx, inner) => await settlement.SettleAsync(tx.TransactionId, inner, debitApplied: true));
+            foreach (var tx in batch.Except(debited)) await submitter.SubmitAsync(tx, ct);
+        });
         // Units allocated by an earlier run keep what they were given; their records stay as they are.
-        var allocatedNow = pending.Select(p => p.To).ToHashSet(StringComparer.Ordinal);
-        var allocatedBefore = results.Where(r => r.PreAllocated.Value > 0 && !allocatedNow.Contains(r.Uscc)).Select(r => r.Uscc).ToHashSet(StringComparer.Ordinal);
+        var allocatedBefore = (await allocations.ReadYearAsync(year, cancellationToken)).Where(a => a.PreAllocated.Value > 0).Select(a => a.Uscc).ToHashSet(StringComparer.Ordinal);
         await allocations.PutManyAsync(results.Where(r => !allocatedBefore.Contains(r.Uscc)), cancellationToken);
 
         var answer = new RunPreAllocation.Answer(year, revision.Revision, results.Count, total, toIssue, failures);
         await audit.RecordAsync(actor, "allocation.pre-allocated", $"allocation/{year}", null, answer, cancellationToken);
         return TypedResults.Ok(answer);
     }
+
+    private static ParallelOptions Parallelism(CancellationToken cancellationToken) => new() { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
 
     private static (Tonnes Basis, string? Method, string? Failure) Basis(AllocationPlan plan, ListEntry unit,
         IReadOnlyDictionary<int, IReadOnlyDictionary<string, Domain.Lists.UnitStatistics>> figures, int year)

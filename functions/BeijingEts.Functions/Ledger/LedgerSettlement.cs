@@ -14,13 +14,14 @@ public class LedgerFaults
 /// </summary>
 public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore ledger, IssuanceCaps caps, LedgerFaults faults, TimeProvider clock)
 {
-    public async Task SettleAsync(string transactionId, CancellationToken cancellationToken)
+    /// <param name="debitApplied">The caller applied the debit leg itself (a batch of debits, <see cref="LedgerStore.DebitManyAsync"/>).</param>
+    public async Task SettleAsync(string transactionId, CancellationToken cancellationToken, bool debitApplied = false)
     {
         var found = await transactions.FindAsync(transactionId, cancellationToken);
         if (found is null || found.Value.Transaction.IsSettled) return;
         var (tx, etag) = found.Value;
 
-        if (!TransactionRules.Creates(tx.Type))
+        if (!TransactionRules.Creates(tx.Type) && !debitApplied)
         {
             var debit = await ledger.ApplyAsync(tx, Leg.Debit, null, cancellationToken);
             if (!debit.Applied)
