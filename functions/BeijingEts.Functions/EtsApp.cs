@@ -8,6 +8,7 @@ using BeijingEts.Functions.Hosting.Invocation;
 using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Reporting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -43,6 +44,7 @@ public static class EtsApp
         services.AddLists();
         services.AddLedger();
         services.AddAllocation();
+        services.AddReporting();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

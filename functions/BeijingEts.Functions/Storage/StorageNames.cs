@@ -25,8 +25,12 @@ public sealed class StorageNames(string prefix)
         public const string AllocationPlans = "allocationplans";
         public const string Allocations = "allocations";
         public const string Objections = "objections";
+        public const string EmissionFactors = "emissionfactors";
+        public const string Reports = "reports";
+        public const string Verifications = "verifications";
+        public const string Confirmations = "confirmations";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations];
     }
 
     public static class Queues
@@ -49,7 +53,10 @@ public sealed class StorageNames(string prefix)
         /// <summary>Each published list revision as a document (Art. 7), never overwritten.</summary>
         public const string PublishedLists = "published-lists";
 
-        public static readonly string[] All = [Uploads, Audit, Imports, PublishedLists];
+        /// <summary>Each annual report version as submitted and computed (Art. 21), written once and kept (Art. 22).</summary>
+        public const string Reports = "reports";
+
+        public static readonly string[] All = [Uploads, Audit, Imports, PublishedLists, Reports];
     }
 
     public string Prefix { get; } = Validate(prefix);

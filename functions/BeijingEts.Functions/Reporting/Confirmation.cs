@@ -1,0 +1,122 @@
+using System.Globalization;
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Domain.Reporting;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Lists;
+
+namespace BeijingEts.Functions.Reporting;
+
+public enum ConfirmationBasis
+{
+    /// <summary>The verified total, as the accepted verification statement gives it.</summary>
+    Verified,
+    /// <summary>A figure the regulator set itself, with its reason (expert review, spot check, no usable verification).</summary>
+    Adjusted,
+}
+
+/// <summary>
+/// A key unit's annual emissions as the regulator confirmed them (Art. 23): the figure surrender is measured against,
+/// and with the activity of the report version it rests on, what the verified allocation is computed from.
+/// </summary>
+public sealed record ConfirmedEmissions(
+    string Uscc, int Year, Tonnes ConfirmedEmissionsT, ConfirmationBasis Basis, string? Reason, int ReportVersion, Tonnes ReportedEmissionsT,
+    IReadOnlyList<ActivityLine> Activity, DateTimeOffset ConfirmedAt, string ConfirmedBy);
+
+/// <summary>The confirmations table: one row per year and unit, the year's partition read whole by the verified allocation.</summary>
+public sealed class ConfirmationStore(StorageClients storage)
+{
+    private TableClient Table => storage.Table(StorageNames.Tables.Confirmations);
+
+    public async Task<ConfirmedEmissions?> FindAsync(int year, string uscc, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Key(year), uscc, cancellationToken: cancellationToken);
+        return row.HasValue ? Read(row.Value!) : null;
+    }
+
+    public async Task<IReadOnlyDictionary<string, ConfirmedEmissions>> ReadYearAsync(int year, CancellationToken cancellationToken)
+    {
+        var all = new Dictionary<string, ConfirmedEmissions>(StringComparer.Ordinal);
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == Key(year), cancellationToken: cancellationToken)) all[row.RowKey] = Read(row);
+        return all;
+    }
+
+    public Task PutAsync(ConfirmedEmissions confirmed, CancellationToken cancellationToken) =>
+        Table.UpsertEntityAsync(new TableEntity(Key(confirmed.Year), confirmed.Uscc)
+        {
+            ["ConfirmedEmissionsT"] = confirmed.ConfirmedEmissionsT.Value,
+            ["Document"] = JsonSerializer.Serialize(confirmed, Json),
+        }, TableUpdateMode.Replace, cancellationToken);
+
+    private static ConfirmedEmissions Read(TableEntity row) => JsonSerializer.Deserialize<ConfirmedEmissions>(row.GetString("Document"), Json)!;
+
+    private static string Key(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
+
+    private static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+}
+
+/// <summary>
+/// POST /api/units/{uscc}/reports/{year}/confirmation (regulator, Art. 23): confirms a key unit's annual emissions, on
+/// the verified figure or adjusted with a reason, against its latest report version. Confirming again replaces the
+/// figure; the audit trail keeps every one. GET: the confirmation (the unit, its district, the regulator).
+/// </summary>
+public sealed class ConfirmEmissions : IHttpFunction
+{
+    public sealed record Request(Tonnes ConfirmedEmissions, ConfirmationBasis Basis, string? Reason = null);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPost("/units/{uscc}/reports/{year:int}/confirmation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Reports");
+        api.MapGet("/units/{uscc}/reports/{year:int}/confirmation", async Task<Results<Ok<ConfirmedEmissions>, ProblemHttpResult>> (
+            string uscc, int year, HttpContext http, UnitStore units, ConfirmationStore confirmations, CancellationToken ct) =>
+        {
+            var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
+                $"Unit {uscc}'s confirmed emissions can be read by the regulator, its own district bureau and the unit itself.", ct);
+            if (unit is null) return problem!;
+            return await confirmations.FindAsync(year, unit.Uscc, ct) is { } found
+                ? TypedResults.Ok(found)
+                : ProblemHandling.NotFound($"Unit {unit.Uscc}'s {year} emissions have not been confirmed.");
+        }).WithTags("Reports");
+    }
+
+    private static async Task<Results<Ok<ConfirmedEmissions>, ProblemHttpResult>> HandleAsync(
+        string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, ReportStore reports,
+        VerificationStore verifications, ConfirmationStore confirmations, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "Only the regulator confirms emissions.", cancellationToken);
+        if (unit is null) return problem!;
+        if (request.ConfirmedEmissions.Value < 0) return ProblemHandling.BadRequest($"confirmedEmissions is {request.ConfirmedEmissions.Value}; it cannot be negative.");
+        if (request.Basis == ConfirmationBasis.Adjusted && string.IsNullOrWhiteSpace(request.Reason))
+        {
+            return ProblemHandling.BadRequest("An adjusted confirmation needs a reason: say why the figure differs from the verified one.");
+        }
+        if (request.Reason?.Length > ReportLimits.MaxText) return ProblemHandling.BadRequest($"reason is over {ReportLimits.MaxText} characters.");
+        var entry = await reporting.EntryAsync(unit.Uscc, year, cancellationToken);
+        if (entry is null || entry.Category != Categories.Key)
+        {
+            return Problems.Unprocessable($"Unit {unit.Uscc} is not a key unit on the published {year} list; the regulator confirms key units' emissions and checks general reporting units' reports (Art. 23).");
+        }
+        var report = await reports.FindLatestAsync(unit.Uscc, year, cancellationToken);
+        if (report is null) return Problems.Unprocessable($"Unit {unit.Uscc} has not reported for {year}; there is nothing to confirm yet.");
+        if (request.Basis == ConfirmationBasis.Verified)
+        {
+            var verification = await verifications.FindAsync(unit.Uscc, year, cancellationToken);
+            if (verification is not { Status: VerificationStatus.Accepted } accepted)
+            {
+                return Problems.Unprocessable($"Unit {unit.Uscc}'s {year} verification is {(verification is null ? "not started" : JsonNamingPolicy.KebabCaseLower.ConvertName(verification.Status.ToString()))}, not accepted; confirm with basis adjusted and a reason, or wait for the verification.");
+            }
+            if (accepted.VerifiedEmissionsT != request.ConfirmedEmissions)
+            {
+                return Problems.Unprocessable($"The verified total is {accepted.VerifiedEmissionsT?.Value} t, not {request.ConfirmedEmissions.Value} t; a different figure is confirmed with basis adjusted and a reason.");
+            }
+        }
+        var before = await confirmations.FindAsync(year, unit.Uscc, cancellationToken);
+        var actor = Actor.From(http.User);
+        var confirmed = new ConfirmedEmissions(unit.Uscc, year, request.ConfirmedEmissions, request.Basis, request.Reason?.Trim(), report.Version,
+            report.TotalEmissionsT, report.Report.Activity, clock.GetUtcNow(), actor.Id);
+        await confirmations.PutAsync(confirmed, cancellationToken);
+        await audit.RecordAsync(actor, "emissions.confirmed", $"units/{unit.Uscc}/reports/{year}", before, confirmed, cancellationToken);
+        return TypedResults.Ok(confirmed);
+    }
+}

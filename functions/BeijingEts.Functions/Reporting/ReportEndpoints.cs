@@ -1,0 +1,100 @@
+using BeijingEts.Domain.Reporting;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Lists;
+
+namespace BeijingEts.Functions.Reporting;
+
+/// <summary>
+/// PUT /api/units/{uscc}/reports/{year} (the unit itself; carbon emission units on that year's list, once the year has
+/// ended): the annual report (Art. 21). The server computes every figure from the year's emission factors; each PUT is
+/// a new immutable version (201, with its location), kept at least 5 years (Art. 22).
+/// </summary>
+public sealed class PutAnnualReport : IHttpFunction
+{
+    public sealed record Request(
+        IReadOnlyList<FuelUse> Fuels,
+        IReadOnlyList<ActivityLine> Activity,
+        Declaration Declaration,
+        IReadOnlyList<ProcessEmission>? Processes = null,
+        decimal PurchasedElectricityMWh = 0,
+        decimal PurchasedHeatGJ = 0,
+        decimal NonFossilElectricityMWh = 0,
+        string? NonFossilEvidence = null);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPut("/units/{uscc}/reports/{year:int}", HandleAsync).RequireRoles(Roles.Unit, Roles.Regulator, Roles.District).WithTags("Reports");
+
+    private static async Task<Results<Created<ReportVersion>, ProblemHttpResult>> HandleAsync(
+        string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, EmissionFactorStore factorStore,
+        ReportStore reports, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "Annual reports are submitted by the unit itself.", cancellationToken);
+        if (unit is null) return problem!;
+        if (!UnitAccess.IsUnit(http.User, unit.Uscc)) return Problems.Forbidden("Annual reports are submitted by the unit itself (Art. 21); the regulator and district bureaus read them.");
+        if (await reporting.RefuseAsync(unit.Uscc, year, cancellationToken) is { } refused) return refused;
+        var factors = await factorStore.FindAsync(year, cancellationToken);
+        if (factors is null) return Problems.Unprocessable($"No emission factors are set for {year}; the regulator sets them with PUT /api/reference/{year}/emission-factors before {year} reports can be computed.");
+
+        var report = new AnnualReport(request.Fuels.Select(f => f with { Unit = f.Unit.Trim() }).ToList(), request.Processes ?? [], request.PurchasedElectricityMWh,
+            request.PurchasedHeatGJ, request.NonFossilElectricityMWh, request.NonFossilEvidence, request.Activity, request.Declaration);
+        var problems = EmissionCalculation.Validate(report, factors);
+        if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
+
+        var result = EmissionCalculation.Compute(report, factors);
+        var actor = Actor.From(http.User);
+        var now = clock.GetUtcNow();
+        var added = await reports.AddAsync(version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, ReportVersion.RetentionFor(now),
+            result.DirectEmissionsT, result.IndirectEmissionsT, result.TotalEmissionsT, result, report), cancellationToken);
+        await audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
+            new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken);
+        return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/versions/{added.Version}", added);
+    }
+}
+
+/// <summary>Who reports for a year: a carbon emission unit on that year's published list, once the year is over.</summary>
+public sealed class ReportingUnits(PublishedListStore lists, TimeProvider clock)
+{
+    public async Task<ProblemHttpResult?> RefuseAsync(string uscc, int year, CancellationToken cancellationToken)
+    {
+        if (year is < 2013 or > 2100) return ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100).");
+        if (BeijingTime.Today(clock).Year <= year) return Problems.Unprocessable($"The {year} report can be submitted once {year} has ended, from {year + 1}-01-01.");
+        return await EntryAsync(uscc, year, cancellationToken) is null
+            ? Problems.Unprocessable($"Unit {uscc} is not on the published {year} list; only the carbon emission units listed for {year} report for it (Art. 21).")
+            : null;
+    }
+
+    /// <summary>The unit's entry in the latest published list of the year, if any.</summary>
+    public async Task<ListEntry?> EntryAsync(string uscc, int year, CancellationToken cancellationToken)
+    {
+        var revision = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
+        return revision is null ? null : await lists.EntryAsync(year, revision.Revision, uscc, cancellationToken);
+    }
+}
+
+/// <summary>GET /api/units/{uscc}/reports/{year}: the latest version; .../versions/{n}: any version (the unit, its district, the regulator).</summary>
+public sealed class GetAnnualReport : IHttpFunction
+{
+    public sealed record VersionSummary(int Version, string Location);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapGet("/units/{uscc}/reports/{year:int}", (string uscc, int year, HttpContext http, UnitStore units, ReportStore reports, CancellationToken ct) =>
+            FindAsync(uscc, year, null, http, units, reports, ct)).WithTags("Reports");
+        api.MapGet("/units/{uscc}/reports/{year:int}/versions/{version:int}", (string uscc, int year, int version, HttpContext http, UnitStore units, ReportStore reports, CancellationToken ct) =>
+            FindAsync(uscc, year, version, http, units, reports, ct)).WithTags("Reports");
+    }
+
+    private static async Task<Results<Ok<ReportVersion>, ProblemHttpResult>> FindAsync(
+        string uscc, int year, int? version, HttpContext http, UnitStore units, ReportStore reports, CancellationToken cancellationToken)
+    {
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
+            $"Unit {uscc}'s reports can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
+        if (unit is null) return problem!;
+        var found = version is { } n ? await reports.FindAsync(unit.Uscc, year, n, cancellationToken) : await reports.FindLatestAsync(unit.Uscc, year, cancellationToken);
+        return found is null
+            ? ProblemHandling.NotFound(version is null ? $"Unit {unit.Uscc} has not reported for {year}." : $"Unit {unit.Uscc}'s {year} report has no version {version}.")
+            : TypedResults.Ok(found);
+    }
+}

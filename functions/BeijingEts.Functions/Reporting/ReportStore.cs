@@ -1,0 +1,92 @@
+using System.Globalization;
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Domain.Reporting;
+using BeijingEts.Functions.Audit;
+using Azure.Storage.Blobs.Models;
+
+namespace BeijingEts.Functions.Reporting;
+
+/// <summary>One immutable version of a unit's annual report, with the figures computed from it and how long it is kept.</summary>
+public sealed record ReportVersion(
+    string Uscc, int Year, int Version, DateTimeOffset SubmittedAt, string SubmittedBy, DateOnly RetainUntil,
+    Tonnes DirectEmissionsT, Tonnes IndirectEmissionsT, Tonnes TotalEmissionsT, EmissionResult Calculation, AnnualReport Report)
+{
+    /// <summary>Art. 22: report data is kept at least 5 years; a version is kept to the end of the fifth year after it was made.</summary>
+    public static DateOnly RetentionFor(DateTimeOffset submittedAt) => new(submittedAt.Year + 5, 12, 31);
+}
+
+/// <summary>
+/// Reports: each version's document is a blob written once (never overwritten), and the reports table holds one row
+/// per version plus a head row naming the latest, both in the unit-year's partition; a new version is added with the
+/// head row's ETag, so two submissions at once get two numbers, never one.
+/// </summary>
+public sealed class ReportStore(StorageClients storage)
+{
+    private const string Head = "head";
+
+    private TableClient Table => storage.Table(StorageNames.Tables.Reports);
+
+    private BlobContainerClient Documents => storage.Container(StorageNames.Containers.Reports);
+
+    /// <summary>Adds the next version of the report and returns it with its number.</summary>
+    public async Task<ReportVersion> AddAsync(Func<int, ReportVersion> version, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var probe = version(0);
+            var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(probe.Uscc, probe.Year), Head, cancellationToken: cancellationToken);
+            var next = version((head.HasValue ? head.Value!.GetInt32("Latest") ?? 0 : 0) + 1);
+            // The blob name is unique to this attempt, so a lost race or a crash leaves at most an unreferenced document.
+            var blobName = $"{next.Uscc}/{next.Year}/v{next.Version:D4}-{Guid.NewGuid():N}.json";
+            await Documents.GetBlobClient(blobName).UploadAsync(BinaryData.FromObjectAsJson(next, AuditLog.AuditJson), new BlobUploadOptions
+            {
+                Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+                Metadata = new Dictionary<string, string> { ["retainUntil"] = next.RetainUntil.ToString("O", CultureInfo.InvariantCulture) },
+                HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+            }, cancellationToken);
+            var headEntity = new TableEntity(Partition(next.Uscc, next.Year), Head) { ["Latest"] = next.Version };
+            try
+            {
+                await Table.SubmitTransactionAsync(
+                [
+                    head.HasValue
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, head.Value!.ETag)
+                        : new TableTransactionAction(TableTransactionActionType.Add, headEntity),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(next.Uscc, next.Year), VersionKey(next.Version))
+                    {
+                        ["Blob"] = blobName,
+                        ["SubmittedAt"] = next.SubmittedAt,
+                        ["TotalEmissionsT"] = next.TotalEmissionsT.Value,
+                        ["RetainUntil"] = next.RetainUntil.ToString("O", CultureInfo.InvariantCulture),
+                    }),
+                ], cancellationToken);
+                return next;
+            }
+            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            {
+                // Another submission took this number: try the next one.
+            }
+        }
+    }
+
+    public async Task<int> LatestVersionAsync(string uscc, int year, CancellationToken cancellationToken)
+    {
+        var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), Head, cancellationToken: cancellationToken);
+        return head.HasValue ? head.Value!.GetInt32("Latest") ?? 0 : 0;
+    }
+
+    public async Task<ReportVersion?> FindAsync(string uscc, int year, int version, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), VersionKey(version), cancellationToken: cancellationToken);
+        if (!row.HasValue) return null;
+        var content = await Documents.GetBlobClient(row.Value!.GetString("Blob")).DownloadContentAsync(cancellationToken);
+        return content.Value.Content.ToObjectFromJson<ReportVersion>(AuditLog.AuditJson);
+    }
+
+    public async Task<ReportVersion?> FindLatestAsync(string uscc, int year, CancellationToken cancellationToken) =>
+        await LatestVersionAsync(uscc, year, cancellationToken) is var latest and > 0 ? await FindAsync(uscc, year, latest, cancellationToken) : null;
+
+    private static string Partition(string uscc, int year) => $"{uscc}-{year.ToString("D4", CultureInfo.InvariantCulture)}";
+
+    private static string VersionKey(int version) => "v" + version.ToString("D6", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,11 @@
+namespace BeijingEts.Functions.Reporting;
+
+public static class ReportingServices
+{
+    public static IServiceCollection AddReporting(this IServiceCollection services) => services
+        .AddSingleton<EmissionFactorStore>()
+        .AddSingleton<ReportStore>()
+        .AddSingleton<ReportingUnits>()
+        .AddSingleton<VerificationStore>()
+        .AddSingleton<ConfirmationStore>();
+}

@@ -1,0 +1,48 @@
+namespace BeijingEts.Functions.Tests.Reporting;
+
+public sealed class ConfirmationFixture : EtsAppFixture;
+
+public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<ConfirmationFixture>
+{
+    private const int Year = 2025;
+    private readonly ReportingClient _reporting = new(app);
+    private CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private Task<HttpResponseMessage> ConfirmAsync(string uscc, object body) =>
+        _reporting.Regulator.PostAsJsonAsync($"/api/units/{uscc}/reports/{Year}/confirmation", body, Ct);
+
+    [Fact]
+    public async Task Adjusted_RecordsTheFigureTheReasonAndTheReportVersion()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var uscc = await _reporting.ListedUnitAsync(Year);
+        await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report());
+
+        var response = await ConfirmAsync(uscc, new { confirmedEmissions = 5100, basis = "adjusted", reason = "spot check found unreported diesel" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var read = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/reports/{Year}/confirmation", Ct);
+        Assert.Equal(5100, read.GetProperty("confirmedEmissionsT").GetInt64());
+        Assert.Equal("adjusted", read.GetProperty("basis").GetString());
+        Assert.Equal(1, read.GetProperty("reportVersion").GetInt32());
+        Assert.Equal(5029, read.GetProperty("reportedEmissionsT").GetInt64());
+        Assert.Equal("clinker-t", read.GetProperty("activity")[0].GetProperty("product").GetString());
+    }
+
+    [Fact]
+    public async Task Refusals_SayWhatIsMissing()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var key = await _reporting.ListedUnitAsync(Year);
+        var general = await _reporting.ListedUnitAsync(Year, key: false);
+
+        Assert.Contains("not reported", (await (await ConfirmAsync(key, new { confirmedEmissions = 10, basis = "adjusted", reason = "r" })).AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        await _reporting.SubmitAsync(key, Year, ReportingClient.Report());
+        Assert.Contains("reason", (await (await ConfirmAsync(key, new { confirmedEmissions = 10, basis = "adjusted" })).AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
+        Assert.Contains("not accepted", (await (await ConfirmAsync(key, new { confirmedEmissions = 5029, basis = "verified" })).AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        Assert.Contains("not a key unit", (await (await ConfirmAsync(general, new { confirmedEmissions = 10, basis = "adjusted", reason = "r" })).AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("unit", key).PostAsJsonAsync($"/api/units/{key}/reports/{Year}/confirmation",
+            new { confirmedEmissions = 1, basis = "adjusted", reason = "mine" }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _reporting.Regulator.GetAsync($"/api/units/{key}/reports/{Year}/confirmation", Ct)).StatusCode);
+    }
+}
