@@ -70,4 +70,32 @@ public sealed class AllocationTests
         Assert.Contains(problems, p => p.Contains("power: the benchmark method needs benchmarks"));
         Assert.Contains(problems, p => p.Contains("heat: controlFactor 3"));
     }
+
+    [Fact]
+    public void BaseIntensities_AreTheMeanOfEachBaseYearsEmissionsPerUnitOfItsOneProduct()
+    {
+        var (intensities, failure) = AllocationFormulas.BaseIntensities(
+        [
+            new BaseYearFigures(2021, 1_000, new Dictionary<string, decimal> { ["heat-gj"] = 10_000 }),
+            new BaseYearFigures(2022, 1_200, new Dictionary<string, decimal> { ["heat-gj"] = 10_000, ["idle"] = 0 }),
+        ]);
+
+        Assert.Null(failure);
+        Assert.Equal(0.11m, intensities!["heat-gj"]);
+        Assert.Equal(2_156, AllocationFormulas.HistoricalIntensity(new Dictionary<string, decimal> { ["heat-gj"] = 20_000 }, intensities, 0.98m).Value);
+    }
+
+    [Fact]
+    public void BaseIntensities_SeveralProductsOrAChangedProduct_AreRefusedWithTheReason()
+    {
+        var several = AllocationFormulas.BaseIntensities([new BaseYearFigures(2021, 1_000, new Dictionary<string, decimal> { ["a"] = 1, ["b"] = 2 })]);
+        var changed = AllocationFormulas.BaseIntensities(
+        [
+            new BaseYearFigures(2021, 1_000, new Dictionary<string, decimal> { ["a"] = 1 }),
+            new BaseYearFigures(2022, 1_000, new Dictionary<string, decimal> { ["b"] = 1 }),
+        ]);
+
+        Assert.Contains("2 products", several.Failure);
+        Assert.Contains("same product", changed.Failure);
+    }
 }

@@ -67,6 +67,39 @@ public static class AllocationFormulas
     public static Tonnes Benchmark(IReadOnlyDictionary<string, decimal> activity, IReadOnlyDictionary<string, decimal> benchmarks) =>
         RoundHalfUp(activity.Sum(a => a.Value * benchmarks[a.Key]));
 
+    /// <summary>historical-intensity: the sum over products of activity × the product's base-year mean intensity × the control factor.</summary>
+    public static Tonnes HistoricalIntensity(IReadOnlyDictionary<string, decimal> activity, IReadOnlyDictionary<string, decimal> intensities, decimal controlFactor) =>
+        RoundHalfUp(activity.Sum(a => a.Value * intensities[a.Key]) * controlFactor);
+
+    /// <summary>
+    /// The mean intensity (tCO2 per unit of product) over the base years. A base year's emissions are attributable to a
+    /// product only when it made that one product, so each base year must report exactly one product with output, the
+    /// same in every base year; a unit making several is allocated by benchmark instead. Returns the failure otherwise.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, decimal>? Intensities, string? Failure) BaseIntensities(IReadOnlyList<BaseYearFigures> baseYears)
+    {
+        string? product = null;
+        var intensities = new List<decimal>();
+        foreach (var year in baseYears)
+        {
+            var outputs = year.Activity.Where(a => a.Value > 0).ToList();
+            if (outputs.Count != 1)
+            {
+                return (null, $"Base year {year.Year} reports {outputs.Count} products with output; historical-intensity needs each base year's emissions against one product.");
+            }
+            if (product is not null && outputs[0].Key != product)
+            {
+                return (null, $"Base year {year.Year} reports {outputs[0].Key}, another base year {product}; historical-intensity needs the same product in every base year.");
+            }
+            product = outputs[0].Key;
+            intensities.Add(year.EmissionsT / outputs[0].Value);
+        }
+        return product is null ? (null, "No base years are given.") : (new Dictionary<string, decimal> { [product] = intensities.Average() }, null);
+    }
+
     /// <summary>The pre-allocated share of a basis (Art. 14), half-up.</summary>
     public static Tonnes PreAllocation(Tonnes basis, decimal ratio) => RoundHalfUp(basis.Value * ratio);
 }
+
+/// <summary>A base year's emissions and activity by product, as confirmed.</summary>
+public sealed record BaseYearFigures(int Year, long EmissionsT, IReadOnlyDictionary<string, decimal> Activity);

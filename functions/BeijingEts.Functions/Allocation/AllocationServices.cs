@@ -5,6 +5,8 @@ public static class AllocationServices
     public static IServiceCollection AddAllocation(this IServiceCollection services) => services
         .AddSingleton<AllocationPlanStore>()
         .AddSingleton<AllocationStore>()
+        .AddSingleton<AllocationPayout>()
         .AddSingleton<PreAllocationService>()
+        .AddSingleton<VerifiedAllocationService>()
         .AddSingleton<ObjectionStore>();
 }

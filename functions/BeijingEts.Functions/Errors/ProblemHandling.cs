@@ -108,7 +108,8 @@ public static partial class ProblemHandling
                 BadHttpRequestException { StatusCode: 415 } bad => (415, "Unsupported media type", bad.Message.Replace("Expected a supported JSON media type but got", "Send application/json, not", StringComparison.Ordinal)),
                 BadHttpRequestException bad when bad.Message.Contains("no body was provided", StringComparison.Ordinal) => (400, "The request body is missing", "This operation needs a JSON body."),
                 BadHttpRequestException bad => (bad.StatusCode, "The request is not valid", DescribeBadRequest(bad)),
-                JsonException json => (400, "The request body is not valid", DescribeJsonError(json)),
+                // A body the handler read itself; a JsonException on a request without one is the server's own failure.
+                JsonException json when http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0 => (400, "The request body is not valid", DescribeJsonError(json)),
                 CalendarYearMissingException missing => (422, "No working-day calendar for that year", missing.Message),
                 StorageUnreachableException or RequestFailedException { Status: 503 or 500 } or HttpRequestException => (503, "Storage is unavailable", "The platform's storage did not answer; try again shortly."),
                 _ => (500, "Unexpected error", "The server failed; the trace id identifies this failure in the logs."),

@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Ledger;
+
+namespace BeijingEts.Functions.Allocation;
+
+/// <summary>What a payout did: the transactions under their ids (as recorded now or by an earlier run), and what it issued.</summary>
+public sealed record PayoutResult(IReadOnlyList<LedgerTransaction> Recorded, Tonnes Issued, string? Failure);
+
+/// <summary>
+/// Pays free allocations out of the issuance account, each a transaction with a fixed id so a second run gives nobody
+/// anything twice: issues what the account lacks (within the cap), then debits the issuance account in batches (one
+/// write per batch instead of one contended write per unit) and credits each unit on its own account.
+/// </summary>
+public sealed class AllocationPayout(TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, LedgerSubmitter submitter, TimeProvider clock)
+{
+    public async Task<PayoutResult> PayAsync(int year, IEnumerable<(string TransactionId, string Uscc, Tonnes Quantity)> payments, string idPrefix, string reference, Actor actor,
+        CancellationToken cancellationToken)
+    {
+        var wanted = payments.Where(p => p.Quantity.Value > 0).Select(p => new LedgerTransaction(p.TransactionId, TransactionType.Allocation, RegulatorAccounts.Issuance,
+            p.Uscc, Products.Bea, year, p.Quantity, null, reference, actor.Id, clock.GetUtcNow())).ToList();
+        var recorded = new ConcurrentBag<LedgerTransaction>();
+        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) => recorded.Add(await transactions.TryAddAsync(tx, ct) ?? tx));
+        var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
+
+        var needed = pending.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
+        var inIssuance = (await ledger.ReadAccountAsync(RegulatorAccounts.Issuance, cancellationToken)).Holdings
+            .Where(h => h.Product == Products.Bea && h.Vintage == year).Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity);
+        var toIssue = needed > inIssuance ? needed - inIssuance : Tonnes.Zero;
+        if (toIssue.Value > 0)
+        {
+            var issuance = new LedgerTransaction($"{idPrefix}-{year}-issuance-{Guid.NewGuid():N}", TransactionType.Issuance, null, RegulatorAccounts.Issuance,
+                Products.Bea, year, toIssue, null, reference, actor.Id, clock.GetUtcNow());
+            await transactions.TryAddAsync(issuance, cancellationToken);
+            await settlement.SettleAsync(issuance.TransactionId, cancellationToken);
+            if ((await transactions.FindAsync(issuance.TransactionId, cancellationToken))!.Value.Transaction is { State: TransactionState.Rejected } rejected)
+            {
+                return new PayoutResult([.. recorded], Tonnes.Zero, $"The allowances to allocate could not be issued: {rejected.Reason}");
+            }
+        }
+
+        // What a batch could not pay goes through the queue and is settled (or refused, with the reason) alone.
+        await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellationToken }, async (batch, ct) =>
+        {
+            var debited = await ledger.DebitManyAsync(batch, ct);
+            await Parallel.ForEachAsync(debited, Parallelism(ct), async (tx, inner) => await settlement.SettleAsync(tx.TransactionId, inner, debitApplied: true));
+            foreach (var tx in batch.Except(debited)) await submitter.SubmitAsync(tx, ct);
+        });
+        return new PayoutResult([.. recorded], toIssue, null);
+    }
+
+    private static ParallelOptions Parallelism(CancellationToken cancellationToken) => new() { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
+}
