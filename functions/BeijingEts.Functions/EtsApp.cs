@@ -9,6 +9,7 @@ using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Reporting;
+using BeijingEts.Functions.Verification;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -45,6 +46,7 @@ public static class EtsApp
         services.AddLedger();
         services.AddAllocation();
         services.AddReporting();
+        services.AddVerification();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

@@ -1,0 +1,146 @@
+using BeijingEts.Domain.Lists;
+using BeijingEts.Domain.Verification;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Lists;
+
+namespace BeijingEts.Functions.Verification;
+
+/// <summary>The verifiers table: each body's record (partition "verifier") and its relationships with units (partition "rel-{uscc}").</summary>
+public sealed class VerifierStore(StorageClients storage)
+{
+    private const string Partition = "verifier";
+
+    private TableClient Table => storage.Table(StorageNames.Tables.Verifiers);
+
+    public async Task<Verifier?> FindAsync(string uscc, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, uscc, cancellationToken: cancellationToken);
+        return row.HasValue ? JsonSerializer.Deserialize<Verifier>(row.Value!.GetString("Document"), Json) : null;
+    }
+
+    public Task PutAsync(Verifier verifier, CancellationToken cancellationToken) =>
+        Table.UpsertEntityAsync(new TableEntity(Partition, verifier.Uscc) { ["Document"] = JsonSerializer.Serialize(verifier, Json) }, TableUpdateMode.Replace, cancellationToken);
+
+    public Task AddRelationshipAsync(string verifier, string id, VerifierRelationship relationship, CancellationToken cancellationToken) =>
+        Table.AddEntityAsync(new TableEntity("rel-" + verifier, id) { ["Document"] = JsonSerializer.Serialize(relationship, Json) }, cancellationToken);
+
+    public async Task<IReadOnlyList<VerifierRelationship>> RelationshipsAsync(string verifier, CancellationToken cancellationToken)
+    {
+        var all = new List<VerifierRelationship>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == "rel-" + verifier, cancellationToken: cancellationToken))
+        {
+            all.Add(JsonSerializer.Deserialize<VerifierRelationship>(row.GetString("Document"), Json)!);
+        }
+        return all;
+    }
+
+    private static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+}
+
+/// <summary>
+/// PUT /api/verifiers/{uscc} (regulator): a verification body's record against Art. 24; GET: the record and its
+/// relationships. POST /api/verifiers/{uscc}/relationships (regulator): a testing, inspection or management service it
+/// gave a unit, which bars it from verifying that unit for two years (Art. 24 (5)).
+/// </summary>
+public sealed class VerifierEndpoints : IHttpFunction
+{
+    public sealed record Request(string Name, bool RegisteredInPrc, bool IndependentLegalPerson, bool FixedOffice,
+        IReadOnlyList<string> QualityManagement, IReadOnlyList<string> GhgExperience, IReadOnlyList<VerifierStaff> Staff);
+
+    public sealed record RelationshipRequest(string Unit, RelatedService Service, DateOnly From, DateOnly? To = null);
+
+    public sealed record VerifierView(Verifier Verifier, IReadOnlyList<VerifierRelationship> Relationships);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPut("/verifiers/{uscc}", PutAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
+        api.MapGet("/verifiers/{uscc}", GetAsync).RequireRoles(Roles.Regulator, Roles.District, Roles.Unit).WithTags("Verification");
+        api.MapPost("/verifiers/{uscc}/relationships", AddRelationshipAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
+    }
+
+    private static async Task<Results<Ok<Verifier>, ProblemHttpResult>> PutAsync(
+        string uscc, Request request, HttpContext http, VerifierStore verifiers, AuditLog audit, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(request.Name)) problems.Add("name is missing.");
+        foreach (var (staff, i) in request.Staff.Select((s, i) => (s, i)))
+        {
+            if (string.IsNullOrWhiteSpace(staff.Id)) problems.Add($"staff[{i}].id is missing.");
+            foreach (var (industry, years) in staff.ExperienceYears)
+            {
+                if (!Industries.IsKnown(industry)) problems.Add($"staff[{i}].experienceYears has unknown industry '{industry}'; the industries are {string.Join(", ", Industries.All)}.");
+                if (years is < 0 or > 60) problems.Add($"staff[{i}].experienceYears.{industry} is {years}; give whole years from 0 to 60.");
+            }
+        }
+        foreach (var id in request.Staff.GroupBy(s => s.Id).Where(g => g.Count() > 1)) problems.Add($"staff id '{id.Key}' is listed twice.");
+        if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
+
+        var verifier = new Verifier(code, request.Name.Trim(), request.RegisteredInPrc, request.IndependentLegalPerson, request.FixedOffice,
+            request.QualityManagement, request.GhgExperience, request.Staff);
+        var before = await verifiers.FindAsync(code, cancellationToken);
+        await verifiers.PutAsync(verifier, cancellationToken);
+        await audit.RecordAsync(Actor.From(http.User), "verifier.set", $"verifiers/{code}", before, verifier, cancellationToken);
+        return TypedResults.Ok(verifier);
+    }
+
+    private static async Task<Results<Ok<VerifierView>, ProblemHttpResult>> GetAsync(string uscc, VerifierStore verifiers, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        return await verifiers.FindAsync(code, cancellationToken) is { } verifier
+            ? TypedResults.Ok(new VerifierView(verifier, await verifiers.RelationshipsAsync(code, cancellationToken)))
+            : ProblemHandling.NotFound($"No verification body {code} is on record; the regulator records it with PUT /api/verifiers/{code}.");
+    }
+
+    private static async Task<Results<Created<VerifierRelationship>, ProblemHttpResult>> AddRelationshipAsync(
+        string uscc, RelationshipRequest request, HttpContext http, VerifierStore verifiers, UnitStore units, AuditLog audit, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        if (await verifiers.FindAsync(code, cancellationToken) is null) return ProblemHandling.NotFound($"No verification body {code} is on record.");
+        if (!UnitInput.TryParse(request.Unit, out var unit, out var badUnit)) return badUnit!;
+        if (await units.FindAsync(unit, cancellationToken) is null) return Problems.UnknownUnit(unit);
+        if (request.To is { } to && to < request.From) return ProblemHandling.BadRequest($"to {to:yyyy-MM-dd} is before from {request.From:yyyy-MM-dd}.");
+        var relationship = new VerifierRelationship(unit, request.Service, request.From, request.To);
+        var id = Guid.NewGuid().ToString("N");
+        await verifiers.AddRelationshipAsync(code, id, relationship, cancellationToken);
+        await audit.RecordAsync(Actor.From(http.User), "verifier.relationship-added", $"verifiers/{code}", null, relationship, cancellationToken);
+        return TypedResults.Created($"/api/verifiers/{code}", relationship);
+    }
+}
+
+/// <summary>
+/// GET /api/verifiers/{uscc}/eligibility?unit=&amp;year=[&amp;leadVerifier=] (regulator, district, the unit): whether the body
+/// may verify the unit's report for the year, engaged today, and if not every Art. 24 condition it fails.
+/// </summary>
+public sealed class GetVerifierEligibility : IHttpFunction
+{
+    public sealed record Answer(string Verifier, string Unit, int Year, string Industry, DateOnly EngagedOn, bool Eligible, IReadOnlyList<string> Failures);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/verifiers/{uscc}/eligibility", HandleAsync).RequireRoles(Roles.Regulator, Roles.District, Roles.Unit).WithTags("Verification");
+
+    private static async Task<Results<Ok<Answer>, ProblemHttpResult>> HandleAsync(
+        string uscc, string? unit, int? year, string? leadVerifier, HttpContext http, VerifierEligibilityService eligibility, CancellationToken cancellationToken)
+    {
+        if (unit is null || year is null) return ProblemHandling.BadRequest("Give the unit and the year: ?unit={uscc}&year={yyyy}.");
+        return await eligibility.CheckAsync(uscc, unit, year.Value, leadVerifier, http.User, cancellationToken);
+    }
+}
+
+public sealed class VerifierEligibilityService(VerifierStore verifiers, UnitStore units, TimeProvider clock)
+{
+    public async Task<Results<Ok<GetVerifierEligibility.Answer>, ProblemHttpResult>> CheckAsync(
+        string verifierText, string unitText, int year, string? leadVerifier, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(verifierText, out var code, out var invalid)) return invalid!;
+        var (unit, problem) = await UnitInput.FindVisibleAsync(unitText, user, units, $"Unit {unitText}'s verification is arranged by the unit, its district bureau and the regulator.", cancellationToken);
+        if (unit is null) return problem!;
+        var verifier = await verifiers.FindAsync(code, cancellationToken);
+        if (verifier is null) return ProblemHandling.NotFound($"No verification body {code} is on record.");
+        var engagedOn = BeijingTime.Today(clock);
+        var failures = VerifierEligibility.Failures(verifier, unit.Uscc, unit.Industry, leadVerifier, await verifiers.RelationshipsAsync(code, cancellationToken), engagedOn);
+        return TypedResults.Ok(new GetVerifierEligibility.Answer(code, unit.Uscc, year, unit.Industry, engagedOn, failures.Count == 0, failures));
+    }
+}
