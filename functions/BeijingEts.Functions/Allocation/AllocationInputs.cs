@@ -5,6 +5,23 @@ using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Allocation;
 
+/// <summary>A unit an allocation run could not allocate, and why.</summary>
+public sealed record AllocationFailure(string Uscc, string Reason);
+
+/// <summary>What an allocation run for a year works on: the year's plan and the key units of its latest published list.</summary>
+public sealed record AllocationScope(AllocationPlan Plan, int ListRevision, IReadOnlyList<ListEntry> KeyUnits)
+{
+    public static async Task<(AllocationScope? Scope, ProblemHttpResult? Problem)> LoadAsync(int year, AllocationPlanStore plans, PublishedListStore lists, CancellationToken cancellationToken)
+    {
+        var plan = await plans.FindAsync(year, cancellationToken);
+        if (plan is null) return (null, Errors.Problems.Unprocessable($"No allocation plan for {year}; set it with PUT /api/allocation/{year}/plan first."));
+        var revision = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
+        if (revision is null) return (null, Errors.Problems.Unprocessable($"No list for {year} is published; publish it with POST /api/lists/{year}/publish first."));
+        var keyUnits = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Key).ToList();
+        return (new AllocationScope(plan, revision.Revision, keyUnits), null);
+    }
+}
+
 /// <summary>
 /// The figures allocation is computed from, read once per run: confirmed emissions and activity by year (Art. 23),
 /// and, for base years confirmed before the platform, the statistics the lists were drawn from.

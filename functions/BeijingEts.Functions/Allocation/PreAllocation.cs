@@ -54,9 +54,7 @@ public sealed class AllocationStore(StorageClients storage)
 /// </summary>
 public sealed class RunPreAllocation : IHttpFunction
 {
-    public sealed record Failure(string Uscc, string Reason);
-
-    public sealed record Answer(int Year, int ListRevision, int Units, Tonnes PreAllocated, Tonnes Issued, IReadOnlyList<Failure> Failures);
+    public sealed record Answer(int Year, int ListRevision, int Units, Tonnes PreAllocated, Tonnes Issued, IReadOnlyList<AllocationFailure> Failures);
 
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapPost("/allocation/{year:int}/pre-allocation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Allocation");
@@ -71,17 +69,15 @@ public sealed class PreAllocationService(
 {
     public async Task<Results<Ok<RunPreAllocation.Answer>, ProblemHttpResult>> RunAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
-        var plan = await plans.FindAsync(year, cancellationToken);
-        if (plan is null) return Problems.Unprocessable($"No allocation plan for {year}; set it with PUT /api/allocation/{year}/plan first.");
-        var revision = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
-        if (revision is null) return Problems.Unprocessable($"No list for {year} is published; publish it with POST /api/lists/{year}/publish first.");
-        var keyUnits = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Key).ToList();
+        var (scope, problem) = await AllocationScope.LoadAsync(year, plans, lists, cancellationToken);
+        if (scope is null) return problem!;
+        var (plan, keyUnits) = (scope.Plan, scope.KeyUnits);
 
         // Activity-based methods pre-allocate on the year before's confirmed activity (Art. 14).
         var inputs = await AllocationInputs.LoadAsync(plan, [year - 1], statistics, confirmations, cancellationToken);
         var today = BeijingTime.Today(clock);
         var results = new List<UnitAllocation>();
-        var failures = new List<RunPreAllocation.Failure>();
+        var failures = new List<AllocationFailure>();
         foreach (var unit in keyUnits)
         {
             var (basis, method, failure) = inputs.Basis(plan, unit, year - 1);
@@ -102,7 +98,7 @@ public sealed class PreAllocationService(
         var allocatedBefore = (await allocations.ReadYearAsync(year, cancellationToken)).Where(a => a.PreAllocated.Value > 0).Select(a => a.Uscc).ToHashSet(StringComparer.Ordinal);
         await allocations.PutManyAsync(results.Where(r => !allocatedBefore.Contains(r.Uscc)), cancellationToken);
 
-        var answer = new RunPreAllocation.Answer(year, revision.Revision, results.Count, total, paid.Issued, failures);
+        var answer = new RunPreAllocation.Answer(year, scope.ListRevision, results.Count, total, paid.Issued, failures);
         await audit.RecordAsync(actor, "allocation.pre-allocated", $"allocation/{year}", null, answer, cancellationToken);
         return TypedResults.Ok(answer);
     }

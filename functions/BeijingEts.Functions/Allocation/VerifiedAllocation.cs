@@ -18,10 +18,8 @@ namespace BeijingEts.Functions.Allocation;
 /// </summary>
 public sealed class RunVerifiedAllocation : IHttpFunction
 {
-    public sealed record Failure(string Uscc, string Reason);
-
     public sealed record Answer(int Year, int ListRevision, int Units, int Settled, int SettledBefore, Tonnes Verified, Tonnes ToppedUp, Tonnes ClawedBack,
-        Tonnes CarriedToNextYear, Tonnes Issued, IReadOnlyList<Failure> Failures);
+        Tonnes CarriedToNextYear, Tonnes Issued, IReadOnlyList<AllocationFailure> Failures);
 
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapPost("/allocation/{year:int}/verified-allocation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Allocation");
@@ -42,16 +40,14 @@ public sealed class VerifiedAllocationService(
 
     public async Task<Results<Ok<RunVerifiedAllocation.Answer>, ProblemHttpResult>> RunAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
-        var plan = await plans.FindAsync(year, cancellationToken);
-        if (plan is null) return Problems.Unprocessable($"No allocation plan for {year}; set it with PUT /api/allocation/{year}/plan first.");
-        var revision = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
-        if (revision is null) return Problems.Unprocessable($"No list for {year} is published; publish it with POST /api/lists/{year}/publish first.");
-        var keyUnits = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Key).ToList();
+        var (scope, problem) = await AllocationScope.LoadAsync(year, plans, lists, cancellationToken);
+        if (scope is null) return problem!;
+        var (plan, keyUnits) = (scope.Plan, scope.KeyUnits);
 
         var inputs = await AllocationInputs.LoadAsync(plan, [year], statistics, confirmations, cancellationToken);
         var existing = (await allocations.ReadYearAsync(year, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
         var previous = (await allocations.ReadYearAsync(year - 1, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
-        var failures = new List<RunVerifiedAllocation.Failure>();
+        var failures = new List<AllocationFailure>();
         var toSettle = new List<Settlement>();
         foreach (var unit in keyUnits)
         {
@@ -98,7 +94,7 @@ public sealed class VerifiedAllocationService(
         }).ToList();
         await allocations.PutManyAsync(settled, cancellationToken);
 
-        var answer = new RunVerifiedAllocation.Answer(year, revision.Revision, keyUnits.Count, settled.Count, existing.Values.Count(a => a.Verified is not null),
+        var answer = new RunVerifiedAllocation.Answer(year, scope.ListRevision, keyUnits.Count, settled.Count, existing.Values.Count(a => a.Verified is not null),
             settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.Verified!.Value), settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.TopUp!.Value),
             settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.ClawedBack!.Value), settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.CarriedDeduction!.Value), paid.Issued, failures);
         await audit.RecordAsync(actor, "allocation.verified", $"allocation/{year}", null, answer, cancellationToken);

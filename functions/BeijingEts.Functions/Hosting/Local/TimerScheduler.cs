@@ -54,7 +54,8 @@ public sealed class TimerScheduler(
                 ?? throw new InvalidOperationException($"The schedule of {function.Name} never fires again.");
             status = new TimerStatus(status?.Last, next);
             await statusStore.SaveAsync(function.Name, status, stopping);
-            var wait = next - now;
+            // Measured after the save: time that passed while saving comes off the wait.
+            var wait = next - clock.GetUtcNow();
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait, clock, stopping);
