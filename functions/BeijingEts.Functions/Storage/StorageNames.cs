@@ -30,8 +30,9 @@ public sealed class StorageNames(string prefix)
         public const string Verifications = "verifications";
         public const string Confirmations = "confirmations";
         public const string Verifiers = "verifiers";
+        public const string ReportSamples = "reportsamples";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples];
     }
 
     public static class Queues
