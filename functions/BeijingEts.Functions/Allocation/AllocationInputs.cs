@@ -15,11 +15,16 @@ public sealed record AllocationScope(AllocationPlan Plan, int ListRevision, IRea
     {
         var plan = await plans.FindAsync(year, cancellationToken);
         if (plan is null) return (null, Errors.Problems.Unprocessable($"No allocation plan for {year}; set it with PUT /api/allocation/{year}/plan first."));
-        var revision = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
+        var revision = await lists.LatestRevisionAsync(year, cancellationToken);
         if (revision is null) return (null, Errors.Problems.Unprocessable($"No list for {year} is published; publish it with POST /api/lists/{year}/publish first."));
         var keyUnits = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Key).ToList();
         return (new AllocationScope(plan, revision.Revision, keyUnits), null);
     }
+
+    /// <summary>Refuses a run whose free allocation would pass the cap less the reserve (Art. 12).</summary>
+    public ProblemHttpResult? OverCeiling(string wouldBe, Tonnes total) => total > Plan.FreeAllocationCeiling
+        ? Errors.Problems.Unprocessable($"{wouldBe} {total.Value} t, over the free allocation ceiling of {Plan.FreeAllocationCeiling.Value} t (cap {Plan.Cap.Value} t less reserve {Plan.Reserve.Value} t).")
+        : null;
 }
 
 /// <summary>

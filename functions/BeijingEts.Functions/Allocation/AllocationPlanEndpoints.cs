@@ -1,4 +1,3 @@
-using System.Globalization;
 using BeijingEts.Domain.Allocation;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Audit;
@@ -26,12 +25,12 @@ public sealed class AllocationPlanStore(StorageClients storage)
 
     public async Task<AllocationPlan?> FindAsync(int year, CancellationToken cancellationToken)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, Key(year), cancellationToken: cancellationToken);
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, DocumentRows.YearKey(year), cancellationToken: cancellationToken);
         return row.HasValue ? ToPlan(JsonSerializer.Deserialize<PlanView>(row.Value!.GetString("Document"), AuditLog.AuditJson)!) : null;
     }
 
     public Task PutAsync(AllocationPlan plan, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(Partition, Key(plan.Year))
+        Table.UpsertEntityAsync(new TableEntity(Partition, DocumentRows.YearKey(plan.Year))
         {
             ["Cap"] = plan.Cap.Value,
             ["Document"] = JsonSerializer.Serialize(PlanView.From(plan), AuditLog.AuditJson),
@@ -41,7 +40,6 @@ public sealed class AllocationPlanStore(StorageClients storage)
         view.Methods.ToDictionary(m => m.Key, m => new MethodRule(m.Value.Method, m.Value.BaseYears ?? [], m.Value.ControlFactor,
             m.Value.Benchmarks ?? new Dictionary<string, decimal>())));
 
-    private static string Key(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
 }
 
 /// <summary>

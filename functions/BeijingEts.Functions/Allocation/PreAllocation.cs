@@ -1,4 +1,3 @@
-using System.Globalization;
 using BeijingEts.Domain.Allocation;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Audit;
@@ -25,26 +24,14 @@ public sealed class AllocationStore(StorageClients storage)
 {
     private TableClient Table => storage.Table(StorageNames.Tables.Allocations);
 
-    public async Task<UnitAllocation?> FindAsync(int year, string uscc, CancellationToken cancellationToken)
-    {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Key(year), uscc, cancellationToken: cancellationToken);
-        return row.HasValue ? JsonSerializer.Deserialize<UnitAllocation>(row.Value!.GetString("Document"), AuditLog.AuditJson) : null;
-    }
+    public Task<UnitAllocation?> FindAsync(int year, string uscc, CancellationToken cancellationToken) =>
+        Table.FindDocumentAsync<UnitAllocation>(DocumentRows.YearKey(year), uscc, cancellationToken);
 
-    public async Task<IReadOnlyList<UnitAllocation>> ReadYearAsync(int year, CancellationToken cancellationToken)
-    {
-        var all = new List<UnitAllocation>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == Key(year), cancellationToken: cancellationToken))
-        {
-            all.Add(JsonSerializer.Deserialize<UnitAllocation>(row.GetString("Document"), AuditLog.AuditJson)!);
-        }
-        return all;
-    }
+    public Task<IReadOnlyList<UnitAllocation>> ReadYearAsync(int year, CancellationToken cancellationToken) =>
+        Table.ReadPartitionAsync<UnitAllocation>(DocumentRows.YearKey(year), cancellationToken);
 
     public Task PutManyAsync(IEnumerable<UnitAllocation> allocations, CancellationToken cancellationToken) =>
-        TableBatches.UpsertAsync(Table, allocations.Select(a => new TableEntity(Key(a.Year), a.Uscc) { ["Document"] = JsonSerializer.Serialize(a, AuditLog.AuditJson) }), cancellationToken);
-
-    private static string Key(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
+        TableBatches.UpsertAsync(Table, allocations.Select(a => DocumentRows.Entity(DocumentRows.YearKey(a.Year), a.Uscc, a)), cancellationToken);
 }
 
 /// <summary>
@@ -87,10 +74,7 @@ public sealed class PreAllocationService(
                 PreAllocatedOn: failure is null ? today : null));
         }
         var total = results.Aggregate(Tonnes.Zero, (sum, r) => sum + r.PreAllocated);
-        if (total > plan.FreeAllocationCeiling)
-        {
-            return Problems.Unprocessable($"Pre-allocation would hand out {total.Value} t, over the free allocation ceiling of {plan.FreeAllocationCeiling.Value} t (cap {plan.Cap.Value} t less reserve {plan.Reserve.Value} t).");
-        }
+        if (scope.OverCeiling("Pre-allocation would hand out", total) is { } overCeiling) return overCeiling;
 
         var paid = await payout.PayAsync(year, results.Select(r => (PreAllocationTransactionId(year, r.Uscc), r.Uscc, r.PreAllocated)), "pre-allocation", $"Art. 14 pre-allocation {year}", actor, cancellationToken);
         if (paid.Failure is not null) return Problems.Unprocessable(paid.Failure);
@@ -112,14 +96,8 @@ public sealed class GetUnitAllocation : IHttpFunction
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/allocation/{year:int}/units/{uscc}", HandleAsync).WithTags("Allocation");
 
-    private static async Task<Results<Ok<UnitAllocation>, ProblemHttpResult>> HandleAsync(
-        int year, string uscc, HttpContext http, UnitStore units, AllocationStore allocations, CancellationToken cancellationToken)
-    {
-        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
-            $"Unit {uscc}'s allocation can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
-        if (unit is null) return problem!;
-        return await allocations.FindAsync(year, unit.Uscc, cancellationToken) is { } allocation
-            ? TypedResults.Ok(allocation)
-            : ProblemHandling.NotFound($"Unit {unit.Uscc} has no allocation for {year}.");
-    }
+    private static Task<Results<Ok<UnitAllocation>, ProblemHttpResult>> HandleAsync(
+        int year, string uscc, HttpContext http, UnitStore units, AllocationStore allocations, CancellationToken cancellationToken) =>
+        UnitInput.ReadVisibleAsync(uscc, http.User, units, "allocation", code => allocations.FindAsync(year, code, cancellationToken),
+            code => $"Unit {code} has no allocation for {year}.", cancellationToken);
 }

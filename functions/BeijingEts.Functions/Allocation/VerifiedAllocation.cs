@@ -68,10 +68,7 @@ public sealed class VerifiedAllocationService(
         }
         var verifiedBefore = existing.Values.Aggregate(Tonnes.Zero, (sum, a) => sum + (a.Verified ?? Tonnes.Zero));
         var verifiedTotal = toSettle.Aggregate(verifiedBefore, (sum, s) => sum + s.Verified);
-        if (verifiedTotal > plan.FreeAllocationCeiling)
-        {
-            return Problems.Unprocessable($"Verified allocation would come to {verifiedTotal.Value} t, over the free allocation ceiling of {plan.FreeAllocationCeiling.Value} t (cap {plan.Cap.Value} t less reserve {plan.Reserve.Value} t).");
-        }
+        if (scope.OverCeiling("Verified allocation would come to", verifiedTotal) is { } overCeiling) return overCeiling;
 
         var paid = await payout.PayAsync(year, toSettle.Where(s => s.Difference.Value > 0).Select(s => (TopUpTransactionId(year, s.Unit.Uscc), s.Unit.Uscc, s.Difference)),
             "verified-allocation", $"Art. 14 verified allocation {year}", actor, cancellationToken);
@@ -80,7 +77,7 @@ public sealed class VerifiedAllocationService(
         await Parallel.ForEachAsync(toSettle.Where(s => s.Difference.Value < 0), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
             async (s, ct) => clawedBack[s.Unit.Uscc] = await ClawBackAsync(year, s.Unit.Uscc, -s.Difference, actor, ct));
 
-        var today = Lists.BeijingTime.Today(clock);
+        var today = BeijingTime.Today(clock);
         var settled = toSettle.Select(s =>
         {
             var claw = s.Difference.Value < 0 ? -s.Difference : Tonnes.Zero;

@@ -29,7 +29,7 @@ public sealed class CalendarService(StorageClients storage, TimeProvider clock)
         var before = await FindYearAsync(year.Year, cancellationToken);
         var document = new CalendarFile.YearDocument(year.Source, year.Holidays.Order().ToList(), year.MakeupWorkdays.Order().ToList());
         await storage.Table(StorageNames.Tables.Calendar).UpsertEntityAsync(
-            new TableEntity(Partition, Key(year.Year)) { ["Document"] = JsonSerializer.Serialize(document) },
+            new TableEntity(Partition, DocumentRows.YearKey(year.Year)) { ["Document"] = JsonSerializer.Serialize(document) },
             TableUpdateMode.Replace, cancellationToken);
         _cache = null;
         return before;
@@ -62,7 +62,6 @@ public sealed class CalendarService(StorageClients storage, TimeProvider clock)
     public static bool IsBuiltIn(CalendarYear year) =>
         BuiltIn.Value.TryGetValue(year.Year, out var shipped) && shipped.Holidays.SetEquals(year.Holidays) && shipped.MakeupWorkdays.SetEquals(year.MakeupWorkdays);
 
-    private static string Key(int year) => year.ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
 
     private static IReadOnlyDictionary<int, CalendarYear> LoadBuiltIn()
     {

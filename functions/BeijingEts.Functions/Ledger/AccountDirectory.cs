@@ -49,7 +49,7 @@ public sealed class IssuanceCaps(StorageClients storage)
     public async Task<Tonnes?> CapAsync(int vintage, CancellationToken cancellationToken)
     {
         var row = await storage.Table(StorageNames.Tables.AllocationPlans).GetEntityIfExistsAsync<TableEntity>(
-            "plan", vintage.ToString("D4", System.Globalization.CultureInfo.InvariantCulture), select: ["Cap"], cancellationToken: cancellationToken);
+            "plan", DocumentRows.YearKey(vintage), select: ["Cap"], cancellationToken: cancellationToken);
         return row.HasValue && row.Value!.GetInt64("Cap") is { } cap ? new Tonnes(cap) : null;
     }
 }

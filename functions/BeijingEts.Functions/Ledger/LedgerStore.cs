@@ -121,8 +121,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
                 // Another leg on this account, a replay of this one, or a suspension got in first: read again.
-                EtsTelemetry.LedgerConflicts.Add(1);
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * Math.Min(attempt, 20))), cancellationToken);
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
         logger.LogWarning("Leg {Leg} of {TransactionId} on {Account} lost {Attempts} races in a row", leg, tx.TransactionId, account, MaxAttempts);
@@ -189,8 +188,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             }
             catch (TableTransactionFailedException error) when (error.Status == 412)
             {
-                EtsTelemetry.LedgerConflicts.Add(1);
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * Math.Min(attempt, 20))), cancellationToken);
+                await BackOffAsync(attempt, cancellationToken);
             }
         }
         return debitedBefore;
@@ -297,6 +295,13 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     /// <summary>How much BEA of a vintage has been issued so far.</summary>
     public async Task<Tonnes> IssuedAsync(int vintage, CancellationToken cancellationToken) =>
         new((await ReadAsync(Domain.Ledger.RegulatorAccounts.Issuance, IssuedKey(vintage), cancellationToken))?.GetInt64("Quantity") ?? 0);
+
+    /// <summary>Counts a lost race on an account and waits a random while, longer the more races in a row were lost.</summary>
+    private static Task BackOffAsync(int attempt, CancellationToken cancellationToken)
+    {
+        EtsTelemetry.LedgerConflicts.Add(1);
+        return Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * Math.Min(attempt, 20))), cancellationToken);
+    }
 
     private async Task<TableEntity?> ReadAsync(string account, string key, CancellationToken cancellationToken)
     {

@@ -23,7 +23,7 @@ public sealed class ListPublisher(
         var entries = Compute(year, inForce, await allUnits, await figures);
         var hash = Hash(entries);
 
-        var latest = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
+        var latest = await lists.LatestRevisionAsync(year, cancellationToken);
         if (latest is not null && latest.Hash == hash)
         {
             return new PublishOutcome(latest, Unchanged: true);

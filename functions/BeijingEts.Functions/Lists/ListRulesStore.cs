@@ -27,7 +27,7 @@ public sealed class ListRulesStore(StorageClients storage)
         ListRules.InForce(year, await ReadAllAsync(cancellationToken));
 
     public Task PutAsync(ListRules rules, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(Partition, rules.FromYear.ToString("D4", System.Globalization.CultureInfo.InvariantCulture))
+        Table.UpsertEntityAsync(new TableEntity(Partition, DocumentRows.YearKey(rules.FromYear))
         {
             ["EnergyThresholdTce"] = rules.EnergyThresholdTce.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["KeyEmissionsThresholdT"] = rules.KeyEmissionsThresholdT,
@@ -42,13 +42,13 @@ public sealed class StatisticsStore(StorageClients storage)
 
     public async Task<UnitStatistics?> FindAsync(int year, string uscc, CancellationToken cancellationToken)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Key(year), uscc, cancellationToken: cancellationToken);
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(DocumentRows.YearKey(year), uscc, cancellationToken: cancellationToken);
         return row.HasValue ? FromEntity(row.Value!) : null;
     }
 
     public async Task<IReadOnlyDictionary<string, UnitStatistics>> ReadYearAsync(int year, CancellationToken cancellationToken)
     {
-        var partition = Key(year);
+        var partition = DocumentRows.YearKey(year);
         var figures = new Dictionary<string, UnitStatistics>(StringComparer.Ordinal);
         await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken))
         {
@@ -63,7 +63,7 @@ public sealed class StatisticsStore(StorageClients storage)
     public Task PutManyAsync(int year, IEnumerable<(string Uscc, UnitStatistics Statistics)> rows, string source, CancellationToken cancellationToken) =>
         TableBatches.UpsertAsync(Table, rows.Select(r => ToEntity(year, r.Uscc, r.Statistics, source)), cancellationToken);
 
-    private static TableEntity ToEntity(int year, string uscc, UnitStatistics s, string source) => new(Key(year), uscc)
+    private static TableEntity ToEntity(int year, string uscc, UnitStatistics s, string source) => new(DocumentRows.YearKey(year), uscc)
     {
         // Energy is kept as decimal text: a double would turn 1999.99 tce into something that is not quite 1999.99.
         ["EnergyConsumptionTce"] = s.EnergyConsumptionTce.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -79,5 +79,4 @@ public sealed class StatisticsStore(StorageClients storage)
         row.GetInt64("IndirectEmissionsT") ?? 0,
         row.GetInt64("OutsideNationalBoundaryEmissionsT"));
 
-    private static string Key(int year) => year.ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -28,7 +28,7 @@ public sealed class PublishedListStore(StorageClients storage)
 
     public async Task<IReadOnlyList<ListRevision>> RevisionsAsync(int year, CancellationToken cancellationToken)
     {
-        var partition = YearKey(year);
+        var partition = DocumentRows.YearKey(year);
         var revisions = new List<ListRevision>();
         await foreach (var row in Revisions.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken))
         {
@@ -36,6 +36,10 @@ public sealed class PublishedListStore(StorageClients storage)
         }
         return revisions.OrderBy(r => r.Revision).ToList();
     }
+
+    /// <summary>The year's newest published revision: the list in force for it.</summary>
+    public async Task<ListRevision?> LatestRevisionAsync(int year, CancellationToken cancellationToken) =>
+        (await RevisionsAsync(year, cancellationToken)).LastOrDefault();
 
     /// <summary>The newest revision of the most recent year that has a published list.</summary>
     public async Task<ListRevision?> LatestAsync(CancellationToken cancellationToken)
@@ -67,7 +71,7 @@ public sealed class PublishedListStore(StorageClients storage)
     /// <summary>Takes the next free revision number for the year, marked as being written.</summary>
     public async Task<(int Revision, ETag ETag)> ReserveAsync(int year, CancellationToken cancellationToken)
     {
-        var partition = YearKey(year);
+        var partition = DocumentRows.YearKey(year);
         var highest = 0;
         await foreach (var row in Revisions.QueryAsync<TableEntity>(r => r.PartitionKey == partition, select: ["RowKey"], cancellationToken: cancellationToken))
         {
@@ -92,7 +96,7 @@ public sealed class PublishedListStore(StorageClients storage)
         DocumentBlob(revision.Year, revision.Revision).UploadAsync(BinaryData.FromObjectAsJson(new Document(revision, entries), AuditLog.AuditJson), overwrite: false, cancellationToken);
 
     public Task MarkPublishedAsync(ListRevision revision, ETag etag, CancellationToken cancellationToken) =>
-        Revisions.UpdateEntityAsync(new TableEntity(YearKey(revision.Year), RevisionKey(revision.Revision))
+        Revisions.UpdateEntityAsync(new TableEntity(DocumentRows.YearKey(revision.Year), RevisionKey(revision.Revision))
         {
             ["State"] = Published,
             ["PublishedAt"] = revision.PublishedAt,
@@ -113,8 +117,7 @@ public sealed class PublishedListStore(StorageClients storage)
         row.GetInt32("ReportingUnits") ?? 0,
         JsonSerializer.Deserialize<ListRulesView>(row.GetString("Rules"))!);
 
-    private static string YearKey(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
     private static string RevisionKey(int revision) => revision.ToString("D6", CultureInfo.InvariantCulture);
     private BlobClient DocumentBlob(int year, int revision) =>
-        storage.Container(StorageNames.Containers.PublishedLists).GetBlobClient($"{YearKey(year)}/r{RevisionKey(revision)}.json");
+        storage.Container(StorageNames.Containers.PublishedLists).GetBlobClient($"{DocumentRows.YearKey(year)}/r{RevisionKey(revision)}.json");
 }

@@ -102,16 +102,10 @@ public sealed class GetUnitStatistics : IHttpFunction
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/units/{uscc}/statistics/{year:int}", HandleAsync).WithTags("Lists");
 
-    private static async Task<Results<Ok<StatisticsView>, ProblemHttpResult>> HandleAsync(
-        string uscc, int year, HttpContext http, UnitStore units, StatisticsStore statistics, CancellationToken cancellationToken)
-    {
-        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
-            $"Unit {uscc}'s statistics can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
-        if (unit is null) return problem!;
-        var code = unit.Uscc;
-        var figures = await statistics.FindAsync(year, code, cancellationToken);
-        return figures is null
-            ? ProblemHandling.NotFound($"Unit {code} has no statistics for {year}.")
-            : TypedResults.Ok(new StatisticsView(code, year, figures.EnergyConsumptionTce, figures.DirectEmissionsT, figures.IndirectEmissionsT, figures.OutsideNationalBoundaryEmissionsT));
-    }
+    private static Task<Results<Ok<StatisticsView>, ProblemHttpResult>> HandleAsync(
+        string uscc, int year, HttpContext http, UnitStore units, StatisticsStore statistics, CancellationToken cancellationToken) =>
+        UnitInput.ReadVisibleAsync(uscc, http.User, units, "statistics", async code => await statistics.FindAsync(year, code, cancellationToken) is { } figures
+                ? new StatisticsView(code, year, figures.EnergyConsumptionTce, figures.DirectEmissionsT, figures.IndirectEmissionsT, figures.OutsideNationalBoundaryEmissionsT)
+                : null,
+            code => $"Unit {code} has no statistics for {year}.", cancellationToken);
 }

@@ -45,6 +45,19 @@ internal static class UnitInput
             _ => (found.Value.Unit, null),
         };
     }
+
+    /// <summary>
+    /// Reads one of a unit's records for the regulator, its district bureau and the unit itself (<paramref name="what"/>
+    /// names it in the 403), answering 404 with <paramref name="notFound"/> when <paramref name="read"/> finds none.
+    /// </summary>
+    public static async Task<Results<Ok<T>, ProblemHttpResult>> ReadVisibleAsync<T>(string text, System.Security.Claims.ClaimsPrincipal user, UnitStore units,
+        string what, Func<string, Task<T?>> read, Func<string, string> notFound, CancellationToken cancellationToken) where T : class
+    {
+        var (unit, problem) = await FindVisibleAsync(text, user, units,
+            $"Unit {text}'s {what} can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
+        if (unit is null) return problem!;
+        return await read(unit.Uscc) is { } found ? TypedResults.Ok(found) : ProblemHandling.NotFound(notFound(unit.Uscc));
+    }
 }
 
 /// <summary>PUT /api/units/{uscc} (regulator): registers a unit or updates its details.</summary>

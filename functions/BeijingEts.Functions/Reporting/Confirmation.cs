@@ -1,4 +1,3 @@
-using System.Globalization;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Domain.Reporting;
 using BeijingEts.Functions.Audit;
@@ -29,31 +28,14 @@ public sealed class ConfirmationStore(StorageClients storage)
 {
     private TableClient Table => storage.Table(StorageNames.Tables.Confirmations);
 
-    public async Task<ConfirmedEmissions?> FindAsync(int year, string uscc, CancellationToken cancellationToken)
-    {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Key(year), uscc, cancellationToken: cancellationToken);
-        return row.HasValue ? Read(row.Value!) : null;
-    }
+    public Task<ConfirmedEmissions?> FindAsync(int year, string uscc, CancellationToken cancellationToken) =>
+        Table.FindDocumentAsync<ConfirmedEmissions>(DocumentRows.YearKey(year), uscc, cancellationToken);
 
-    public async Task<IReadOnlyDictionary<string, ConfirmedEmissions>> ReadYearAsync(int year, CancellationToken cancellationToken)
-    {
-        var all = new Dictionary<string, ConfirmedEmissions>(StringComparer.Ordinal);
-        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == Key(year), cancellationToken: cancellationToken)) all[row.RowKey] = Read(row);
-        return all;
-    }
+    public async Task<IReadOnlyDictionary<string, ConfirmedEmissions>> ReadYearAsync(int year, CancellationToken cancellationToken) =>
+        (await Table.ReadPartitionAsync<ConfirmedEmissions>(DocumentRows.YearKey(year), cancellationToken)).ToDictionary(c => c.Uscc, StringComparer.Ordinal);
 
     public Task PutAsync(ConfirmedEmissions confirmed, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(Key(confirmed.Year), confirmed.Uscc)
-        {
-            ["ConfirmedEmissionsT"] = confirmed.ConfirmedEmissionsT.Value,
-            ["Document"] = JsonSerializer.Serialize(confirmed, Json),
-        }, TableUpdateMode.Replace, cancellationToken);
-
-    private static ConfirmedEmissions Read(TableEntity row) => JsonSerializer.Deserialize<ConfirmedEmissions>(row.GetString("Document"), Json)!;
-
-    private static string Key(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
-
-    private static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+        Table.UpsertDocumentAsync(DocumentRows.YearKey(confirmed.Year), confirmed.Uscc, confirmed, cancellationToken);
 }
 
 /// <summary>
@@ -68,16 +50,9 @@ public sealed class ConfirmEmissions : IHttpFunction
     public static void Map(IEndpointRouteBuilder api)
     {
         api.MapPost("/units/{uscc}/reports/{year:int}/confirmation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Reports");
-        api.MapGet("/units/{uscc}/reports/{year:int}/confirmation", async Task<Results<Ok<ConfirmedEmissions>, ProblemHttpResult>> (
-            string uscc, int year, HttpContext http, UnitStore units, ConfirmationStore confirmations, CancellationToken ct) =>
-        {
-            var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
-                $"Unit {uscc}'s confirmed emissions can be read by the regulator, its own district bureau and the unit itself.", ct);
-            if (unit is null) return problem!;
-            return await confirmations.FindAsync(year, unit.Uscc, ct) is { } found
-                ? TypedResults.Ok(found)
-                : ProblemHandling.NotFound($"Unit {unit.Uscc}'s {year} emissions have not been confirmed.");
-        }).WithTags("Reports");
+        api.MapGet("/units/{uscc}/reports/{year:int}/confirmation", (string uscc, int year, HttpContext http, UnitStore units, ConfirmationStore confirmations, CancellationToken ct) =>
+            UnitInput.ReadVisibleAsync(uscc, http.User, units, "confirmed emissions", code => confirmations.FindAsync(year, code, ct),
+                code => $"Unit {code}'s {year} emissions have not been confirmed.", ct)).WithTags("Reports");
     }
 
     private static async Task<Results<Ok<ConfirmedEmissions>, ProblemHttpResult>> HandleAsync(

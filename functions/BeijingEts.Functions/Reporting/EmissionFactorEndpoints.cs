@@ -1,4 +1,3 @@
-using System.Globalization;
 using BeijingEts.Domain.Reporting;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
@@ -15,17 +14,11 @@ public sealed class EmissionFactorStore(StorageClients storage)
 
     private TableClient Table => storage.Table(StorageNames.Tables.EmissionFactors);
 
-    public async Task<EmissionFactors?> FindAsync(int year, CancellationToken cancellationToken)
-    {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, Key(year), cancellationToken: cancellationToken);
-        return row.HasValue ? JsonSerializer.Deserialize<EmissionFactors>(row.Value!.GetString("Document"), AuditLog.AuditJson) : null;
-    }
+    public Task<EmissionFactors?> FindAsync(int year, CancellationToken cancellationToken) =>
+        Table.FindDocumentAsync<EmissionFactors>(Partition, DocumentRows.YearKey(year), cancellationToken);
 
     public Task PutAsync(int year, EmissionFactors factors, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(Partition, Key(year)) { ["Document"] = JsonSerializer.Serialize(factors, AuditLog.AuditJson) },
-            TableUpdateMode.Replace, cancellationToken);
-
-    private static string Key(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
+        Table.UpsertDocumentAsync(Partition, DocumentRows.YearKey(year), factors, cancellationToken);
 }
 
 /// <summary>

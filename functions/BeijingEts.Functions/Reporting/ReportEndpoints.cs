@@ -45,7 +45,7 @@ public sealed class PutAnnualReport : IHttpFunction
         var result = EmissionCalculation.Compute(report, factors);
         var actor = Actor.From(http.User);
         var now = clock.GetUtcNow();
-        var added = await reports.AddAsync(version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, ReportVersion.RetentionFor(now),
+        var added = await reports.AddAsync(unit.Uscc, year, version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, ReportVersion.RetentionFor(now),
             result.DirectEmissionsT, result.IndirectEmissionsT, result.TotalEmissionsT, result, report), cancellationToken);
         await audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
             new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken);
@@ -68,7 +68,7 @@ public sealed class ReportingUnits(PublishedListStore lists, TimeProvider clock)
     /// <summary>The unit's entry in the latest published list of the year, if any.</summary>
     public async Task<ListEntry?> EntryAsync(string uscc, int year, CancellationToken cancellationToken)
     {
-        var revision = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
+        var revision = await lists.LatestRevisionAsync(year, cancellationToken);
         return revision is null ? null : await lists.EntryAsync(year, revision.Revision, uscc, cancellationToken);
     }
 }
@@ -76,8 +76,6 @@ public sealed class ReportingUnits(PublishedListStore lists, TimeProvider clock)
 /// <summary>GET /api/units/{uscc}/reports/{year}: the latest version; .../versions/{n}: any version (the unit, its district, the regulator).</summary>
 public sealed class GetAnnualReport : IHttpFunction
 {
-    public sealed record VersionSummary(int Version, string Location);
-
     public static void Map(IEndpointRouteBuilder api)
     {
         api.MapGet("/units/{uscc}/reports/{year:int}", (string uscc, int year, HttpContext http, UnitStore units, ReportStore reports, CancellationToken ct) =>
@@ -86,15 +84,9 @@ public sealed class GetAnnualReport : IHttpFunction
             FindAsync(uscc, year, version, http, units, reports, ct)).WithTags("Reports");
     }
 
-    private static async Task<Results<Ok<ReportVersion>, ProblemHttpResult>> FindAsync(
-        string uscc, int year, int? version, HttpContext http, UnitStore units, ReportStore reports, CancellationToken cancellationToken)
-    {
-        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
-            $"Unit {uscc}'s reports can be read by the regulator, its own district bureau and the unit itself.", cancellationToken);
-        if (unit is null) return problem!;
-        var found = version is { } n ? await reports.FindAsync(unit.Uscc, year, n, cancellationToken) : await reports.FindLatestAsync(unit.Uscc, year, cancellationToken);
-        return found is null
-            ? ProblemHandling.NotFound(version is null ? $"Unit {unit.Uscc} has not reported for {year}." : $"Unit {unit.Uscc}'s {year} report has no version {version}.")
-            : TypedResults.Ok(found);
-    }
+    private static Task<Results<Ok<ReportVersion>, ProblemHttpResult>> FindAsync(
+        string uscc, int year, int? version, HttpContext http, UnitStore units, ReportStore reports, CancellationToken cancellationToken) =>
+        UnitInput.ReadVisibleAsync(uscc, http.User, units, "reports",
+            code => version is { } n ? reports.FindAsync(code, year, n, cancellationToken) : reports.FindLatestAsync(code, year, cancellationToken),
+            code => version is null ? $"Unit {code} has not reported for {year}." : $"Unit {code}'s {year} report has no version {version}.", cancellationToken);
 }

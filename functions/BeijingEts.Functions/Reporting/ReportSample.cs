@@ -38,9 +38,8 @@ public sealed class DrawReportSample : IHttpFunction
         api.MapPost("/reports/{year:int}/sample", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Reports");
         api.MapGet("/reports/{year:int}/samples/{id}", async Task<Results<Ok<ReportSample>, ProblemHttpResult>> (int year, string id, StorageClients storage, CancellationToken ct) =>
         {
-            var row = await storage.Table(StorageNames.Tables.ReportSamples).GetEntityIfExistsAsync<TableEntity>(Key(year), id, cancellationToken: ct);
-            return row.HasValue
-                ? TypedResults.Ok(JsonSerializer.Deserialize<ReportSample>(row.Value!.GetString("Document"), AuditLog.AuditJson)!)
+            return await storage.Table(StorageNames.Tables.ReportSamples).FindDocumentAsync<ReportSample>(DocumentRows.YearKey(year), id, ct) is { } sample
+                ? TypedResults.Ok(sample)
                 : ProblemHandling.NotFound($"No sample {id} was drawn for {year}.");
         }).RequireRoles(Roles.Regulator, Roles.District).WithTags("Reports");
     }
@@ -50,7 +49,7 @@ public sealed class DrawReportSample : IHttpFunction
         CancellationToken cancellationToken)
     {
         if (request.Ratio is <= 0 or > 1) return ProblemHandling.BadRequest($"ratio {request.Ratio} must be above 0 and at most 1.");
-        var revision = (await lists.RevisionsAsync(year, cancellationToken)).LastOrDefault();
+        var revision = await lists.LatestRevisionAsync(year, cancellationToken);
         if (revision is null) return Problems.Unprocessable($"No list for {year} is published; there are no general reporting units to sample.");
         var general = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Reporting).ToList();
         var reported = new List<string>();
@@ -62,13 +61,8 @@ public sealed class DrawReportSample : IHttpFunction
         var actor = Actor.From(http.User);
         var sample = new ReportSample(Guid.NewGuid().ToString("N"), year, request.Ratio, seed, revision.Revision, reported.Count,
             ReportSample.Draw(reported, request.Ratio, seed), clock.GetUtcNow(), actor.Id);
-        await storage.Table(StorageNames.Tables.ReportSamples).AddEntityAsync(new TableEntity(Key(year), sample.Id)
-        {
-            ["Document"] = JsonSerializer.Serialize(sample, AuditLog.AuditJson),
-        }, cancellationToken);
+        await storage.Table(StorageNames.Tables.ReportSamples).AddEntityAsync(DocumentRows.Entity(DocumentRows.YearKey(year), sample.Id, sample), cancellationToken);
         await audit.RecordAsync(actor, "reports.sampled", $"reports/{year}", null, sample, cancellationToken);
         return TypedResults.Created($"/api/reports/{year}/samples/{sample.Id}", sample);
     }
-
-    private static string Key(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
 }

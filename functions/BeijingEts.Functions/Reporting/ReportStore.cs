@@ -29,13 +29,12 @@ public sealed class ReportStore(StorageClients storage)
     private BlobContainerClient Documents => storage.Container(StorageNames.Containers.Reports);
 
     /// <summary>Adds the next version of the report and returns it with its number.</summary>
-    public async Task<ReportVersion> AddAsync(Func<int, ReportVersion> version, CancellationToken cancellationToken)
+    public async Task<ReportVersion> AddAsync(string uscc, int year, Func<int, ReportVersion> version, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var probe = version(0);
-            var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(probe.Uscc, probe.Year), Head, cancellationToken: cancellationToken);
-            var next = version((head.HasValue ? head.Value!.GetInt32("Latest") ?? 0 : 0) + 1);
+            var head = await HeadAsync(uscc, year, cancellationToken);
+            var next = version(LatestOf(head) + 1);
             // The blob name is unique to this attempt, so a lost race or a crash leaves at most an unreferenced document.
             var blobName = $"{next.Uscc}/{next.Year}/v{next.Version:D4}-{Guid.NewGuid():N}.json";
             await Documents.GetBlobClient(blobName).UploadAsync(BinaryData.FromObjectAsJson(next, AuditLog.AuditJson), new BlobUploadOptions
@@ -44,15 +43,15 @@ public sealed class ReportStore(StorageClients storage)
                 Metadata = new Dictionary<string, string> { ["retainUntil"] = next.RetainUntil.ToString("O", CultureInfo.InvariantCulture) },
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
             }, cancellationToken);
-            var headEntity = new TableEntity(Partition(next.Uscc, next.Year), Head) { ["Latest"] = next.Version };
+            var headEntity = new TableEntity(Partition(uscc, year), Head) { ["Latest"] = next.Version };
             try
             {
                 await Table.SubmitTransactionAsync(
                 [
-                    head.HasValue
-                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, head.Value!.ETag)
-                        : new TableTransactionAction(TableTransactionActionType.Add, headEntity),
-                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(next.Uscc, next.Year), VersionKey(next.Version))
+                    head is null
+                        ? new TableTransactionAction(TableTransactionActionType.Add, headEntity)
+                        : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, head.ETag),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(uscc, year), VersionKey(next.Version))
                     {
                         ["Blob"] = blobName,
                         ["SubmittedAt"] = next.SubmittedAt,
@@ -69,11 +68,17 @@ public sealed class ReportStore(StorageClients storage)
         }
     }
 
-    public async Task<int> LatestVersionAsync(string uscc, int year, CancellationToken cancellationToken)
+    public async Task<int> LatestVersionAsync(string uscc, int year, CancellationToken cancellationToken) =>
+        LatestOf(await HeadAsync(uscc, year, cancellationToken));
+
+    /// <summary>The head row naming the latest version; none before the first report.</summary>
+    private async Task<TableEntity?> HeadAsync(string uscc, int year, CancellationToken cancellationToken)
     {
         var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), Head, cancellationToken: cancellationToken);
-        return head.HasValue ? head.Value!.GetInt32("Latest") ?? 0 : 0;
+        return head.HasValue ? head.Value : null;
     }
+
+    private static int LatestOf(TableEntity? head) => head?.GetInt32("Latest") ?? 0;
 
     public async Task<ReportVersion?> FindAsync(string uscc, int year, int version, CancellationToken cancellationToken)
     {
@@ -86,7 +91,7 @@ public sealed class ReportStore(StorageClients storage)
     public async Task<ReportVersion?> FindLatestAsync(string uscc, int year, CancellationToken cancellationToken) =>
         await LatestVersionAsync(uscc, year, cancellationToken) is var latest and > 0 ? await FindAsync(uscc, year, latest, cancellationToken) : null;
 
-    private static string Partition(string uscc, int year) => $"{uscc}-{year.ToString("D4", CultureInfo.InvariantCulture)}";
+    private static string Partition(string uscc, int year) => $"{uscc}-{DocumentRows.YearKey(year)}";
 
     private static string VersionKey(int version) => "v" + version.ToString("D6", CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,4 @@
-using System.Globalization;
 using BeijingEts.Domain.Ledger;
-using BeijingEts.Functions.Audit;
 
 namespace BeijingEts.Functions.Reporting;
 
@@ -19,16 +17,9 @@ public sealed class VerificationStore(StorageClients storage)
 {
     private TableClient Table => storage.Table(StorageNames.Tables.Verifications);
 
-    public async Task<VerificationRecord?> FindAsync(string uscc, int year, CancellationToken cancellationToken)
-    {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Key(year), uscc, cancellationToken: cancellationToken);
-        return row.HasValue ? JsonSerializer.Deserialize<VerificationRecord>(row.Value!.GetString("Document"), Json) : null;
-    }
+    public Task<VerificationRecord?> FindAsync(string uscc, int year, CancellationToken cancellationToken) =>
+        Table.FindDocumentAsync<VerificationRecord>(DocumentRows.YearKey(year), uscc, cancellationToken);
 
     public Task PutAsync(VerificationRecord record, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(Key(record.Year), record.Uscc) { ["Document"] = JsonSerializer.Serialize(record, Json) }, TableUpdateMode.Replace, cancellationToken);
-
-    private static string Key(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
-
-    private static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+        Table.UpsertDocumentAsync(DocumentRows.YearKey(record.Year), record.Uscc, record, cancellationToken);
 }

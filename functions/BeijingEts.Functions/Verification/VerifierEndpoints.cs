@@ -14,29 +14,17 @@ public sealed class VerifierStore(StorageClients storage)
 
     private TableClient Table => storage.Table(StorageNames.Tables.Verifiers);
 
-    public async Task<Verifier?> FindAsync(string uscc, CancellationToken cancellationToken)
-    {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, uscc, cancellationToken: cancellationToken);
-        return row.HasValue ? JsonSerializer.Deserialize<Verifier>(row.Value!.GetString("Document"), Json) : null;
-    }
+    public Task<Verifier?> FindAsync(string uscc, CancellationToken cancellationToken) => Table.FindDocumentAsync<Verifier>(Partition, uscc, cancellationToken);
 
-    public Task PutAsync(Verifier verifier, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(Partition, verifier.Uscc) { ["Document"] = JsonSerializer.Serialize(verifier, Json) }, TableUpdateMode.Replace, cancellationToken);
+    public Task PutAsync(Verifier verifier, CancellationToken cancellationToken) => Table.UpsertDocumentAsync(Partition, verifier.Uscc, verifier, cancellationToken);
 
     public Task AddRelationshipAsync(string verifier, string id, VerifierRelationship relationship, CancellationToken cancellationToken) =>
-        Table.AddEntityAsync(new TableEntity("rel-" + verifier, id) { ["Document"] = JsonSerializer.Serialize(relationship, Json) }, cancellationToken);
+        Table.AddEntityAsync(DocumentRows.Entity(RelationshipPartition(verifier), id, relationship), cancellationToken);
 
-    public async Task<IReadOnlyList<VerifierRelationship>> RelationshipsAsync(string verifier, CancellationToken cancellationToken)
-    {
-        var all = new List<VerifierRelationship>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == "rel-" + verifier, cancellationToken: cancellationToken))
-        {
-            all.Add(JsonSerializer.Deserialize<VerifierRelationship>(row.GetString("Document"), Json)!);
-        }
-        return all;
-    }
+    public Task<IReadOnlyList<VerifierRelationship>> RelationshipsAsync(string verifier, CancellationToken cancellationToken) =>
+        Table.ReadPartitionAsync<VerifierRelationship>(RelationshipPartition(verifier), cancellationToken);
 
-    private static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+    private static string RelationshipPartition(string verifier) => "rel-" + verifier;
 }
 
 /// <summary>

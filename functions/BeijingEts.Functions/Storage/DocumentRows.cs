@@ -1,0 +1,38 @@
+using System.Globalization;
+using BeijingEts.Functions.Audit;
+
+namespace BeijingEts.Functions.Storage;
+
+/// <summary>
+/// Rows that hold one record as a JSON document in their "Document" column, plus any columns kept for filtering:
+/// how most stores keep their records. Enums are written by name, as the API shows them.
+/// </summary>
+public static class DocumentRows
+{
+    public const string Column = "Document";
+
+    public static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+
+    /// <summary>A year as a key: four digits, so years sort as text.</summary>
+    public static string YearKey(int year) => year.ToString("D4", CultureInfo.InvariantCulture);
+
+    public static async Task<T?> FindDocumentAsync<T>(this TableClient table, string partition, string row, CancellationToken cancellationToken)
+    {
+        var found = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken);
+        return found.HasValue ? Read<T>(found.Value!) : default;
+    }
+
+    public static async Task<IReadOnlyList<T>> ReadPartitionAsync<T>(this TableClient table, string partition, CancellationToken cancellationToken)
+    {
+        var all = new List<T>();
+        await foreach (var row in table.QueryAsync<TableEntity>(r => r.PartitionKey == partition, cancellationToken: cancellationToken)) all.Add(Read<T>(row));
+        return all;
+    }
+
+    public static TableEntity Entity<T>(string partition, string row, T document) => new(partition, row) { [Column] = JsonSerializer.Serialize(document, Json) };
+
+    public static Task UpsertDocumentAsync<T>(this TableClient table, string partition, string row, T document, CancellationToken cancellationToken) =>
+        table.UpsertEntityAsync(Entity(partition, row, document), TableUpdateMode.Replace, cancellationToken);
+
+    public static T Read<T>(TableEntity row) => JsonSerializer.Deserialize<T>(row.GetString(Column), Json)!;
+}
