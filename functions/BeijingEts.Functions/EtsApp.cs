@@ -9,6 +9,7 @@ using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Reporting;
+using BeijingEts.Functions.Uploads;
 using BeijingEts.Functions.Verification;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.OpenApi;
@@ -45,6 +46,7 @@ public static class EtsApp
         services.AddLists();
         services.AddLedger();
         services.AddAllocation();
+        services.AddUploads();
         services.AddReporting();
         services.AddVerification();
         if (!mode.IsCustomHandler)

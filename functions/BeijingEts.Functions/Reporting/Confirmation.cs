@@ -81,6 +81,14 @@ public sealed class ConfirmEmissions : IHttpFunction
             {
                 return Problems.Unprocessable($"Unit {unit.Uscc}'s {year} verification is {(verification is null ? "not started" : JsonNamingPolicy.KebabCaseLower.ConvertName(verification.Status.ToString()))}, not accepted; confirm with basis adjusted and a reason, or wait for the verification.");
             }
+            if (accepted.ReportVersion != report.Version)
+            {
+                return Problems.Unprocessable($"The accepted verification is of report version {accepted.ReportVersion}, but the latest version is {report.Version}; have version {report.Version} verified, or confirm with basis adjusted and a reason.");
+            }
+            if (accepted.Statement?.Opinion == VerificationOpinion.NotVerified)
+            {
+                return Problems.Unprocessable("The verification body's opinion is not-verified; confirm with basis adjusted and a reason.");
+            }
             if (accepted.VerifiedEmissionsT != request.ConfirmedEmissions)
             {
                 return Problems.Unprocessable($"The verified total is {accepted.VerifiedEmissionsT?.Value} t, not {request.ConfirmedEmissions.Value} t; a different figure is confirmed with basis adjusted and a reason.");

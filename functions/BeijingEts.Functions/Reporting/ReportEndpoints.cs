@@ -45,7 +45,7 @@ public sealed class PutAnnualReport : IHttpFunction
         var result = EmissionCalculation.Compute(report, factors);
         var actor = Actor.From(http.User);
         var now = clock.GetUtcNow();
-        var added = await reports.AddAsync(unit.Uscc, year, version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, ReportVersion.RetentionFor(now),
+        var added = await reports.AddAsync(unit.Uscc, year, version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, Retention.Until(now),
             result.DirectEmissionsT, result.IndirectEmissionsT, result.TotalEmissionsT, result, report), cancellationToken);
         await audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
             new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken);

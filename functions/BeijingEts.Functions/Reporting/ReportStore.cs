@@ -9,11 +9,7 @@ namespace BeijingEts.Functions.Reporting;
 /// <summary>One immutable version of a unit's annual report, with the figures computed from it and how long it is kept.</summary>
 public sealed record ReportVersion(
     string Uscc, int Year, int Version, DateTimeOffset SubmittedAt, string SubmittedBy, DateOnly RetainUntil,
-    Tonnes DirectEmissionsT, Tonnes IndirectEmissionsT, Tonnes TotalEmissionsT, EmissionResult Calculation, AnnualReport Report)
-{
-    /// <summary>Art. 22: report data is kept at least 5 years; a version is kept to the end of the fifth year after it was made.</summary>
-    public static DateOnly RetentionFor(DateTimeOffset submittedAt) => new(submittedAt.Year + 5, 12, 31);
-}
+    Tonnes DirectEmissionsT, Tonnes IndirectEmissionsT, Tonnes TotalEmissionsT, EmissionResult Calculation, AnnualReport Report);
 
 /// <summary>
 /// Reports: each version's document is a blob written once (never overwritten), and the reports table holds one row

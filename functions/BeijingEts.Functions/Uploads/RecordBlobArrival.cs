@@ -4,11 +4,24 @@ using BeijingEts.Functions.Auth;
 namespace BeijingEts.Functions.Uploads;
 
 /// <summary>
+/// Processes a document that arrives in the uploads container through a signed link.
+/// </summary>
+public interface IUploadHandler
+{
+    /// <summary>The blob names this handler owns start with this, e.g. "verification/".</summary>
+    string Prefix { get; }
+
+    /// <summary>Checks and files the upload. Runs again if the event is delivered again, so it must be idempotent.</summary>
+    Task HandleAsync(UploadRecord upload, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// Records every document that arrives in the uploads container, from its BlobCreated event (Event Grid in Azure,
-/// the local scanner elsewhere). One row per blob; a repeated event for the same blob version changes nothing.
+/// the local scanner elsewhere), then hands it to the handler that owns its path. One row per blob; a repeated event
+/// for the same blob version records nothing new, but is handed on again, so a handler that failed gets its retry.
 /// </summary>
 [QueueTrigger(StorageNames.Queues.UploadEvents)]
-public sealed class RecordBlobArrival(StorageClients storage, AuditLog audit, TimeProvider clock, ILogger<RecordBlobArrival> logger) : IQueueFunction
+public sealed class RecordBlobArrival(StorageClients storage, IEnumerable<IUploadHandler> handlers, AuditLog audit, TimeProvider clock, ILogger<RecordBlobArrival> logger) : IQueueFunction
 {
     public async Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken)
     {
@@ -26,11 +39,22 @@ public sealed class RecordBlobArrival(StorageClients storage, AuditLog audit, Ti
         var uploads = storage.Table(StorageNames.Tables.Uploads);
         var key = AuditLog.EncodeKey(blobName);
         var existing = await uploads.GetEntityIfExistsAsync<TableEntity>(UploadRecord.Partition, key, cancellationToken: cancellationToken);
-        if (existing.HasValue && existing.Value!.GetString("ETag") == arrival.Data.ETag)
-        {
-            return; // the same blob version announced twice
-        }
         var record = new UploadRecord(blobName, arrival.Data.Url, arrival.Data.ETag, arrival.Data.ContentType, arrival.Data.ContentLength, arrival.EventTime, clock.GetUtcNow(), arrival.Id);
+        if (!existing.HasValue || existing.Value!.GetString("ETag") != arrival.Data.ETag)
+        {
+            await RecordAsync(uploads, key, record, existing.HasValue ? existing.Value : null, cancellationToken);
+        }
+        var handler = handlers.FirstOrDefault(h => blobName.StartsWith(h.Prefix, StringComparison.Ordinal));
+        if (handler is null)
+        {
+            logger.LogWarning("No handler owns upload {BlobName}; it is recorded and kept", blobName);
+            return;
+        }
+        await handler.HandleAsync(record, cancellationToken);
+    }
+
+    private async Task RecordAsync(TableClient uploads, string key, UploadRecord record, TableEntity? existing, CancellationToken cancellationToken)
+    {
         var row = new TableEntity(UploadRecord.Partition, key)
         {
             ["BlobName"] = record.BlobName,
@@ -42,15 +66,15 @@ public sealed class RecordBlobArrival(StorageClients storage, AuditLog audit, Ti
             ["RecordedAt"] = record.RecordedAt,
             ["EventId"] = record.EventId,
         };
-        if (existing.HasValue)
+        if (existing is not null)
         {
-            await uploads.UpdateEntityAsync(row, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
+            await uploads.UpdateEntityAsync(row, existing.ETag, TableUpdateMode.Replace, cancellationToken);
         }
         else
         {
             await uploads.AddEntityAsync(row, cancellationToken);
         }
-        await audit.RecordAsync(Actor.System(nameof(RecordBlobArrival)), "upload.arrived", $"uploads/{blobName}", null, record, cancellationToken);
+        await audit.RecordAsync(Actor.System(nameof(RecordBlobArrival)), "upload.arrived", $"uploads/{record.BlobName}", null, record, cancellationToken);
     }
 }
 

@@ -125,10 +125,18 @@ public sealed class VerifierEligibilityService(VerifierStore verifiers, UnitStor
         if (!UnitInput.TryParse(verifierText, out var code, out var invalid)) return invalid!;
         var (unit, problem) = await UnitInput.FindVisibleAsync(unitText, user, units, $"Unit {unitText}'s verification is arranged by the unit, its district bureau and the regulator.", cancellationToken);
         if (unit is null) return problem!;
-        var verifier = await verifiers.FindAsync(code, cancellationToken);
-        if (verifier is null) return ProblemHandling.NotFound($"No verification body {code} is on record.");
+        return await AnswerAsync(code, unit, year, leadVerifier, cancellationToken) is { } answer
+            ? TypedResults.Ok(answer)
+            : ProblemHandling.NotFound($"No verification body {code} is on record.");
+    }
+
+    /// <summary>Whether the body may verify the unit's report for the year if engaged today; null if no such body is on record.</summary>
+    public async Task<GetVerifierEligibility.Answer?> AnswerAsync(string verifierUscc, UnitRecord unit, int year, string? leadVerifier, CancellationToken cancellationToken)
+    {
+        var verifier = await verifiers.FindAsync(verifierUscc, cancellationToken);
+        if (verifier is null) return null;
         var engagedOn = BeijingTime.Today(clock);
-        var failures = VerifierEligibility.Failures(verifier, unit.Uscc, unit.Industry, leadVerifier, await verifiers.RelationshipsAsync(code, cancellationToken), engagedOn);
-        return TypedResults.Ok(new GetVerifierEligibility.Answer(code, unit.Uscc, year, unit.Industry, engagedOn, failures.Count == 0, failures));
+        var failures = VerifierEligibility.Failures(verifier, unit.Uscc, unit.Industry, leadVerifier, await verifiers.RelationshipsAsync(verifierUscc, cancellationToken), engagedOn);
+        return new GetVerifierEligibility.Answer(verifierUscc, unit.Uscc, year, unit.Industry, engagedOn, failures.Count == 0, failures);
     }
 }
