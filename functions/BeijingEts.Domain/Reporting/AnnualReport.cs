@@ -63,6 +63,17 @@ public static class EmissionCalculation
     /// <summary>Everything wrong with a report against the year's factors, each naming the field to fix; empty when it can be computed.</summary>
     public static IReadOnlyList<string> Validate(AnnualReport report, EmissionFactors factors)
     {
+        var problems = ValidateFigures(report, factors);
+        if (report.Declaration is null || string.IsNullOrWhiteSpace(report.Declaration.SignedBy) || string.IsNullOrWhiteSpace(report.Declaration.Title))
+        {
+            problems.Add("declaration needs signedBy and title: the unit vouches for its report being true, accurate and complete (Art. 21).");
+        }
+        return problems;
+    }
+
+    /// <summary>What is wrong with the figures alone (fuels, processes, purchased energy, activity), as monthly data has them too.</summary>
+    public static List<string> ValidateFigures(AnnualReport report, EmissionFactors factors)
+    {
         var problems = new List<string>();
         if (report.Fuels.Count > ReportLimits.MaxLines || report.Processes.Count > ReportLimits.MaxLines || report.Activity.Count > ReportLimits.MaxLines)
         {
@@ -104,10 +115,6 @@ public static class EmissionCalculation
             if (line.Quantity < 0) problems.Add($"activity[{i}].quantity is {line.Quantity}; it cannot be negative.");
         }
         foreach (var product in report.Activity.GroupBy(a => a.Product).Where(g => g.Count() > 1)) problems.Add($"activity lists '{product.Key}' more than once; give one line per product.");
-        if (report.Declaration is null || string.IsNullOrWhiteSpace(report.Declaration.SignedBy) || string.IsNullOrWhiteSpace(report.Declaration.Title))
-        {
-            problems.Add("declaration needs signedBy and title: the unit vouches for its report being true, accurate and complete (Art. 21).");
-        }
         return problems;
     }
 }

@@ -1,3 +1,5 @@
+using BeijingEts.Functions.Uploads;
+
 namespace BeijingEts.Functions.Reporting;
 
 public static class ReportingServices
@@ -7,5 +9,8 @@ public static class ReportingServices
         .AddSingleton<ReportStore>()
         .AddSingleton<ReportingUnits>()
         .AddSingleton<VerificationStore>()
-        .AddSingleton<ConfirmationStore>();
+        .AddSingleton<ConfirmationStore>()
+        .AddSingleton<ReportAttachmentStore>()
+        .AddSingleton<IUploadHandler, AttachmentUploads>()
+        .AddSingleton<MonthlyDataStore>();
 }

@@ -31,8 +31,10 @@ public sealed class StorageNames(string prefix)
         public const string Confirmations = "confirmations";
         public const string Verifiers = "verifiers";
         public const string ReportSamples = "reportsamples";
+        public const string ReportAttachments = "reportattachments";
+        public const string MonthlyData = "monthlydata";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData];
     }
 
     public static class Queues

@@ -4,6 +4,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Verification;
 
@@ -25,7 +26,29 @@ public sealed class VerifierStore(StorageClients storage)
         Table.ReadPartitionAsync<VerifierRelationship>(RelationshipPartition(verifier), cancellationToken);
 
     private static string RelationshipPartition(string verifier) => "rel-" + verifier;
+
+    /// <summary>Adds the evaluation of one engagement; false if that engagement is already evaluated.</summary>
+    public async Task<bool> AddEvaluationAsync(VerifierEvaluation evaluation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.AddEntityAsync(DocumentRows.Entity(EvaluationPartition(evaluation.Verifier), evaluation.Engagement, evaluation), cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException error) when (error.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    public async Task<IReadOnlyList<VerifierEvaluation>> EvaluationsAsync(string verifier, CancellationToken cancellationToken) =>
+        (await Table.ReadPartitionAsync<VerifierEvaluation>(EvaluationPartition(verifier), cancellationToken)).OrderBy(e => e.EvaluatedAt).ToList();
+
+    private static string EvaluationPartition(string verifier) => "eval-" + verifier;
 }
+
+/// <summary>The regulator's evaluation of one engagement of a verification body (Art. 26): how well it was done, 0 to 100, and why.</summary>
+public sealed record VerifierEvaluation(string Verifier, string Unit, int Year, string Engagement, int Score, string Notes, DateTimeOffset EvaluatedAt, string EvaluatedBy);
 
 /// <summary>
 /// PUT /api/verifiers/{uscc} (regulator): a verification body's record against Art. 24; GET: the record and its
@@ -39,13 +62,16 @@ public sealed class VerifierEndpoints : IHttpFunction
 
     public sealed record RelationshipRequest(string Unit, RelatedService Service, DateOnly From, DateOnly? To = null);
 
-    public sealed record VerifierView(Verifier Verifier, IReadOnlyList<VerifierRelationship> Relationships);
+    public sealed record VerifierView(Verifier Verifier, IReadOnlyList<VerifierRelationship> Relationships, IReadOnlyList<VerifierEvaluation> Evaluations, decimal? AverageScore);
+
+    public sealed record EvaluationRequest(string Unit, int Year, int Score, string Notes);
 
     public static void Map(IEndpointRouteBuilder api)
     {
         api.MapPut("/verifiers/{uscc}", PutAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
         api.MapGet("/verifiers/{uscc}", GetAsync).RequireRoles(Roles.Regulator, Roles.District, Roles.Unit).WithTags("Verification");
         api.MapPost("/verifiers/{uscc}/relationships", AddRelationshipAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
+        api.MapPost("/verifiers/{uscc}/evaluations", EvaluateAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
     }
 
     private static async Task<Results<Ok<Verifier>, ProblemHttpResult>> PutAsync(
@@ -77,9 +103,45 @@ public sealed class VerifierEndpoints : IHttpFunction
     private static async Task<Results<Ok<VerifierView>, ProblemHttpResult>> GetAsync(string uscc, VerifierStore verifiers, CancellationToken cancellationToken)
     {
         if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
-        return await verifiers.FindAsync(code, cancellationToken) is { } verifier
-            ? TypedResults.Ok(new VerifierView(verifier, await verifiers.RelationshipsAsync(code, cancellationToken)))
-            : ProblemHandling.NotFound($"No verification body {code} is on record; the regulator records it with PUT /api/verifiers/{code}.");
+        if (await verifiers.FindAsync(code, cancellationToken) is not { } verifier)
+        {
+            return ProblemHandling.NotFound($"No verification body {code} is on record; the regulator records it with PUT /api/verifiers/{code}.");
+        }
+        var evaluations = await verifiers.EvaluationsAsync(code, cancellationToken);
+        decimal? average = evaluations.Count == 0 ? null : Math.Round(evaluations.Average(e => (decimal)e.Score), 1);
+        return TypedResults.Ok(new VerifierView(verifier, await verifiers.RelationshipsAsync(code, cancellationToken), evaluations, average));
+    }
+
+    /// <summary>POST /api/verifiers/{uscc}/evaluations (regulator, Art. 26): scores the body's engagement for a unit-year, once.</summary>
+    private static async Task<Results<Created<VerifierEvaluation>, ProblemHttpResult>> EvaluateAsync(
+        string uscc, EvaluationRequest request, HttpContext http, VerifierStore verifiers, VerificationStore verifications, AuditLog audit,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
+        if (await verifiers.FindAsync(code, cancellationToken) is null) return ProblemHandling.NotFound($"No verification body {code} is on record.");
+        if (!UnitInput.TryParse(request.Unit, out var unit, out var badUnit)) return badUnit!;
+        var problems = new List<string>();
+        if (request.Score is < 0 or > 100) problems.Add($"score is {request.Score}; give a whole number from 0 to 100.");
+        if (string.IsNullOrWhiteSpace(request.Notes)) problems.Add("notes are missing: say what the score rests on (how the work was done, how accurate its figures were).");
+        else if (request.Notes.Length > BeijingEts.Domain.Reporting.ReportLimits.MaxText) problems.Add($"notes are over {BeijingEts.Domain.Reporting.ReportLimits.MaxText} characters.");
+        if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
+        var engagement = await verifications.FindAsync(unit, request.Year, cancellationToken);
+        if (engagement is null || engagement.Verifier != code)
+        {
+            return Problems.Unprocessable($"Verification body {code} has no engagement for unit {unit}'s {request.Year} report; only an engagement can be evaluated.");
+        }
+        if (engagement.Status == VerificationStatus.AwaitingUpload)
+        {
+            return Problems.Unprocessable($"The engagement for unit {unit}'s {request.Year} report is still awaiting its uploads; evaluate it once they are processed.");
+        }
+        var actor = Actor.From(http.User);
+        var evaluation = new VerifierEvaluation(code, unit, request.Year, engagement.Engagement, request.Score, request.Notes.Trim(), clock.GetUtcNow(), actor.Id);
+        if (!await verifiers.AddEvaluationAsync(evaluation, cancellationToken))
+        {
+            return Problems.Conflict($"Engagement {engagement.Engagement} (unit {unit}, {request.Year}) is already evaluated; its evaluation is in GET /api/verifiers/{code}.");
+        }
+        await audit.RecordAsync(actor, "verifier.evaluated", $"verifiers/{code}", null, evaluation, cancellationToken);
+        return TypedResults.Created($"/api/verifiers/{code}", evaluation);
     }
 
     private static async Task<Results<Created<VerifierRelationship>, ProblemHttpResult>> AddRelationshipAsync(

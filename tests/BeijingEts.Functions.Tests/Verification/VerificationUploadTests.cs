@@ -44,6 +44,33 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
         var confirm = await _verification.Regulator.PostAsJsonAsync($"/api/units/{report.Uscc}/reports/{Year}/confirmation",
             new { confirmedEmissions = report.Total, basis = "verified" }, Ct);
         Assert.True(confirm.IsSuccessStatusCode, await confirm.Content.ReadAsStringAsync(Ct));
+
+        var evaluation = new { unit = report.Uscc, year = Year, score = 86, notes = "complete sampling; one calibration gap found" };
+        Assert.Equal(HttpStatusCode.Created, (await _verification.Regulator.PostAsJsonAsync($"/api/verifiers/{verifier}/evaluations", evaluation, Ct)).StatusCode);
+        var twice = await _verification.Regulator.PostAsJsonAsync($"/api/verifiers/{verifier}/evaluations", evaluation, Ct);
+        await twice.AssertProblemAsync(HttpStatusCode.Conflict);
+        var history = await _verification.Regulator.GetFromJsonAsync<JsonElement>($"/api/verifiers/{verifier}", Ct);
+        Assert.Equal(86, history.GetProperty("evaluations")[0].GetProperty("score").GetInt32());
+        Assert.Equal(links.GetProperty("engagement").GetString(), history.GetProperty("evaluations")[0].GetProperty("engagement").GetString());
+        Assert.Equal(86m, history.GetProperty("averageScore").GetDecimal());
+    }
+
+    [Fact]
+    public async Task AnEvaluation_NeedsAProcessedEngagementOfThatBody_AndAScoreFrom0To100()
+    {
+        var report = await _verification.ReportedKeyUnitAsync();
+        var verifier = await _verification.EligibleVerifierAsync();
+        var other = await _verification.EligibleVerifierAsync();
+        await _verification.LinksAsync(report.Uscc, verifier);
+
+        var outOfRange = await _verification.Regulator.PostAsJsonAsync($"/api/verifiers/{verifier}/evaluations", new { unit = report.Uscc, year = Year, score = 101, notes = "x" }, Ct);
+        var notTheirs = await _verification.Regulator.PostAsJsonAsync($"/api/verifiers/{other}/evaluations", new { unit = report.Uscc, year = Year, score = 80, notes = "x" }, Ct);
+        var pending = await _verification.Regulator.PostAsJsonAsync($"/api/verifiers/{verifier}/evaluations", new { unit = report.Uscc, year = Year, score = 80, notes = "x" }, Ct);
+
+        Assert.Contains("from 0 to 100", (await outOfRange.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
+        Assert.Contains("has no engagement", (await notTheirs.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        Assert.Contains("awaiting its uploads", (await pending.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        Assert.Empty((await _verification.Regulator.GetFromJsonAsync<JsonElement>($"/api/verifiers/{verifier}", Ct)).GetProperty("evaluations").EnumerateArray());
     }
 
     [Fact]

@@ -1,0 +1,175 @@
+using System.Security.Cryptography;
+using BeijingEts.Domain.Reporting;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Uploads;
+
+namespace BeijingEts.Functions.Reporting;
+
+public enum AttachmentStatus
+{
+    AwaitingUpload,
+    Received,
+    Rejected,
+}
+
+/// <summary>A supporting document of a unit's annual report (Art. 22): the link it was issued, and once uploaded its hash, size and retention.</summary>
+public sealed record ReportAttachment(
+    string Id, string Uscc, int Year, string FileName, string? Description, string BlobName, AttachmentStatus Status, string? Reason,
+    string? Sha256, long? SizeBytes, DateTimeOffset? ReceivedAt, DateOnly? RetainUntil, DateTimeOffset IssuedAt, DateTimeOffset LinkExpiresAt, string IssuedBy);
+
+/// <summary>The reportattachments table: partition {uscc}-{yyyy}, one row per attachment.</summary>
+public sealed class ReportAttachmentStore(StorageClients storage)
+{
+    private TableClient Table => storage.Table(StorageNames.Tables.ReportAttachments);
+
+    private static string Partition(string uscc, int year) => $"{uscc}-{DocumentRows.YearKey(year)}";
+
+    public Task AddAsync(ReportAttachment attachment, CancellationToken cancellationToken) =>
+        Table.AddEntityAsync(DocumentRows.Entity(Partition(attachment.Uscc, attachment.Year), attachment.Id, attachment), cancellationToken);
+
+    public Task<ReportAttachment?> FindAsync(string uscc, int year, string id, CancellationToken cancellationToken) =>
+        Table.FindDocumentAsync<ReportAttachment>(Partition(uscc, year), id, cancellationToken);
+
+    public async Task<IReadOnlyList<ReportAttachment>> ListAsync(string uscc, int year, CancellationToken cancellationToken) =>
+        (await Table.ReadPartitionAsync<ReportAttachment>(Partition(uscc, year), cancellationToken)).OrderBy(a => a.IssuedAt).ToList();
+
+    /// <summary>Files the upload once: only an attachment still awaiting its upload changes.</summary>
+    public async Task<bool> FileAsync(ReportAttachment filed, CancellationToken cancellationToken)
+    {
+        var found = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(filed.Uscc, filed.Year), filed.Id, cancellationToken: cancellationToken);
+        if (!found.HasValue || DocumentRows.Read<ReportAttachment>(found.Value!).Status != AttachmentStatus.AwaitingUpload) return false;
+        try
+        {
+            await Table.UpdateEntityAsync(DocumentRows.Entity(Partition(filed.Uscc, filed.Year), filed.Id, filed), found.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException error) when (error.Status == 412)
+        {
+            return false; // filed by a concurrent delivery of the same event
+        }
+    }
+}
+
+/// <summary>Where attachments go in the uploads container: attachments/{uscc}/{yyyy}/{id}/{fileName}.</summary>
+public static class AttachmentPaths
+{
+    public const string Root = "attachments/";
+
+    public static string For(string uscc, int year, string id, string fileName) => $"{Root}{uscc}/{DocumentRows.YearKey(year)}/{id}/{fileName}";
+
+    public static bool TryParse(string blobName, out string uscc, out int year, out string id)
+    {
+        (uscc, year, id) = ("", 0, "");
+        var parts = blobName.Split('/', 5);
+        if (parts.Length != 5 || parts[0] + "/" != Root || parts[2].Length != 4 || !int.TryParse(parts[2], System.Globalization.NumberStyles.None, null, out year)) return false;
+        (uscc, id) = (parts[1], parts[3]);
+        return true;
+    }
+}
+
+/// <summary>
+/// POST /api/units/{uscc}/reports/{year}/attachments (the unit): a create-only signed link for one supporting document
+/// of the annual report, bound to one new blob path. GET: the attachments, with short-lived download links to the
+/// received ones (the unit, its district, the regulator).
+/// </summary>
+public sealed class ReportAttachmentEndpoints : IHttpFunction
+{
+    public const int MaxFileName = 120;
+
+    public sealed record Request(string FileName, string? Description = null);
+
+    public sealed record Link(string Id, string FileName, Uri UploadUrl, DateTimeOffset ExpiresAt, long MaxBytes);
+
+    public sealed record View(ReportAttachment Attachment, Uri? DownloadUrl);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPost("/units/{uscc}/reports/{year:int}/attachments", IssueAsync).RequireRoles(Roles.Unit).WithTags("Reports");
+        api.MapGet("/units/{uscc}/reports/{year:int}/attachments", (string uscc, int year, HttpContext http, UnitStore units, ReportAttachmentStore attachments,
+                UploadLinks links, CancellationToken ct) =>
+            UnitInput.ReadVisibleAsync(uscc, http.User, units, "report attachments", async code => await ViewsAsync(await attachments.ListAsync(code, year, ct), links, ct),
+                code => "", ct)).WithTags("Reports");
+    }
+
+    private static async Task<Results<Created<Link>, ProblemHttpResult>> IssueAsync(
+        string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, ReportAttachmentStore attachments,
+        UploadLinks links, UploadSettings settings, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "A unit uploads its own report's attachments.", cancellationToken);
+        if (unit is null) return problem!;
+        if (!UnitAccess.IsUnit(http.User, unit.Uscc)) return Problems.Forbidden("A unit uploads its own report's attachments.");
+        var fileName = request.FileName?.Trim() ?? "";
+        if (fileName.Length is 0 or > MaxFileName || fileName is "." or ".." || fileName.Any(c => c is '/' or '\\' || char.IsControl(c)))
+        {
+            return ProblemHandling.BadRequest($"fileName '{request.FileName}' is not usable: give the document's file name, 1 to {MaxFileName} characters, without / or \\.");
+        }
+        if (request.Description?.Length > ReportLimits.MaxText) return ProblemHandling.BadRequest($"description is over {ReportLimits.MaxText} characters.");
+        if (await reporting.RefuseAsync(unit.Uscc, year, cancellationToken) is { } refused) return refused;
+
+        var id = Guid.NewGuid().ToString("N");
+        var blobName = AttachmentPaths.For(unit.Uscc, year, id, fileName);
+        var link = await links.ForUploadAsync(blobName, cancellationToken);
+        var actor = Actor.From(http.User);
+        var attachment = new ReportAttachment(id, unit.Uscc, year, fileName, request.Description?.Trim(), blobName, AttachmentStatus.AwaitingUpload, null,
+            null, null, null, null, clock.GetUtcNow(), link.ExpiresAt, actor.Id);
+        await attachments.AddAsync(attachment, cancellationToken);
+        await audit.RecordAsync(actor, "report.attachment-link-issued", $"units/{unit.Uscc}/reports/{year}", null, attachment, cancellationToken);
+        return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/attachments", new Link(id, fileName, link.Url, link.ExpiresAt, settings.MaxAttachmentBytes));
+    }
+
+    private static async Task<IReadOnlyList<View>> ViewsAsync(IReadOnlyList<ReportAttachment> attachments, UploadLinks links, CancellationToken cancellationToken)
+    {
+        var views = new List<View>();
+        foreach (var a in attachments)
+        {
+            views.Add(new View(a, a.Status == AttachmentStatus.Received ? (await links.ForDownloadAsync(a.BlobName, cancellationToken)).Url : null));
+        }
+        return views;
+    }
+}
+
+/// <summary>Files an attachment when it arrives: its SHA-256, size and retention; over the size limit it is kept but rejected.</summary>
+public sealed class AttachmentUploads(StorageClients storage, ReportAttachmentStore attachments, UploadSettings settings, AuditLog audit, TimeProvider clock,
+    ILogger<AttachmentUploads> logger) : IUploadHandler
+{
+    public string Prefix => AttachmentPaths.Root;
+
+    public async Task HandleAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        var attachment = AttachmentPaths.TryParse(upload.BlobName, out var uscc, out var year, out var id)
+            ? await attachments.FindAsync(uscc, year, id, cancellationToken)
+            : null;
+        if (attachment is null || attachment.BlobName != upload.BlobName)
+        {
+            logger.LogWarning("Upload {BlobName} matches no attachment link; kept, not filed", upload.BlobName);
+            return;
+        }
+        if (attachment.Status != AttachmentStatus.AwaitingUpload) return;
+        var blob = storage.Container(StorageNames.Containers.Uploads).GetBlobClient(upload.BlobName);
+        long size;
+        string sha256;
+        await using (var stream = await blob.OpenReadAsync(cancellationToken: cancellationToken))
+        {
+            size = stream.Length;
+            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+        }
+        var now = clock.GetUtcNow();
+        var oversized = size > settings.MaxAttachmentBytes;
+        var filed = attachment with
+        {
+            Status = oversized ? AttachmentStatus.Rejected : AttachmentStatus.Received,
+            Reason = oversized ? $"The file is {size} bytes, over the {settings.MaxAttachmentBytes}-byte limit; ask for a new link and upload a smaller file." : null,
+            Sha256 = sha256,
+            SizeBytes = size,
+            ReceivedAt = now,
+            RetainUntil = Retention.Until(now),
+        };
+        if (await attachments.FileAsync(filed, cancellationToken))
+        {
+            await audit.RecordAsync(Actor.System(nameof(AttachmentUploads)), "report.attachment-received", $"units/{uscc}/reports/{year}", attachment, filed, cancellationToken);
+        }
+    }
+}
