@@ -7,6 +7,7 @@ using BeijingEts.Bench;
 using BeijingEts.Functions;
 using BeijingEts.Functions.Hosting;
 using BeijingEts.Functions.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 // Throughput figures as JSON lines. The raw-storage figures are the baseline that the app's figures are divided by,
@@ -75,7 +76,7 @@ Report("storage.queue.roundtrip", await RatePerSecondAsync(Count(1000), 16, asyn
 
 var counter = new NoopCounter();
 var signingKey = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N");
-var app = EtsApp.Build(["--environment", "Production"], new Dictionary<string, string?>
+var settings = new Dictionary<string, string?>
 {
     [StorageClients.ConnectionSetting] = connection,
     ["Ets:Port"] = "0",
@@ -84,10 +85,20 @@ var app = EtsApp.Build(["--environment", "Production"], new Dictionary<string, s
     ["AzureWebJobs.RecordBlobArrival.Disabled"] = "true",
     ["Auth:SigningKey"] = signingKey,
     ["Logging:LogLevel:Default"] = "Warning",
-}, services =>
+};
+var app = EtsApp.Build(["--environment", "Production"], settings, services =>
 {
     services.AddFunction(typeof(NoopQueueFunction));
     services.AddSingleton(counter);
+});
+// The baseline of reports.submit: an endpoint in the same process, behind the same authentication, that reads the
+// same JSON body and writes it as one table row.
+var bare = tables.GetTableClient(prefix + "benchbare");
+await bare.CreateIfNotExistsAsync();
+app.MapPost("/api/bench/bare/{uscc}", async (string uscc, System.Text.Json.JsonElement body) =>
+{
+    await bare.AddEntityAsync(new TableEntity(uscc, Guid.NewGuid().ToString("N")) { ["Body"] = body.GetRawText() });
+    return Microsoft.AspNetCore.Http.Results.Created();
 });
 await app.StartAsync();
 var noop = queues.GetQueueClient(prefix + NoopQueueFunction.Queue);
@@ -169,8 +180,77 @@ Report("allocation.pre.10k", allocated / watch.Elapsed.TotalSeconds, "units/s", 
 Report("allocation.pre.10k.units", allocated, "units");
 Report("allocation.pre.storage-requests", (double)storageRequests.Value / allocated, "requests/unit");
 
+// Issue 5: annual reports over HTTP from 32 clients at once (units on the 2025 list, each a new version), against the
+// bare one-row endpoint with the same clients, bodies and concurrency.
+(await http.PutAsJsonAsync("/api/reference/2025/emission-factors", ReportsBench.Factors)).EnsureSuccessStatusCode();
+var listed = await http.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/lists/2025");
+var entries = listed.GetProperty("entries").EnumerateArray()
+    .Select(e => (Uscc: e.GetProperty("uscc").GetString()!, Key: e.GetProperty("category").GetString() == "key")).ToList();
+var reporters = entries.Take(256).Select(e => (e.Uscc, e.Key, Token: BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "unit", e.Uscc))).ToList();
+var submissions = Count(2000);
+var bareTimes = new System.Collections.Concurrent.ConcurrentBag<TimeSpan>();
+var bareRate = await RatePerSecondAsync(submissions, 32, async i =>
+{
+    var unit = reporters[i % reporters.Count];
+    bareTimes.Add(await ReportsBench.SendAsync(http, HttpMethod.Post, $"/api/bench/bare/{unit.Uscc}", ReportsBench.Report(i), unit.Token));
+});
+Report("reports.bare-write", bareRate, "requests/s");
+Report("reports.bare-write.p99_ms", ReportsBench.Percentile(bareTimes, 99), "ms");
+var reportTimes = new System.Collections.Concurrent.ConcurrentBag<TimeSpan>();
+storageRequests.Reset();
+var reportRate = await RatePerSecondAsync(submissions, 32, async i =>
+{
+    var unit = reporters[i % reporters.Count];
+    reportTimes.Add(await ReportsBench.SendAsync(http, HttpMethod.Put, $"/api/units/{unit.Uscc}/reports/2025", ReportsBench.Report(i), unit.Token));
+});
+Report("reports.submit", reportRate, "reports/s", over: "reports.bare-write", target: 0.5);
+Report("reports.submit.p99_ms", ReportsBench.Percentile(reportTimes, 99), "ms");
+Report("reports.submit.storage-requests", (double)storageRequests.Value / submissions, "requests/report");
+
 await app.StopAsync();
 await app.DisposeAsync();
+
+// Issue 5: from a verification body's upload to the processed status, through the local runtime (blob-arrival scan,
+// upload-events queue, the checks), with the runtime's default 1 s scan interval, as run.sh has it.
+settings.Remove("Ets:BlobScanDisabled");
+settings.Remove("AzureWebJobs.RecordBlobArrival.Disabled");
+var verificationApp = EtsApp.Build(["--environment", "Production"], settings);
+await verificationApp.StartAsync();
+var verificationAddress = verificationApp.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+    .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+using var plain = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+var regulatorToken = BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "regulator");
+var verifier = ListsBench.NewUscc();
+await ReportsBench.SendAsync(plain, HttpMethod.Put, $"{verificationAddress}/api/verifiers/{verifier}", ReportsBench.Verifier, regulatorToken);
+var pdf = ReportsBench.Pdf();
+var uploadTimes = new List<TimeSpan>();
+foreach (var unit in reporters.Where(r => r.Key).Take(7))
+{
+    using var reportRequest = new HttpRequestMessage(HttpMethod.Put, $"{verificationAddress}/api/units/{unit.Uscc}/reports/2025") { Content = JsonContent.Create(ReportsBench.Report(1)) };
+    reportRequest.Headers.Authorization = new("Bearer", unit.Token);
+    var report = await (await plain.SendAsync(reportRequest)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+    using var engage = new HttpRequestMessage(HttpMethod.Post, $"{verificationAddress}/api/units/{unit.Uscc}/reports/2025/verification") { Content = JsonContent.Create(new { verifier, leadVerifier = "lead" }) };
+    engage.Headers.Authorization = new("Bearer", unit.Token);
+    var links = await (await plain.SendAsync(engage)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+    watch.Restart();
+    await Task.WhenAll(
+        ReportsBench.UploadAsync(plain, links.GetProperty("reportUploadUrl").GetString()!, pdf),
+        ReportsBench.UploadAsync(plain, links.GetProperty("statementUploadUrl").GetString()!, ReportsBench.Statement(unit.Uscc, 2025, report)));
+    while (true)
+    {
+        using var poll = new HttpRequestMessage(HttpMethod.Get, $"{verificationAddress}/api/units/{unit.Uscc}/reports/2025/verification");
+        poll.Headers.Authorization = new("Bearer", unit.Token);
+        var status = await (await plain.SendAsync(poll)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        if (status.GetProperty("status").GetString() == "accepted") break;
+        if (status.GetProperty("status").GetString() == "rejected") throw new InvalidOperationException("Bench verification rejected: " + status.GetProperty("reason").GetString());
+        await Task.Delay(10);
+    }
+    uploadTimes.Add(watch.Elapsed);
+}
+Report("verification.upload-to-status_ms", ReportsBench.Percentile(uploadTimes, 50), "ms");
+Report("verification.upload-to-status.max_ms", ReportsBench.Percentile(uploadTimes, 100), "ms");
+await verificationApp.StopAsync();
+await verificationApp.DisposeAsync();
 
 await foreach (var t in tables.QueryAsync(t => t.Name.CompareTo(prefix) >= 0 && t.Name.CompareTo(prefix + "{") < 0)) await tables.DeleteTableAsync(t.Name);
 await foreach (var q in queues.GetQueuesAsync(prefix: prefix)) await queues.DeleteQueueAsync(q.Name);
