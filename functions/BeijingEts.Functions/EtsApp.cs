@@ -9,6 +9,7 @@ using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Reporting;
+using BeijingEts.Functions.Surrender;
 using BeijingEts.Functions.Uploads;
 using BeijingEts.Functions.Verification;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -49,6 +50,7 @@ public static class EtsApp
         services.AddUploads();
         services.AddReporting();
         services.AddVerification();
+        services.AddSurrender();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

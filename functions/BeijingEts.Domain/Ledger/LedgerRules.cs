@@ -44,6 +44,8 @@ public enum TransactionType
     Cancellation,
     /// <summary>Holdings passing to a successor on a merger or split (Art. 8); made by the platform, not sent.</summary>
     Succession,
+    /// <summary>Allowances or offsets given up for a compliance year (Art. 27-28); made through the surrender endpoint, which applies its limits.</summary>
+    Surrender,
 }
 
 /// <summary>
@@ -99,6 +101,10 @@ public static class TransactionRules
                 break;
             case TransactionType.Succession:
                 if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to)) problems.Add("succession moves holdings between holding accounts.");
+                break;
+            case TransactionType.Surrender:
+                if (RegulatorAccounts.Is(from)) problems.Add("surrender is by a holder, from its own holding account.");
+                if (to is not null && to != RegulatorAccounts.Surrender) problems.Add($"surrender goes to the '{RegulatorAccounts.Surrender}' account.");
                 break;
             case TransactionType.Cancellation:
                 if (RegulatorAccounts.Is(from)) problems.Add("cancellation is by a holder, from its own holding account.");

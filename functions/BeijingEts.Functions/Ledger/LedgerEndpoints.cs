@@ -68,6 +68,7 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
         TransactionType.Transfer when !user.IsInRole(Roles.Exchange) => "transfer is sent by the exchange, as trade settlement.",
         TransactionType.Cancellation when !UnitAccess.IsUnit(user, request.From ?? "") => "cancellation is sent by the holder of the from account.",
         TransactionType.Succession => "succession follows a registered merger or split (POST /api/units/{uscc}/changes); it is not sent.",
+        TransactionType.Surrender => "surrender is made with POST /api/units/{uscc}/surrenders/{year}, which applies the obligation and the 5% offset limit (Art. 27-28).",
         _ => null,
     };
 

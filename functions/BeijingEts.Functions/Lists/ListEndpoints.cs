@@ -43,10 +43,7 @@ public sealed class GetList : IHttpFunction
 
     private static async Task<IResult> HandleAsync(int year, int? revision, string? format, PublishedListStore lists, CancellationToken cancellationToken)
     {
-        if (format is not (null or "json" or "csv" or "xlsx"))
-        {
-            return ProblemHandling.BadRequest($"format '{format}' is not offered; ask for json, csv or xlsx.");
-        }
+        if (!TableExport.IsOffered(format)) return TableExport.NotOffered(format);
         var revisions = await lists.RevisionsAsync(year, cancellationToken);
         if (revisions.Count == 0)
         {
@@ -60,28 +57,10 @@ public sealed class GetList : IHttpFunction
         var entries = (await lists.EntriesAsync(year, chosen.Revision, cancellationToken))
             .Select(e => new PublicEntry(e.Uscc, e.Name, e.District, e.Industry, e.Category)).ToList();
         var fileName = $"beijing-ets-list-{year}-r{chosen.Revision}";
-        return format switch
-        {
-            "csv" => Results.File(ToCsv(entries), "text/csv; charset=utf-8", fileName + ".csv"),
-            "xlsx" => Results.File(ToXlsx(entries), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", fileName + ".xlsx"),
-            _ => TypedResults.Ok(new PublishedList(year, chosen.Revision, chosen.PublishedAt, revisions.Select(r => r.Revision).ToList(), chosen.KeyUnits, chosen.ReportingUnits, entries)),
-        };
+        return format is "csv" or "xlsx"
+            ? TableExport.File(format, fileName, Columns, entries.Select(e => new object?[] { e.Uscc, e.Name, e.District, e.Industry, e.Category }), "list")
+            : TypedResults.Ok(new PublishedList(year, chosen.Revision, chosen.PublishedAt, revisions.Select(r => r.Revision).ToList(), chosen.KeyUnits, chosen.ReportingUnits, entries));
     }
 
     internal static readonly string[] Columns = ["uscc", "name", "district", "industry", "category"];
-
-    private static byte[] ToCsv(IEnumerable<PublicEntry> entries) =>
-        Csv.Write(Columns, entries.Select(e => new[] { e.Uscc, e.Name, e.District, e.Industry, e.Category }));
-
-    private static byte[] ToXlsx(IEnumerable<PublicEntry> entries)
-    {
-        using var buffer = new MemoryStream();
-        var rows = entries.Select(e => new Dictionary<string, object>
-        {
-            ["uscc"] = e.Uscc, ["name"] = e.Name, ["district"] = e.District, ["industry"] = e.Industry, ["category"] = e.Category,
-        }).ToList();
-        if (rows.Count == 0) rows.Add(Columns.ToDictionary(c => c, _ => (object)""));
-        buffer.SaveAs(rows, sheetName: "list", excelType: ExcelType.XLSX);
-        return buffer.ToArray();
-    }
 }

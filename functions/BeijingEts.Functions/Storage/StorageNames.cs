@@ -33,8 +33,10 @@ public sealed class StorageNames(string prefix)
         public const string ReportSamples = "reportsamples";
         public const string ReportAttachments = "reportattachments";
         public const string MonthlyData = "monthlydata";
+        public const string Surrenders = "surrenders";
+        public const string Cycles = "cycles";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles];
     }
 
     public static class Queues

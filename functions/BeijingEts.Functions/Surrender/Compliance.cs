@@ -1,0 +1,86 @@
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Cycle;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Files;
+using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Reporting;
+
+namespace BeijingEts.Functions.Surrender;
+
+/// <summary>Compliance for a year (Art. 27-29): a unit's standing, or every key unit's, from confirmations and settled surrenders.</summary>
+public sealed class ComplianceService(ConfirmationStore confirmations, SurrenderStore surrenders, CycleScheduleStore schedules, PublishedListStore lists, TimeProvider clock)
+{
+    public async Task<ComplianceView> ForUnitAsync(string uscc, int year, CancellationToken cancellationToken)
+    {
+        var (record, etag) = await surrenders.FindAsync(year, uscc, cancellationToken);
+        if (record is not null) record = await surrenders.SettleAsync(record, etag, cancellationToken);
+        return ComplianceView.Of(uscc, year, await confirmations.FindAsync(year, uscc, cancellationToken), record, await schedules.FindAsync(year, cancellationToken), clock.GetUtcNow());
+    }
+
+    /// <summary>Every key unit of the year's latest list, in list order; null when no list is published for the year.</summary>
+    public async Task<IReadOnlyList<ComplianceView>?> ForYearAsync(int year, CancellationToken cancellationToken)
+    {
+        var revision = await lists.LatestRevisionAsync(year, cancellationToken);
+        if (revision is null) return null;
+        var keyUnits = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Key).ToList();
+        var confirmed = await confirmations.ReadYearAsync(year, cancellationToken);
+        var surrendered = (await surrenders.ReadYearAsync(year, cancellationToken)).ToDictionary(r => r.Uscc, StringComparer.Ordinal);
+        var schedule = await schedules.FindAsync(year, cancellationToken);
+        var now = clock.GetUtcNow();
+        var views = new List<ComplianceView>(keyUnits.Count);
+        foreach (var unit in keyUnits)
+        {
+            var record = surrendered.GetValueOrDefault(unit.Uscc);
+            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending))
+            {
+                var (fresh, etag) = await surrenders.FindAsync(year, unit.Uscc, cancellationToken);
+                record = fresh is null ? null : await surrenders.SettleAsync(fresh, etag, cancellationToken);
+            }
+            views.Add(ComplianceView.Of(unit.Uscc, year, confirmed.GetValueOrDefault(unit.Uscc), record, schedule, now));
+        }
+        return views;
+    }
+}
+
+/// <summary>
+/// GET /api/units/{uscc}/compliance/{year} (the unit, its district, the regulator): confirmed emissions, what is
+/// surrendered, the shortfall and the status. GET /api/compliance/{year} (regulator): every key unit with totals, also
+/// as ?format=csv or ?format=xlsx.
+/// </summary>
+public sealed class ComplianceEndpoints : IHttpFunction
+{
+    public sealed record Totals(int Units, int Compliant, int NonCompliant, int Open, int NoConfirmedEmissions, long ConfirmedEmissionsT,
+        long SurrenderedAllowancesT, long SurrenderedOffsetsT, long ShortfallT);
+
+    public sealed record YearTable(int Year, DateTimeOffset? SurrenderDue, IReadOnlyList<ComplianceView> Units, Totals Totals);
+
+    private static readonly string[] Columns = ["uscc", "confirmedEmissionsT", "surrenderedAllowancesT", "surrenderedOffsetsT", "pendingT", "shortfallT", "status"];
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapGet("/units/{uscc}/compliance/{year:int}", (string uscc, int year, HttpContext http, UnitStore units, ComplianceService compliance, CancellationToken ct) =>
+            UnitInput.ReadVisibleAsync(uscc, http.User, units, "compliance", async code => await compliance.ForUnitAsync(code, year, ct), _ => "", ct)).WithTags("Surrender");
+        api.MapGet("/compliance/{year:int}", YearAsync).RequireRoles(Roles.Regulator).WithTags("Surrender");
+    }
+
+    private static async Task<IResult> YearAsync(int year, string? format, ComplianceService compliance, CycleScheduleStore schedules, CancellationToken cancellationToken)
+    {
+        if (!TableExport.IsOffered(format)) return TableExport.NotOffered(format);
+        var views = await compliance.ForYearAsync(year, cancellationToken);
+        if (views is null) return ProblemHandling.NotFound($"No list for {year} has been published, so no unit has a {year} obligation yet.");
+        var totals = new Totals(views.Count,
+            views.Count(v => v.Status == ComplianceStatus.Compliant), views.Count(v => v.Status == ComplianceStatus.NonCompliant),
+            views.Count(v => v.Status == ComplianceStatus.Open), views.Count(v => v.Status == ComplianceStatus.NoConfirmedEmissions),
+            views.Sum(v => v.ConfirmedEmissionsT ?? 0), views.Sum(v => v.SurrenderedAllowancesT), views.Sum(v => v.SurrenderedOffsetsT), views.Sum(v => v.ShortfallT ?? 0));
+        if (format is "csv" or "xlsx")
+        {
+            var rows = views.Select(v => (IReadOnlyList<object?>)[v.Unit, v.ConfirmedEmissionsT, v.SurrenderedAllowancesT, v.SurrenderedOffsetsT, v.PendingT, v.ShortfallT, Status(v.Status)])
+                .Append(["total", totals.ConfirmedEmissionsT, totals.SurrenderedAllowancesT, totals.SurrenderedOffsetsT, views.Sum(v => v.PendingT), totals.ShortfallT,
+                    $"{totals.Compliant} compliant, {totals.NonCompliant} non-compliant, {totals.Open} open, {totals.NoConfirmedEmissions} unconfirmed"]);
+            return TableExport.File(format, $"beijing-ets-compliance-{year}", Columns, rows, "compliance");
+        }
+        return TypedResults.Ok(new YearTable(year, (await schedules.FindAsync(year, cancellationToken))?.SurrenderDue, views, totals));
+    }
+
+    private static string Status(ComplianceStatus status) => JsonNamingPolicy.KebabCaseLower.ConvertName(status.ToString());
+}

@@ -1,0 +1,11 @@
+using BeijingEts.Functions.Cycle;
+
+namespace BeijingEts.Functions.Surrender;
+
+public static class SurrenderServices
+{
+    public static IServiceCollection AddSurrender(this IServiceCollection services) => services
+        .AddSingleton<CycleScheduleStore>()
+        .AddSingleton<SurrenderStore>()
+        .AddSingleton<ComplianceService>();
+}
