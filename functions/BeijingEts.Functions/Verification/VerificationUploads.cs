@@ -33,7 +33,7 @@ public static class VerificationDocumentChecks
         if (content.Length < 5 || !content.AsSpan(0, 5).SequenceEqual("%PDF-"u8)) return "The verification report is not a PDF (it does not start with %PDF-); upload the report as a PDF file.";
         try
         {
-            using var document = PdfDocument.Open(content, new ParsingOptions { UseLenientParsing = false });
+            using var document = PdfDocument.Open(content, new ParsingOptions { UseLenientParsing = true });
             if (document.NumberOfPages < 1) return "The verification report PDF has no pages.";
             _ = document.GetPage(1).Text;
             return null;
