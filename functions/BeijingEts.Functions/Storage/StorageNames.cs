@@ -35,8 +35,9 @@ public sealed class StorageNames(string prefix)
         public const string MonthlyData = "monthlydata";
         public const string Surrenders = "surrenders";
         public const string Cycles = "cycles";
+        public const string CycleSteps = "cyclesteps";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps];
     }
 
     public static class Queues
@@ -44,6 +45,8 @@ public sealed class StorageNames(string prefix)
         public const string UploadEvents = "upload-events";
         /// <summary>Ledger transactions to settle, one message per transaction id.</summary>
         public const string AllowanceEvents = "allowance-events";
+        /// <summary>The yearly cycle's unit steps, one message per unit and phase.</summary>
+        public const string CycleSteps = "cycle-steps";
 
         public static string Poison(string queue) => queue + "-poison";
     }

@@ -7,5 +7,8 @@ public static class SurrenderServices
     public static IServiceCollection AddSurrender(this IServiceCollection services) => services
         .AddSingleton<CycleScheduleStore>()
         .AddSingleton<SurrenderStore>()
-        .AddSingleton<ComplianceService>();
+        .AddSingleton<ComplianceService>()
+        .AddSingleton<CycleStore>()
+        .AddSingleton<CyclePhases>()
+        .AddSingleton<CycleEngine>();
 }

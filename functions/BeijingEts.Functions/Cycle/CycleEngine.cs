@@ -1,0 +1,123 @@
+namespace BeijingEts.Functions.Cycle;
+
+/// <summary>
+/// Moves a year's orchestration on, one tick at a time (the CycleTick timer, a start, a resume). Each tick reads the
+/// state and does the next thing due: send out the current phase's unit steps once its time has come (after what runs
+/// once for the whole year), or, when every step has ended and nothing else is awaited, begin the next phase. The
+/// state is written under its ETag, steps are rows added once and messages are safe to send twice, so a crash at any
+/// point, or two ticks at once, leaves the same end result.
+/// </summary>
+public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, CyclePhases phases, StorageClients storage, TimeProvider clock, ILogger<CycleEngine> logger)
+{
+    /// <summary>A step still pending this long (wall-clock: queue delivery is wall-clock) has its message sent again.</summary>
+    public static readonly TimeSpan Redeliver = TimeSpan.FromMinutes(2);
+
+    public const int MaxAttempts = 5;
+
+    public async Task TickAsync(int year, CancellationToken cancellationToken)
+    {
+        for (var moves = 0; moves < 32; moves++)
+        {
+            if (!await StepForwardAsync(year, cancellationToken)) return;
+        }
+    }
+
+    /// <summary>Does the next thing due; true if it changed the state (and there may be more to do now).</summary>
+    private async Task<bool> StepForwardAsync(int year, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(year, cancellationToken) is not var (state, etag)) return false;
+        if (state.Paused || (state.Phase == CyclePhase.Closed && state.FannedOut)) return false;
+        var schedule = await schedules.FindAsync(year, cancellationToken);
+        if (schedule is null) return false;
+        var now = clock.GetUtcNow();
+        var phase = state.Phase;
+
+        if (!state.FannedOut)
+        {
+            if (now < CyclePhases.DueAt(phase, schedule)) return false;
+            var blocked = await phases.PrepareAsync(year, phase, cancellationToken);
+            if (blocked is not null)
+            {
+                if (blocked != state.Blocked) await store.TryReplaceAsync(state with { Blocked = blocked }, etag, cancellationToken);
+                return false;
+            }
+            var (revision, units) = await phases.UnitsAsync(year, phase, cancellationToken);
+            await SendOutAsync(year, phase, units, cancellationToken);
+            var fannedOut = state with
+            {
+                Blocked = null,
+                ListRevision = revision ?? state.ListRevision,
+                Phases = [.. state.Phases.SkipLast(1), state.Current with { FannedOutAt = now, Total = units.Count }],
+            };
+            return await store.TryReplaceAsync(fannedOut, etag, cancellationToken);
+        }
+
+        var steps = await store.StepsAsync(year, phase, cancellationToken);
+        var known = steps.Select(s => s.Step.Uscc).ToHashSet(StringComparer.Ordinal);
+        var (_, current) = await phases.UnitsAsync(year, phase, cancellationToken);
+        var joined = current.Where(u => !known.Contains(u)).ToList();
+        if (joined.Count > 0)
+        {
+            logger.LogInformation("{Count} unit(s) joined the {Year} {Phase} phase from a list revision", joined.Count, year, phase);
+            await SendOutAsync(year, phase, joined, cancellationToken);
+            return await store.TryReplaceAsync(state with { Phases = [.. state.Phases.SkipLast(1), state.Current with { Total = known.Count + joined.Count }] }, etag, cancellationToken);
+        }
+        var pending = steps.Where(s => s.Step.State == StepState.Pending).ToList();
+        if (pending.Count > 0)
+        {
+            await RedeliverStaleAsync(year, pending, cancellationToken);
+            return false;
+        }
+        if (phase == CyclePhase.Assessment && now < schedule.Close) return false;
+        var waiting = state.AdvanceRequested ? null : await phases.WaitingForAsync(year, phase, current, cancellationToken);
+        if (waiting is not null)
+        {
+            if (waiting != state.Blocked) await store.TryReplaceAsync(state with { Blocked = waiting }, etag, cancellationToken);
+            return false;
+        }
+        var cause = state.AdvanceRequested && phase == CyclePhase.Confirmation
+            ? "advanced by the regulator"
+            : $"{steps.Count} step(s) ended ({steps.Count(s => s.Step.State == StepState.Failed)} failed)";
+        return await store.TryReplaceAsync(Advance(state, now, cause), etag, cancellationToken);
+    }
+
+    /// <summary>The state in the next phase; the closed phase is final on arrival.</summary>
+    public static CycleState Advance(CycleState state, DateTimeOffset now, string cause)
+    {
+        var next = state.Phase + 1;
+        var entered = new PhaseRecord(next, now, FannedOutAt: next == CyclePhase.Closed ? now : null, EndedAt: next == CyclePhase.Closed ? now : null);
+        return state with
+        {
+            Phase = next,
+            AdvanceRequested = false,
+            Blocked = null,
+            Phases = [.. state.Phases.SkipLast(1), state.Current with { EndedAt = now }, entered],
+            History = [.. state.History, new CycleTransition(now, CycleState.Name(state.Phase), CycleState.Name(next), cause)],
+        };
+    }
+
+    /// <summary>Adds a pending step per unit (those already there are kept) and sends each a message.</summary>
+    private async Task SendOutAsync(int year, CyclePhase phase, IReadOnlyList<string> units, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var sentAt = DateTimeOffset.UtcNow;
+        await store.AddStepsAsync(year, units.Select(u => new CycleStep(u, phase, StepState.Pending, 0, null, null, now, sentAt)).ToList(), cancellationToken);
+        await Parallel.ForEachAsync(units, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (uscc, ct) => await SendAsync(new CycleStepMessage(year, phase, uscc), null, ct));
+    }
+
+    private async Task RedeliverStaleAsync(int year, IReadOnlyList<(CycleStep Step, ETag ETag)> pending, CancellationToken cancellationToken)
+    {
+        var stale = DateTimeOffset.UtcNow - Redeliver;
+        foreach (var (step, etag) in pending.Where(p => p.Step.EnqueuedAt < stale))
+        {
+            if (await store.TryReplaceStepAsync(year, step with { EnqueuedAt = DateTimeOffset.UtcNow }, etag, cancellationToken))
+            {
+                await SendAsync(new CycleStepMessage(year, step.Phase, step.Uscc), null, cancellationToken);
+            }
+        }
+    }
+
+    public Task SendAsync(CycleStepMessage message, TimeSpan? delay, CancellationToken cancellationToken) =>
+        storage.Queue(StorageNames.Queues.CycleSteps).SendMessageAsync(JsonSerializer.Serialize(message, DocumentRows.Json), visibilityTimeout: delay, cancellationToken: cancellationToken);
+}

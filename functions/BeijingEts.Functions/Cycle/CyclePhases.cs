@@ -1,0 +1,163 @@
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Allocation;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Ledger;
+using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Reporting;
+using BeijingEts.Functions.Surrender;
+
+namespace BeijingEts.Functions.Cycle;
+
+/// <summary>What a unit step came to: done with its outcome, failed for good with a reason, or not ready yet (try again shortly, no attempt counted).</summary>
+public abstract record StepResult
+{
+    public sealed record Done(string Outcome) : StepResult;
+    public sealed record Failed(string Reason) : StepResult;
+    public sealed record NotYet(string Why) : StepResult;
+}
+
+/// <summary>Which units a phase has a step for.</summary>
+public enum StepScope
+{
+    None,
+    Listed,
+    Key,
+}
+
+/// <summary>
+/// What each phase of the year does: when its unit steps go out (its due time), what runs once for the whole year
+/// before they do, what each unit's step does, and what else its end waits for. Every step is idempotent: it checks
+/// before it acts, and what it moves on the ledger moves under a fixed transaction id.
+/// </summary>
+public sealed class CyclePhases(
+    PublishedListStore lists, PreAllocationService preAllocation, VerifiedAllocationService verifiedAllocation, AllocationStore allocations,
+    TransactionStore transactions, ReportStore reports, VerificationStore verifications, ConfirmationStore confirmations, ComplianceService compliance)
+{
+    private static readonly Actor Orchestration = Actor.System("yearly-cycle");
+
+    public static DateTimeOffset DueAt(CyclePhase phase, CycleSchedule schedule) => phase switch
+    {
+        CyclePhase.ListPublished => schedule.ListPublication,
+        CyclePhase.PreAllocation => schedule.PreAllocation,
+        CyclePhase.Reporting => schedule.ReportsDue,
+        CyclePhase.Verification => schedule.VerificationDue,
+        CyclePhase.Confirmation => schedule.ConfirmationDue,
+        CyclePhase.VerifiedAllocation => schedule.VerifiedAllocation,
+        CyclePhase.Surrender or CyclePhase.Assessment => schedule.SurrenderDue,
+        _ => schedule.Close,
+    };
+
+    public static StepScope Scope(CyclePhase phase) => phase switch
+    {
+        CyclePhase.Reporting => StepScope.Listed,
+        CyclePhase.PreAllocation or CyclePhase.Verification or CyclePhase.Confirmation or CyclePhase.VerifiedAllocation or CyclePhase.Assessment => StepScope.Key,
+        _ => StepScope.None,
+    };
+
+    /// <summary>The units the phase has a step for, on the year's latest list (a unit added by a revision joins the open phase).</summary>
+    public async Task<(int? Revision, IReadOnlyList<string> Units)> UnitsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    {
+        var revision = await lists.LatestRevisionAsync(year, cancellationToken);
+        if (revision is null || Scope(phase) == StepScope.None) return (revision?.Revision, []);
+        var entries = await lists.EntriesAsync(year, revision.Revision, cancellationToken);
+        return (revision.Revision, entries.Where(e => Scope(phase) == StepScope.Listed || e.Category == Categories.Key).Select(e => e.Uscc).ToList());
+    }
+
+    /// <summary>What runs once for the year before the phase's steps go out; null when it succeeded, else why the phase cannot go on yet.</summary>
+    public async Task<string?> PrepareAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    {
+        switch (phase)
+        {
+            case CyclePhase.ListPublished:
+                return await lists.LatestRevisionAsync(year, cancellationToken) is null
+                    ? $"No {year} list is published; the regulator publishes it with POST /api/lists/{year}/publish (Art. 6-7)."
+                    : null;
+            case CyclePhase.PreAllocation:
+                return Problem((await preAllocation.RunAsync(year, Orchestration, cancellationToken)).Result);
+            case CyclePhase.VerifiedAllocation:
+                return Problem((await verifiedAllocation.RunAsync(year, Orchestration, cancellationToken)).Result);
+            default:
+                return null;
+        }
+    }
+
+    private static string? Problem(IResult result) => result is ProblemHttpResult problem ? problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title : null;
+
+    /// <summary>One unit's step of the phase.</summary>
+    public async Task<StepResult> RunStepAsync(int year, CyclePhase phase, string uscc, CycleSchedule schedule, CancellationToken cancellationToken)
+    {
+        switch (phase)
+        {
+            case CyclePhase.PreAllocation:
+                return await AllocationStepAsync(year, uscc, verified: false, cancellationToken);
+            case CyclePhase.Reporting:
+                var version = await reports.LatestVersionAsync(uscc, year, cancellationToken);
+                return new StepResult.Done(version > 0 ? $"reported (version {version})" : $"reminder: no {year} report by {schedule.ReportsDue:yyyy-MM-dd HH:mm}Z");
+            case CyclePhase.Verification:
+                var verification = await verifications.FindAsync(uscc, year, cancellationToken);
+                return new StepResult.Done(verification?.Status == VerificationStatus.Accepted
+                    ? $"verified ({verification.VerifiedEmissionsT?.Value} t)"
+                    : $"listed: no accepted verification by {schedule.VerificationDue:yyyy-MM-dd HH:mm}Z");
+            case CyclePhase.Confirmation:
+                var confirmed = await confirmations.FindAsync(year, uscc, cancellationToken);
+                return new StepResult.Done(confirmed is not null
+                    ? $"confirmed ({confirmed.ConfirmedEmissionsT.Value} t)"
+                    : $"listed: not confirmed by {schedule.ConfirmationDue:yyyy-MM-dd HH:mm}Z");
+            case CyclePhase.VerifiedAllocation:
+                return await AllocationStepAsync(year, uscc, verified: true, cancellationToken);
+            case CyclePhase.Assessment:
+                var view = await compliance.ForUnitAsync(uscc, year, cancellationToken);
+                if (view.PendingT > 0) return new StepResult.NotYet($"{view.PendingT} t of surrenders are still settling");
+                return new StepResult.Done(view.Status switch
+                {
+                    ComplianceStatus.Compliant => "compliant",
+                    ComplianceStatus.NoConfirmedEmissions => "no-confirmed-emissions",
+                    _ => $"non-compliant: shortfall {view.ShortfallT} t of {view.ConfirmedEmissionsT} t",
+                });
+            default:
+                return new StepResult.Done("nothing to do");
+        }
+    }
+
+    /// <summary>
+    /// A unit's pre-allocation or verified allocation: its record and the ledger transactions it names. A unit the
+    /// year-wide run has not reached (joined by a list revision, or confirmed since) runs it again; it pays only the new.
+    /// </summary>
+    private async Task<StepResult> AllocationStepAsync(int year, string uscc, bool verified, CancellationToken cancellationToken)
+    {
+        var record = await allocations.FindAsync(year, uscc, cancellationToken);
+        if (record is null || (verified && record.Verified is null))
+        {
+            if (verified && await confirmations.FindAsync(year, uscc, cancellationToken) is null)
+            {
+                return new StepResult.Failed($"Its {year} emissions are not confirmed; confirm them, then retry the step.");
+            }
+            var blocked = await PrepareAsync(year, verified ? CyclePhase.VerifiedAllocation : CyclePhase.PreAllocation, cancellationToken);
+            if (blocked is not null) return new StepResult.Failed(blocked);
+            record = await allocations.FindAsync(year, uscc, cancellationToken);
+            if (record is null || (verified && record.Verified is null)) return new StepResult.Failed("The allocation run did not reach this unit; see GET /api/allocation/{year}/units/{uscc}.");
+        }
+        if (!verified && record.Failure is not null) return new StepResult.Failed(record.Failure);
+        var ids = verified
+            ? new[] { (VerifiedAllocationService.TopUpTransactionId(year, uscc), record.TopUp), ($"verified-clawback-{year}-{uscc}", record.ClawedBack) }
+            : [(PreAllocationService.PreAllocationTransactionId(year, uscc), (Tonnes?)record.PreAllocated)];
+        foreach (var (id, quantity) in ids.Where(i => i.Item2 is { Value: > 0 }))
+        {
+            var found = await transactions.FindAsync(id, cancellationToken);
+            if (found is null || !found.Value.Transaction.IsSettled) return new StepResult.NotYet($"transaction {id} is settling");
+            if (found.Value.Transaction.State == TransactionState.Rejected) return new StepResult.Failed($"Transaction {id} was rejected: {found.Value.Transaction.Reason}");
+        }
+        return new StepResult.Done(verified
+            ? $"verified allocation {record.Verified?.Value} t: top-up {record.TopUp?.Value ?? 0} t, claw-back {record.ClawedBack?.Value ?? 0} t, carried {record.CarriedDeduction?.Value ?? 0} t"
+            : $"pre-allocated {record.PreAllocated.Value} t");
+    }
+
+    /// <summary>What the phase still waits for once its steps have ended; null when it may end.</summary>
+    public async Task<string?> WaitingForAsync(int year, CyclePhase phase, IReadOnlyCollection<string> keyUnits, CancellationToken cancellationToken)
+    {
+        if (phase != CyclePhase.Confirmation) return null;
+        var confirmed = await confirmations.ReadYearAsync(year, cancellationToken);
+        var missing = keyUnits.Count(u => !confirmed.ContainsKey(u));
+        return missing == 0 ? null : $"Waiting for {missing} key unit(s) to have their emissions confirmed, or for the regulator to advance (POST /api/cycles/{year}/advance).";
+    }
+}

@@ -1,0 +1,164 @@
+namespace BeijingEts.Functions.Cycle;
+
+/// <summary>The phases of a compliance year, in order (DESIGN: the yearly cycle).</summary>
+public enum CyclePhase
+{
+    ListPublished,
+    PreAllocation,
+    Reporting,
+    Verification,
+    Confirmation,
+    VerifiedAllocation,
+    Surrender,
+    Assessment,
+    Closed,
+}
+
+public enum StepState
+{
+    Pending,
+    Done,
+    Failed,
+}
+
+/// <summary>A change of phase (or of paused), when and why.</summary>
+public sealed record CycleTransition(DateTimeOffset At, string? From, string To, string Cause);
+
+/// <summary>When a phase began, when its unit steps were sent out and how many, and when it ended.</summary>
+public sealed record PhaseRecord(CyclePhase Phase, DateTimeOffset StartedAt, DateTimeOffset? FannedOutAt = null, int Total = 0, DateTimeOffset? EndedAt = null);
+
+/// <summary>
+/// One year's orchestration: the phase it is in, whether that phase's unit steps have been sent out, whether it is
+/// paused or waiting on something only the regulator can fix (Blocked), and its history. Changed only under its ETag.
+/// </summary>
+public sealed record CycleState(
+    int Year, CyclePhase Phase, bool Paused, bool AdvanceRequested, string? Blocked, int? ListRevision, IReadOnlyList<PhaseRecord> Phases,
+    IReadOnlyList<CycleTransition> History, DateTimeOffset StartedAt, string StartedBy)
+{
+    public PhaseRecord Current => Phases[^1];
+
+    public bool FannedOut => Current.FannedOutAt is not null;
+
+    public static string Name(CyclePhase phase) => JsonNamingPolicy.KebabCaseLower.ConvertName(phase.ToString());
+}
+
+/// <summary>One unit's step of one phase: its state, attempts, and what it found (a reminder, a listing, an amount) or why it failed.</summary>
+public sealed record CycleStep(string Uscc, CyclePhase Phase, StepState State, int Attempts, string? Outcome, string? Reason, DateTimeOffset UpdatedAt, DateTimeOffset EnqueuedAt);
+
+/// <summary>The queue message that runs one unit step.</summary>
+public sealed record CycleStepMessage(int Year, CyclePhase Phase, string Uscc);
+
+/// <summary>
+/// The cycles table (partition {yyyy}: the "schedule" and "state" rows) and the cyclesteps table (partition
+/// {yyyy}-{phase}: a row per unit).
+/// </summary>
+public sealed class CycleStore(StorageClients storage)
+{
+    private const string StateRow = "state";
+
+    private TableClient Cycles => storage.Table(StorageNames.Tables.Cycles);
+
+    private TableClient Steps => storage.Table(StorageNames.Tables.CycleSteps);
+
+    private static string StepPartition(int year, CyclePhase phase) => $"{DocumentRows.YearKey(year)}-{CycleState.Name(phase)}";
+
+    public async Task<(CycleState State, ETag ETag)?> FindAsync(int year, CancellationToken cancellationToken)
+    {
+        var row = await Cycles.GetEntityIfExistsAsync<TableEntity>(DocumentRows.YearKey(year), StateRow, cancellationToken: cancellationToken);
+        return row.HasValue ? (DocumentRows.Read<CycleState>(row.Value!), row.Value!.ETag) : null;
+    }
+
+    /// <summary>Adds the state of a new cycle; false if the year already has one.</summary>
+    public async Task<bool> TryAddAsync(CycleState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Cycles.AddEntityAsync(DocumentRows.Entity(DocumentRows.YearKey(state.Year), StateRow, state), cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException error) when (error.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Replaces the state if unchanged since read; false if another writer changed it first.</summary>
+    public async Task<bool> TryReplaceAsync(CycleState state, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Cycles.UpdateEntityAsync(DocumentRows.Entity(DocumentRows.YearKey(state.Year), StateRow, state), etag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException error) when (error.Status == 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The years whose cycle has a state row (started), closed ones included.</summary>
+    public async Task<IReadOnlyList<int>> YearsAsync(CancellationToken cancellationToken)
+    {
+        var years = new List<int>();
+        await foreach (var row in Cycles.QueryAsync<TableEntity>(r => r.RowKey == StateRow, select: ["PartitionKey"], cancellationToken: cancellationToken))
+        {
+            years.Add(int.Parse(row.PartitionKey, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return years;
+    }
+
+    public async Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> StepsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    {
+        var steps = new List<(CycleStep, ETag)>();
+        await foreach (var row in Steps.QueryAsync<TableEntity>(r => r.PartitionKey == StepPartition(year, phase), cancellationToken: cancellationToken))
+        {
+            steps.Add((DocumentRows.Read<CycleStep>(row), row.ETag));
+        }
+        return steps;
+    }
+
+    public async Task<(CycleStep Step, ETag ETag)?> FindStepAsync(int year, CyclePhase phase, string uscc, CancellationToken cancellationToken)
+    {
+        var row = await Steps.GetEntityIfExistsAsync<TableEntity>(StepPartition(year, phase), uscc, cancellationToken: cancellationToken);
+        return row.HasValue ? (DocumentRows.Read<CycleStep>(row.Value!), row.Value!.ETag) : null;
+    }
+
+    /// <summary>Adds new steps in batches of 100 (one partition per phase); steps that already exist are left as they are.</summary>
+    public async Task AddStepsAsync(int year, IReadOnlyList<CycleStep> steps, CancellationToken cancellationToken)
+    {
+        foreach (var phase in steps.GroupBy(s => s.Phase))
+        {
+            foreach (var chunk in phase.Chunk(100))
+            {
+                try
+                {
+                    await Steps.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.Add,
+                        DocumentRows.Entity(StepPartition(year, s.Phase), s.Uscc, s))), cancellationToken);
+                }
+                catch (TableTransactionFailedException error) when (error.Status == 409)
+                {
+                    // Some were added by an earlier attempt that stopped halfway: add the rest one by one.
+                    foreach (var step in chunk)
+                    {
+                        try { await Steps.AddEntityAsync(DocumentRows.Entity(StepPartition(year, step.Phase), step.Uscc, step), cancellationToken); }
+                        catch (RequestFailedException one) when (one.Status == 409) { }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Replaces a step if unchanged since read; false if another delivery changed it first.</summary>
+    public async Task<bool> TryReplaceStepAsync(int year, CycleStep step, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Steps.UpdateEntityAsync(DocumentRows.Entity(StepPartition(year, step.Phase), step.Uscc, step), etag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException error) when (error.Status == 412)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,224 @@
+using BeijingEts.Functions.Tests.Ledger;
+using BeijingEts.Functions.Tests.Lists;
+using BeijingEts.Functions.Tests.Reporting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BeijingEts.Functions.Tests.Cycle;
+
+/// <summary>The app on a fake clock early in 2026, so a 2025 cycle runs its schedule in fake hours; queues run on real time.</summary>
+public class CycleClockFixture : FastQueueFixture
+{
+    public static readonly DateTimeOffset Start = new(2026, 1, 5, 0, 0, 0, TimeSpan.Zero);
+
+    public FakeTimeProvider Clock { get; } = new(Start);
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
+}
+
+/// <summary>A year of a handful of units under one clock: what each phase does, pausing, and one orchestration per year.</summary>
+public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<CycleClockFixture>
+{
+    private readonly HttpClient _regulator = app.Client("regulator");
+    private readonly LedgerClient _ledger = new(app);
+    private CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Each test its own year, so their cycles never meet; all years before 2026, so their reports are due.</summary>
+    private static int _nextYear = 2018;
+
+    /// <summary>Where this test's schedule starts: the fake clock only moves forward, and the tests share it.</summary>
+    private DateTimeOffset _origin;
+
+    private DateTimeOffset At(int hour) => _origin.AddHours(hour);
+
+    private object Schedule() => new
+    {
+        listPublication = At(1), preAllocation = At(2), reportsDue = At(3), verificationDue = At(4),
+        confirmationDue = At(5), verifiedAllocation = At(6), surrenderDue = At(7), close = At(8),
+    };
+
+    /// <summary>Key cement units with statistics for the two base years and the year, a general unit, the list, the plan, the factors.</summary>
+    private async Task<(int Year, List<string> Key, string General)> YearAsync(int keyUnits)
+    {
+        var year = Interlocked.Increment(ref _nextYear);
+        _origin = app.Clock.GetUtcNow();
+        var key = new List<string>();
+        for (var i = 0; i < keyUnits; i++) key.Add(await UnitAsync(year, 9000));
+        var general = await UnitAsync(year, 3000);
+        Assert.True((await _regulator.PostAsync($"/api/lists/{year}/publish", null, Ct)).IsSuccessStatusCode);
+        Assert.True((await _regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
+        {
+            cap = 10_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m,
+            methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { year - 2, year - 1 }, controlFactor = 1.0m } },
+        }, Ct)).IsSuccessStatusCode);
+        Assert.True((await _regulator.PutAsJsonAsync($"/api/reference/{year}/emission-factors", ReportingClient.Factors, Ct)).IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _regulator.PutAsJsonAsync($"/api/cycles/{year}/schedule", Schedule(), Ct)).StatusCode);
+        return (year, key, general);
+    }
+
+    private async Task<string> UnitAsync(int year, long emissions)
+    {
+        var uscc = await TestUnits.RegisterAsync(_regulator, industry: "cement");
+        foreach (var (y, e) in new[] { (year - 2, 10_000L), (year - 1, 10_000L), (year, emissions) })
+        {
+            Assert.True((await _regulator.PutAsJsonAsync($"/api/units/{uscc}/statistics/{y}", new { energyConsumptionTce = 5000, directEmissionsT = e, indirectEmissionsT = 0 }, Ct)).IsSuccessStatusCode);
+        }
+        return uscc;
+    }
+
+    private async Task<JsonElement> StatusAsync(int year) => await _regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}", Ct);
+
+    /// <summary>Sets the fake clock (never back), then lets the 5-second CycleTick run until the cycle is in the phase.</summary>
+    private async Task<JsonElement> AtPhaseAsync(int year, DateTimeOffset at, string phase)
+    {
+        if (at > app.Clock.GetUtcNow()) app.Clock.SetUtcNow(at);
+        JsonElement status = default;
+        await Eventually.HoldsAsync(async () =>
+        {
+            await NudgeAsync(year, at);
+            status = await StatusAsync(year);
+            return status.GetProperty("phase").GetString() == phase;
+        }, $"the {year} cycle reaches {phase} (it is {status.ValueKind switch { JsonValueKind.Object => status.GetProperty("phase").GetString(), _ => "?" }})", TimeSpan.FromSeconds(60));
+        return status;
+    }
+
+    /// <summary>
+    /// Lets the CycleTick timer fire by moving the fake clock 5 s, but never more than 30 minutes past <paramref name="at"/>,
+    /// so a slow machine cannot carry the clock into the next phase's due time; past that, ticks the engine directly.
+    /// </summary>
+    private async Task NudgeAsync(int year, DateTimeOffset at)
+    {
+        if (app.Clock.GetUtcNow() < at.AddMinutes(30)) app.Clock.Advance(TimeSpan.FromSeconds(5));
+        else await app.Service<BeijingEts.Functions.Cycle.CycleEngine>().TickAsync(year, Ct);
+    }
+
+    private async Task<IReadOnlyDictionary<string, JsonElement>> StepsAsync(int year, string phase) =>
+        (await _regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}/phases/{phase}", Ct)).EnumerateArray().ToDictionary(s => s.GetProperty("unit").GetString()!);
+
+    private static JsonElement Phase(JsonElement status, string name) => status.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("name").GetString() == name);
+
+    [Fact]
+    public async Task AYear_RunsFromListToClose_EachPhaseDoingItsPart()
+    {
+        var (year, key, general) = await YearAsync(keyUnits: 4);
+        var reporting = new ReportingClient(app);
+        var started = await _regulator.PostAsync($"/api/cycles/{year}/start", null, Ct);
+        Assert.Equal(HttpStatusCode.Created, started.StatusCode);
+        var first = await started.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal("list-published", first.GetProperty("phase").GetString());
+        Assert.Equal(At(1), first.GetProperty("nextTimer").GetDateTimeOffset());
+
+        // Pre-allocation: 70% of the 10,000 t basis to each key unit, through the ledger.
+        var open = await AtPhaseAsync(year, At(2), "reporting");
+        Assert.Equal(4, Phase(open, "pre-allocation").GetProperty("done").GetInt32());
+        foreach (var unit in key) Assert.Equal(7000, await _ledger.HoldingAsync(unit, vintage: year));
+        Assert.Equal(At(3), open.GetProperty("nextTimer").GetDateTimeOffset());
+
+        // Reporting: everyone but the last key unit reports; it gets a reminder at reportsDue.
+        foreach (var unit in key.Take(3).Append(general)) await reporting.SubmitAsync(unit, year, ReportingClient.Report());
+        await AtPhaseAsync(year, At(3), "verification");
+        var reminders = await StepsAsync(year, "reporting");
+        Assert.Equal(5, reminders.Count);
+        Assert.StartsWith("reminder", reminders[key[3]].GetProperty("outcome").GetString());
+        Assert.StartsWith("reported", reminders[general].GetProperty("outcome").GetString());
+
+        // Verification due: no unit had its report verified, so every key unit is listed.
+        await AtPhaseAsync(year, At(4), "confirmation");
+        Assert.All((await StepsAsync(year, "verification")).Values, s => Assert.StartsWith("listed", s.GetProperty("outcome").GetString()));
+
+        // Confirmation: three confirmed; at the due time the fourth holds the cycle until the regulator advances.
+        foreach (var (unit, emissions) in key.Take(3).Zip(new long[] { 8000, 6000, 5000 })) await reporting.ConfirmAsync(unit, year, emissions);
+        app.Clock.SetUtcNow(At(5));
+        await Eventually.HoldsAsync(async () =>
+        {
+            await NudgeAsync(year, At(5));
+            return (await StatusAsync(year)).GetProperty("blocked").GetString()?.Contains("Waiting for 1 key unit") == true;
+        }, "the cycle waits for the unconfirmed unit");
+        Assert.Equal("confirmation", (await StatusAsync(year)).GetProperty("phase").GetString());
+        Assert.StartsWith("listed: not confirmed", (await StepsAsync(year, "confirmation"))[key[3]].GetProperty("outcome").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _regulator.PostAsync($"/api/cycles/{year}/advance", null, Ct)).StatusCode);
+
+        // Verified allocation: top-up or claw-back to the confirmed figures; the unconfirmed unit's step fails, visibly.
+        var surrender = await AtPhaseAsync(year, At(6), "surrender");
+        var failure = Assert.Single(surrender.GetProperty("failures").EnumerateArray());
+        Assert.Equal(key[3], failure.GetProperty("unit").GetString());
+        Assert.Contains("not confirmed", failure.GetProperty("reason").GetString());
+        Assert.Equal(3, Phase(surrender, "verified-allocation").GetProperty("done").GetInt32());
+
+        // Surrender: one in full, one in part, one not at all.
+        await SurrenderAsync(key[0], year, 8000);
+        await SurrenderAsync(key[1], year, 1000);
+        await Eventually.HoldsAsync(async () => (await app.Client("unit", key[0]).GetFromJsonAsync<JsonElement>($"/api/units/{key[0]}/compliance/{year}", Ct))
+            .GetProperty("status").GetString() == "compliant", "the full surrender settles");
+
+        // At the deadline compliance is assessed and the non-compliant list frozen; the cycle closes at its close time.
+        var assessed = await AtPhaseAsync(year, At(7), "assessment");
+        await Eventually.HoldsAsync(async () => Phase(await StatusAsync(year), "assessment").GetProperty("done").GetInt32() == 4, "every key unit is assessed");
+        var frozen = (await _regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}/non-compliant", Ct)).EnumerateArray().Select(s => s.GetProperty("unit").GetString()).ToHashSet();
+        Assert.Equal(new HashSet<string?> { key[1], key[2] }, frozen);
+        Assert.Equal(At(8), assessed.GetProperty("nextTimer").GetDateTimeOffset());
+        var closed = await AtPhaseAsync(year, At(8), "closed");
+        var path = closed.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("to").GetString()).Distinct().ToList();
+        Assert.Equal(["list-published", "pre-allocation", "reporting", "verification", "confirmation", "verified-allocation", "surrender", "assessment", "closed"], path);
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    private async Task SurrenderAsync(string uscc, int year, long quantity)
+    {
+        var response = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/surrenders/{year}",
+            new { transactionId = $"s-{uscc}", items = new[] { new { product = "BEA", vintage = year, quantity } } }, Ct);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
+    public async Task APausedCycle_TakesNoStep_UntilResumed()
+    {
+        var (year, key, _) = await YearAsync(keyUnits: 2);
+        Assert.Equal(HttpStatusCode.Created, (await _regulator.PostAsync($"/api/cycles/{year}/start", null, Ct)).StatusCode);
+        await AtPhaseAsync(year, At(1), "pre-allocation");
+
+        var paused = await _regulator.PostAsync($"/api/cycles/{year}/pause", null, Ct);
+        Assert.True((await paused.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("paused").GetBoolean());
+        if (At(2) > app.Clock.GetUtcNow()) app.Clock.SetUtcNow(At(2));
+        for (var i = 0; i < 5; i++)
+        {
+            app.Clock.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(200, Ct);
+        }
+        var still = await StatusAsync(year);
+        Assert.Equal("pre-allocation", still.GetProperty("phase").GetString());
+        Assert.Equal(0, await _ledger.HoldingAsync(key[0], vintage: year));
+        Assert.Equal(JsonValueKind.Null, still.GetProperty("nextTimer").ValueKind);
+
+        Assert.Equal(HttpStatusCode.OK, (await _regulator.PostAsync($"/api/cycles/{year}/resume", null, Ct)).StatusCode);
+        await AtPhaseAsync(year, At(2), "reporting");
+        Assert.Equal(7000, await _ledger.HoldingAsync(key[0], vintage: year));
+        var causes = (await StatusAsync(year)).GetProperty("history").EnumerateArray().Select(h => h.GetProperty("cause").GetString()!).ToList();
+        Assert.Contains(causes, c => c.StartsWith("paused by"));
+        Assert.Contains(causes, c => c.StartsWith("resumed by"));
+    }
+
+    [Fact]
+    public async Task TwoStartsAtOnce_GetOneOrchestration()
+    {
+        var (year, _, _) = await YearAsync(keyUnits: 1);
+
+        var starts = await Task.WhenAll(_regulator.PostAsync($"/api/cycles/{year}/start", null, Ct), app.Client("regulator").PostAsync($"/api/cycles/{year}/start", null, Ct));
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Created], starts.Select(s => s.StatusCode).Order());
+        var status = await StatusAsync(year);
+        Assert.Single(status.GetProperty("history").EnumerateArray(), h => h.GetProperty("cause").GetString()!.StartsWith("started by"));
+    }
+
+    [Fact]
+    public async Task ACycle_NeedsItsSchedule_AndOnlyTheRegulatorRunsIt()
+    {
+        var year = Interlocked.Increment(ref _nextYear);
+
+        var noSchedule = await _regulator.PostAsync($"/api/cycles/{year}/start", null, Ct);
+
+        Assert.Contains("no schedule", (await noSchedule.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        Assert.Equal(HttpStatusCode.NotFound, (await _regulator.GetAsync($"/api/cycles/{year}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("unit", TestUnits.NewUscc()).PostAsync($"/api/cycles/{year}/start", null, Ct)).StatusCode);
+    }
+}
