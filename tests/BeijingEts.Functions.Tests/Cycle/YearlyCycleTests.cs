@@ -19,90 +19,34 @@ public class CycleClockFixture : FastQueueFixture
 /// <summary>A year of a handful of units under one clock: what each phase does, pausing, and one orchestration per year.</summary>
 public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<CycleClockFixture>
 {
-    private readonly HttpClient _regulator = app.Client("regulator");
+    private readonly CycleDriver _cycle = new(app);
     private readonly LedgerClient _ledger = new(app);
     private CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Each test its own year, so their cycles never meet; all years before 2026, so their reports are due.</summary>
-    private static int _nextYear = 2018;
+    private DateTimeOffset At(int hour) => _cycle.At(hour);
 
-    /// <summary>Where this test's schedule starts: the fake clock only moves forward, and the tests share it.</summary>
-    private DateTimeOffset _origin;
-
-    private DateTimeOffset At(int hour) => _origin.AddHours(hour);
-
-    private object Schedule() => new
-    {
-        listPublication = At(1), preAllocation = At(2), reportsDue = At(3), verificationDue = At(4),
-        confirmationDue = At(5), verifiedAllocation = At(6), surrenderDue = At(7), close = At(8),
-    };
-
-    /// <summary>Key cement units with statistics for the two base years and the year, a general unit, the list, the plan, the factors.</summary>
     private async Task<(int Year, List<string> Key, string General)> YearAsync(int keyUnits)
     {
-        var year = Interlocked.Increment(ref _nextYear);
-        _origin = app.Clock.GetUtcNow();
-        var key = new List<string>();
-        for (var i = 0; i < keyUnits; i++) key.Add(await UnitAsync(year, 9000));
-        var general = await UnitAsync(year, 3000);
-        Assert.True((await _regulator.PostAsync($"/api/lists/{year}/publish", null, Ct)).IsSuccessStatusCode);
-        Assert.True((await _regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
-        {
-            cap = 10_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m,
-            methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { year - 2, year - 1 }, controlFactor = 1.0m } },
-        }, Ct)).IsSuccessStatusCode);
-        Assert.True((await _regulator.PutAsJsonAsync($"/api/reference/{year}/emission-factors", ReportingClient.Factors, Ct)).IsSuccessStatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await _regulator.PutAsJsonAsync($"/api/cycles/{year}/schedule", Schedule(), Ct)).StatusCode);
-        return (year, key, general);
+        var (key, general) = await _cycle.YearAsync(keyUnits, generalUnits: 1);
+        return (_cycle.Year, key, general[0]);
     }
 
-    private async Task<string> UnitAsync(int year, long emissions)
-    {
-        var uscc = await TestUnits.RegisterAsync(_regulator, industry: "cement");
-        foreach (var (y, e) in new[] { (year - 2, 10_000L), (year - 1, 10_000L), (year, emissions) })
-        {
-            Assert.True((await _regulator.PutAsJsonAsync($"/api/units/{uscc}/statistics/{y}", new { energyConsumptionTce = 5000, directEmissionsT = e, indirectEmissionsT = 0 }, Ct)).IsSuccessStatusCode);
-        }
-        return uscc;
-    }
+    private Task<JsonElement> StatusAsync(int year) => _cycle.StatusAsync();
 
-    private async Task<JsonElement> StatusAsync(int year) => await _regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}", Ct);
+    private Task<JsonElement> AtPhaseAsync(int year, DateTimeOffset at, string phase) => _cycle.AtPhaseAsync(at, phase);
 
-    /// <summary>Sets the fake clock (never back), then lets the 5-second CycleTick run until the cycle is in the phase.</summary>
-    private async Task<JsonElement> AtPhaseAsync(int year, DateTimeOffset at, string phase)
-    {
-        if (at > app.Clock.GetUtcNow()) app.Clock.SetUtcNow(at);
-        JsonElement status = default;
-        await Eventually.HoldsAsync(async () =>
-        {
-            await NudgeAsync(year, at);
-            status = await StatusAsync(year);
-            return status.GetProperty("phase").GetString() == phase;
-        }, $"the {year} cycle reaches {phase} (it is {status.ValueKind switch { JsonValueKind.Object => status.GetProperty("phase").GetString(), _ => "?" }})", TimeSpan.FromSeconds(60));
-        return status;
-    }
+    private Task NudgeAsync(int year, DateTimeOffset at) => _cycle.NudgeAsync(at);
 
-    /// <summary>
-    /// Lets the CycleTick timer fire by moving the fake clock 5 s, but never more than 30 minutes past <paramref name="at"/>,
-    /// so a slow machine cannot carry the clock into the next phase's due time; past that, ticks the engine directly.
-    /// </summary>
-    private async Task NudgeAsync(int year, DateTimeOffset at)
-    {
-        if (app.Clock.GetUtcNow() < at.AddMinutes(30)) app.Clock.Advance(TimeSpan.FromSeconds(5));
-        else await app.Service<BeijingEts.Functions.Cycle.CycleEngine>().TickAsync(year, Ct);
-    }
+    private Task<IReadOnlyDictionary<string, JsonElement>> StepsAsync(int year, string phase) => _cycle.StepsAsync(phase);
 
-    private async Task<IReadOnlyDictionary<string, JsonElement>> StepsAsync(int year, string phase) =>
-        (await _regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}/phases/{phase}", Ct)).EnumerateArray().ToDictionary(s => s.GetProperty("unit").GetString()!);
-
-    private static JsonElement Phase(JsonElement status, string name) => status.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("name").GetString() == name);
+    private static JsonElement Phase(JsonElement status, string name) => CycleDriver.Phase(status, name);
 
     [Fact]
     public async Task AYear_RunsFromListToClose_EachPhaseDoingItsPart()
     {
         var (year, key, general) = await YearAsync(keyUnits: 4);
         var reporting = new ReportingClient(app);
-        var started = await _regulator.PostAsync($"/api/cycles/{year}/start", null, Ct);
+        var started = await _cycle.Regulator.PostAsync($"/api/cycles/{year}/start", null, Ct);
         Assert.Equal(HttpStatusCode.Created, started.StatusCode);
         var first = await started.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal("list-published", first.GetProperty("phase").GetString());
@@ -136,7 +80,7 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         }, "the cycle waits for the unconfirmed unit");
         Assert.Equal("confirmation", (await StatusAsync(year)).GetProperty("phase").GetString());
         Assert.StartsWith("listed: not confirmed", (await StepsAsync(year, "confirmation"))[key[3]].GetProperty("outcome").GetString());
-        Assert.Equal(HttpStatusCode.OK, (await _regulator.PostAsync($"/api/cycles/{year}/advance", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _cycle.Regulator.PostAsync($"/api/cycles/{year}/advance", null, Ct)).StatusCode);
 
         // Verified allocation: top-up or claw-back to the confirmed figures; the unconfirmed unit's step fails, visibly.
         var surrender = await AtPhaseAsync(year, At(6), "surrender");
@@ -152,11 +96,11 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
             .GetProperty("status").GetString() == "compliant", "the full surrender settles");
 
         // At the deadline compliance is assessed and the non-compliant list frozen; the cycle closes at its close time.
-        var assessed = await AtPhaseAsync(year, At(7), "assessment");
+        await AtPhaseAsync(year, At(7), "assessment");
         await Eventually.HoldsAsync(async () => Phase(await StatusAsync(year), "assessment").GetProperty("done").GetInt32() == 4, "every key unit is assessed");
-        var frozen = (await _regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}/non-compliant", Ct)).EnumerateArray().Select(s => s.GetProperty("unit").GetString()).ToHashSet();
+        var frozen = (await _cycle.Regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}/non-compliant", Ct)).EnumerateArray().Select(s => s.GetProperty("unit").GetString()).ToHashSet();
         Assert.Equal(new HashSet<string?> { key[1], key[2] }, frozen);
-        Assert.Equal(At(8), assessed.GetProperty("nextTimer").GetDateTimeOffset());
+        Assert.Equal(At(8), (await StatusAsync(year)).GetProperty("nextTimer").GetDateTimeOffset());
         var closed = await AtPhaseAsync(year, At(8), "closed");
         var path = closed.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("to").GetString()).Distinct().ToList();
         Assert.Equal(["list-published", "pre-allocation", "reporting", "verification", "confirmation", "verified-allocation", "surrender", "assessment", "closed"], path);
@@ -174,10 +118,10 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
     public async Task APausedCycle_TakesNoStep_UntilResumed()
     {
         var (year, key, _) = await YearAsync(keyUnits: 2);
-        Assert.Equal(HttpStatusCode.Created, (await _regulator.PostAsync($"/api/cycles/{year}/start", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _cycle.Regulator.PostAsync($"/api/cycles/{year}/start", null, Ct)).StatusCode);
         await AtPhaseAsync(year, At(1), "pre-allocation");
 
-        var paused = await _regulator.PostAsync($"/api/cycles/{year}/pause", null, Ct);
+        var paused = await _cycle.Regulator.PostAsync($"/api/cycles/{year}/pause", null, Ct);
         Assert.True((await paused.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("paused").GetBoolean());
         if (At(2) > app.Clock.GetUtcNow()) app.Clock.SetUtcNow(At(2));
         for (var i = 0; i < 5; i++)
@@ -190,7 +134,7 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         Assert.Equal(0, await _ledger.HoldingAsync(key[0], vintage: year));
         Assert.Equal(JsonValueKind.Null, still.GetProperty("nextTimer").ValueKind);
 
-        Assert.Equal(HttpStatusCode.OK, (await _regulator.PostAsync($"/api/cycles/{year}/resume", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _cycle.Regulator.PostAsync($"/api/cycles/{year}/resume", null, Ct)).StatusCode);
         await AtPhaseAsync(year, At(2), "reporting");
         Assert.Equal(7000, await _ledger.HoldingAsync(key[0], vintage: year));
         var causes = (await StatusAsync(year)).GetProperty("history").EnumerateArray().Select(h => h.GetProperty("cause").GetString()!).ToList();
@@ -203,7 +147,7 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
     {
         var (year, _, _) = await YearAsync(keyUnits: 1);
 
-        var starts = await Task.WhenAll(_regulator.PostAsync($"/api/cycles/{year}/start", null, Ct), app.Client("regulator").PostAsync($"/api/cycles/{year}/start", null, Ct));
+        var starts = await Task.WhenAll(_cycle.Regulator.PostAsync($"/api/cycles/{year}/start", null, Ct), app.Client("regulator").PostAsync($"/api/cycles/{year}/start", null, Ct));
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Created], starts.Select(s => s.StatusCode).Order());
         var status = await StatusAsync(year);
@@ -213,12 +157,12 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
     [Fact]
     public async Task ACycle_NeedsItsSchedule_AndOnlyTheRegulatorRunsIt()
     {
-        var year = Interlocked.Increment(ref _nextYear);
+        var year = 2014;
 
-        var noSchedule = await _regulator.PostAsync($"/api/cycles/{year}/start", null, Ct);
+        var noSchedule = await _cycle.Regulator.PostAsync($"/api/cycles/{year}/start", null, Ct);
 
         Assert.Contains("no schedule", (await noSchedule.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
-        Assert.Equal(HttpStatusCode.NotFound, (await _regulator.GetAsync($"/api/cycles/{year}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _cycle.Regulator.GetAsync($"/api/cycles/{year}", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("unit", TestUnits.NewUscc()).PostAsync($"/api/cycles/{year}/start", null, Ct)).StatusCode);
     }
 }

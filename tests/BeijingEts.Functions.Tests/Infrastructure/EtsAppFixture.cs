@@ -50,15 +50,34 @@ public class EtsAppFixture : IAsyncLifetime
             ["Logging:LogLevel:Function"] = "Error",
         };
         foreach (var (key, value) in Settings) settings[key] = value;
-        App = EtsApp.Build(["--environment", "Testing"], settings, services =>
-        {
-            foreach (var type in ExtraFunctions) services.AddFunction(type);
-            ConfigureServices(services);
-        });
+        _settings = settings;
+        App = Build();
         await SeedAsync(Storage);
+        await StartAsync();
+    }
+
+    private Dictionary<string, string?> _settings = [];
+
+    private WebApplication Build() => EtsApp.Build(["--environment", "Testing"], _settings, services =>
+    {
+        foreach (var type in ExtraFunctions) services.AddFunction(type);
+        ConfigureServices(services);
+    });
+
+    private async Task StartAsync()
+    {
         await App.StartAsync(TestContext.Current.CancellationToken);
         var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal)));
+    }
+
+    /// <summary>Stops the app as a host would (work in flight is cut off) and starts a new one on the same storage; clients made before point at the old port.</summary>
+    public async Task RestartAsync()
+    {
+        await App.StopAsync(CancellationToken.None);
+        await App.DisposeAsync();
+        App = Build();
+        await StartAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -37,7 +37,8 @@ public sealed class LocalTriggerRuntime(
                     storage.Queue(StorageNames.Queues.Poison(function.QueueName!)),
                     hostSettings.Queues,
                     invoker,
-                    functionLogger).RunAsync(stoppingToken),
+                    functionLogger,
+                    configuration.GetValue("Ets:FaultInjection:DeliverTwice", false)).RunAsync(stoppingToken),
                 TriggerKind.Timer => new TimerScheduler(function, timerStatus, invoker, clock, functionLogger).RunAsync(stoppingToken),
                 _ => throw new InvalidOperationException($"Unknown trigger {function.Trigger}."),
             });

@@ -14,7 +14,8 @@ public sealed class QueueListener(
     QueueClient poisonQueue,
     QueueHostSettings settings,
     LocalInvoker invoker,
-    ILogger logger)
+    ILogger logger,
+    bool deliverTwice = false)
 {
     /// <summary>How long a received message stays hidden while it runs; renewed at half-time for long functions.</summary>
     internal static TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
@@ -76,6 +77,9 @@ public sealed class QueueListener(
             {
                 // Not cancelled by shutdown: a running invocation finishes (within functionTimeout) and is settled.
                 succeeded = await InvokeAsync(message);
+                // Fault injection (Ets:FaultInjection:DeliverTwice): queues deliver at least once, so every function
+                // must take the same message twice; tests turn this on to prove it.
+                if (succeeded && deliverTwice) succeeded = await InvokeAsync(message);
             }
             finally
             {
