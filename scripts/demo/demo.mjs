@@ -1,0 +1,194 @@
+// A whole compliance year against a running app, over HTTP only, as its users would drive it (see scripts/demo.sh).
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+const [url, keyFile, unitCount, stepSeconds] = [process.argv[2], process.argv[3], +process.argv[4], +process.argv[5]];
+const key = readFileSync(keyFile, "utf8").trim();
+const industries = ["cement", "heat", "services", "transport"];
+
+// ---- tokens and HTTP ----
+const b64url = (text) => Buffer.from(text).toString("base64url");
+function token(role, scope) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: "beijing-ets-local", aud: "beijing-ets-api", sub: `local:${role}${scope ? ":" + scope : ""}`, roles: [role], iat: now, nbf: now, exp: now + 8 * 3600 };
+  if (role === "unit") claims.unit_id = scope;
+  const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + b64url(JSON.stringify(claims));
+  return head + "." + createHmac("sha256", key).update(head).digest("base64url");
+}
+const regulator = token("regulator");
+
+async function call(method, path, body, as = regulator, { ok = true, type = "application/json" } = {}) {
+  const response = await fetch(url + "/api" + path, {
+    method,
+    headers: { authorization: `Bearer ${as}`, ...(body === undefined ? {} : { "content-type": type }) },
+    body: body === undefined ? undefined : type === "application/json" ? JSON.stringify(body) : body,
+  });
+  const text = await response.text();
+  if (ok && !response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  const json = text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
+  return { status: response.status, body: json };
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (text) => console.log(`${new Date().toISOString().slice(11, 19)}  ${text}`);
+
+// ---- sample data ----
+const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+function uscc() {
+  let body = "9111";
+  while (body.length < 17) body += alphabet[Math.floor(Math.random() * alphabet.length)];
+  const sum = [...body].reduce((s, c, i) => s + alphabet.indexOf(c) * weights[i], 0);
+  return body + alphabet[(31 - (sum % 31)) % 31];
+}
+function minimalPdf(text) {
+  const objects = ["<</Type/Catalog/Pages 2 0 R>>", "<</Type/Pages/Kids[3 0 R]/Count 1>>",
+    "<</Type/Page/MediaBox[0 0 595 842]/Parent 2 0 R/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+    `<</Length ${`BT /F1 14 Tf 50 780 Td (${text}) Tj ET`.length}>>stream\nBT /F1 14 Tf 50 780 Td (${text}) Tj ET\nendstream`,
+    "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"];
+  let pdf = "%PDF-1.4\n";
+  const offsets = objects.map((o, i) => { const at = pdf.length; pdf += `${i + 1} 0 obj\n${o}\nendobj\n`; return at; });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n` + offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("");
+  pdf += `trailer\n<</Size ${objects.length + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(pdf, "latin1");
+}
+async function upload(link, content) {
+  const response = await fetch(link, { method: "PUT", headers: { "x-ms-blob-type": "BlockBlob" }, body: content });
+  if (!response.ok) throw new Error(`upload: ${response.status} ${await response.text()}`);
+}
+const gasPerTonne = 389.31 * 0.01532 * 0.99 * 44 / 12; // t CO2 per 10^4 Nm3 on the demo factors
+
+// ---- the year ----
+// A year whose statistics no earlier demo touched: an earlier demo of year Y imported Y-2..Y and published Y's list.
+const taken = async (y) => (await call("GET", `/lists/${y}`, undefined, regulator, { ok: false })).status !== 404
+  || (await Promise.all([y, y + 1, y + 2].map((c) => call("GET", `/cycles/${c}`, undefined, regulator, { ok: false })))).some((r) => r.status !== 404);
+let year = new Date().getUTCFullYear() - 1;
+while (await taken(year)) {
+  if (--year < 2015) throw new Error("Every demo year is used in this storage: stop run.sh, remove .data/azurite, start it again.");
+}
+log(`Demo year ${year}: ${unitCount} units, one schedule step every ${stepSeconds} s`);
+
+const units = Array.from({ length: unitCount }, (_, i) => {
+  const isKey = i % 5 !== 4;
+  return { i, uscc: uscc(), industry: industries[i % industries.length], isKey, emissions: isKey ? 6000 + ((i * 733) % 14000) : 2000 + ((i * 377) % 2500) };
+});
+for (const [y, register] of [[year - 2, true], [year - 1, false], [year, false]]) {
+  const rows = units.map((u) => `${u.uscc},演示单位${String(u.i).padStart(2, "0")},${["朝阳区", "海淀区", "丰台区"][u.i % 3]},${u.industry},5000,${y < year ? u.emissions + 500 : u.emissions},0`);
+  await call("POST", `/lists/${y}/statistics`, `uscc,name,district,industry,energyConsumptionTce,directEmissionsT,indirectEmissionsT\n${rows.join("\n")}\n`, regulator, { type: "text/csv" });
+  if (register) log(`Registered ${unitCount} units through the ${y} statistics import`);
+}
+const published = (await call("POST", `/lists/${year}/publish`)).body;
+log(`Published the ${year} list: ${published.keyUnits} key units, ${published.reportingUnits} general reporting units`);
+const entries = (await call("GET", `/lists/${year}`)).body.entries;
+const listed = new Set(entries.map((e) => e.uscc));
+const keyUnits = units.filter((u) => entries.some((e) => e.uscc === u.uscc && e.category === "key"));
+await call("PUT", `/allocation/${year}/plan`, {
+  cap: 100_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
+  methods: Object.fromEntries(industries.map((i) => [i, { method: "historical-total", baseYears: [year - 2, year - 1], controlFactor: 0.98 }])),
+});
+await call("PUT", `/reference/${year}/emission-factors`, {
+  fuels: { "natural-gas": { unit: "10^4 Nm3", ncvGJPerUnit: 389.31, carbonContentTCPerGJ: 0.01532, oxidationRate: 0.99 } },
+  electricityTCO2PerMWh: 0.5703, heatTCO2PerGJ: 0.11,
+});
+const start = Date.now() + 5000;
+const at = (steps) => new Date(start + steps * stepSeconds * 1000).toISOString();
+const schedule = { listPublication: at(0), preAllocation: at(1), reportsDue: at(3), verificationDue: at(4), confirmationDue: at(5), verifiedAllocation: at(6), surrenderDue: at(8), close: at(9) };
+await call("PUT", `/cycles/${year}/schedule`, schedule);
+await call("POST", `/cycles/${year}/start`);
+log(`Started the ${year} cycle; it closes at ${schedule.close}`);
+
+async function phase(name, { advance = false } = {}) {
+  for (;;) {
+    const status = (await call("GET", `/cycles/${year}`)).body;
+    if (status.phase === name) return status;
+    if (advance && status.phase === "confirmation" && status.blocked) {
+      log(`Cycle waits: ${status.blocked} The regulator advances.`);
+      await call("POST", `/cycles/${year}/advance`);
+    }
+    await sleep(1000);
+  }
+}
+
+await phase("reporting");
+log("Pre-allocation paid; reporting is open");
+const silent = new Set([keyUnits[0].uscc, keyUnits[1].uscc, keyUnits[2].uscc, (units.find((u) => listed.has(u.uscc) && !keyUnits.includes(u)) ?? keyUnits[4]).uscc]);
+const reports = new Map();
+for (const u of units.filter((u) => listed.has(u.uscc) && !silent.has(u.uscc))) {
+  const report = {
+    fuels: [{ fuel: "natural-gas", quantity: Math.round((u.emissions - 400) / gasPerTonne * 100) / 100, unit: "10^4 Nm3" }],
+    processes: [], purchasedElectricityMWh: 900, purchasedHeatGJ: 0, nonFossilElectricityMWh: 200, nonFossilEvidence: "green certificates",
+    activity: [{ product: "output-t", quantity: u.emissions * 2, unit: "t" }], declaration: { signedBy: "张伟", title: "法定代表人" },
+  };
+  reports.set(u.uscc, (await call("PUT", `/units/${u.uscc}/reports/${year}`, report, token("unit", u.uscc))).body);
+}
+log(`${reports.size} units reported; ${silent.size} did not (they get reminders)`);
+
+const objector = keyUnits[3];
+const objection = await call("POST", `/allocation/${year}/units/${objector.uscc}/objections`, { reason: "The 2-year base omits the new kiln line commissioned in Q4." }, token("unit", objector.uscc), { ok: false });
+if (objection.status === 201) {
+  await call("POST", `/objections/${objection.body.objection.id}/decision`, { outcome: "rejected", explanation: "The plan's method counts installed capacity from the following year (Art. 13)." });
+  log(`Unit ${objector.uscc} objected to its allocation; the regulator decided (rejected, with reasons)`);
+} else log(`The objection could not be filed: ${objection.body.detail}`);
+
+const verifier = uscc();
+await call("PUT", `/verifiers/${verifier}`, {
+  name: "北京演示核查机构", registeredInPrc: true, independentLegalPerson: true, fixedOffice: true, qualityManagement: ["QM-01 impartiality"], ghgExperience: ["2023: 40 units"],
+  staff: ["lead", "second", "third"].map((id) => ({ id, name: id, fullTime: true, experienceYears: Object.fromEntries(industries.map((i) => [i, 6])) })),
+});
+const verified = keyUnits.filter((u) => reports.has(u.uscc)).slice(0, 8);
+for (const [n, u] of verified.entries()) {
+  const report = reports.get(u.uscc);
+  const links = (await call("POST", `/units/${u.uscc}/reports/${year}/verification`, { verifier, leadVerifier: "lead" }, token("unit", u.uscc))).body;
+  const total = n === 6 ? Math.round(report.totalEmissionsT * 1.1) : report.totalEmissionsT;
+  const statement = (y) => JSON.stringify({ unit: u.uscc, year: y, reportVersion: report.version, directEmissionsT: total - report.indirectEmissionsT, indirectEmissionsT: report.indirectEmissionsT,
+    totalEmissionsT: total, opinion: n === 6 ? "with-comments" : "satisfactory", misstatements: [], nonConformities: n === 6 ? ["fuel meter 3 uncalibrated"] : [] });
+  await upload(links.reportUploadUrl, minimalPdf(`Verification report ${u.uscc} ${year}`));
+  await upload(links.statementUploadUrl, statement(n === 7 ? year - 1 : year));
+}
+let verifications = [];
+for (let tries = 0; tries < 60; tries++) {
+  verifications = await Promise.all(verified.map(async (u) => (await call("GET", `/units/${u.uscc}/reports/${year}/verification`)).body));
+  if (verifications.every((v) => v.status !== "awaiting-upload")) break;
+  await sleep(1000);
+}
+for (const v of verifications) log(`Verification of ${v.unit}: ${v.status}${v.flagged ? " (flagged)" : ""}${v.reason ? ": " + v.reason : ""}`);
+
+for (const u of keyUnits.filter((u) => reports.has(u.uscc))) {
+  const v = verifications.find((x) => x.unit === u.uscc);
+  const body = v?.status === "accepted"
+    ? { confirmedEmissions: v.verifiedEmissionsT, basis: "verified" }
+    : { confirmedEmissions: reports.get(u.uscc).totalEmissionsT, basis: "adjusted", reason: "Confirmed on the report after the regulator's document review (Art. 23)." };
+  await call("POST", `/units/${u.uscc}/reports/${year}/confirmation`, body);
+}
+log(`Confirmed the emissions of ${keyUnits.filter((u) => reports.has(u.uscc)).length} key units`);
+
+for (const u of keyUnits.filter((u) => u.i % 4 === 0)) {
+  await call("POST", "/ledger/transactions", { transactionId: `demo-${year}-ccer-${u.uscc}`, type: "deposit", to: u.uscc, product: "CCER", vintage: year, quantity: 400, lot: `CCER-DEMO-${u.i}` });
+}
+await phase("surrender", { advance: true });
+log("Verified allocation settled; surrender is open");
+let surrenders = 0;
+for (const u of keyUnits.filter((u) => reports.has(u.uscc))) {
+  const owed = (await call("GET", `/units/${u.uscc}/compliance/${year}`, undefined, token("unit", u.uscc))).body.confirmedEmissionsT;
+  const account = (await call("GET", `/units/${u.uscc}/account`, undefined, token("unit", u.uscc))).body;
+  const bea = account.holdings.filter((h) => h.product === "BEA" && h.vintage <= year).reduce((s, h) => s + h.quantity, 0);
+  const offsets = u.i % 4 === 0 ? Math.min(400, Math.floor(owed * 5 / 100)) : 0;
+  const share = [1, 1, 0.5, 0][u.i % 4];
+  const allowances = Math.min(bea, Math.floor(owed * share) - offsets);
+  const items = [];
+  if (allowances > 0) items.push({ product: "BEA", vintage: year, quantity: allowances });
+  if (offsets > 0) items.push({ product: "CCER", vintage: year, quantity: offsets, lot: `CCER-DEMO-${u.i}` });
+  if (items.length === 0) continue;
+  await call("POST", `/units/${u.uscc}/surrenders/${year}`, { transactionId: `demo-${year}`, items }, token("unit", u.uscc));
+  surrenders++;
+}
+log(`${surrenders} units surrendered (some in full with offsets, some in part, some not at all)`);
+
+const closed = await phase("closed");
+log(`Cycle closed. History: ${closed.history.map((h) => h.to).filter((p, i, all) => all.indexOf(p) === i).join(" -> ")}`);
+for (const p of closed.phases) log(`  ${p.name.padEnd(20)} ${String(p.done).padStart(3)} done ${String(p.failed).padStart(3)} failed of ${p.total}`);
+const frozen = (await call("GET", `/cycles/${year}/non-compliant`)).body;
+log(`Non-compliant list frozen for enforcement (Art. 29): ${frozen.length} units`);
+const check = (await call("GET", "/ledger/check")).body;
+log(`Ledger check: ${check.rows.every((r) => r.drift === 0) ? "every product and vintage conserved" : "DRIFT: " + JSON.stringify(check.rows)}`);
+console.log("\n" + (await call("GET", `/compliance/${year}?format=csv`)).body);
