@@ -207,6 +207,54 @@ Report("reports.submit", reportRate, "reports/s", over: "reports.bare-write", ta
 Report("reports.submit.p99_ms", ReportsBench.Percentile(reportTimes, 99), "ms");
 Report("reports.submit.storage-requests", (double)storageRequests.Value / submissions, "requests/report");
 
+// Issue 6: a whole cycle for 1,000 and 10,000 units, every due time already come, confirmations pre-loaded (straight into
+// storage). The bench ticks the engine every 250 ms (the CycleTick timer runs every 5 s) and reports unit steps per
+// second, seconds per phase, and storage requests per unit step.
+async Task RunCycleAsync(string name, int unitCount, int year)
+{
+    await PostFileAsync($"/api/lists/{year - 1}/statistics", ListsBench.StatisticsFile(unitCount, withRegistration: false, minimumEmissions: 6_000));
+    await PostFileAsync($"/api/lists/{year}/statistics", ListsBench.StatisticsFile(unitCount, withRegistration: false, minimumEmissions: 6_000));
+    (await http.PostAsync($"/api/lists/{year}/publish", null)).EnsureSuccessStatusCode();
+    var cycleMethods = new[] { "power", "heat", "cement", "services", "transport" }.ToDictionary(i => i, _ => (object)new { method = "historical-total", baseYears = new[] { year - 1 }, controlFactor = 0.98m });
+    (await http.PutAsJsonAsync($"/api/allocation/{year}/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods = cycleMethods })).EnsureSuccessStatusCode();
+    var list = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/lists/{year}");
+    var keyUnits = list.GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("category").GetString() == "key").Select(e => e.GetProperty("uscc").GetString()!).ToList();
+    var confirmations = app.Services.GetRequiredService<BeijingEts.Functions.Reporting.ConfirmationStore>();
+    await Parallel.ForEachAsync(keyUnits, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (uscc, ct) => await confirmations.PutAsync(
+        new BeijingEts.Functions.Reporting.ConfirmedEmissions(uscc, year, new BeijingEts.Domain.Ledger.Tonnes(8000), BeijingEts.Functions.Reporting.ConfirmationBasis.Adjusted,
+            "bench", 1, new BeijingEts.Domain.Ledger.Tonnes(8000), [], DateTimeOffset.UtcNow, "bench"), ct));
+    var due = DateTimeOffset.UtcNow;
+    (await http.PutAsJsonAsync($"/api/cycles/{year}/schedule", new
+    {
+        listPublication = due, preAllocation = due, reportsDue = due, verificationDue = due, confirmationDue = due, verifiedAllocation = due, surrenderDue = due, close = due,
+    })).EnsureSuccessStatusCode();
+    var engine = app.Services.GetRequiredService<BeijingEts.Functions.Cycle.CycleEngine>();
+    storageRequests.Reset();
+    watch.Restart();
+    (await http.PostAsync($"/api/cycles/{year}/start", null)).EnsureSuccessStatusCode();
+    var cycles = app.Services.GetRequiredService<BeijingEts.Functions.Cycle.CycleStore>();
+    while ((await cycles.FindAsync(year, CancellationToken.None))?.State.Phase != BeijingEts.Functions.Cycle.CyclePhase.Closed)
+    {
+        await engine.TickAsync(year, CancellationToken.None);
+        await Task.Delay(250);
+    }
+    var seconds = watch.Elapsed.TotalSeconds;
+    var status = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/cycles/{year}");
+    var phases = status.GetProperty("phases").EnumerateArray().ToList();
+    var steps = phases.Sum(p => p.GetProperty("total").GetInt32());
+    Report(name, steps / seconds, "unit-steps/s", over: "storage.upsert.parallel16", target: 0.3);
+    Report($"{name}.seconds", seconds, "s");
+    Report($"{name}.unit-steps", steps, "steps");
+    Report($"{name}.storage-requests", (double)storageRequests.Value / steps, "requests/unit-step");
+    foreach (var phase in phases.Where(p => p.GetProperty("startedAt").ValueKind == System.Text.Json.JsonValueKind.String && p.GetProperty("endedAt").ValueKind == System.Text.Json.JsonValueKind.String))
+    {
+        var phaseSeconds = (phase.GetProperty("endedAt").GetDateTimeOffset() - phase.GetProperty("startedAt").GetDateTimeOffset()).TotalSeconds;
+        Report($"{name}.phase.{phase.GetProperty("name").GetString()}_s", phaseSeconds, "s");
+    }
+}
+await RunCycleAsync("cycle.1k", Count(1_000), 2019);
+await RunCycleAsync("cycle.10k", Count(10_000), 2016);
+
 await app.StopAsync();
 await app.DisposeAsync();
 

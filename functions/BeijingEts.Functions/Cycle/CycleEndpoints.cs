@@ -121,7 +121,7 @@ public sealed class CycleEndpoints : IHttpFunction
         var retried = 0;
         foreach (var phase in state.Phases.Select(p => p.Phase).Where(p => only is null || p == only))
         {
-            foreach (var (step, etag) in (await store.StepsAsync(year, phase, cancellationToken)).Where(s => s.Step.State == StepState.Failed))
+            foreach (var (step, etag) in await store.StepsInAsync(year, phase, StepState.Failed, cancellationToken))
             {
                 var again = step with { State = StepState.Pending, Attempts = 0, Reason = null, UpdatedAt = clock.GetUtcNow(), EnqueuedAt = DateTimeOffset.UtcNow };
                 if (!await store.TryReplaceStepAsync(year, again, etag, cancellationToken)) continue;
@@ -169,10 +169,13 @@ public sealed class CycleEndpoints : IHttpFunction
                 phases.Add(new PhaseView(CycleState.Name(phase), record?.Total ?? 0, 0, 0, record?.StartedAt, record?.EndedAt));
                 continue;
             }
-            var steps = await store.StepsAsync(state.Year, phase, cancellationToken);
-            failures.AddRange(steps.Where(s => s.Step.State == StepState.Failed).Select(s => new FailureView(s.Step.Uscc, CycleState.Name(phase), s.Step.Reason, s.Step.Attempts)));
-            phases.Add(new PhaseView(CycleState.Name(phase), Math.Max(record.Total, steps.Count), steps.Count(s => s.Step.State == StepState.Done),
-                steps.Count(s => s.Step.State == StepState.Failed), record.StartedAt, record.EndedAt));
+            var (total, done, failed) = await store.CountStepsAsync(state.Year, phase, cancellationToken);
+            if (failed > 0)
+            {
+                failures.AddRange((await store.StepsInAsync(state.Year, phase, StepState.Failed, cancellationToken))
+                    .Select(s => new FailureView(s.Step.Uscc, CycleState.Name(phase), s.Step.Reason, s.Step.Attempts)));
+            }
+            phases.Add(new PhaseView(CycleState.Name(phase), Math.Max(record.Total, total), done, failed, record.StartedAt, record.EndedAt));
         }
         var schedule = await schedules.FindAsync(state.Year, cancellationToken);
         DateTimeOffset? next = state.Paused || schedule is null || state.Phase == CyclePhase.Closed ? null

@@ -52,32 +52,38 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
             return await store.TryReplaceAsync(fannedOut, etag, cancellationToken);
         }
 
-        var steps = await store.StepsAsync(year, phase, cancellationToken);
-        var known = steps.Select(s => s.Step.Uscc).ToHashSet(StringComparer.Ordinal);
-        var (_, current) = await phases.UnitsAsync(year, phase, cancellationToken);
-        var joined = current.Where(u => !known.Contains(u)).ToList();
-        if (joined.Count > 0)
+        // A list revision since the steps went out: the units it added join the open phase.
+        var latest = await phases.LatestRevisionAsync(year, cancellationToken);
+        if (latest is not null && latest != state.ListRevision)
         {
-            logger.LogInformation("{Count} unit(s) joined the {Year} {Phase} phase from a list revision", joined.Count, year, phase);
-            await SendOutAsync(year, phase, joined, cancellationToken);
-            return await store.TryReplaceAsync(state with { Phases = [.. state.Phases.SkipLast(1), state.Current with { Total = known.Count + joined.Count }] }, etag, cancellationToken);
+            var known = await store.StepUnitsAsync(year, phase, cancellationToken);
+            var (_, units) = await phases.UnitsAsync(year, phase, cancellationToken);
+            var joined = units.Where(u => !known.Contains(u)).ToList();
+            if (joined.Count > 0)
+            {
+                logger.LogInformation("{Count} unit(s) joined the {Year} {Phase} phase from list revision {Revision}", joined.Count, year, phase, latest);
+                await SendOutAsync(year, phase, joined, cancellationToken);
+            }
+            var revised = state with { ListRevision = latest, Phases = [.. state.Phases.SkipLast(1), state.Current with { Total = known.Count + joined.Count }] };
+            return await store.TryReplaceAsync(revised, etag, cancellationToken);
         }
-        var pending = steps.Where(s => s.Step.State == StepState.Pending).ToList();
+        var pending = await store.StepsInAsync(year, phase, StepState.Pending, cancellationToken);
         if (pending.Count > 0)
         {
             await RedeliverStaleAsync(year, pending, cancellationToken);
             return false;
         }
         if (phase == CyclePhase.Assessment && now < schedule.Close) return false;
-        var waiting = state.AdvanceRequested ? null : await phases.WaitingForAsync(year, phase, current, cancellationToken);
+        var waiting = state.AdvanceRequested ? null : await phases.WaitingForAsync(year, phase, cancellationToken);
         if (waiting is not null)
         {
             if (waiting != state.Blocked) await store.TryReplaceAsync(state with { Blocked = waiting }, etag, cancellationToken);
             return false;
         }
+        var failed = (await store.StepsInAsync(year, phase, StepState.Failed, cancellationToken)).Count;
         var cause = state.AdvanceRequested && phase == CyclePhase.Confirmation
             ? "advanced by the regulator"
-            : $"{steps.Count} step(s) ended ({steps.Count(s => s.Step.State == StepState.Failed)} failed)";
+            : $"{state.Current.Total} step(s) ended ({failed} failed)";
         return await store.TryReplaceAsync(Advance(state, now, cause), etag, cancellationToken);
     }
 

@@ -31,7 +31,7 @@ public sealed class CycleTick(CycleStore store, CycleEngine engine, ILogger<Cycl
 /// reason, visible in the cycle's status and retried by the regulator. One unit's failure never holds up another's.
 /// </summary>
 [QueueTrigger(StorageNames.Queues.CycleSteps)]
-public sealed class RunCycleStep(CycleStore store, CycleScheduleStore schedules, CyclePhases phases, CycleEngine engine, TimeProvider clock) : IQueueFunction
+public sealed class RunCycleStep(CycleStore store, CycleSnapshots snapshots, CyclePhases phases, CycleEngine engine, TimeProvider clock) : IQueueFunction
 {
     private static readonly TimeSpan PausedDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan NotYetDelay = TimeSpan.FromSeconds(1);
@@ -39,14 +39,14 @@ public sealed class RunCycleStep(CycleStore store, CycleScheduleStore schedules,
     public async Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken)
     {
         var step = JsonSerializer.Deserialize<CycleStepMessage>(message.Body, DocumentRows.Json) ?? throw new JsonException($"Message {message.Id} holds JSON null.");
-        if (await store.FindAsync(step.Year, cancellationToken) is not var (state, _)) return;
+        var (state, schedule) = await snapshots.GetAsync(step.Year, cancellationToken);
+        if (state is null || schedule is null) return;
         if (state.Paused)
         {
             await engine.SendAsync(step, PausedDelay, cancellationToken);
             return;
         }
         if (await store.FindStepAsync(step.Year, step.Phase, step.Uscc, cancellationToken) is not var (current, etag) || current.State != StepState.Pending) return;
-        var schedule = await schedules.FindAsync(step.Year, cancellationToken) ?? throw new InvalidOperationException($"The {step.Year} cycle has no schedule.");
 
         StepResult result;
         try

@@ -54,6 +54,8 @@ public sealed class CyclePhases(
         _ => StepScope.None,
     };
 
+    public async Task<int?> LatestRevisionAsync(int year, CancellationToken cancellationToken) => (await lists.LatestRevisionAsync(year, cancellationToken))?.Revision;
+
     /// <summary>The units the phase has a step for, on the year's latest list (a unit added by a revision joins the open phase).</summary>
     public async Task<(int? Revision, IReadOnlyList<string> Units)> UnitsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
     {
@@ -153,9 +155,10 @@ public sealed class CyclePhases(
     }
 
     /// <summary>What the phase still waits for once its steps have ended; null when it may end.</summary>
-    public async Task<string?> WaitingForAsync(int year, CyclePhase phase, IReadOnlyCollection<string> keyUnits, CancellationToken cancellationToken)
+    public async Task<string?> WaitingForAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
     {
         if (phase != CyclePhase.Confirmation) return null;
+        var (_, keyUnits) = await UnitsAsync(year, phase, cancellationToken);
         var confirmed = await confirmations.ReadYearAsync(year, cancellationToken);
         var missing = keyUnits.Count(u => !confirmed.ContainsKey(u));
         return missing == 0 ? null : $"Waiting for {missing} key unit(s) to have their emissions confirmed, or for the regulator to advance (POST /api/cycles/{year}/advance).";

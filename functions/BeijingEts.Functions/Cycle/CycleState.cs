@@ -107,14 +107,50 @@ public sealed class CycleStore(StorageClients storage)
         return years;
     }
 
-    public async Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> StepsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> StepsAsync(int year, CyclePhase phase, CancellationToken cancellationToken) =>
+        QueryStepsAsync($"PartitionKey eq '{StepPartition(year, phase)}'", cancellationToken);
+
+    /// <summary>The phase's steps in a state, found by the State column rather than by reading every step.</summary>
+    public Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> StepsInAsync(int year, CyclePhase phase, StepState state, CancellationToken cancellationToken) =>
+        QueryStepsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {StepPartition(year, phase)} and State eq {StateName(state)}"), cancellationToken);
+
+    private async Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> QueryStepsAsync(string filter, CancellationToken cancellationToken)
     {
         var steps = new List<(CycleStep, ETag)>();
-        await foreach (var row in Steps.QueryAsync<TableEntity>(r => r.PartitionKey == StepPartition(year, phase), cancellationToken: cancellationToken))
-        {
-            steps.Add((DocumentRows.Read<CycleStep>(row), row.ETag));
-        }
+        await foreach (var row in Steps.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) steps.Add((DocumentRows.Read<CycleStep>(row), row.ETag));
         return steps;
+    }
+
+    /// <summary>How many of the phase's steps there are, and how many are done and failed: the State column only.</summary>
+    public async Task<(int Total, int Done, int Failed)> CountStepsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    {
+        var (total, done, failed) = (0, 0, 0);
+        await foreach (var row in Steps.QueryAsync<TableEntity>($"PartitionKey eq '{StepPartition(year, phase)}'", select: ["State"], cancellationToken: cancellationToken))
+        {
+            total++;
+            var state = row.GetString("State");
+            if (state == StateName(StepState.Done)) done++;
+            else if (state == StateName(StepState.Failed)) failed++;
+        }
+        return (total, done, failed);
+    }
+
+    /// <summary>The units that have a step in the phase: the row keys only.</summary>
+    public async Task<IReadOnlySet<string>> StepUnitsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    {
+        var units = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in Steps.QueryAsync<TableEntity>($"PartitionKey eq '{StepPartition(year, phase)}'", select: ["RowKey"], cancellationToken: cancellationToken)) units.Add(row.RowKey);
+        return units;
+    }
+
+    private static string StateName(StepState state) => JsonNamingPolicy.KebabCaseLower.ConvertName(state.ToString());
+
+    /// <summary>A step's row: the document, plus its state as a column to filter on.</summary>
+    private static TableEntity StepEntity(int year, CycleStep step)
+    {
+        var entity = DocumentRows.Entity(StepPartition(year, step.Phase), step.Uscc, step);
+        entity["State"] = StateName(step.State);
+        return entity;
     }
 
     public async Task<(CycleStep Step, ETag ETag)?> FindStepAsync(int year, CyclePhase phase, string uscc, CancellationToken cancellationToken)
@@ -132,15 +168,14 @@ public sealed class CycleStore(StorageClients storage)
             {
                 try
                 {
-                    await Steps.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.Add,
-                        DocumentRows.Entity(StepPartition(year, s.Phase), s.Uscc, s))), cancellationToken);
+                    await Steps.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.Add, StepEntity(year, s))), cancellationToken);
                 }
                 catch (TableTransactionFailedException error) when (error.Status == 409)
                 {
                     // Some were added by an earlier attempt that stopped halfway: add the rest one by one.
                     foreach (var step in chunk)
                     {
-                        try { await Steps.AddEntityAsync(DocumentRows.Entity(StepPartition(year, step.Phase), step.Uscc, step), cancellationToken); }
+                        try { await Steps.AddEntityAsync(StepEntity(year, step), cancellationToken); }
                         catch (RequestFailedException one) when (one.Status == 409) { }
                     }
                 }
@@ -153,12 +188,31 @@ public sealed class CycleStore(StorageClients storage)
     {
         try
         {
-            await Steps.UpdateEntityAsync(DocumentRows.Entity(StepPartition(year, step.Phase), step.Uscc, step), etag, TableUpdateMode.Replace, cancellationToken);
+            await Steps.UpdateEntityAsync(StepEntity(year, step), etag, TableUpdateMode.Replace, cancellationToken);
             return true;
         }
         catch (RequestFailedException error) when (error.Status == 412)
         {
             return false;
         }
+    }
+}
+
+/// <summary>
+/// The cycle state and schedule as unit steps read them: from storage at most once a second per year and process, which
+/// saves two reads per step. A pause therefore reaches running steps within a second, well within one CycleTick.
+/// </summary>
+public sealed class CycleSnapshots(CycleStore store, CycleScheduleStore schedules)
+{
+    private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (DateTime ReadAt, CycleState? State, CycleSchedule? Schedule)> _years = new();
+
+    public async Task<(CycleState? State, CycleSchedule? Schedule)> GetAsync(int year, CancellationToken cancellationToken)
+    {
+        if (_years.TryGetValue(year, out var cached) && DateTime.UtcNow - cached.ReadAt < Fresh) return (cached.State, cached.Schedule);
+        var state = (await store.FindAsync(year, cancellationToken))?.State;
+        var schedule = await schedules.FindAsync(year, cancellationToken);
+        _years[year] = (DateTime.UtcNow, state, schedule);
+        return (state, schedule);
     }
 }

@@ -10,5 +10,6 @@ public static class SurrenderServices
         .AddSingleton<ComplianceService>()
         .AddSingleton<CycleStore>()
         .AddSingleton<CyclePhases>()
-        .AddSingleton<CycleEngine>();
+        .AddSingleton<CycleEngine>()
+        .AddSingleton<CycleSnapshots>();
 }

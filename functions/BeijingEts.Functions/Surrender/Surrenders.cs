@@ -176,6 +176,10 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
         }
         var confirmed = await confirmations.FindAsync(year, unit.Uscc, cancellationToken);
         if (confirmed is null) return Problems.Unprocessable($"Unit {unit.Uscc}'s {year} emissions are not confirmed yet; surrender is measured against the confirmed figure (Art. 27).");
+        if (await schedules.FindAsync(year, cancellationToken) is { } deadline && clock.GetUtcNow() > deadline.SurrenderDue)
+        {
+            return Problems.Unprocessable($"The {year} surrender window closed at {deadline.SurrenderDue:O}; compliance was assessed then and any shortfall is for enforcement (Art. 29).");
+        }
         var account = await ledger.ReadAccountAsync(unit.Uscc, cancellationToken);
         if (account.Suspended) return Problems.Unprocessable($"Account {unit.Uscc} is suspended ({string.Join(", ", account.Suspensions)}); it cannot surrender until the suspension is lifted.");
 

@@ -143,6 +143,29 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
     }
 
     [Fact]
+    public async Task AUnitAddedByAListRevision_JoinsTheOpenPhases()
+    {
+        var (year, key, general) = await YearAsync(keyUnits: 2);
+        Assert.Equal(HttpStatusCode.Created, (await _cycle.Regulator.PostAsync($"/api/cycles/{year}/start", null, Ct)).StatusCode);
+        await AtPhaseAsync(year, At(2), "reporting");
+
+        var joiner = await TestUnits.RegisterAsync(_cycle.Regulator, industry: "cement");
+        foreach (var (y, emissions) in new[] { (year - 2, 10_000L), (year - 1, 10_000L), (year, 9000L) })
+        {
+            Assert.True((await _cycle.Regulator.PutAsJsonAsync($"/api/units/{joiner}/statistics/{y}", new { energyConsumptionTce = 5000, directEmissionsT = emissions, indirectEmissionsT = 0 }, Ct)).IsSuccessStatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Created, (await _cycle.Regulator.PostAsync($"/api/lists/{year}/publish", null, Ct)).StatusCode);
+
+        var status = await AtPhaseAsync(year, At(3), "verification");
+        Assert.Equal(2, status.GetProperty("listRevision").GetInt32());
+        Assert.Equal(4, Phase(status, "reporting").GetProperty("done").GetInt32());
+        Assert.StartsWith("reminder", (await StepsAsync(year, "reporting"))[joiner].GetProperty("outcome").GetString());
+        Assert.Equal(2, Phase(status, "pre-allocation").GetProperty("total").GetInt32());
+        await AtPhaseAsync(year, At(4), "confirmation");
+        Assert.Contains(joiner, (await StepsAsync(year, "verification")).Keys);
+    }
+
+    [Fact]
     public async Task TwoStartsAtOnce_GetOneOrchestration()
     {
         var (year, _, _) = await YearAsync(keyUnits: 1);

@@ -134,6 +134,24 @@ public sealed class SurrenderTests(SurrenderFixture app) : IClassFixture<Surrend
             confirmationDue = past.AddDays(-100), verifiedAllocation = past.AddDays(-90), surrenderDue = past, close = past.AddDays(10),
         };
         Assert.Equal(HttpStatusCode.OK, (await _ledger.Regulator.PutAsJsonAsync($"/api/cycles/{Year}/schedule", schedule, Ct)).StatusCode);
+        try
+        {
+            await AssertPastTheDeadlineAsync(uscc, compliant, unconfirmed);
+        }
+        finally
+        {
+            // The other tests of this class surrender for the same year: give it its window back.
+            var future = DateTimeOffset.UtcNow.AddDays(300);
+            Assert.Equal(HttpStatusCode.OK, (await _ledger.Regulator.PutAsJsonAsync($"/api/cycles/{Year}/schedule", new
+            {
+                listPublication = past.AddDays(-300), preAllocation = past.AddDays(-290), reportsDue = past.AddDays(-200), verificationDue = past.AddDays(-150),
+                confirmationDue = past.AddDays(-100), verifiedAllocation = past.AddDays(-90), surrenderDue = future, close = future.AddDays(10),
+            }, CancellationToken.None)).StatusCode);
+        }
+    }
+
+    private async Task AssertPastTheDeadlineAsync(string uscc, string compliant, string unconfirmed)
+    {
 
         var table = await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/compliance/{Year}", Ct);
         var byUnit = table.GetProperty("units").EnumerateArray().ToDictionary(u => u.GetProperty("unit").GetString()!);
@@ -149,6 +167,8 @@ public sealed class SurrenderTests(SurrenderFixture app) : IClassFixture<Surrend
         var xlsx = await _ledger.Regulator.GetAsync($"/api/compliance/{Year}?format=xlsx", Ct);
         Assert.Equal("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("unit", uscc).GetAsync($"/api/compliance/{Year}", Ct)).StatusCode);
+        var late = await SurrenderAsync(uscc, "late", Bea(400));
+        Assert.Contains("surrender window closed", (await late.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
     }
 
     [Fact]
