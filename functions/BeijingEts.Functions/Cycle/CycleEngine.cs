@@ -9,10 +9,18 @@ namespace BeijingEts.Functions.Cycle;
 /// </summary>
 public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, CyclePhases phases, StorageClients storage, TimeProvider clock, ILogger<CycleEngine> logger)
 {
-    /// <summary>A step still pending this long (wall-clock: queue delivery is wall-clock) has its message sent again.</summary>
+    /// <summary>
+    /// A step still pending this long (wall-clock: queue delivery is wall-clock) while the queue is empty lost its message,
+    /// which is sent again; while the queue still holds messages the step is taken to be among them unless it has waited
+    /// <see cref="Stuck"/> (re-sending a backlog would only multiply it).
+    /// </summary>
     public static readonly TimeSpan Redeliver = TimeSpan.FromMinutes(2);
 
+    public static readonly TimeSpan Stuck = TimeSpan.FromMinutes(30);
+
     public const int MaxAttempts = 5;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DateTimeOffset> _lastLook = new();
 
     public async Task TickAsync(int year, CancellationToken cancellationToken)
     {
@@ -67,10 +75,9 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
             var revised = state with { ListRevision = latest, Phases = [.. state.Phases.SkipLast(1), state.Current with { Total = known.Count + joined.Count }] };
             return await store.TryReplaceAsync(revised, etag, cancellationToken);
         }
-        var pending = await store.StepsInAsync(year, phase, StepState.Pending, cancellationToken);
-        if (pending.Count > 0)
+        if (await store.AnyPendingAsync(year, phase, cancellationToken))
         {
-            await RedeliverStaleAsync(year, pending, cancellationToken);
+            await RedeliverStaleAsync(year, phase, cancellationToken);
             return false;
         }
         if (phase == CyclePhase.Assessment && now < schedule.Close) return false;
@@ -112,10 +119,14 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
             async (uscc, ct) => await SendAsync(new CycleStepMessage(year, phase, uscc), null, ct));
     }
 
-    private async Task RedeliverStaleAsync(int year, IReadOnlyList<(CycleStep Step, ETag ETag)> pending, CancellationToken cancellationToken)
+    /// <summary>Sends again the messages of steps that look lost; looks at most once a minute per year.</summary>
+    private async Task RedeliverStaleAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
     {
-        var stale = DateTimeOffset.UtcNow - Redeliver;
-        foreach (var (step, etag) in pending.Where(p => p.Step.EnqueuedAt < stale))
+        if (_lastLook.TryGetValue(year, out var last) && DateTimeOffset.UtcNow - last < TimeSpan.FromMinutes(1)) return;
+        _lastLook[year] = DateTimeOffset.UtcNow;
+        var queued = (await storage.Queue(StorageNames.Queues.CycleSteps).GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
+        var stale = DateTimeOffset.UtcNow - (queued == 0 ? Redeliver : Stuck);
+        foreach (var (step, etag) in await store.PendingSinceAsync(year, phase, stale, cancellationToken))
         {
             if (await store.TryReplaceStepAsync(year, step with { EnqueuedAt = DateTimeOffset.UtcNow }, etag, cancellationToken))
             {

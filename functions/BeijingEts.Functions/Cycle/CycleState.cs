@@ -121,6 +121,22 @@ public sealed class CycleStore(StorageClients storage)
         return steps;
     }
 
+    /// <summary>Whether any of the phase's steps is still pending: one row at most, its key only.</summary>
+    public async Task<bool> AnyPendingAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {StepPartition(year, phase)} and State eq {StateName(StepState.Pending)}");
+        await foreach (var page in Steps.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["RowKey"], cancellationToken: cancellationToken).AsPages())
+        {
+            if (page.Values.Count > 0) return true;
+            if (page.ContinuationToken is null) break;
+        }
+        return false;
+    }
+
+    /// <summary>The phase's pending steps whose message went out before <paramref name="before"/>.</summary>
+    public Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> PendingSinceAsync(int year, CyclePhase phase, DateTimeOffset before, CancellationToken cancellationToken) =>
+        QueryStepsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {StepPartition(year, phase)} and State eq {StateName(StepState.Pending)} and EnqueuedAt lt {before}"), cancellationToken);
+
     /// <summary>How many of the phase's steps there are, and how many are done and failed: the State column only.</summary>
     public async Task<(int Total, int Done, int Failed)> CountStepsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
     {
@@ -150,6 +166,7 @@ public sealed class CycleStore(StorageClients storage)
     {
         var entity = DocumentRows.Entity(StepPartition(year, step.Phase), step.Uscc, step);
         entity["State"] = StateName(step.State);
+        entity["EnqueuedAt"] = step.EnqueuedAt;
         return entity;
     }
 

@@ -89,6 +89,15 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         Assert.Contains("not confirmed", failure.GetProperty("reason").GetString());
         Assert.Equal(3, Phase(surrender, "verified-allocation").GetProperty("done").GetInt32());
 
+        // The unit reports late and is confirmed; the regulator retries its failed step, which now allocates.
+        await reporting.SubmitAsync(key[3], year, ReportingClient.Report());
+        await reporting.ConfirmAsync(key[3], year, 4000);
+        var retried = await _cycle.Regulator.PostAsJsonAsync($"/api/cycles/{year}/retry", new { phase = "verified-allocation" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        await Eventually.HoldsAsync(async () => Phase(await StatusAsync(year), "verified-allocation").GetProperty("done").GetInt32() == 4, "the retried step allocates");
+        Assert.Empty((await StatusAsync(year)).GetProperty("failures").EnumerateArray());
+        Assert.Equal(10_000, await _ledger.HoldingAsync(key[3], vintage: year));
+
         // Surrender: one in full, one in part, one not at all.
         await SurrenderAsync(key[0], year, 8000);
         await SurrenderAsync(key[1], year, 1000);
@@ -99,7 +108,7 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         await AtPhaseAsync(year, At(7), "assessment");
         await Eventually.HoldsAsync(async () => Phase(await StatusAsync(year), "assessment").GetProperty("done").GetInt32() == 4, "every key unit is assessed");
         var frozen = (await _cycle.Regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}/non-compliant", Ct)).EnumerateArray().Select(s => s.GetProperty("unit").GetString()).ToHashSet();
-        Assert.Equal(new HashSet<string?> { key[1], key[2] }, frozen);
+        Assert.Equal(new HashSet<string?> { key[1], key[2], key[3] }, frozen);
         Assert.Equal(At(8), (await StatusAsync(year)).GetProperty("nextTimer").GetDateTimeOffset());
         var closed = await AtPhaseAsync(year, At(8), "closed");
         var path = closed.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("to").GetString()).Distinct().ToList();
