@@ -26,7 +26,7 @@ public sealed class CycleTick(CycleStore store, CycleEngine engine, ILogger<Cycl
 
 /// <summary>
 /// Runs one unit's step of a phase (cycle-steps queue). A repeated message finds the step ended and does nothing; a
-/// paused cycle puts the message back for later; a step not ready yet (money still settling) comes back shortly
+/// paused cycle puts the message back for later; a step not ready yet (money still settling) comes back after a growing delay
 /// without counting an attempt; an error is retried until the fifth attempt, which ends the step as failed with its
 /// reason, visible in the cycle's status and retried by the regulator. One unit's failure never holds up another's.
 /// </summary>
@@ -34,7 +34,9 @@ public sealed class CycleTick(CycleStore store, CycleEngine engine, ILogger<Cycl
 public sealed class RunCycleStep(CycleStore store, CycleSnapshots snapshots, CyclePhases phases, CycleEngine engine, TimeProvider clock) : IQueueFunction
 {
     private static readonly TimeSpan PausedDelay = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan NotYetDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>A step not ready yet looks again after 1, 2, 4 ... up to 30 seconds, so waiting steps do not crowd out the work they wait for.</summary>
+    private static TimeSpan NotYetDelay(int waits) => TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(waits, 5)));
 
     public async Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken)
     {
@@ -74,7 +76,7 @@ public sealed class RunCycleStep(CycleStore store, CycleSnapshots snapshots, Cyc
                 await store.TryReplaceStepAsync(step.Year, current with { State = StepState.Failed, Reason = failed.Reason, Attempts = current.Attempts + 1, UpdatedAt = now }, etag, cancellationToken);
                 break;
             case StepResult.NotYet:
-                await engine.SendAsync(step, NotYetDelay, cancellationToken);
+                await engine.SendAsync(step with { Waits = step.Waits + 1 }, NotYetDelay(step.Waits), cancellationToken);
                 break;
         }
     }

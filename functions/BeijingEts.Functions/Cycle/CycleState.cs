@@ -45,8 +45,8 @@ public sealed record CycleState(
 /// <summary>One unit's step of one phase: its state, attempts, and what it found (a reminder, a listing, an amount) or why it failed.</summary>
 public sealed record CycleStep(string Uscc, CyclePhase Phase, StepState State, int Attempts, string? Outcome, string? Reason, DateTimeOffset UpdatedAt, DateTimeOffset EnqueuedAt);
 
-/// <summary>The queue message that runs one unit step.</summary>
-public sealed record CycleStepMessage(int Year, CyclePhase Phase, string Uscc);
+/// <summary>The queue message that runs one unit step; <c>Waits</c> counts how often it found the step not ready yet.</summary>
+public sealed record CycleStepMessage(int Year, CyclePhase Phase, string Uscc, int Waits = 0);
 
 /// <summary>
 /// The cycles table (partition {yyyy}: the "schedule" and "state" rows) and the cyclesteps table (partition
