@@ -69,32 +69,12 @@ public sealed class CycleStore(StorageClients storage)
     }
 
     /// <summary>Adds the state of a new cycle; false if the year already has one.</summary>
-    public async Task<bool> TryAddAsync(CycleState state, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Cycles.AddEntityAsync(DocumentRows.Entity(DocumentRows.YearKey(state.Year), StateRow, state), cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException error) when (error.Status == 409)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryAddAsync(CycleState state, CancellationToken cancellationToken) =>
+        Cycles.TryWriteAsync(DocumentRows.Entity(DocumentRows.YearKey(state.Year), StateRow, state), null, cancellationToken);
 
     /// <summary>Replaces the state if unchanged since read; false if another writer changed it first.</summary>
-    public async Task<bool> TryReplaceAsync(CycleState state, ETag etag, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Cycles.UpdateEntityAsync(DocumentRows.Entity(DocumentRows.YearKey(state.Year), StateRow, state), etag, TableUpdateMode.Replace, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException error) when (error.Status == 412)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryReplaceAsync(CycleState state, ETag etag, CancellationToken cancellationToken) =>
+        Cycles.TryWriteAsync(DocumentRows.Entity(DocumentRows.YearKey(state.Year), StateRow, state), etag, cancellationToken);
 
     /// <summary>The years whose cycle has a state row (started), closed ones included.</summary>
     public async Task<IReadOnlyList<int>> YearsAsync(CancellationToken cancellationToken)
@@ -201,18 +181,8 @@ public sealed class CycleStore(StorageClients storage)
     }
 
     /// <summary>Replaces a step if unchanged since read; false if another delivery changed it first.</summary>
-    public async Task<bool> TryReplaceStepAsync(int year, CycleStep step, ETag etag, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Steps.UpdateEntityAsync(StepEntity(year, step), etag, TableUpdateMode.Replace, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException error) when (error.Status == 412)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryReplaceStepAsync(int year, CycleStep step, ETag etag, CancellationToken cancellationToken) =>
+        Steps.TryWriteAsync(StepEntity(year, step), etag, cancellationToken);
 }
 
 /// <summary>

@@ -41,15 +41,8 @@ public sealed class ReportAttachmentStore(StorageClients storage)
     {
         var found = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(filed.Uscc, filed.Year), filed.Id, cancellationToken: cancellationToken);
         if (!found.HasValue || DocumentRows.Read<ReportAttachment>(found.Value!).Status != AttachmentStatus.AwaitingUpload) return false;
-        try
-        {
-            await Table.UpdateEntityAsync(DocumentRows.Entity(Partition(filed.Uscc, filed.Year), filed.Id, filed), found.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException error) when (error.Status == 412)
-        {
-            return false; // filed by a concurrent delivery of the same event
-        }
+        // False when a concurrent delivery of the same event filed it first.
+        return await Table.TryWriteAsync(DocumentRows.Entity(Partition(filed.Uscc, filed.Year), filed.Id, filed), found.Value!.ETag, cancellationToken);
     }
 }
 

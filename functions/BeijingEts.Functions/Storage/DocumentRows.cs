@@ -35,4 +35,22 @@ public static class DocumentRows
         table.UpsertEntityAsync(Entity(partition, row, document), TableUpdateMode.Replace, cancellationToken);
 
     public static T Read<T>(TableEntity row) => JsonSerializer.Deserialize<T>(row.GetString(Column), Json)!;
+
+    /// <summary>
+    /// Writes the row if nobody else wrote first: added when <paramref name="etag"/> is null, else replaced if unchanged
+    /// since it was read. False when the row was there already (add) or had changed (replace): read again and decide.
+    /// </summary>
+    public static async Task<bool> TryWriteAsync(this TableClient table, TableEntity entity, ETag? etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (etag is { } match) await table.UpdateEntityAsync(entity, match, TableUpdateMode.Replace, cancellationToken);
+            else await table.AddEntityAsync(entity, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException error) when (error.Status is 409 or 412)
+        {
+            return false;
+        }
+    }
 }

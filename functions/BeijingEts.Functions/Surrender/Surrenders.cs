@@ -51,20 +51,8 @@ public sealed class SurrenderStore(StorageClients storage, TransactionStore tran
         await Table.ReadPartitionAsync<SurrenderRecord>(DocumentRows.YearKey(year), cancellationToken);
 
     /// <summary>Writes the record: added when <paramref name="etag"/> is null, else replaced if unchanged since read. False if someone else wrote first.</summary>
-    public async Task<bool> SaveAsync(SurrenderRecord record, ETag? etag, CancellationToken cancellationToken)
-    {
-        var entity = DocumentRows.Entity(DocumentRows.YearKey(record.Year), record.Uscc, record);
-        try
-        {
-            if (etag is { } match) await Table.UpdateEntityAsync(entity, match, TableUpdateMode.Replace, cancellationToken);
-            else await Table.AddEntityAsync(entity, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException error) when (error.Status is 409 or 412)
-        {
-            return false;
-        }
-    }
+    public Task<bool> SaveAsync(SurrenderRecord record, ETag? etag, CancellationToken cancellationToken) =>
+        Table.TryWriteAsync(DocumentRows.Entity(DocumentRows.YearKey(record.Year), record.Uscc, record), etag, cancellationToken);
 
     /// <summary>
     /// The record with each pending item's ledger outcome filled in (written back when any changed). An item whose ledger
