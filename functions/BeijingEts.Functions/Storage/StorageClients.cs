@@ -20,17 +20,13 @@ public sealed class StorageClients
         var queueOptions = Counted(new QueueClientOptions { MessageEncoding = messageEncoding });
         var section = configuration.GetSection(ConnectionSetting);
         var connectionString = section.Value;
-        var accountName = section["accountName"];
-        if (string.IsNullOrWhiteSpace(connectionString) && (accountName is not null || section["blobServiceUri"] is not null))
+        if (string.IsNullOrWhiteSpace(connectionString) && IdentityEndpoints(section) is { } endpoints)
         {
             UsesIdentity = true;
             TokenCredential credential = new DefaultAzureCredential();
-            Uri Endpoint(string service) => section[$"{service}ServiceUri"] is { } uri
-                ? new Uri(uri)
-                : new Uri($"https://{accountName}.{service}.core.windows.net");
-            Tables = new TableServiceClient(Endpoint("table"), credential, tableOptions);
-            Blobs = new BlobServiceClient(Endpoint("blob"), credential, blobOptions);
-            Queues = new QueueServiceClient(Endpoint("queue"), credential, queueOptions);
+            Tables = new TableServiceClient(endpoints.Table, credential, tableOptions);
+            Blobs = new BlobServiceClient(endpoints.Blob, credential, blobOptions);
+            Queues = new QueueServiceClient(endpoints.Queue, credential, queueOptions);
         }
         else
         {
@@ -39,6 +35,34 @@ public sealed class StorageClients
             Blobs = new BlobServiceClient(connectionString, blobOptions);
             Queues = new QueueServiceClient(connectionString, queueOptions);
         }
+    }
+
+    private sealed record Endpoints(Uri Blob, Uri Queue, Uri Table);
+
+    /// <summary>
+    /// The identity-based shape, as Azure Functions names it: AzureWebJobsStorage__accountName (public cloud
+    /// addresses), and/or __blobServiceUri, __queueServiceUri, __tableServiceUri, which win where given (sovereign
+    /// clouds). Null when none is set. A service with neither an address nor an account name is a settings mistake.
+    /// </summary>
+    private static Endpoints? IdentityEndpoints(IConfigurationSection section)
+    {
+        var accountName = section["accountName"];
+        string[] services = ["blob", "queue", "table"];
+        if (string.IsNullOrWhiteSpace(accountName) && services.All(s => string.IsNullOrWhiteSpace(section[$"{s}ServiceUri"]))) return null;
+        Uri Endpoint(string service)
+        {
+            var setting = $"{ConnectionSetting}__{service}ServiceUri";
+            if (section[$"{service}ServiceUri"] is { Length: > 0 } uri)
+            {
+                return Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttps
+                    ? parsed
+                    : throw new InvalidOperationException($"{setting} must be an https address, like https://<account>.{service}.core.windows.net; it is '{uri}'.");
+            }
+            return !string.IsNullOrWhiteSpace(accountName)
+                ? new Uri($"https://{accountName}.{service}.core.windows.net")
+                : throw new InvalidOperationException($"{setting} is not set: with an identity-based {ConnectionSetting}, set {ConnectionSetting}__accountName, or the blob, queue and table service addresses all three.");
+        }
+        return new Endpoints(Endpoint("blob"), Endpoint("queue"), Endpoint("table"));
     }
 
     public StorageNames Names { get; }

@@ -5,12 +5,10 @@ public sealed class StorageInitializer(StorageClients storage, FunctionCatalog c
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var queues = catalog.Functions.Where(f => f.QueueName is not null).Select(f => f.QueueName!)
-            .Append(StorageNames.Queues.UploadEvents).Distinct().ToList();
         var work = new List<Task>();
         work.AddRange(StorageNames.Tables.All.Select(t => storage.Table(t).CreateIfNotExistsAsync(cancellationToken)));
         work.AddRange(StorageNames.Containers.All.Select(c => storage.Container(c).CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
-        work.AddRange(queues.SelectMany(q => new[] { q, StorageNames.Queues.Poison(q) })
+        work.AddRange(Queues(catalog).SelectMany(q => new[] { q, StorageNames.Queues.Poison(q) })
             .Select(q => storage.Queue(q).CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
         try
         {
@@ -24,6 +22,11 @@ public sealed class StorageInitializer(StorageClients storage, FunctionCatalog c
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The queues the app uses (each also has a -poison twin): every queue trigger's, and the one blob events go to.</summary>
+    public static IReadOnlyList<string> Queues(FunctionCatalog catalog) =>
+        catalog.Functions.Where(f => f.QueueName is not null).Select(f => f.QueueName!)
+            .Append(StorageNames.Queues.UploadEvents).Distinct().ToList();
 }
 
 public sealed class StorageUnreachableException(Uri endpoint, Exception inner)

@@ -16,10 +16,13 @@ public static class Repository
         throw new InvalidOperationException("The tests do not run inside the repository checkout.");
     }
 
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunScriptAsync(string script, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    public static Task<(int ExitCode, string StdOut, string StdErr)> RunScriptAsync(string script, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null) =>
+        RunAsync("bash", arguments.Prepend(Path.Combine(Root, "scripts", script)), environment, timeout);
+
+    /// <summary>Runs a program from the repository root and collects what it printed.</summary>
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string program, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
-        var start = new ProcessStartInfo("bash") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(Root, "scripts", script));
+        var start = new ProcessStartInfo(program) { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;

@@ -98,9 +98,10 @@ public sealed class QueueListener(
                 await queue.UpdateMessageAsync(message.MessageId, lease.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: CancellationToken.None);
             }
         }
-        catch (RequestFailedException error) when (error.Status == 404)
+        catch (RequestFailedException error) when (error.Status == 404 || error.ErrorCode == "PopReceiptMismatch")
         {
-            // The lease ran out and the message went back to the queue; it will be delivered again.
+            // The lease ran out (or a renewal the server applied was retried by the client, so its receipt is lost)
+            // and the message went back to the queue; it will be delivered again, and every function takes a repeat.
             logger.LogWarning("Message {MessageId} on {Queue} lost its lease before it could be settled", message.MessageId, queue.Name);
         }
         catch (Exception error) when (error is not OperationCanceledException)
