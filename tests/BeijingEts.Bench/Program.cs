@@ -233,12 +233,29 @@ async Task RunCycleAsync(string name, int unitCount, int year)
     watch.Restart();
     (await http.PostAsync($"/api/cycles/{year}/start", null)).EnsureSuccessStatusCode();
     var cycles = app.Services.GetRequiredService<BeijingEts.Functions.Cycle.CycleStore>();
+    using var tracing = new CancellationTokenSource();
+    // BENCH_CYCLE_TRACE=1: the cycle's progress every 5 s on stderr, to see where a slow phase spends its time.
+    var trace = Environment.GetEnvironmentVariable("BENCH_CYCLE_TRACE") == "1" ? Task.Run(async () =>
+    {
+        while (!tracing.IsCancellationRequested)
+        {
+            var now = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/cycles/{year}");
+            var name = now.GetProperty("phase").GetString();
+            var current = now.GetProperty("phases").EnumerateArray().First(p => p.GetProperty("name").GetString() == name);
+            var queued = (await queues.GetQueueClient(prefix + "cycle-steps").GetPropertiesAsync()).Value.ApproximateMessagesCount;
+            var settling = (await queues.GetQueueClient(prefix + "allowance-events").GetPropertiesAsync()).Value.ApproximateMessagesCount;
+            Console.Error.WriteLine($"{watch.Elapsed.TotalSeconds,6:F1}s {name} {current.GetProperty("done").GetInt32()}/{current.GetProperty("total").GetInt32()} queued={queued} settling={settling} blocked={now.GetProperty("blocked")}");
+            await Task.Delay(5000, tracing.Token).ContinueWith(_ => { });
+        }
+    }) : Task.CompletedTask;
     while ((await cycles.FindAsync(year, CancellationToken.None))?.State.Phase != BeijingEts.Functions.Cycle.CyclePhase.Closed)
     {
         await engine.TickAsync(year, CancellationToken.None);
         await Task.Delay(250);
     }
     var seconds = watch.Elapsed.TotalSeconds;
+    await tracing.CancelAsync();
+    await trace;
     var status = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/cycles/{year}");
     var phases = status.GetProperty("phases").EnumerateArray().ToList();
     var steps = phases.Sum(p => p.GetProperty("total").GetInt32());

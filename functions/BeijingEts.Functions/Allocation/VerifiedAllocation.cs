@@ -73,9 +73,7 @@ public sealed class VerifiedAllocationService(
         var paid = await payout.PayAsync(year, toSettle.Where(s => s.Difference.Value > 0).Select(s => (TopUpTransactionId(year, s.Unit.Uscc), s.Unit.Uscc, s.Difference)),
             "verified-allocation", $"Art. 14 verified allocation {year}", actor, cancellationToken);
         if (paid.Failure is not null) return Problems.Unprocessable(paid.Failure);
-        var clawedBack = new ConcurrentDictionary<string, Tonnes>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(toSettle.Where(s => s.Difference.Value < 0), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (s, ct) => clawedBack[s.Unit.Uscc] = await ClawBackAsync(year, s.Unit.Uscc, -s.Difference, actor, ct));
+        var clawedBack = await ClawBackAsync(year, toSettle.Where(s => s.Difference.Value < 0).Select(s => (s.Unit.Uscc, -s.Difference)).ToList(), actor, cancellationToken);
 
         var today = BeijingTime.Today(clock);
         var settled = toSettle.Select(s =>
@@ -99,25 +97,49 @@ public sealed class VerifiedAllocationService(
     }
 
     /// <summary>
-    /// Takes back up to <paramref name="owed"/> of the year's BEA from the unit, as much as it holds; returns what was
-    /// taken. Under a fixed id, so a run resumed after a crash finds the claw-back it already made.
+    /// Takes back up to what each unit owes of the year's BEA, as much as it holds; returns what was taken from each.
+    /// Under fixed ids, so a run resumed after a crash finds the claw-backs it already made. Each debit is on its own
+    /// unit's account; the credits into the issuance account go in batches, not one contended write each.
     /// </summary>
-    private async Task<Tonnes> ClawBackAsync(int year, string uscc, Tonnes owed, Actor actor, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, Tonnes>> ClawBackAsync(int year, IReadOnlyList<(string Uscc, Tonnes Owed)> owed, Actor actor, CancellationToken cancellationToken)
+    {
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
+        var recorded = new ConcurrentBag<LedgerTransaction>();
+        await Parallel.ForEachAsync(owed, parallel, async (o, ct) =>
+        {
+            if (await RecordClawBackAsync(year, o.Uscc, o.Owed, actor, ct) is { } tx) recorded.Add(tx);
+        });
+        var debited = new ConcurrentBag<LedgerTransaction>();
+        await Parallel.ForEachAsync(recorded.Where(t => !t.IsSettled), parallel, async (tx, ct) =>
+        {
+            if ((await ledger.ApplyAsync(tx, Leg.Debit, null, ct)).Applied) debited.Add(tx);
+        });
+        foreach (var chunk in debited.Chunk(LedgerStore.DebitsPerBatch)) await ledger.CreditManyAsync(chunk, cancellationToken);
+        var debitedIds = debited.Select(t => t.TransactionId).ToHashSet(StringComparer.Ordinal);
+        var taken = new ConcurrentDictionary<string, Tonnes>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(recorded, parallel, async (tx, ct) =>
+        {
+            // Finishes each (its legs applied above are found done); one whose debit was refused is rejected with the reason.
+            await settlement.SettleAsync(tx.TransactionId, ct, debitApplied: debitedIds.Contains(tx.TransactionId));
+            // A suspended account, or holdings moved away since they were read: nothing is taken, all of it is carried.
+            var outcome = (await transactions.FindAsync(tx.TransactionId, ct))!.Value.Transaction;
+            taken[tx.From!] = outcome.State == TransactionState.Completed ? tx.Quantity : Tonnes.Zero;
+        });
+        return taken;
+    }
+
+    /// <summary>The unit's claw-back transaction, recorded once; null when it holds none of the year's BEA to take.</summary>
+    private async Task<LedgerTransaction?> RecordClawBackAsync(int year, string uscc, Tonnes owed, Actor actor, CancellationToken cancellationToken)
     {
         var id = $"verified-clawback-{year}-{uscc}";
-        if ((await transactions.FindAsync(id, cancellationToken))?.Transaction is not { } recorded)
-        {
-            var held = (await ledger.ReadAccountAsync(uscc, cancellationToken)).Holdings
-                .Where(h => h.Product == Products.Bea && h.Vintage == year && h.Lot is null).Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity);
-            var take = held < owed ? held : owed;
-            if (take.Value <= 0) return Tonnes.Zero;
-            var tx = new LedgerTransaction(id, TransactionType.Reclaim, uscc, RegulatorAccounts.Issuance, Products.Bea, year, take, null,
-                $"Art. 14 verified allocation {year}: claw-back", actor.Id, clock.GetUtcNow());
-            recorded = await transactions.TryAddAsync(tx, cancellationToken) ?? tx;
-        }
-        await settlement.SettleAsync(id, cancellationToken);
-        // A suspended account, or holdings moved away since they were read: nothing is taken, all of it is carried.
-        return (await transactions.FindAsync(id, cancellationToken))!.Value.Transaction.State == TransactionState.Completed ? recorded.Quantity : Tonnes.Zero;
+        if ((await transactions.FindAsync(id, cancellationToken))?.Transaction is { } recorded) return recorded;
+        var held = (await ledger.ReadAccountAsync(uscc, cancellationToken)).Holdings
+            .Where(h => h.Product == Products.Bea && h.Vintage == year && h.Lot is null).Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity);
+        var take = held < owed ? held : owed;
+        if (take.Value <= 0) return null;
+        var tx = new LedgerTransaction(id, TransactionType.Reclaim, uscc, RegulatorAccounts.Issuance, Products.Bea, year, take, null,
+            $"Art. 14 verified allocation {year}: claw-back", actor.Id, clock.GetUtcNow());
+        return await transactions.TryAddAsync(tx, cancellationToken) ?? tx;
     }
 
     public static string TopUpTransactionId(int year, string uscc) => $"verified-allocation-{year}-{uscc}";

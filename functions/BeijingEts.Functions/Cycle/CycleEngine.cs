@@ -21,12 +21,25 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
     public const int MaxAttempts = 5;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DateTimeOffset> _lastLook = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, SemaphoreSlim> _ticking = new();
 
     public async Task TickAsync(int year, CancellationToken cancellationToken)
     {
-        for (var moves = 0; moves < 32; moves++)
+        // One tick per year at a time in this process (the timer, a start and a resume can coincide): a second one
+        // would send a phase's messages again while the first is still sending them. Across instances the timer is
+        // a singleton in Azure; the ETag on the state keeps even overlapping ticks correct, only not thrifty.
+        var gate = _ticking.GetOrAdd(year, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
         {
-            if (!await StepForwardAsync(year, cancellationToken)) return;
+            for (var moves = 0; moves < 32; moves++)
+            {
+                if (!await StepForwardAsync(year, cancellationToken)) return;
+            }
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 

@@ -76,7 +76,11 @@ public sealed class RunCycleStep(CycleStore store, CycleSnapshots snapshots, Cyc
                 await store.TryReplaceStepAsync(step.Year, current with { State = StepState.Failed, Reason = failed.Reason, Attempts = current.Attempts + 1, UpdatedAt = now }, etag, cancellationToken);
                 break;
             case StepResult.NotYet:
-                await engine.SendAsync(step with { Waits = step.Waits + 1 }, NotYetDelay(step.Waits), cancellationToken);
+                // Its message is in the queue again, hidden until the delay ends: say so, or the engine would take a
+                // long wait for a lost message and send another.
+                var delay = NotYetDelay(step.Waits);
+                if (!await store.TryReplaceStepAsync(step.Year, current with { EnqueuedAt = DateTimeOffset.UtcNow + delay }, etag, cancellationToken)) return;
+                await engine.SendAsync(step with { Waits = step.Waits + 1 }, delay, cancellationToken);
                 break;
         }
     }

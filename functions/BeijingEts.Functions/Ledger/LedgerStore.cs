@@ -197,6 +197,72 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     /// <summary>How many debits <see cref="DebitManyAsync"/> takes at once: an entity-group transaction holds 100 actions, two of them the state and balance rows.</summary>
     public const int DebitsPerBatch = 98;
 
+    /// <summary>
+    /// The mirror of <see cref="DebitManyAsync"/>: applies the credit legs of many transactions into one account,
+    /// product, vintage and lot in one entity-group transaction, for bulk movements into a regulator account (the
+    /// claw-backs of a verified allocation) that would otherwise all contend for its one balance row. Call it only for
+    /// transactions whose debit is applied. Returns those whose credit is now applied; the rest (a closed account) are
+    /// left for the single-leg settlement.
+    /// </summary>
+    public async Task<IReadOnlyList<LedgerTransaction>> CreditManyAsync(IReadOnlyList<LedgerTransaction> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0) return [];
+        if (batch.Count > DebitsPerBatch) throw new ArgumentException($"At most {DebitsPerBatch} credits go in one batch.", nameof(batch));
+        var first = batch[0];
+        if (batch.Any(t => t.To != first.To || t.Product != first.Product || t.Vintage != first.Vintage || t.Lot != first.Lot || t.Type == TransactionType.Issuance))
+        {
+            throw new ArgumentException("A batch of credits goes into one account, product, vintage and lot, and is not issuance.", nameof(batch));
+        }
+        var account = first.To;
+        var balanceKey = BalanceKey(first.Product, first.Vintage, first.Lot);
+        var remaining = batch.ToList();
+        var creditedBefore = new List<LedgerTransaction>();
+        for (var attempt = 1; attempt <= MaxAttempts && remaining.Count > 0; attempt++)
+        {
+            var stateRead = ReadAsync(account, StateKey, cancellationToken);
+            var balanceRow = await ReadAsync(account, balanceKey, cancellationToken);
+            var state = await stateRead;
+            if (state?.GetBoolean("Closed") == true) return creditedBefore;
+            var balance = new Tonnes(balanceRow?.GetInt64("Quantity") ?? 0);
+            var now = clock.GetUtcNow();
+            var total = remaining.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
+            var balanceEntity = new TableEntity(account, balanceKey)
+            {
+                ["Product"] = first.Product, ["Vintage"] = first.Vintage, ["Lot"] = first.Lot, ["Quantity"] = (balance + total).Value,
+            };
+            var actions = new List<TableTransactionAction>
+            {
+                state is null
+                    ? new(TableTransactionActionType.Add, new TableEntity(account, StateKey) { ["OpenedAt"] = now, ["Suspensions"] = "" })
+                    : new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey) { ["LastMovementAt"] = now }, state.ETag),
+                balanceRow is null ? new(TableTransactionActionType.Add, balanceEntity) : new(TableTransactionActionType.UpdateReplace, balanceEntity, balanceRow.ETag),
+            };
+            var running = balance;
+            foreach (var tx in remaining)
+            {
+                running += tx.Quantity;
+                actions.Add(new(TableTransactionActionType.Add, JournalEntity(account, tx, Leg.Credit, tx.Quantity, running, now)));
+            }
+            try
+            {
+                await Table.SubmitTransactionAsync(actions, cancellationToken);
+                return [.. creditedBefore, .. remaining];
+            }
+            catch (TableTransactionFailedException error) when (error.Status == 409)
+            {
+                // A journal row (or the state row) exists: take out the credits applied before, and read again.
+                var applied = await Task.WhenAll(remaining.Select(async t => (t, await ReadAsync(account, JournalKey(t.TransactionId, Leg.Credit), cancellationToken) is not null)));
+                creditedBefore.AddRange(applied.Where(a => a.Item2).Select(a => a.t));
+                remaining = applied.Where(a => !a.Item2).Select(a => a.t).ToList();
+            }
+            catch (TableTransactionFailedException error) when (error.Status == 412)
+            {
+                await BackOffAsync(attempt, cancellationToken);
+            }
+        }
+        return creditedBefore;
+    }
+
     public async Task<AccountState> ReadAccountAsync(string account, CancellationToken cancellationToken)
     {
         var holdings = new List<Holding>();
