@@ -5,10 +5,11 @@
 #   ./scripts/token.sh district 朝阳区
 #   ./scripts/token.sh verifier 91110108MA01XXXXXX
 #   ./scripts/token.sh exchange
+#   ./scripts/token.sh participant 91110105MA00XXXXXX
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange [SCOPE] (district name, unit USCC or verifier USCC)"
+usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange|participant [SCOPE] (district name, unit, verifier or participant USCC)"
 [ $# -ge 1 ] && [ $# -le 2 ] || die "$usage"
 ROLE="$1" SCOPE="${2:-}"
 case "$ROLE" in
@@ -16,6 +17,7 @@ case "$ROLE" in
   district) SCOPE_CLAIM="district" ;;
   unit) SCOPE_CLAIM="unit_id" ;;
   verifier) SCOPE_CLAIM="verifier_id" ;;
+  participant) SCOPE_CLAIM="participant_id" ;;
   *) die "Unknown role '$ROLE'; $usage" ;;
 esac
 if [ -n "$SCOPE_CLAIM" ] && [ -z "$SCOPE" ]; then die "The $ROLE role needs a scope; $usage"; fi

@@ -8,6 +8,7 @@ using BeijingEts.Functions.Hosting.Invocation;
 using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Market;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Surrender;
 using BeijingEts.Functions.Uploads;
@@ -51,6 +52,7 @@ public static class EtsApp
         services.AddReporting();
         services.AddVerification();
         services.AddSurrender();
+        services.AddMarket();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

@@ -51,6 +51,7 @@ var tables = [
   'surrenders'
   'cycles'
   'cyclesteps'
+  'funds'
 ]
 
 // Each queue has a -poison twin, where the Functions host moves a message after maxDequeueCount (host.json).

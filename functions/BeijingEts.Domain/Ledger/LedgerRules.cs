@@ -34,6 +34,21 @@ public static class RegulatorAccounts
     public static bool IsRetirement(string account) => account is Surrender or Cancellation;
 }
 
+/// <summary>
+/// Each holder's frozen account: holdings set aside for its sell orders (Art. 19). Held there, they cannot be
+/// transferred, surrendered or sold twice, and they still count as the holder's (and as "held" for the invariant).
+/// </summary>
+public static class FrozenAccounts
+{
+    public const string Prefix = "frozen-";
+
+    public static string For(string holder) => Prefix + holder;
+
+    public static bool Is(string? account) => account?.StartsWith(Prefix, StringComparison.Ordinal) == true;
+
+    public static string HolderOf(string account) => Is(account) ? account[Prefix.Length..] : throw new ArgumentException($"{account} is not a frozen account.", nameof(account));
+}
+
 public enum TransactionType
 {
     Issuance,
@@ -46,6 +61,10 @@ public enum TransactionType
     Succession,
     /// <summary>Allowances or offsets given up for a compliance year (Art. 27-28); made through the surrender endpoint, which applies its limits.</summary>
     Surrender,
+    /// <summary>Holdings set aside for a sell order, into the holder's frozen account; made by the exchange's order entry.</summary>
+    Freeze,
+    /// <summary>Frozen holdings an order no longer needs (cancelled, expired, suspended), back to the holder.</summary>
+    Release,
 }
 
 /// <summary>
@@ -93,21 +112,30 @@ public static class TransactionRules
                 break;
             case TransactionType.Reclaim:
                 if (product != Products.Bea) problems.Add("reclaim takes back BEA.");
-                if (RegulatorAccounts.Is(from)) problems.Add("reclaim takes from a holding account.");
+                if (RegulatorAccounts.Is(from) || FrozenAccounts.Is(from)) problems.Add("reclaim takes from a holding account.");
                 if (to is not null && to is not (RegulatorAccounts.Issuance or RegulatorAccounts.Reserve)) problems.Add("reclaim returns to the issuance or reserve account.");
                 break;
             case TransactionType.Transfer:
                 if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to)) problems.Add("transfer settles trades between holding accounts.");
+                if (FrozenAccounts.Is(to)) problems.Add("transfer goes to a holding account, not a frozen one.");
+                break;
+            case TransactionType.Freeze:
+                if (RegulatorAccounts.Is(from) || FrozenAccounts.Is(from)) problems.Add("freeze sets aside a holder's own holdings.");
+                if (from is not null && to != FrozenAccounts.For(from)) problems.Add($"freeze goes to the holder's frozen account, {FrozenAccounts.Prefix}<holder>.");
+                break;
+            case TransactionType.Release:
+                if (!FrozenAccounts.Is(from)) problems.Add("release comes from a frozen account.");
+                else if (to != FrozenAccounts.HolderOf(from!)) problems.Add("release goes back to the frozen account's holder.");
                 break;
             case TransactionType.Succession:
-                if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to)) problems.Add("succession moves holdings between holding accounts.");
+                if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to) || FrozenAccounts.Is(from) || FrozenAccounts.Is(to)) problems.Add("succession moves holdings between holding accounts.");
                 break;
             case TransactionType.Surrender:
-                if (RegulatorAccounts.Is(from)) problems.Add("surrender is by a holder, from its own holding account.");
+                if (RegulatorAccounts.Is(from) || FrozenAccounts.Is(from)) problems.Add("surrender is by a holder, from its own holding account.");
                 if (to is not null && to != RegulatorAccounts.Surrender) problems.Add($"surrender goes to the '{RegulatorAccounts.Surrender}' account.");
                 break;
             case TransactionType.Cancellation:
-                if (RegulatorAccounts.Is(from)) problems.Add("cancellation is by a holder, from its own holding account.");
+                if (RegulatorAccounts.Is(from) || FrozenAccounts.Is(from)) problems.Add("cancellation is by a holder, from its own holding account.");
                 if (to is not null && to != RegulatorAccounts.Cancellation) problems.Add($"cancellation goes to the '{RegulatorAccounts.Cancellation}' account.");
                 break;
         }

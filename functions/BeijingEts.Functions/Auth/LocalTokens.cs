@@ -21,6 +21,7 @@ public static class LocalTokens
             Roles.District => EtsClaims.District,
             Roles.Unit => EtsClaims.UnitId,
             Roles.Verifier => EtsClaims.VerifierId,
+            Roles.Participant => EtsClaims.ParticipantId,
             _ => null,
         };
         if (scopeClaim is not null && scope is not null) claims[scopeClaim] = scope;

@@ -2,7 +2,7 @@ using System.Security.Claims;
 
 namespace BeijingEts.Functions.Auth;
 
-/// <summary>The five roles of the platform, as app roles in the token's "roles" claim.</summary>
+/// <summary>The roles of the platform, as app roles in the token's "roles" claim.</summary>
 public static class Roles
 {
     public const string Regulator = "regulator";
@@ -10,8 +10,10 @@ public static class Roles
     public const string Unit = "unit";
     public const string Verifier = "verifier";
     public const string Exchange = "exchange";
+    /// <summary>A voluntary market participant (Art. 17) that is not a unit: trades from its own holding and funds accounts.</summary>
+    public const string Participant = "participant";
 
-    public static readonly string[] All = [Regulator, District, Unit, Verifier, Exchange];
+    public static readonly string[] All = [Regulator, District, Unit, Verifier, Exchange, Participant];
 }
 
 /// <summary>The claim names that carry a caller's scope.</summary>
@@ -22,6 +24,7 @@ public static class EtsClaims
     public const string District = "district";
     public const string UnitId = "unit_id";
     public const string VerifierId = "verifier_id";
+    public const string ParticipantId = "participant_id";
 }
 
 /// <summary>Who did something, as the audit log records it.</summary>
@@ -37,6 +40,7 @@ public sealed record Actor(string Id, string Role, string? Scope)
             Roles.District => user.FindFirstValue(EtsClaims.District),
             Roles.Unit => user.FindFirstValue(EtsClaims.UnitId),
             Roles.Verifier => user.FindFirstValue(EtsClaims.VerifierId),
+            Roles.Participant => user.FindFirstValue(EtsClaims.ParticipantId),
             _ => null,
         };
         return new Actor(user.FindFirstValue(EtsClaims.Subject) ?? user.Identity?.Name ?? "anonymous", role, scope);

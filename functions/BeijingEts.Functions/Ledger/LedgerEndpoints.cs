@@ -69,6 +69,7 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
         TransactionType.Cancellation when !UnitAccess.IsUnit(user, request.From ?? "") => "cancellation is sent by the holder of the from account.",
         TransactionType.Succession => "succession follows a registered merger or split (POST /api/units/{uscc}/changes); it is not sent.",
         TransactionType.Surrender => "surrender is made with POST /api/units/{uscc}/surrenders/{year}, which applies the obligation and the 5% offset limit (Art. 27-28).",
+        TransactionType.Freeze or TransactionType.Release => $"{TransactionRules.Name(request.Type)} follows orders placed and cancelled on the market (POST /api/market/orders); it is not sent.",
         _ => null,
     };
 
@@ -93,28 +94,50 @@ public sealed class GetLedgerTransaction : IHttpFunction
         user.IsInRole(Roles.Regulator) || Actor.From(user).Id == tx.SubmittedBy || UnitAccess.IsUnit(user, tx.From ?? "") || UnitAccess.IsUnit(user, tx.To);
 }
 
-public sealed record HoldingView(string Product, int Vintage, Tonnes Quantity);
+/// <summary>A holding by product and vintage: quantity is what the holder owns, available plus frozen for its sell orders.</summary>
+public sealed record HoldingView(string Product, int Vintage, Tonnes Quantity, Tonnes Available, Tonnes Frozen);
 
 public sealed record LotView(string Product, int Vintage, string Lot, Tonnes Quantity);
 
 public sealed record AccountView(string AccountId, string Status, IReadOnlyList<HoldingView> Holdings, IReadOnlyList<LotView> Lots, IReadOnlyList<string> Suspensions)
 {
-    public static AccountView From(AccountState state) => new(
-        state.AccountId,
-        state.Closed ? "closed" : state.Suspended ? "suspended" : "active",
-        state.Holdings.GroupBy(h => (h.Product, h.Vintage)).OrderBy(g => g.Key.Product, StringComparer.Ordinal).ThenBy(g => g.Key.Vintage)
-            .Select(g => new HoldingView(g.Key.Product, g.Key.Vintage, g.Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity))).ToList(),
-        state.Holdings.Where(h => h.Lot is not null).OrderBy(h => h.Product, StringComparer.Ordinal).ThenBy(h => h.Vintage).ThenBy(h => h.Lot, StringComparer.Ordinal)
-            .Select(h => new LotView(h.Product, h.Vintage, h.Lot!, h.Quantity)).ToList(),
-        state.Suspensions);
+    /// <summary>The account with its frozen account's holdings (<see cref="FrozenAccounts"/>) shown as frozen.</summary>
+    public static async Task<AccountView> ReadAsync(LedgerStore ledger, string accountId, CancellationToken cancellationToken)
+    {
+        var state = ledger.ReadAccountAsync(accountId, cancellationToken);
+        var frozen = RegulatorAccounts.Is(accountId) ? null : ledger.ReadAccountAsync(FrozenAccounts.For(accountId), cancellationToken);
+        return From(await state, frozen is null ? null : await frozen);
+    }
+
+    public static AccountView From(AccountState state, AccountState? frozen = null)
+    {
+        static Dictionary<(string Product, int Vintage), Tonnes> Sum(AccountState? account) => (account?.Holdings ?? [])
+            .GroupBy(h => (h.Product, h.Vintage)).ToDictionary(g => g.Key, g => g.Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity));
+        var available = Sum(state);
+        var held = Sum(frozen);
+        var holdings = available.Keys.Union(held.Keys)
+            .OrderBy(k => k.Product, StringComparer.Ordinal).ThenBy(k => k.Vintage)
+            .Select(k => new HoldingView(k.Product, k.Vintage, available.GetValueOrDefault(k) + held.GetValueOrDefault(k), available.GetValueOrDefault(k), held.GetValueOrDefault(k)))
+            .ToList();
+        return new AccountView(
+            state.AccountId,
+            state.Closed ? "closed" : state.Suspended ? "suspended" : "active",
+            holdings,
+            state.Holdings.Where(h => h.Lot is not null).OrderBy(h => h.Product, StringComparer.Ordinal).ThenBy(h => h.Vintage).ThenBy(h => h.Lot, StringComparer.Ordinal)
+                .Select(h => new LotView(h.Product, h.Vintage, h.Lot!, h.Quantity)).ToList(),
+            state.Suspensions);
+    }
 }
 
 internal static class AccountAccess
 {
+    private static bool IsParticipant(ClaimsPrincipal user, string accountId) =>
+        user.IsInRole(Roles.Participant) && string.Equals(user.FindFirstValue(EtsClaims.ParticipantId), accountId, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The holder (the unit or participant whose USCC it is) and the regulator see an account.</summary>
     public static async Task<ProblemHttpResult?> CheckAsync(string accountId, ClaimsPrincipal user, AccountDirectory accounts, CancellationToken cancellationToken)
     {
-        var visible = user.IsInRole(Roles.Regulator) || (!RegulatorAccounts.Is(accountId) && UnitAccess.IsUnit(user, accountId));
+        var visible = user.IsInRole(Roles.Regulator) || (!RegulatorAccounts.Is(accountId) && (UnitAccess.IsUnit(user, accountId) || IsParticipant(user, accountId)));
         if (!visible || !await accounts.ExistsAsync(accountId, cancellationToken))
         {
             return ProblemHandling.NotFound($"No account {accountId} that you may see; a unit sees its own account, the regulator every account.");
@@ -133,7 +156,7 @@ public sealed class GetAccount : IHttpFunction
         string accountId, HttpContext http, AccountDirectory accounts, LedgerStore ledger, CancellationToken cancellationToken) =>
         await AccountAccess.CheckAsync(accountId, http.User, accounts, cancellationToken) is { } problem
             ? problem
-            : TypedResults.Ok(AccountView.From(await ledger.ReadAccountAsync(accountId, cancellationToken)));
+            : TypedResults.Ok(await AccountView.ReadAsync(ledger, accountId, cancellationToken));
 }
 
 /// <summary>GET /api/units/{uscc}/account: a unit's holding account.</summary>
@@ -148,7 +171,7 @@ public sealed class GetUnitAccount : IHttpFunction
         var code = uscc.Trim().ToUpperInvariant();
         return await AccountAccess.CheckAsync(code, http.User, accounts, cancellationToken) is { } problem
             ? problem
-            : TypedResults.Ok(AccountView.From(await ledger.ReadAccountAsync(code, cancellationToken)));
+            : TypedResults.Ok(await AccountView.ReadAsync(ledger, code, cancellationToken));
     }
 }
 

@@ -36,8 +36,10 @@ public sealed class StorageNames(string prefix)
         public const string Surrenders = "surrenders";
         public const string Cycles = "cycles";
         public const string CycleSteps = "cyclesteps";
+        /// <summary>Funds accounts at the exchange: a balance row and a journal row per movement, per participant.</summary>
+        public const string Funds = "funds";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds];
     }
 
     public static class Queues

@@ -1,0 +1,120 @@
+namespace BeijingEts.Functions.Market;
+
+public enum FundsMovementKind
+{
+    /// <summary>Money paid in at the exchange (recorded by the exchange).</summary>
+    Deposit,
+    /// <summary>Money paid out (recorded by the exchange); only from available funds.</summary>
+    Withdrawal,
+    /// <summary>Set aside for a buy order: price × quantity + fee.</summary>
+    Freeze,
+    /// <summary>What a cancelled or better-priced order no longer needs, back to available.</summary>
+    Release,
+    /// <summary>A buyer's payment for a fill, out of frozen funds.</summary>
+    Pay,
+    /// <summary>A seller's proceeds, or the exchange's fee, into available funds.</summary>
+    Receive,
+    /// <summary>A fee charged from available funds (the seller's side of a fill).</summary>
+    Charge,
+}
+
+/// <summary>One movement on a funds account, under the id that makes it happen once.</summary>
+public sealed record FundsMovement(string TransactionId, FundsMovementKind Kind, long AmountFen, string? Reference, DateTimeOffset At)
+{
+    public bool SameAs(FundsMovement other) => Kind == other.Kind && AmountFen == other.AmountFen && Reference == other.Reference;
+}
+
+public sealed record FundsBalance(long AvailableFen, long FrozenFen)
+{
+    public static readonly FundsBalance Empty = new(0, 0);
+
+    /// <summary>The balance after the movement, or why it cannot happen (nothing ever goes below zero).</summary>
+    public (FundsBalance? After, string? Refusal) Apply(FundsMovement movement)
+    {
+        var amount = movement.AmountFen;
+        var after = movement.Kind switch
+        {
+            FundsMovementKind.Deposit or FundsMovementKind.Receive => this with { AvailableFen = checked(AvailableFen + amount) },
+            FundsMovementKind.Withdrawal or FundsMovementKind.Charge => this with { AvailableFen = AvailableFen - amount },
+            FundsMovementKind.Freeze => new FundsBalance(AvailableFen - amount, checked(FrozenFen + amount)),
+            FundsMovementKind.Release => new FundsBalance(checked(AvailableFen + amount), FrozenFen - amount),
+            FundsMovementKind.Pay => this with { FrozenFen = FrozenFen - amount },
+            _ => throw new ArgumentOutOfRangeException(nameof(movement)),
+        };
+        if (after.AvailableFen < 0)
+        {
+            return (null, $"Available funds are {Money.ToYuan(AvailableFen):0.00} yuan; {movement.Kind.ToString().ToLowerInvariant()} of {Money.ToYuan(amount):0.00} yuan needs more.");
+        }
+        return after.FrozenFen < 0 ? (null, $"Frozen funds are {Money.ToYuan(FrozenFen):0.00} yuan, less than {Money.ToYuan(amount):0.00}.") : (after, null);
+    }
+}
+
+public enum FundsOutcome { Applied, AlreadyApplied, Refused, IdTaken }
+
+/// <summary>
+/// Funds accounts at the exchange, one partition each: a balance row and a journal row per movement, written together
+/// in one entity-group transaction under the balance's ETag, so a movement happens exactly once and never overdraws.
+/// </summary>
+public sealed class FundsStore(StorageClients storage)
+{
+    private const string BalanceRow = "balance";
+    private const int MaxAttempts = 20;
+
+    private TableClient Table => storage.Table(StorageNames.Tables.Funds);
+
+    private static string JournalRow(string transactionId) => "tx-" + transactionId;
+
+    public async Task<FundsBalance> BalanceAsync(string participant, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
+        return row.HasValue ? ReadBalance(row.Value!) : FundsBalance.Empty;
+    }
+
+    public async Task<IReadOnlyList<FundsMovement>> JournalAsync(string participant, CancellationToken cancellationToken)
+    {
+        var lines = new List<FundsMovement>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == participant && r.RowKey.CompareTo("tx-") >= 0 && r.RowKey.CompareTo("tx.") < 0, cancellationToken: cancellationToken))
+        {
+            lines.Add(DocumentRows.Read<FundsMovement>(row));
+        }
+        return lines.OrderBy(l => l.At).ToList();
+    }
+
+    /// <summary>Applies the movement once: again with the same content is a no-op, with other content is refused.</summary>
+    public async Task<(FundsOutcome Outcome, FundsBalance Balance, string? Refusal)> ApplyAsync(string participant, FundsMovement movement, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var recorded = await Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(movement.TransactionId), cancellationToken: cancellationToken);
+            var balanceRow = await Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
+            var balance = balanceRow.HasValue ? ReadBalance(balanceRow.Value!) : FundsBalance.Empty;
+            if (recorded.HasValue)
+            {
+                var earlier = DocumentRows.Read<FundsMovement>(recorded.Value!);
+                return (earlier.SameAs(movement) ? FundsOutcome.AlreadyApplied : FundsOutcome.IdTaken, balance, null);
+            }
+            var (after, refusal) = balance.Apply(movement);
+            if (after is null) return (FundsOutcome.Refused, balance, refusal);
+            var newBalance = new TableEntity(participant, BalanceRow) { ["AvailableFen"] = after.AvailableFen, ["FrozenFen"] = after.FrozenFen };
+            List<TableTransactionAction> batch =
+            [
+                balanceRow.HasValue
+                    ? new(TableTransactionActionType.UpdateReplace, newBalance, balanceRow.Value!.ETag)
+                    : new(TableTransactionActionType.Add, newBalance),
+                new(TableTransactionActionType.Add, DocumentRows.Entity(participant, JournalRow(movement.TransactionId), movement)),
+            ];
+            try
+            {
+                await Table.SubmitTransactionAsync(batch, cancellationToken);
+                return (FundsOutcome.Applied, after, null);
+            }
+            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            {
+                // Another movement (or the same one, sent twice) got there first: read again and decide.
+            }
+        }
+        throw new InvalidOperationException($"Funds account {participant} stayed contended for {MaxAttempts} attempts.");
+    }
+
+    private static FundsBalance ReadBalance(TableEntity row) => new(row.GetInt64("AvailableFen") ?? 0, row.GetInt64("FrozenFen") ?? 0);
+}

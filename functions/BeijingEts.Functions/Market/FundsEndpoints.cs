@@ -1,0 +1,84 @@
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Ledger;
+using BeijingEts.Functions.Lists;
+
+namespace BeijingEts.Functions.Market;
+
+public sealed record FundsView(string Participant, decimal Available, decimal Frozen)
+{
+    public static FundsView Of(string participant, FundsBalance balance) => new(participant, Money.ToYuan(balance.AvailableFen), Money.ToYuan(balance.FrozenFen));
+}
+
+/// <summary>
+/// Funds accounts at the exchange (Art. 18): POST /api/market/funds/{participant}/deposits and /withdrawals (the
+/// exchange records money paid in and out), GET /api/market/funds/{participant} (the participant, exchange, regulator).
+/// </summary>
+public sealed class FundsEndpoints : IHttpFunction
+{
+    public sealed record Request(string TransactionId, decimal Amount);
+
+    public sealed record MovementView(string TransactionId, string Kind, decimal Amount, FundsView Balance);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPost("/market/funds/{participant}/deposits", (string participant, Request request, HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
+            MoveAsync(participant, request, FundsMovementKind.Deposit, http, services, ct)).RequireRoles(Roles.Exchange).WithTags("Market");
+        api.MapPost("/market/funds/{participant}/withdrawals", (string participant, Request request, HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
+            MoveAsync(participant, request, FundsMovementKind.Withdrawal, http, services, ct)).RequireRoles(Roles.Exchange).WithTags("Market");
+        api.MapGet("/market/funds/{participant}", GetAsync).RequireRoles([Roles.Exchange, Roles.Regulator, .. MarketAccess.TraderRoles]).WithTags("Market");
+    }
+
+    public sealed record Services(FundsStore Funds, AccountDirectory Accounts, AuditLog Audit, TimeProvider Clock);
+
+    private static async Task<Results<Created<MovementView>, Ok<MovementView>, ProblemHttpResult>> MoveAsync(
+        string participant, Request request, FundsMovementKind kind, HttpContext http, Services services, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(participant, out var code, out var invalid)) return invalid!;
+        if (string.IsNullOrWhiteSpace(request.TransactionId) || request.TransactionId.Length > 100)
+        {
+            return ProblemHandling.BadRequest("transactionId is required (up to 100 characters): the exchange's reference that makes the movement happen once.");
+        }
+        if (Money.Problem("amount", request.Amount) is { } wrong) return ProblemHandling.BadRequest(wrong);
+        if (!await services.Accounts.ExistsAsync(code, cancellationToken))
+        {
+            return ProblemHandling.NotFound($"{code} has no account: funds accounts belong to registered units and voluntary participants (PUT /api/participants/{{uscc}}).");
+        }
+        var movement = new FundsMovement(request.TransactionId.Trim(), kind, Money.ToFen(request.Amount), null, services.Clock.GetUtcNow());
+        var (outcome, balance, refusal) = await services.Funds.ApplyAsync(code, movement, cancellationToken);
+        var view = new MovementView(movement.TransactionId, kind.ToString().ToLowerInvariant(), request.Amount, FundsView.Of(code, balance));
+        switch (outcome)
+        {
+            case FundsOutcome.Refused:
+                return Problems.Unprocessable(refusal!, new Dictionary<string, object?> { ["available"] = Money.ToYuan(balance.AvailableFen) });
+            case FundsOutcome.IdTaken:
+                return Problems.Conflict($"transactionId {movement.TransactionId} was already used on {code}'s funds account for a different movement.");
+            case FundsOutcome.AlreadyApplied:
+                return TypedResults.Ok(view);
+        }
+        await services.Audit.RecordAsync(Actor.From(http.User), $"funds.{view.Kind}", $"market/funds/{code}", null, view, cancellationToken);
+        return TypedResults.Created($"/api/market/funds/{code}", view);
+    }
+
+    private static async Task<Results<Ok<FundsView>, ProblemHttpResult>> GetAsync(
+        string participant, HttpContext http, FundsStore funds, AccountDirectory accounts, CancellationToken cancellationToken)
+    {
+        if (!UnitInput.TryParse(participant, out var code, out var invalid)) return invalid!;
+        // A trader asking about another never learns whether it exists.
+        if (!MarketAccess.MaySee(http.User, code) || !await accounts.ExistsAsync(code, cancellationToken))
+        {
+            return ProblemHandling.NotFound($"No funds account {code} that you may see.");
+        }
+        return TypedResults.Ok(FundsView.Of(code, await funds.BalanceAsync(code, cancellationToken)));
+    }
+}
+
+public static class MarketServices
+{
+    public static IServiceCollection AddMarket(this IServiceCollection services)
+    {
+        services.AddSingleton<FundsStore>();
+        return services;
+    }
+}
