@@ -52,6 +52,8 @@ var tables = [
   'cycles'
   'cyclesteps'
   'funds'
+  'orders'
+  'orderbook'
 ]
 
 // Each queue has a -poison twin, where the Functions host moves a message after maxDequeueCount (host.json).
@@ -59,6 +61,8 @@ var queues = [
   'upload-events'
   'allowance-events'
   'cycle-steps'
+  'market-match'
+  'market-settlement'
 ]
 
 // Containers holding what Art. 22 says must be kept (reports, verification reports and statements, supporting
@@ -126,6 +130,21 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
     }
   }
 }
+
+// Containers of working state, not documents: the leases that make one instance at a time match a book.
+var workContainers = [
+  'market-locks'
+]
+
+resource work 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for container in workContainers: {
+    parent: blobService
+    name: container
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
 
 resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
   for container in documentContainers: {

@@ -272,6 +272,55 @@ async Task RunCycleAsync(string name, int unitCount, int year)
 await RunCycleAsync("cycle.1k", Count(1_000), 2019);
 await RunCycleAsync("cycle.10k", Count(10_000), 2016);
 
+// Issue 8: public bidding end to end. 32 clients place random BEA orders around the reference price for 16
+// participants; orders/s is from the first submission until the matcher has taken the last one, and the latency is
+// from submission until the order is matched (traded, or resting in the book), for one order in eight, polled.
+{
+    const int vintage = 2040;
+    await SubmitAsync(http, new { transactionId = "bench-issue-2040", type = "issuance", to = "issuance", product = "BEA", vintage, quantity = 100_000_000L });
+    await WaitSettledAsync();
+    (await exchange.PutAsJsonAsync("/api/market/BEA/reference-price", new { vintage, price = 50.00m })).EnsureSuccessStatusCode();
+    var traders = Enumerable.Range(0, 16).Select(_ => ListsBench.NewUscc()).ToList();
+    foreach (var (trader, i) in traders.Select((t, i) => (t, i)))
+    {
+        (await http.PutAsJsonAsync($"/api/participants/{trader}", new { name = "基准交易方" })).EnsureSuccessStatusCode();
+        await SubmitAsync(http, new { transactionId = $"bench-alloc-2040-{i}", type = "allocation", from = "issuance", to = trader, product = "BEA", vintage, quantity = 1_000_000L });
+        (await exchange.PostAsJsonAsync($"/api/market/funds/{trader}/deposits", new { transactionId = $"bench-deposit-{i}", amount = 100_000_000m })).EnsureSuccessStatusCode();
+    }
+    await WaitSettledAsync();
+    var traderClients = traders.ToDictionary(t => t, t =>
+    {
+        var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "participant", t));
+        return client;
+    });
+    var orders = Count(5_000);
+    var market = new Random(8);
+    var book = Enumerable.Range(0, orders).Select(i => (Trader: traders[market.Next(traders.Count)], Side: market.Next(2) == 0 ? "buy" : "sell",
+        Price: 49.00m + market.Next(0, 201) / 100m, Quantity: market.Next(1, 30))).ToList();
+    var latencies = new System.Collections.Concurrent.ConcurrentBag<TimeSpan>();
+    storageRequests.Reset();
+    watch.Restart();
+    await RatePerSecondAsync(orders, 32, async i =>
+    {
+        var (trader, side, price, quantity) = book[i];
+        var sent = Stopwatch.StartNew();
+        var placed = await traderClients[trader].PostAsJsonAsync("/api/market/orders", new { clientOrderId = $"bench-{i}", product = "BEA", vintage, side, price, quantity });
+        placed.EnsureSuccessStatusCode();
+        if (i % 8 != 0) return;
+        var id = (await placed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("orderId").GetString();
+        while ((await traderClients[trader].GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/market/orders/{id}")).GetProperty("sequence").ValueKind == System.Text.Json.JsonValueKind.Null)
+        {
+            await Task.Delay(10);
+        }
+        latencies.Add(sent.Elapsed);
+    });
+    while ((await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/market/BEA/book?vintage={vintage}")).GetProperty("sequence").GetInt64() < orders) await Task.Delay(50);
+    Report("trading.orders", orders / watch.Elapsed.TotalSeconds, "orders/s", over: "storage.upsert.parallel16", target: 0.2);
+    Report("trading.orders.p99_ms", ReportsBench.Percentile(latencies, 99), "ms");
+    Report("trading.orders.storage-requests", (double)storageRequests.Value / orders, "requests/order");
+}
+
 await app.StopAsync();
 await app.DisposeAsync();
 

@@ -64,6 +64,11 @@ public sealed class FundsEndpoints : IHttpFunction
     private static async Task<Results<Ok<FundsView>, ProblemHttpResult>> GetAsync(
         string participant, HttpContext http, FundsStore funds, AccountDirectory accounts, CancellationToken cancellationToken)
     {
+        // The exchange's own account, where the fees go: the exchange and the regulator see it.
+        if (participant == MarketSettlement.ExchangeAccount && (http.User.IsInRole(Roles.Exchange) || http.User.IsInRole(Roles.Regulator)))
+        {
+            return TypedResults.Ok(FundsView.Of(participant, await funds.BalanceAsync(participant, cancellationToken)));
+        }
         if (!UnitInput.TryParse(participant, out var code, out var invalid)) return invalid!;
         // A trader asking about another never learns whether it exists.
         if (!MarketAccess.MaySee(http.User, code) || !await accounts.ExistsAsync(code, cancellationToken))
@@ -79,6 +84,11 @@ public static class MarketServices
     public static IServiceCollection AddMarket(this IServiceCollection services)
     {
         services.AddSingleton<FundsStore>();
+        services.AddSingleton(sp => MarketSettings.From(sp.GetRequiredService<IConfiguration>()));
+        services.AddSingleton<OrderStore>();
+        services.AddSingleton<BookJournal>();
+        services.AddSingleton<MarketSettlement>();
+        services.AddSingleton<MarketMatcher>();
         return services;
     }
 }

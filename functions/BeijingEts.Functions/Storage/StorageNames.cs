@@ -38,8 +38,12 @@ public sealed class StorageNames(string prefix)
         public const string CycleSteps = "cyclesteps";
         /// <summary>Funds accounts at the exchange: a balance row and a journal row per movement, per participant.</summary>
         public const string Funds = "funds";
+        /// <summary>Market orders, a partition per participant.</summary>
+        public const string Orders = "orders";
+        /// <summary>Each book's command sequence, trades, depth and reference price, a partition per product and vintage.</summary>
+        public const string OrderBook = "orderbook";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook];
     }
 
     public static class Queues
@@ -49,6 +53,10 @@ public sealed class StorageNames(string prefix)
         public const string AllowanceEvents = "allowance-events";
         /// <summary>The yearly cycle's unit steps, one message per unit and phase.</summary>
         public const string CycleSteps = "cycle-steps";
+        /// <summary>A book has commands to match, one message per request.</summary>
+        public const string MarketMatch = "market-match";
+        /// <summary>Trades to settle and ended orders' releases.</summary>
+        public const string MarketSettlement = "market-settlement";
 
         public static string Poison(string queue) => queue + "-poison";
     }
@@ -67,7 +75,13 @@ public sealed class StorageNames(string prefix)
         /// <summary>Each annual report version as submitted and computed (Art. 21), written once and kept (Art. 22).</summary>
         public const string Reports = "reports";
 
-        public static readonly string[] All = [Uploads, Audit, Imports, PublishedLists, Reports];
+        /// <summary>Leases that make one instance at a time match a book; a blob per book, empty. Not a document container.</summary>
+        public const string MarketLocks = "market-locks";
+
+        /// <summary>The containers of documents kept unmodified (Art. 22): write-once in Azure (infra/).</summary>
+        public static readonly string[] Documents = [Uploads, Audit, Imports, PublishedLists, Reports];
+
+        public static readonly string[] All = [.. Documents, MarketLocks];
     }
 
     public string Prefix { get; } = Validate(prefix);

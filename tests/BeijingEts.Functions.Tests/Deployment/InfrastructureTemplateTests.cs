@@ -74,8 +74,8 @@ public sealed partial class InfrastructureTemplateTests
 
         var documentContainers = BicepTemplate.StringList(storage, "documentContainers");
         // Reports, verification documents (uploads), published lists, and the rest of the evidence.
-        Assert.Equal(StorageNames.Containers.All.Order(), documentContainers.Order());
-        var containers = Resource(storage, "Microsoft.Storage/storageAccounts/blobServices/containers");
+        Assert.Equal(StorageNames.Containers.Documents.Order(), documentContainers.Order());
+        var containers = Assert.Single(Resources(storage, "Microsoft.Storage/storageAccounts/blobServices/containers"), c => c["name"]!.GetValue<string>().Contains("documentContainers", StringComparison.Ordinal));
         Assert.Equal("[length(variables('documentContainers'))]", containers["copy"]!["count"]!.GetValue<string>());
         Assert.Equal("None", containers["properties"]!["publicAccess"]!.GetValue<string>());
         Assert.True(containers["properties"]!["immutableStorageWithVersioning"]!["enabled"]!.GetValue<bool>());
@@ -109,7 +109,7 @@ public sealed partial class InfrastructureTemplateTests
         var queueResource = Resource(storage, "Microsoft.Storage/storageAccounts/queueServices/queues");
         Assert.Contains("concat(variables('queues'), map(variables('queues'), lambda('q', format('{0}-poison', lambdaVariables('q')))))[copyIndex()]", queueResource["name"]!.GetValue<string>());
         Assert.Equal("-poison", StorageNames.Queues.Poison(""));
-        Assert.Equal(StorageNames.Containers.All.Order(), BicepTemplate.StringList(storage, "documentContainers").Order());
+        Assert.Equal(StorageNames.Containers.All.Order(), BicepTemplate.StringList(storage, "documentContainers").Concat(BicepTemplate.StringList(storage, "workContainers")).Order());
     }
 
     [Fact]
@@ -223,8 +223,10 @@ public sealed partial class InfrastructureTemplateTests
         throw new InvalidOperationException($"Unbalanced setting {name}");
     }
 
-    private static JsonObject Resource(JsonObject template, string type) =>
-        Assert.Single(((JsonArray)template["resources"]!).Select(r => r!.AsObject()), r => BicepTemplate.Type(r) == type && r["existing"] is null);
+    private static IEnumerable<JsonObject> Resources(JsonObject template, string type) =>
+        ((JsonArray)template["resources"]!).Select(r => r!.AsObject()).Where(r => BicepTemplate.Type(r) == type && r["existing"] is null);
+
+    private static JsonObject Resource(JsonObject template, string type) => Assert.Single(Resources(template, type));
 
     private static string ModuleParameter(BicepTemplate template, string module, string parameter) =>
         Assert.Single(((JsonArray)template.Main["resources"]!).Select(r => r!.AsObject()), r => r["name"]!.GetValue<string>() == module)

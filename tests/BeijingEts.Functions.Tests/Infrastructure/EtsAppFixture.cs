@@ -80,6 +80,18 @@ public class EtsAppFixture : IAsyncLifetime
         await StartAsync();
     }
 
+    /// <summary>
+    /// Starts another instance of the app on the same storage (its own port and trigger runtime), as a scaled-out
+    /// function app would run; the caller stops it. Clients for it: <see cref="Client(Uri, string?, string?)"/>.
+    /// </summary>
+    public async Task<(WebApplication App, Uri BaseAddress)> StartAnotherInstanceAsync()
+    {
+        var app = Build();
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        return (app, new Uri(addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal))));
+    }
+
     public async ValueTask DisposeAsync()
     {
         GC.SuppressFinalize(this);
@@ -90,9 +102,11 @@ public class EtsAppFixture : IAsyncLifetime
         await DeletePrefixedAsync(storage);
     }
 
-    public HttpClient Client(string? role = null, string? scope = null)
+    public HttpClient Client(string? role = null, string? scope = null) => Client(BaseAddress, role, scope);
+
+    public HttpClient Client(Uri baseAddress, string? role = null, string? scope = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress };
+        var client = new HttpClient { BaseAddress = baseAddress };
         if (role is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LocalTokens.Create(SigningKey, role, scope));

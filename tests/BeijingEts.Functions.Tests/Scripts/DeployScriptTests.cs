@@ -6,6 +6,7 @@ namespace BeijingEts.Functions.Tests.Scripts;
 /// deploy-azure.sh (azd's postprovision hook) against a stand-in for the Azure CLI that records what it was asked
 /// and keeps the package: the zip is what the function app would run.
 /// </summary>
+[Collection(nameof(Publishes))]
 public sealed class DeployScriptTests
 {
     [Fact]

@@ -2,6 +2,11 @@ using System.Text.Json.Nodes;
 
 namespace BeijingEts.Functions.Tests.Scripts;
 
+/// <summary>Tests that run dotnet publish on the app share its obj/ folder, so they take turns.</summary>
+[CollectionDefinition(nameof(Publishes))]
+public sealed class Publishes;
+
+[Collection(nameof(Publishes))]
 public sealed class PublishScriptTests
 {
     [Fact]

@@ -1,0 +1,169 @@
+using System.Globalization;
+using BeijingEts.Domain.Trading;
+
+namespace BeijingEts.Functions.Market;
+
+public enum BookCommandKind { Place, Cancel }
+
+/// <summary>One entry of a book's sequence: an order placed (everything the matcher needs to know of it) or a cancellation.</summary>
+public sealed record BookCommand(
+    long Sequence, BookCommandKind Kind, string OrderId, string Participant, DateTimeOffset At,
+    string? ClientOrderId = null, Side Side = Side.Buy, decimal Price = 0, long Quantity = 0, long FrozenFen = 0, string? Reason = null);
+
+/// <summary>A fill as the market records it, with each side's fee.</summary>
+public sealed record Trade(
+    string TradeId, string Product, int Vintage, string Buyer, string Seller, string BuyOrderId, string SellOrderId,
+    decimal Price, long Quantity, long BuyerFeeFen, long SellerFeeFen, DateTimeOffset At)
+{
+    public long TurnoverFen => Money.ToFen(PriceRules.Turnover(Price, Quantity));
+}
+
+public sealed record DepthLevel(decimal Price, long Quantity, int Orders);
+
+public sealed record BookDepth(string Product, int Vintage, IReadOnlyList<DepthLevel> Bids, IReadOnlyList<DepthLevel> Asks, long Sequence, DateTimeOffset? At,
+    decimal? LastPrice = null, DateOnly? LastDate = null, decimal? PreviousClose = null)
+{
+    /// <summary>The centre of today's band (Art. 20): the previous trading day's close, else the exchange's reference price.</summary>
+    public decimal? BandCentre(DateOnly today, decimal? reference) =>
+        LastDate is { } last && last < today ? LastPrice : PreviousClose ?? reference;
+}
+
+/// <summary>The exchange's reference price for a book, the band's centre until its first close.</summary>
+public sealed record ReferencePrice(decimal Price, DateTimeOffset SetAt, string SetBy);
+
+/// <summary>
+/// The orderbook table, a partition per book: "head" (the next sequence number), "c-{seq}" the commands in the one
+/// order they are matched in, "o-{orderId}"/"x-{orderId}" so an order is placed and cancelled once, "marker" (the
+/// last sequence matched), "t-{seq}-{n}" the trades, and "depth". Appending takes the head under its ETag, so
+/// whatever the number of app instances the sequence has no gaps and no two commands share a number.
+/// </summary>
+public sealed class BookJournal(StorageClients storage)
+{
+    private const string HeadRow = "head";
+    private const string MarkerRow = "marker";
+    private const string DepthRow = "depth";
+    private const int MaxAttempts = 100;
+
+    private TableClient Table => storage.Table(StorageNames.Tables.OrderBook);
+
+    private static string CommandRow(long sequence) => "c-" + sequence.ToString("D12", CultureInfo.InvariantCulture);
+
+    public static string TradeId(long sequence, int fill) => sequence.ToString("D12", CultureInfo.InvariantCulture) + "-" + fill.ToString("D3", CultureInfo.InvariantCulture);
+
+    /// <summary>Appends the command once per order and kind; its sequence number (an earlier one if it was appended before).</summary>
+    public async Task<long> AppendAsync(BookKey book, BookCommand command, CancellationToken cancellationToken)
+    {
+        var partition = book.ToString();
+        var onceRow = (command.Kind == BookCommandKind.Place ? "o-" : "x-") + command.OrderId;
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var once = await Table.GetEntityIfExistsAsync<TableEntity>(partition, onceRow, cancellationToken: cancellationToken);
+            if (once.HasValue) return once.Value!.GetInt64("Sequence")!.Value;
+            var head = await Table.GetEntityIfExistsAsync<TableEntity>(partition, HeadRow, cancellationToken: cancellationToken);
+            var sequence = head.HasValue ? head.Value!.GetInt64("Next")!.Value : 1;
+            var nextHead = new TableEntity(partition, HeadRow) { ["Next"] = sequence + 1 };
+            List<TableTransactionAction> batch =
+            [
+                head.HasValue ? new(TableTransactionActionType.UpdateReplace, nextHead, head.Value!.ETag) : new(TableTransactionActionType.Add, nextHead),
+                new(TableTransactionActionType.Add, DocumentRows.Entity(partition, CommandRow(sequence), command with { Sequence = sequence })),
+                new(TableTransactionActionType.Add, new TableEntity(partition, onceRow) { ["Sequence"] = sequence }),
+            ];
+            try
+            {
+                await Table.SubmitTransactionAsync(batch, cancellationToken);
+                return sequence;
+            }
+            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            {
+                // Another command took this number (or this one went in meanwhile): read again.
+                await Task.Delay(Random.Shared.Next(1, 5 * Math.Min(attempt, 10)), cancellationToken);
+            }
+        }
+        throw new InvalidOperationException($"Book {book} stayed contended for {MaxAttempts} attempts; try again.");
+    }
+
+    public async Task<bool> HasAsync(BookKey book, BookCommandKind kind, string orderId, CancellationToken cancellationToken) =>
+        (await Table.GetEntityIfExistsAsync<TableEntity>(book.ToString(), (kind == BookCommandKind.Place ? "o-" : "x-") + orderId, cancellationToken: cancellationToken)).HasValue;
+
+    /// <summary>Commands after <paramref name="after"/> up to <paramref name="through"/>, in sequence order.</summary>
+    public async Task<IReadOnlyList<BookCommand>> CommandsAsync(BookKey book, long after, long through, CancellationToken cancellationToken)
+    {
+        var commands = new List<BookCommand>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {book.ToString()} and RowKey gt {CommandRow(after)} and RowKey le {CommandRow(through)}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) commands.Add(DocumentRows.Read<BookCommand>(row));
+        return commands.OrderBy(c => c.Sequence).ToList();
+    }
+
+    /// <summary>The last sequence number given out (0 when none).</summary>
+    public async Task<long> HeadAsync(BookKey book, CancellationToken cancellationToken)
+    {
+        var head = await Table.GetEntityIfExistsAsync<TableEntity>(book.ToString(), HeadRow, cancellationToken: cancellationToken);
+        return head.HasValue ? head.Value!.GetInt64("Next")!.Value - 1 : 0;
+    }
+
+    /// <summary>The last sequence number matched (0 when none).</summary>
+    public async Task<long> MarkerAsync(BookKey book, CancellationToken cancellationToken)
+    {
+        var marker = await Table.GetEntityIfExistsAsync<TableEntity>(book.ToString(), MarkerRow, cancellationToken: cancellationToken);
+        return marker.HasValue ? marker.Value!.GetInt64("MatchedThrough")!.Value : 0;
+    }
+
+    /// <summary>Writes trades (again identically if matching runs twice; merged, so a trade keeps its Settled flag).</summary>
+    public async Task WriteTradesAsync(BookKey book, IReadOnlyList<Trade> trades, CancellationToken cancellationToken)
+    {
+        var partition = book.ToString();
+        foreach (var chunk in trades.Chunk(TableBatches.MaxBatch))
+        {
+            await Table.SubmitTransactionAsync(chunk.Select(t => new TableTransactionAction(TableTransactionActionType.UpsertMerge, DocumentRows.Entity(partition, "t-" + t.TradeId, t))), cancellationToken);
+        }
+    }
+
+    /// <summary>Records that matching reached <paramref name="through"/>, with the depth it left: last, after every effect is written.</summary>
+    public async Task RecordMatchedAsync(BookKey book, BookDepth depth, long through, CancellationToken cancellationToken)
+    {
+        var partition = book.ToString();
+        await Table.SubmitTransactionAsync(
+        [
+            new(TableTransactionActionType.UpsertReplace, DocumentRows.Entity(partition, DepthRow, depth)),
+            new(TableTransactionActionType.UpsertReplace, new TableEntity(partition, MarkerRow) { ["MatchedThrough"] = through }),
+        ], cancellationToken);
+    }
+
+    public async Task<Trade?> FindTradeAsync(BookKey book, string tradeId, CancellationToken cancellationToken) =>
+        await Table.FindDocumentAsync<Trade>(book.ToString(), "t-" + tradeId, cancellationToken);
+
+    public async Task MarkSettledAsync(BookKey book, string tradeId, CancellationToken cancellationToken) =>
+        await Table.UpdateEntityAsync(new TableEntity(book.ToString(), "t-" + tradeId) { ["Settled"] = true }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+
+    /// <summary>The book's trades, in the order they were made.</summary>
+    public async Task<IReadOnlyList<(Trade Trade, bool Settled)>> TradesAsync(BookKey book, CancellationToken cancellationToken)
+    {
+        var trades = new List<(Trade, bool)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {book.ToString()} and RowKey gt {"t-"} and RowKey lt {"t."}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            trades.Add((DocumentRows.Read<Trade>(row), row.GetBoolean("Settled") == true));
+        }
+        return trades.OrderBy(t => t.Item1.TradeId, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Every book that has had a command: the partitions with a head row.</summary>
+    public async Task<IReadOnlyList<BookKey>> BooksAsync(CancellationToken cancellationToken)
+    {
+        var books = new List<BookKey>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {HeadRow}"), select: ["PartitionKey"], cancellationToken: cancellationToken))
+        {
+            if (BookKey.TryParse(row.PartitionKey, out var key)) books.Add(key);
+        }
+        return books;
+    }
+
+    public async Task<BookDepth?> DepthAsync(BookKey book, CancellationToken cancellationToken) =>
+        await Table.FindDocumentAsync<BookDepth>(book.ToString(), DepthRow, cancellationToken);
+
+    public async Task<ReferencePrice?> ReferenceAsync(BookKey book, CancellationToken cancellationToken) =>
+        await Table.FindDocumentAsync<ReferencePrice>(book.ToString(), "reference", cancellationToken);
+
+    public Task SetReferenceAsync(BookKey book, ReferencePrice reference, CancellationToken cancellationToken) =>
+        Table.UpsertDocumentAsync(book.ToString(), "reference", reference, cancellationToken);
+}

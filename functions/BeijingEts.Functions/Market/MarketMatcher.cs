@@ -1,0 +1,146 @@
+using Azure.Storage.Blobs.Specialized;
+
+namespace BeijingEts.Functions.Market;
+
+/// <summary>
+/// Matches each book's commands in their one sequence, on one instance at a time: whoever holds the book's blob lease
+/// (as Azure Functions singletons do) matches; the others leave it to the holder. The holder keeps the book in memory
+/// while the marker says nobody else matched since, else replays the commands up to the marker. Effects are written
+/// before the marker moves, so a crash only makes the next holder derive and write the same effects again.
+/// </summary>
+public sealed class MarketMatcher(
+    BookJournal journal, OrderStore orders, StorageClients storage, MarketSettings settings, TimeProvider clock, ILogger<MarketMatcher> logger)
+{
+    private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(30);
+    private const int CommandsPerRound = 200;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<BookKey, BookState> _books = new();
+
+    private BlobContainerClient Locks => storage.Container(StorageNames.Containers.MarketLocks);
+
+    /// <summary>Matches what is waiting in the book. False when another instance holds the book (it will match it).</summary>
+    public async Task<bool> RunAsync(BookKey book, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var lease = await TryLeaseAsync(book, cancellationToken);
+            if (lease is null) return false;
+            try
+            {
+                await MatchWaitingAsync(book, lease, cancellationToken);
+            }
+            finally
+            {
+                await lease.ReleaseAsync(cancellationToken: CancellationToken.None);
+            }
+            // A command appended while the lease was held, whose message found the book taken, is matched now.
+            if (await journal.HeadAsync(book, cancellationToken) <= await journal.MarkerAsync(book, cancellationToken)) return true;
+        }
+    }
+
+    private async Task MatchWaitingAsync(BookKey book, BlobLeaseClient lease, CancellationToken cancellationToken)
+    {
+        var marker = await journal.MarkerAsync(book, cancellationToken);
+        if (!_books.TryGetValue(book, out var state) || state.MatchedThrough != marker)
+        {
+            state = new BookState(book, settings);
+            foreach (var command in await journal.CommandsAsync(book, 0, marker, cancellationToken)) state.Apply(command, null);
+            _books[book] = state;
+        }
+        while (true)
+        {
+            var head = await journal.HeadAsync(book, cancellationToken);
+            if (head <= state.MatchedThrough) return;
+            var commands = await journal.CommandsAsync(book, state.MatchedThrough, Math.Min(head, state.MatchedThrough + CommandsPerRound), cancellationToken);
+            var effects = new MatchEffects();
+            try
+            {
+                foreach (var command in commands) state.Apply(command, effects);
+                await WriteAsync(book, state, effects, cancellationToken);
+                await lease.RenewAsync(cancellationToken: cancellationToken);
+            }
+            catch
+            {
+                // The in-memory book is ahead of what was recorded: forget it, the next holder replays.
+                _books.TryRemove(book, out _);
+                throw;
+            }
+        }
+    }
+
+    private async Task WriteAsync(BookKey book, BookState state, MatchEffects effects, CancellationToken cancellationToken)
+    {
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
+        // Trades before orders: an order seen filled has its trades on record. The marker goes last (crash safety).
+        await journal.WriteTradesAsync(book, effects.Trades, cancellationToken);
+        await Parallel.ForEachAsync(effects.Orders.Values, parallel, async (order, ct) => await orders.PutAsync(order, ct));
+        var queue = storage.Queue(StorageNames.Queues.MarketSettlement);
+        var messages = effects.Trades.Select(t => SettlementMessage.Settle(book, t.TradeId)).Concat(effects.Releases);
+        await Parallel.ForEachAsync(messages, parallel, async (message, ct) => await queue.SendMessageAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), ct));
+        await journal.RecordMatchedAsync(book, state.Depth(clock.GetUtcNow()), state.MatchedThrough, cancellationToken);
+        if (effects.Trades.Count > 0) logger.LogDebug("{Book}: {Trades} trade(s) through sequence {Sequence}", book, effects.Trades.Count, state.MatchedThrough);
+    }
+
+    private async Task<BlobLeaseClient?> TryLeaseAsync(BookKey book, CancellationToken cancellationToken)
+    {
+        var blob = Locks.GetBlobClient(book.ToString());
+        var lease = blob.GetBlobLeaseClient();
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            try
+            {
+                await lease.AcquireAsync(LeaseTime, cancellationToken: cancellationToken);
+                return lease;
+            }
+            catch (RequestFailedException error) when (error.Status == 409)
+            {
+                return null; // held by another instance
+            }
+            catch (RequestFailedException error) when (error.Status == 404 && attempt == 0)
+            {
+                try
+                {
+                    await blob.UploadAsync(BinaryData.Empty, overwrite: false, cancellationToken);
+                }
+                catch (RequestFailedException exists) when (exists.Status == 409)
+                {
+                    // Made by another instance meanwhile.
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Asks for the book to be matched (market-match queue).</summary>
+    public Task RequestAsync(BookKey book, CancellationToken cancellationToken) =>
+        storage.Queue(StorageNames.Queues.MarketMatch).SendMessageAsync(JsonSerializer.Serialize(new MatchOrders.Message(book.ToString()), JsonSerializerOptions.Web), cancellationToken);
+}
+
+/// <summary>The market-match queue: a book has commands to match. A book held elsewhere is matched by its holder.</summary>
+[QueueTrigger(StorageNames.Queues.MarketMatch)]
+public sealed class MatchOrders(MarketMatcher matcher) : IQueueFunction
+{
+    public sealed record Message(string Book);
+
+    public async Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken)
+    {
+        var book = message.Read<Message>().Book;
+        if (!BookKey.TryParse(book, out var key)) throw new InvalidOperationException($"Unknown book {book}.");
+        await matcher.RunAsync(key, cancellationToken);
+    }
+}
+
+/// <summary>
+/// Every 10 seconds: a book with commands not yet matched (a message lost, an instance stopped mid-way) is asked for
+/// again, so nothing placed waits forever.
+/// </summary>
+[TimerTrigger("*/10 * * * * *")]
+public sealed class SweepOrderBooks(BookJournal journal, MarketMatcher matcher) : ITimerFunction
+{
+    public async Task RunAsync(TimerTriggerInfo timer, CancellationToken cancellationToken)
+    {
+        foreach (var book in await journal.BooksAsync(cancellationToken))
+        {
+            if (await journal.HeadAsync(book, cancellationToken) > await journal.MarkerAsync(book, cancellationToken)) await matcher.RequestAsync(book, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Domain.Trading;
+using BeijingEts.Functions.Ledger;
+
+namespace BeijingEts.Functions.Market;
+
+/// <summary>
+/// One piece of settlement work (market-settlement queue): a trade to settle, or what an ended order gives back.
+/// Every id it leads to is derived from the trade or order id, so doing it twice does it once.
+/// </summary>
+public sealed record SettlementMessage(string Kind, string Book, string Id, string? Participant = null, long Amount = 0)
+{
+    public const string TradeKind = "trade";
+    public const string ReleaseFundsKind = "release-funds";
+    public const string ReleaseHoldingsKind = "release-holdings";
+
+    public static SettlementMessage Settle(BookKey book, string tradeId) => new(TradeKind, book.ToString(), tradeId);
+
+    public static SettlementMessage ReleaseFunds(BookKey book, string orderId, string participant, long fen) => new(ReleaseFundsKind, book.ToString(), orderId, participant, fen);
+
+    public static SettlementMessage ReleaseHoldings(BookKey book, string orderId, string participant, long tonnes) => new(ReleaseHoldingsKind, book.ToString(), orderId, participant, tonnes);
+}
+
+/// <summary>
+/// Settles fills on the conserving ledger and the funds accounts (Art. 18): the tonnes move from the seller's frozen
+/// account to the buyer, the buyer pays turnover and fee out of frozen funds, the seller receives the turnover and pays
+/// its fee, the exchange receives both fees. Each leg is its own idempotent movement, so a crash anywhere in between
+/// is finished by the message coming back, and nothing is paid or moved twice.
+/// </summary>
+public sealed class MarketSettlement(BookJournal journal, FundsStore funds, LedgerSubmitter submitter, LedgerSettlement ledger, TransactionStore transactions, TimeProvider clock)
+{
+    /// <summary>The exchange's own funds account, where fees go.</summary>
+    public const string ExchangeAccount = "EXCHANGE";
+
+    public static string FreezeTransactionId(string orderId) => $"order-{orderId}-freeze";
+
+    public async Task RunAsync(SettlementMessage message, CancellationToken cancellationToken)
+    {
+        if (!BookKey.TryParse(message.Book, out var book)) throw new InvalidOperationException($"Unknown book {message.Book}.");
+        switch (message.Kind)
+        {
+            case SettlementMessage.TradeKind:
+                await SettleTradeAsync(book, message.Id, cancellationToken);
+                break;
+            case SettlementMessage.ReleaseFundsKind:
+                await MoveFundsAsync(message.Participant!, new FundsMovement($"order-{message.Id}-release", FundsMovementKind.Release, message.Amount, message.Id, clock.GetUtcNow()), cancellationToken);
+                break;
+            case SettlementMessage.ReleaseHoldingsKind:
+                var release = new LedgerTransaction($"order-{message.Id}-release", TransactionType.Release, FrozenAccounts.For(message.Participant!), message.Participant!,
+                    book.Product, book.Vintage, new Tonnes(message.Amount), null, $"order {message.Id} ended", "system:market", clock.GetUtcNow());
+                await MoveTonnesAsync(release, cancellationToken);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown settlement kind {message.Kind}.");
+        }
+    }
+
+    private async Task SettleTradeAsync(BookKey book, string tradeId, CancellationToken cancellationToken)
+    {
+        var trade = await journal.FindTradeAsync(book, tradeId, cancellationToken) ?? throw new InvalidOperationException($"Trade {tradeId} of {book} is not recorded.");
+        var id = $"trade-{book}-{tradeId}";
+        var now = clock.GetUtcNow();
+        await MoveTonnesAsync(new LedgerTransaction(id, TransactionType.Transfer, FrozenAccounts.For(trade.Seller), trade.Buyer, trade.Product, trade.Vintage,
+            new Tonnes(trade.Quantity), null, $"trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
+        await MoveFundsAsync(trade.Buyer, new FundsMovement($"{id}-pay", FundsMovementKind.Pay, trade.TurnoverFen + trade.BuyerFeeFen, id, now), cancellationToken);
+        await MoveFundsAsync(trade.Seller, new FundsMovement($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now), cancellationToken);
+        if (trade.SellerFeeFen > 0) await MoveFundsAsync(trade.Seller, new FundsMovement($"{id}-fee", FundsMovementKind.Charge, trade.SellerFeeFen, id, now), cancellationToken);
+        if (trade.BuyerFeeFen + trade.SellerFeeFen > 0)
+        {
+            await MoveFundsAsync(ExchangeAccount, new FundsMovement($"{id}-fees", FundsMovementKind.Receive, trade.BuyerFeeFen + trade.SellerFeeFen, id, now), cancellationToken);
+        }
+        await journal.MarkSettledAsync(book, tradeId, cancellationToken);
+    }
+
+    private async Task MoveFundsAsync(string participant, FundsMovement movement, CancellationToken cancellationToken)
+    {
+        var (outcome, _, refusal) = await funds.ApplyAsync(participant, movement, cancellationToken);
+        // Frozen funds were set aside for exactly this, so a refusal means the books disagree: retry, then poison, loudly.
+        if (outcome is FundsOutcome.Refused or FundsOutcome.IdTaken)
+        {
+            throw new InvalidOperationException($"Funds movement {movement.TransactionId} on {participant} was {outcome}: {refusal}");
+        }
+    }
+
+    /// <summary>Records the ledger movement and settles it now; throws if the ledger refused it.</summary>
+    public async Task<LedgerTransaction> MoveTonnesAsync(LedgerTransaction tx, CancellationToken cancellationToken, bool refusalIsAnError = true)
+    {
+        var (outcome, recorded) = await submitter.SubmitAsync(tx, cancellationToken, settledByCaller: true);
+        if (outcome == SubmitOutcome.IdTaken) throw new InvalidOperationException($"Ledger transaction id {tx.TransactionId} is taken by another transaction.");
+        if (!recorded.IsSettled) await ledger.SettleAsync(tx.TransactionId, cancellationToken);
+        var settled = (await transactions.FindAsync(tx.TransactionId, cancellationToken))!.Value.Transaction;
+        if (refusalIsAnError && settled.State == TransactionState.Rejected)
+        {
+            throw new InvalidOperationException($"Ledger transaction {tx.TransactionId} was rejected: {settled.Reason}");
+        }
+        return settled;
+    }
+}
+
+/// <summary>The market-settlement queue: trades to settle and ended orders' releases.</summary>
+[QueueTrigger(StorageNames.Queues.MarketSettlement)]
+public sealed class SettleMarket(MarketSettlement settlement) : IQueueFunction
+{
+    public Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken) =>
+        settlement.RunAsync(message.Read<SettlementMessage>(), cancellationToken);
+}

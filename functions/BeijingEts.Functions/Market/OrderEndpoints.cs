@@ -1,0 +1,177 @@
+using System.Text.RegularExpressions;
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Domain.Trading;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Ledger;
+using BeijingEts.Functions.Lists;
+
+namespace BeijingEts.Functions.Market;
+
+/// <summary>An order as its participant sees it; <c>sequence</c> is its place in the book's one matching order, set once matched.</summary>
+public sealed record OrderView(string OrderId, string ClientOrderId, string Participant, string Product, int Vintage, string Side, decimal Price, long Quantity,
+    long Filled, string Status, string? Reason, decimal Frozen, DateTimeOffset PlacedAt, DateTimeOffset UpdatedAt, long? Sequence)
+{
+    public static OrderView Of(MarketOrder o) => new(o.OrderId, o.ClientOrderId, o.Participant, o.Product, o.Vintage, o.Side.ToString().ToLowerInvariant(), o.Price, o.Quantity,
+        o.Filled, JsonNamingPolicy.KebabCaseLower.ConvertName(o.Status.ToString()), o.Reason, Money.ToYuan(o.FrozenFen), o.PlacedAt, o.UpdatedAt, o.Sequence);
+}
+
+/// <summary>
+/// Public bidding (公开竞价, Art. 19): POST /api/market/orders places an order for the caller's own account (a unit's
+/// token for its account, or a participant's); DELETE /api/market/orders/{id} cancels what is left of it;
+/// GET /api/market/orders[?status=] and /{id}. Placing freezes what the order may need (a buy: price × quantity + fee;
+/// a sell: the tonnes, into the holder's frozen account), then appends it to its book's sequence for the matcher.
+/// </summary>
+public sealed partial class OrderEndpoints : IHttpFunction
+{
+    public sealed record PlaceRequest(string? ClientOrderId, string? Product, int Vintage, string? Side, decimal Price, Tonnes Quantity);
+
+    public sealed record Services(OrderStore Orders, BookJournal Journal, FundsStore Funds, AccountDirectory Accounts, LedgerStore Ledger,
+        MarketSettlement Settlement, MarketMatcher Matcher, MarketSettings Settings, TimeProvider Clock);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPost("/market/orders", PlaceAsync).RequireRoles(MarketAccess.TraderRoles).WithTags("Market");
+        api.MapDelete("/market/orders/{orderId}", CancelAsync).RequireRoles(MarketAccess.TraderRoles).WithTags("Market");
+        api.MapGet("/market/orders", ListAsync).RequireRoles([Roles.Exchange, Roles.Regulator, .. MarketAccess.TraderRoles]).WithTags("Market");
+        api.MapGet("/market/orders/{orderId}", GetAsync).RequireRoles([Roles.Exchange, Roles.Regulator, .. MarketAccess.TraderRoles]).WithTags("Market");
+    }
+
+    private static async Task<Results<Created<OrderView>, Ok<OrderView>, ProblemHttpResult>> PlaceAsync(
+        PlaceRequest request, HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var trader = MarketAccess.Trader(http.User);
+        if (trader is null) return Problems.Forbidden("Orders are placed by a unit or participant for its own account.");
+        var problems = Validate(request);
+        if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
+        var side = request.Side == "buy" ? Side.Buy : Side.Sell;
+        var book = new BookKey(request.Product!, request.Vintage);
+
+        var earlier = await services.Orders.FindByClientIdAsync(trader, request.ClientOrderId!, cancellationToken);
+        var now = services.Clock.GetUtcNow();
+        var fee = PriceRules.Fee(PriceRules.Turnover(request.Price, request.Quantity.Value), services.Settings.BuyerFeePercent);
+        // A buy freezes its cost at its limit, plus a fen a tonne for the fee's rounding on each fill; what is not spent comes back.
+        var frozenFen = side == Side.Buy ? Money.ToFen(PriceRules.Turnover(request.Price, request.Quantity.Value) + fee) + request.Quantity.Value : 0;
+        var asked = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.ToString().Length + 17)], request.ClientOrderId!, trader, book.Product, book.Vintage, side,
+            request.Price, request.Quantity.Value, 0, OrderStatus.Pending, null, frozenFen, now, now);
+        if (earlier is { } found)
+        {
+            if (!found.Order.SameRequest(asked)) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} was already used for a different order ({found.Order.OrderId}).");
+            if (found.Order.Status != OrderStatus.Pending && found.Order.Status != OrderStatus.Open) return TypedResults.Ok(OrderView.Of(found.Order));
+        }
+        else
+        {
+            if (await CheckMarketAsync(book, side, request.Price, trader, services, cancellationToken) is { } refused) return refused;
+            if (!await services.Orders.TryAddAsync(asked, cancellationToken)) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} is being placed by another request; ask again.");
+        }
+        var (order, etag) = earlier ?? (await services.Orders.FindAsync(trader, asked.OrderId, cancellationToken))!.Value;
+
+        if (order.Status == OrderStatus.Pending)
+        {
+            var refusal = await FreezeAsync(order, services, cancellationToken);
+            if (refusal is not null)
+            {
+                var rejected = order with { Status = OrderStatus.Rejected, Reason = refusal, UpdatedAt = services.Clock.GetUtcNow() };
+                await services.Orders.TryReplaceAsync(rejected, etag, cancellationToken);
+                return Problems.Unprocessable(refusal, new Dictionary<string, object?> { ["orderId"] = order.OrderId });
+            }
+            order = order with { Status = OrderStatus.Open, UpdatedAt = services.Clock.GetUtcNow() };
+            // Written before the order enters the book: from then on only the matcher writes it.
+            if (!await services.Orders.TryReplaceAsync(order, etag, cancellationToken)) return Problems.Conflict($"Order {order.OrderId} is being placed by another request; ask again.");
+        }
+        await services.Journal.AppendAsync(book, new BookCommand(0, BookCommandKind.Place, order.OrderId, trader, order.PlacedAt, order.ClientOrderId, order.Side, order.Price, order.Quantity, order.FrozenFen), cancellationToken);
+        await services.Matcher.RequestAsync(book, cancellationToken);
+        return earlier is null
+            ? TypedResults.Created($"/api/market/orders/{order.OrderId}", OrderView.Of(order))
+            : TypedResults.Ok(OrderView.Of(order));
+    }
+
+    private static List<string> Validate(PlaceRequest request)
+    {
+        var problems = new List<string>();
+        if (request.ClientOrderId is null || !ClientIdPattern().IsMatch(request.ClientOrderId)) problems.Add("clientOrderId must be 1 to 64 letters, digits, '-', '_' or '.'; it makes placing the order idempotent.");
+        if (request.Product is not (Products.Bea or Products.Bcer)) problems.Add($"product must be {Products.Bea} or {Products.Bcer}.");
+        if (request.Vintage is < 2013 or > 2100) problems.Add($"vintage {request.Vintage} is out of range (2013 to 2100).");
+        if (request.Side is not ("buy" or "sell")) problems.Add("side must be buy or sell.");
+        if (!PriceRules.OnTick(request.Price)) problems.Add($"price must be a positive number of yuan on the 0.01 tick; it is {request.Price}.");
+        else if (request.Price > 100_000m) problems.Add("price may be at most 100000 yuan a tonne.");
+        if (request.Quantity.Value <= 0) problems.Add($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
+        else if (request.Quantity.Value > 100_000_000) problems.Add("quantity may be at most 100,000,000 t.");
+        return problems;
+    }
+
+    /// <summary>What the market's state can refuse: an unknown vintage, no reference price yet, a price outside the band, an unknown or suspended account.</summary>
+    private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, Side side, decimal price, string trader, Services services, CancellationToken cancellationToken)
+    {
+        if (book.Product == Products.Bcer) return Problems.Unprocessable("BCER orders are not open yet: BCER moves by lot, and the market does not yet match lots. Trade BEA.");
+        if ((await services.Ledger.IssuedAsync(book.Vintage, cancellationToken)).Value <= 0) return Problems.Unprocessable($"No BEA of vintage {book.Vintage} has been issued; it cannot be traded.");
+        if (!await services.Accounts.ExistsAsync(trader, cancellationToken)) return Problems.Unprocessable($"{trader} has no holding account (Art. 17): units have one on registration, participants once the regulator registers them.");
+        var today = BeijingTime.Today(services.Clock);
+        var depth = await services.Journal.DepthAsync(book, cancellationToken);
+        var reference = await services.Journal.ReferenceAsync(book, cancellationToken);
+        var centre = depth is null ? reference?.Price : depth.BandCentre(today, reference?.Price);
+        if (centre is null) return Problems.Unprocessable($"{book} has no reference price yet; the exchange sets one (PUT /api/market/{book.Product}/reference-price).");
+        var (lower, upper) = PriceRules.Band(centre.Value, services.Settings.BandPercent);
+        if (price < lower || price > upper)
+        {
+            return Problems.Unprocessable($"price {price} is outside today's band for {book}: {lower} to {upper} yuan (±{services.Settings.BandPercent}% around {centre}).",
+                new Dictionary<string, object?> { ["lower"] = lower, ["upper"] = upper });
+        }
+        if (side == Side.Sell && (await services.Ledger.ReadAccountAsync(trader, cancellationToken)).Suspended)
+        {
+            return Problems.Unprocessable($"Account {trader} is suspended (Art. 16): it cannot sell until the suspension is lifted.");
+        }
+        return null;
+    }
+
+    /// <summary>Freezes what the order needs, once (ids derived from the order); null when frozen, else why not.</summary>
+    private static async Task<string?> FreezeAsync(MarketOrder order, Services services, CancellationToken cancellationToken)
+    {
+        if (order.Side == Side.Buy)
+        {
+            var movement = new FundsMovement(MarketSettlement.FreezeTransactionId(order.OrderId), FundsMovementKind.Freeze, order.FrozenFen, order.OrderId, services.Clock.GetUtcNow());
+            var (outcome, _, refusal) = await services.Funds.ApplyAsync(order.Participant, movement, cancellationToken);
+            return outcome == FundsOutcome.Refused ? $"Insufficient funds for this buy order ({Money.ToYuan(order.FrozenFen):0.00} yuan with the fee): {refusal}" : null;
+        }
+        var tx = new LedgerTransaction(MarketSettlement.FreezeTransactionId(order.OrderId), TransactionType.Freeze, order.Participant, FrozenAccounts.For(order.Participant),
+            order.Product, order.Vintage, new Tonnes(order.Quantity), null, $"sell order {order.OrderId}", "system:market", services.Clock.GetUtcNow());
+        var settled = await services.Settlement.MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
+        return settled.State == TransactionState.Rejected ? $"The holdings cannot be frozen for this sell order: {settled.Reason}" : null;
+    }
+
+    private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
+        string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var trader = MarketAccess.Trader(http.User);
+        if (trader is null || await orders.FindAsync(trader, orderId, cancellationToken) is not var (order, _)) return ProblemHandling.NotFound($"You have no order {orderId}.");
+        if (order.IsFinal) return Problems.Conflict($"Order {orderId} is {OrderView.Of(order).Status}; nothing is left to cancel.");
+        await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Cancel, orderId, trader, clock.GetUtcNow(), Reason: "cancelled by the participant"), cancellationToken);
+        await matcher.RequestAsync(order.Book, cancellationToken);
+        return TypedResults.Accepted($"/api/market/orders/{orderId}", OrderView.Of(order));
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<OrderView>>, ProblemHttpResult>> ListAsync(string? status, HttpContext http, OrderStore orders, CancellationToken cancellationToken)
+    {
+        OrderStatus? wanted = null;
+        if (status is not null)
+        {
+            if (!Enum.TryParse<OrderStatus>(status.Replace("-", ""), ignoreCase: true, out var parsed)) return ProblemHandling.BadRequest("status must be pending, open, partially-filled, filled, cancelled or rejected.");
+            wanted = parsed;
+        }
+        var trader = MarketAccess.Trader(http.User);
+        var list = await orders.ListAsync(trader, wanted, cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<OrderView>>(list.Select(OrderView.Of).ToList());
+    }
+
+    private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> GetAsync(string orderId, HttpContext http, OrderStore orders, CancellationToken cancellationToken)
+    {
+        var trader = MarketAccess.Trader(http.User);
+        var found = trader is not null
+            ? (await orders.FindAsync(trader, orderId, cancellationToken))?.Order
+            : (await orders.ListAsync(null, null, cancellationToken)).FirstOrDefault(o => o.OrderId == orderId);
+        return found is null ? ProblemHandling.NotFound($"No order {orderId} that you may see.") : TypedResults.Ok(OrderView.Of(found));
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex ClientIdPattern();
+}

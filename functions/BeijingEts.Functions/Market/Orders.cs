@@ -1,0 +1,98 @@
+using BeijingEts.Domain.Trading;
+
+namespace BeijingEts.Functions.Market;
+
+public enum OrderStatus
+{
+    /// <summary>Recorded; its funds or holdings are being frozen.</summary>
+    Pending,
+    /// <summary>In the book (or on its way to the matcher), nothing traded yet.</summary>
+    Open,
+    PartiallyFilled,
+    Filled,
+    Cancelled,
+    /// <summary>Refused with a reason: not enough funds or holdings, or it would have traded with its own participant.</summary>
+    Rejected,
+}
+
+/// <summary>A participant's order, as it stands: what was asked, what traded, and what is frozen for it.</summary>
+public sealed record MarketOrder(
+    string OrderId, string ClientOrderId, string Participant, string Product, int Vintage, Side Side, decimal Price, long Quantity,
+    long Filled, OrderStatus Status, string? Reason, long FrozenFen, DateTimeOffset PlacedAt, DateTimeOffset UpdatedAt, long? Sequence = null)
+{
+    public BookKey Book => new(Product, Vintage);
+
+    public bool IsFinal => Status is OrderStatus.Filled or OrderStatus.Cancelled or OrderStatus.Rejected;
+
+    /// <summary>Same order as another under the same client id: what was asked, not what became of it.</summary>
+    public bool SameRequest(MarketOrder other) =>
+        (Product, Vintage, Side, Price, Quantity) == (other.Product, other.Vintage, other.Side, other.Price, other.Quantity);
+}
+
+/// <summary>
+/// The orders table: a partition per participant, a row per order and a "client-{clientOrderId}" row that holds the
+/// client's id to the order once, written together.
+/// </summary>
+public sealed class OrderStore(StorageClients storage)
+{
+    private TableClient Table => storage.Table(StorageNames.Tables.Orders);
+
+    private static string ClientRow(string clientOrderId) => "client-" + clientOrderId;
+
+    public async Task<(MarketOrder Order, ETag ETag)?> FindAsync(string participant, string orderId, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(participant, orderId, cancellationToken: cancellationToken);
+        return row.HasValue ? (DocumentRows.Read<MarketOrder>(row.Value!), row.Value!.ETag) : null;
+    }
+
+    public async Task<(MarketOrder Order, ETag ETag)?> FindByClientIdAsync(string participant, string clientOrderId, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(participant, ClientRow(clientOrderId), cancellationToken: cancellationToken);
+        return row.HasValue ? await FindAsync(participant, row.Value!.GetString("OrderId"), cancellationToken) : null;
+    }
+
+    /// <summary>Adds the order under its client id; false if the client id was taken meanwhile.</summary>
+    public async Task<bool> TryAddAsync(MarketOrder order, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.SubmitTransactionAsync(
+            [
+                new(TableTransactionActionType.Add, new TableEntity(order.Participant, ClientRow(order.ClientOrderId)) { ["OrderId"] = order.OrderId }),
+                new(TableTransactionActionType.Add, Entity(order)),
+            ], cancellationToken);
+            return true;
+        }
+        catch (TableTransactionFailedException error) when (error.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    public Task<bool> TryReplaceAsync(MarketOrder order, ETag etag, CancellationToken cancellationToken) =>
+        Table.TryWriteAsync(Entity(order), etag, cancellationToken);
+
+    /// <summary>The matcher's view of the order (status and fill), written whole: the matcher is the only writer once an order is open.</summary>
+    public Task PutAsync(MarketOrder order, CancellationToken cancellationToken) =>
+        Table.UpsertEntityAsync(Entity(order), TableUpdateMode.Replace, cancellationToken);
+
+    public async Task<IReadOnlyList<MarketOrder>> ListAsync(string? participant, OrderStatus? status, CancellationToken cancellationToken)
+    {
+        var filter = participant is null ? "RowKey lt 'client-' or RowKey gt 'client.'" : TableClient.CreateQueryFilter($"PartitionKey eq {participant}");
+        var orders = new List<MarketOrder>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            if (row.RowKey.StartsWith("client-", StringComparison.Ordinal)) continue;
+            var order = DocumentRows.Read<MarketOrder>(row);
+            if (status is null || order.Status == status) orders.Add(order);
+        }
+        return orders.OrderBy(o => o.PlacedAt).ThenBy(o => o.OrderId, StringComparer.Ordinal).ToList();
+    }
+
+    private static TableEntity Entity(MarketOrder order)
+    {
+        var entity = DocumentRows.Entity(order.Participant, order.OrderId, order);
+        entity["Status"] = order.Status.ToString();
+        return entity;
+    }
+}
