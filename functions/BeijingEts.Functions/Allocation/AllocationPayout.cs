@@ -25,8 +25,7 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
         var needed = pending.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
-        var inIssuance = (await ledger.ReadAccountAsync(RegulatorAccounts.Issuance, cancellationToken)).Holdings
-            .Where(h => h.Product == Products.Bea && h.Vintage == year).Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity);
+        var inIssuance = await ledger.BalanceAsync(RegulatorAccounts.Issuance, Products.Bea, year, null, cancellationToken);
         var toIssue = needed > inIssuance ? needed - inIssuance : Tonnes.Zero;
         if (toIssue.Value > 0)
         {

@@ -133,8 +133,7 @@ public sealed class VerifiedAllocationService(
     {
         var id = $"verified-clawback-{year}-{uscc}";
         if ((await transactions.FindAsync(id, cancellationToken))?.Transaction is { } recorded) return recorded;
-        var held = (await ledger.ReadAccountAsync(uscc, cancellationToken)).Holdings
-            .Where(h => h.Product == Products.Bea && h.Vintage == year && h.Lot is null).Aggregate(Tonnes.Zero, (sum, h) => sum + h.Quantity);
+        var held = await ledger.BalanceAsync(uscc, Products.Bea, year, null, cancellationToken);
         var take = held < owed ? held : owed;
         if (take.Value <= 0) return null;
         var tx = new LedgerTransaction(id, TransactionType.Reclaim, uscc, RegulatorAccounts.Issuance, Products.Bea, year, take, null,

@@ -182,9 +182,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             catch (TableTransactionFailedException error) when (error.Status == 409)
             {
                 // A journal row exists: some debit was applied before. Take those out and pay for the rest.
-                var applied = await Task.WhenAll(remaining.Select(async t => (t, await ReadAsync(account, JournalKey(t.TransactionId, Leg.Debit), cancellationToken) is not null)));
-                debitedBefore.AddRange(applied.Where(a => a.Item2).Select(a => a.t));
-                remaining = applied.Where(a => !a.Item2).Select(a => a.t).ToList();
+                remaining = await TakeOutAppliedAsync(account, remaining, Leg.Debit, debitedBefore, cancellationToken);
             }
             catch (TableTransactionFailedException error) when (error.Status == 412)
             {
@@ -192,6 +190,14 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             }
         }
         return debitedBefore;
+    }
+
+    /// <summary>Moves the transactions whose leg already has its journal row into <paramref name="applied"/>; returns the rest.</summary>
+    private async Task<List<LedgerTransaction>> TakeOutAppliedAsync(string account, List<LedgerTransaction> remaining, Leg leg, List<LedgerTransaction> applied, CancellationToken cancellationToken)
+    {
+        var found = await Task.WhenAll(remaining.Select(async t => (Tx: t, Applied: await ReadAsync(account, JournalKey(t.TransactionId, leg), cancellationToken) is not null)));
+        applied.AddRange(found.Where(f => f.Applied).Select(f => f.Tx));
+        return found.Where(f => !f.Applied).Select(f => f.Tx).ToList();
     }
 
     /// <summary>How many debits <see cref="DebitManyAsync"/> takes at once: an entity-group transaction holds 100 actions, two of them the state and balance rows.</summary>
@@ -251,9 +257,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             catch (TableTransactionFailedException error) when (error.Status == 409)
             {
                 // A journal row (or the state row) exists: take out the credits applied before, and read again.
-                var applied = await Task.WhenAll(remaining.Select(async t => (t, await ReadAsync(account, JournalKey(t.TransactionId, Leg.Credit), cancellationToken) is not null)));
-                creditedBefore.AddRange(applied.Where(a => a.Item2).Select(a => a.t));
-                remaining = applied.Where(a => !a.Item2).Select(a => a.t).ToList();
+                remaining = await TakeOutAppliedAsync(account, remaining, Leg.Credit, creditedBefore, cancellationToken);
             }
             catch (TableTransactionFailedException error) when (error.Status == 412)
             {
@@ -262,6 +266,10 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
         }
         return creditedBefore;
     }
+
+    /// <summary>What the account holds of one product, vintage (and lot): a point read, however large the ledger grows.</summary>
+    public async Task<Tonnes> BalanceAsync(string account, string product, int vintage, string? lot, CancellationToken cancellationToken) =>
+        new((await ReadAsync(account, BalanceKey(product, vintage, lot), cancellationToken))?.GetInt64("Quantity") ?? 0);
 
     public async Task<AccountState> ReadAccountAsync(string account, CancellationToken cancellationToken)
     {
