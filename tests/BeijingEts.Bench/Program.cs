@@ -85,6 +85,7 @@ var settings = new Dictionary<string, string?>
     ["AzureWebJobs.RecordBlobArrival.Disabled"] = "true",
     ["Auth:SigningKey"] = signingKey,
     ["Logging:LogLevel:Default"] = "Warning",
+    ["Logging:LogLevel:BeijingEts.Functions.Allocation"] = "Information",
 };
 var app = EtsApp.Build(["--environment", "Production"], settings, services =>
 {

@@ -30,7 +30,8 @@ public sealed class RunVerifiedAllocation : IHttpFunction
 
 public sealed class VerifiedAllocationService(
     AllocationPlanStore plans, PublishedListStore lists, StatisticsStore statistics, ConfirmationStore confirmations, AllocationStore allocations,
-    AllocationPayout payout, TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, AuditLog audit, TimeProvider clock)
+    AllocationPayout payout, TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, AuditLog audit, TimeProvider clock,
+    ILogger<VerifiedAllocationService> logger)
 {
     private sealed record Settlement(ListEntry Unit, UnitAllocation? Before, string Method, Tonnes Verified, Tonnes DeductedFromPreviousYear)
     {
@@ -44,6 +45,7 @@ public sealed class VerifiedAllocationService(
         if (scope is null) return problem!;
         var (plan, keyUnits) = (scope.Plan, scope.KeyUnits);
 
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var inputs = await AllocationInputs.LoadAsync(plan, [year], statistics, confirmations, cancellationToken);
         var existing = (await allocations.ReadYearAsync(year, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
         var previous = (await allocations.ReadYearAsync(year - 1, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
@@ -70,9 +72,11 @@ public sealed class VerifiedAllocationService(
         var verifiedTotal = toSettle.Aggregate(verifiedBefore, (sum, s) => sum + s.Verified);
         if (scope.OverCeiling("Verified allocation would come to", verifiedTotal) is { } overCeiling) return overCeiling;
 
+        var loaded = watch.Elapsed;
         var paid = await payout.PayAsync(year, toSettle.Where(s => s.Difference.Value > 0).Select(s => (TopUpTransactionId(year, s.Unit.Uscc), s.Unit.Uscc, s.Difference)),
             "verified-allocation", $"Art. 14 verified allocation {year}", actor, cancellationToken);
         if (paid.Failure is not null) return Problems.Unprocessable(paid.Failure);
+        var toppedUp = watch.Elapsed;
         var clawedBack = await ClawBackAsync(year, toSettle.Where(s => s.Difference.Value < 0).Select(s => (s.Unit.Uscc, -s.Difference)).ToList(), actor, cancellationToken);
 
         var today = BeijingTime.Today(clock);
@@ -93,6 +97,8 @@ public sealed class VerifiedAllocationService(
             settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.Verified!.Value), settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.TopUp!.Value),
             settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.ClawedBack!.Value), settled.Aggregate(Tonnes.Zero, (sum, a) => sum + a.CarriedDeduction!.Value), paid.Issued, failures);
         await audit.RecordAsync(actor, "allocation.verified", $"allocation/{year}", null, answer, cancellationToken);
+        logger.LogInformation("Verified allocation {Year}: {Units} unit(s) in {Seconds:F1} s (inputs {Loaded:F1} s, top-ups {TopUps:F1} s, claw-backs and records {Rest:F1} s)",
+            year, settled.Count, watch.Elapsed.TotalSeconds, loaded.TotalSeconds, (toppedUp - loaded).TotalSeconds, (watch.Elapsed - toppedUp).TotalSeconds);
         return TypedResults.Ok(answer);
     }
 

@@ -50,7 +50,8 @@ public sealed class SuspendAccount : IHttpFunction
     }
 
     private static async Task<Results<Created<SuspensionView>, ProblemHttpResult>> SuspendAsync(
-        string accountId, Request request, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AuditLog audit, CancellationToken cancellationToken)
+        string accountId, Request request, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AuditLog audit, Market.SellOrderCancellation sellOrders,
+        CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reference)) return ProblemHandling.BadRequest("reference is required: the court order, decision or file number behind the suspension.");
         if (RegulatorAccounts.Is(accountId) || !await accounts.ExistsAsync(accountId, cancellationToken))
@@ -63,6 +64,8 @@ public sealed class SuspendAccount : IHttpFunction
         var active = await ledger.ChangeSuspensionsAsync(accountId, current => [.. current, id], cancellationToken);
         var view = new SuspensionView(accountId, id, reason, request.Reference.Trim(), "active", active);
         await audit.RecordAsync(Actor.From(http.User), "account.suspended", $"accounts/{accountId}", before.Suspensions, view, cancellationToken);
+        // It can no longer sell: what it has on offer comes off the market, and the frozen tonnes come back (Art. 16).
+        await sellOrders.CancelOpenSellOrdersAsync(accountId, $"cancelled: account suspended ({reason})", cancellationToken);
         return TypedResults.Created($"/api/accounts/{accountId}/suspensions/{id}", view);
     }
 

@@ -89,6 +89,7 @@ public static class MarketServices
         services.AddSingleton<BookJournal>();
         services.AddSingleton<MarketSettlement>();
         services.AddSingleton<MarketMatcher>();
+        services.AddSingleton<SellOrderCancellation>();
         return services;
     }
 }

@@ -144,3 +144,25 @@ public sealed class SweepOrderBooks(BookJournal journal, MarketMatcher matcher) 
         }
     }
 }
+
+/// <summary>
+/// Art. 16: a suspended account cannot sell, so its open sell orders are cancelled (in their books' sequence, like any
+/// cancellation) and the matcher gives their frozen tonnes back to the account, which can still receive.
+/// </summary>
+public sealed class SellOrderCancellation(OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock)
+{
+    public async Task<int> CancelOpenSellOrdersAsync(string participant, string reason, CancellationToken cancellationToken)
+    {
+        var open = (await orders.ListAsync(participant, null, cancellationToken))
+            .Where(o => o.Side == Domain.Trading.Side.Sell && o.Status is OrderStatus.Open or OrderStatus.PartiallyFilled).ToList();
+        foreach (var book in open.GroupBy(o => o.Book))
+        {
+            foreach (var order in book)
+            {
+                await journal.AppendAsync(book.Key, new BookCommand(0, BookCommandKind.Cancel, order.OrderId, participant, clock.GetUtcNow(), Reason: reason), cancellationToken);
+            }
+            await matcher.RequestAsync(book.Key, cancellationToken);
+        }
+        return open.Count;
+    }
+}

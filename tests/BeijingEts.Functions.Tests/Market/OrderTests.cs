@@ -170,6 +170,25 @@ public sealed class OrderTests(OrderFixture app) : IClassFixture<OrderFixture>
     }
 
     [Fact]
+    public async Task SuspendingAnAccount_CancelsItsOpenSellOrders_AndGivesBackTheFrozenTonnes()
+    {
+        var vintage = await _market.NewVintageAsync();
+        var seller = await _market.TraderAsync(vintage, tonnes: 30, yuan: 1_000m);
+        var sell = await _market.PlacedAsync(seller, vintage, "sell", 55.00m, 20);
+        var buy = await _market.PlacedAsync(seller, vintage, "buy", 45.00m, 2);
+        await _market.OrderWhenAsync(seller, sell, "open");
+        Assert.Equal((10L, 20L), await _market.HoldingAsync(seller, vintage));
+
+        (await _market.Regulator.PostAsJsonAsync($"/api/accounts/{seller}/suspensions", new { reason = "surrender-risk", reference = "京环罚〔2026〕7号" }, Ct)).EnsureSuccessStatusCode();
+
+        var cancelled = await _market.OrderWhenAsync(seller, sell, "cancelled");
+        Assert.Contains("suspended", cancelled.GetProperty("reason").GetString());
+        await Eventually.HoldsAsync(async () => await _market.HoldingAsync(seller, vintage) == (30L, 0L), "the frozen tonnes are back");
+        Assert.Equal("open", (await _market.OrderAsync(seller, buy)).GetProperty("status").GetString()); // it may still buy
+        await _market.Ledger.AssertNoDriftAsync();
+    }
+
+    [Fact]
     public async Task MarketData_GivesTheDaysBar_AndAParticipantSeesOnlyItsOwnTrades()
     {
         var vintage = await _market.NewVintageAsync();
