@@ -58,7 +58,7 @@ public enum FundsOutcome { Applied, AlreadyApplied, Refused, IdTaken }
 public sealed class FundsStore(StorageClients storage)
 {
     private const string BalanceRow = "balance";
-    private const int MaxAttempts = 20;
+    private const int MaxAttempts = 200;
 
     private TableClient Table => storage.Table(StorageNames.Tables.Funds);
 
@@ -110,7 +110,9 @@ public sealed class FundsStore(StorageClients storage)
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
-                // Another movement (or the same one, sent twice) got there first: read again and decide.
+                // Another movement (or the same one, sent twice) got there first: wait a random while (longer the more
+                // races in a row were lost, so many at once spread out), read again and decide.
+                await Task.Delay(Random.Shared.Next(1, 5 * Math.Min(attempt + 1, 20)), cancellationToken);
             }
         }
         throw new InvalidOperationException($"Funds account {participant} stayed contended for {MaxAttempts} attempts.");

@@ -62,6 +62,8 @@ public sealed partial class OrderEndpoints : IHttpFunction
         else
         {
             if (await CheckMarketAsync(book, side, request.Price, trader, services, cancellationToken) is { } refused) return refused;
+            // Refused here, nothing is written; a race lost later is still refused by the freeze itself, with the order recorded rejected.
+            if (await CheckCoverAsync(asked, services, cancellationToken) is { } uncovered) return uncovered;
             if (!await services.Orders.TryAddAsync(asked, cancellationToken)) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} is being placed by another request; ask again.");
         }
         var (order, etag) = earlier ?? (await services.Orders.FindAsync(trader, asked.OrderId, cancellationToken))!.Value;
@@ -122,6 +124,22 @@ public sealed partial class OrderEndpoints : IHttpFunction
             return Problems.Unprocessable($"Account {trader} is suspended (Art. 16): it cannot sell until the suspension is lifted.");
         }
         return null;
+    }
+
+    /// <summary>Whether the funds or holdings are there to freeze: checked before anything is written.</summary>
+    private static async Task<ProblemHttpResult?> CheckCoverAsync(MarketOrder order, Services services, CancellationToken cancellationToken)
+    {
+        if (order.Side == Side.Buy)
+        {
+            var funds = await services.Funds.BalanceAsync(order.Participant, cancellationToken);
+            return funds.AvailableFen >= order.FrozenFen ? null : Problems.Unprocessable(
+                $"Insufficient funds for this buy order: it needs {Money.ToYuan(order.FrozenFen):0.00} yuan with the fee, and {Money.ToYuan(funds.AvailableFen):0.00} yuan are available.",
+                new Dictionary<string, object?> { ["available"] = Money.ToYuan(funds.AvailableFen) });
+        }
+        var held = await services.Ledger.BalanceAsync(order.Participant, order.Product, order.Vintage, null, cancellationToken);
+        return held.Value >= order.Quantity ? null : Problems.Unprocessable(
+            $"Insufficient holdings: {held.Value} t of {order.Product} {order.Vintage} are available to sell, {order.Quantity} t were offered.",
+            new Dictionary<string, object?> { ["available"] = held.Value });
     }
 
     /// <summary>Freezes what the order needs, once (ids derived from the order); null when frozen, else why not.</summary>

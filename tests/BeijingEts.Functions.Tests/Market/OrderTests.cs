@@ -153,6 +153,8 @@ public sealed class OrderTests(OrderFixture app) : IClassFixture<OrderFixture>
         Assert.Contains("Insufficient holdings", (await (await _market.PlaceAsync(empty, vintage, "sell", 50.00m, 1)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
         Assert.Contains("has been issued", (await (await _market.PlaceAsync(poor, 2099, "buy", 50.00m, 1)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
         Assert.Equal((10m, 0m), await _market.FundsAsync(poor));
+        Assert.Empty((await app.Client("participant", poor).GetFromJsonAsync<JsonElement>("/api/market/orders", Ct)).EnumerateArray());
+        Assert.Empty((await app.Client("participant", empty).GetFromJsonAsync<JsonElement>("/api/market/orders", Ct)).EnumerateArray());
         await _market.Ledger.AssertNoDriftAsync();
     }
 
