@@ -80,7 +80,7 @@ public static class TransactionRules
     {
         var problems = new List<string>();
         if (!Products.IsKnown(product)) problems.Add($"product '{product}' is unknown; the products are {string.Join(", ", Products.All)}.");
-        if (vintage is < 2013 or > 2100) problems.Add($"vintage {vintage} is out of range (2013 to 2100).");
+        if (VintageProblem(vintage) is { } vintageProblem) problems.Add(vintageProblem);
         if (quantity.Value <= 0) problems.Add($"quantity is {quantity.Value}; it must be a positive whole number of tonnes.");
         if (Products.IsKnown(product))
         {
@@ -143,4 +143,7 @@ public static class TransactionRules
     }
 
     public static string Name(TransactionType type) => type.ToString().ToLowerInvariant();
+
+    /// <summary>Null when the vintage is one the platform deals in (2013 to 2100), else what is wrong with it.</summary>
+    public static string? VintageProblem(int vintage) => vintage is < 2013 or > 2100 ? $"vintage {vintage} is out of range (2013 to 2100)." : null;
 }

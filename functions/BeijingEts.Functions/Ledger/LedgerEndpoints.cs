@@ -131,13 +131,10 @@ public sealed record AccountView(string AccountId, string Status, IReadOnlyList<
 
 internal static class AccountAccess
 {
-    private static bool IsParticipant(ClaimsPrincipal user, string accountId) =>
-        user.IsInRole(Roles.Participant) && string.Equals(user.FindFirstValue(EtsClaims.ParticipantId), accountId, StringComparison.OrdinalIgnoreCase);
-
     /// <summary>The holder (the unit or participant whose USCC it is) and the regulator see an account.</summary>
     public static async Task<ProblemHttpResult?> CheckAsync(string accountId, ClaimsPrincipal user, AccountDirectory accounts, CancellationToken cancellationToken)
     {
-        var visible = user.IsInRole(Roles.Regulator) || (!RegulatorAccounts.Is(accountId) && (UnitAccess.IsUnit(user, accountId) || IsParticipant(user, accountId)));
+        var visible = user.IsInRole(Roles.Regulator) || (!RegulatorAccounts.Is(accountId) && string.Equals(Market.MarketAccess.Trader(user), accountId, StringComparison.OrdinalIgnoreCase));
         if (!visible || !await accounts.ExistsAsync(accountId, cancellationToken))
         {
             return ProblemHandling.NotFound($"No account {accountId} that you may see; a unit sees its own account, the regulator every account.");

@@ -374,7 +374,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     private static Task BackOffAsync(int attempt, CancellationToken cancellationToken)
     {
         EtsTelemetry.LedgerConflicts.Add(1);
-        return Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * Math.Min(attempt, 20))), cancellationToken);
+        return Contention.BackOffAsync(attempt, cancellationToken);
     }
 
     private async Task<TableEntity?> ReadAsync(string account, string key, CancellationToken cancellationToken)

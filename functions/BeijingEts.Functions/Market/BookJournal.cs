@@ -76,7 +76,7 @@ public sealed class BookJournal(StorageClients storage)
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
                 // Another command took this number (or this one went in meanwhile): read again.
-                await Task.Delay(Random.Shared.Next(1, 5 * Math.Min(attempt, 10)), cancellationToken);
+                await Contention.BackOffAsync(attempt, cancellationToken, maxRaces: 10);
             }
         }
         throw new InvalidOperationException($"Book {book} stayed contended for {MaxAttempts} attempts; try again.");

@@ -63,7 +63,7 @@ public sealed class BookState(BookKey key, MarketSettings settings)
             var trade = new Trade(BookJournal.TradeId(command.Sequence, i + 1), Key.Product, Key.Vintage, fill.Buyer, fill.Seller, fill.BuyOrderId, fill.SellOrderId,
                 fill.Price, fill.Quantity, Money.ToFen(PriceRules.Fee(turnover, settings.BuyerFeePercent)), Money.ToFen(PriceRules.Fee(turnover, settings.SellerFeePercent)), command.At);
             effects?.Trades.Add(trade);
-            var date = DateOnly.FromDateTime(command.At.ToOffset(Lists.BeijingTime.Offset).DateTime);
+            var date = Lists.BeijingTime.DateOf(command.At);
             if (LastDate is { } last && last < date) PreviousClose = LastPrice;
             (LastPrice, LastDate) = (fill.Price, date);
             _orders[fill.BuyOrderId].PaidFen += trade.TurnoverFen + trade.BuyerFeeFen;

@@ -110,9 +110,8 @@ public sealed class FundsStore(StorageClients storage)
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
-                // Another movement (or the same one, sent twice) got there first: wait a random while (longer the more
-                // races in a row were lost, so many at once spread out), read again and decide.
-                await Task.Delay(Random.Shared.Next(1, 5 * Math.Min(attempt + 1, 20)), cancellationToken);
+                // Another movement (or the same one, sent twice) got there first: back off, read again and decide.
+                await Contention.BackOffAsync(attempt + 1, cancellationToken);
             }
         }
         throw new InvalidOperationException($"Funds account {participant} stayed contended for {MaxAttempts} attempts.");

@@ -40,7 +40,7 @@ public sealed class MarketDataEndpoints : IHttpFunction
         string product, ReferenceRequest request, HttpContext http, BookJournal journal, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (product is not (Products.Bea or Products.Bcer)) return ProblemHandling.NotFound($"No market for {product}; the products are {Products.Bea} and {Products.Bcer}.");
-        if (request.Vintage is < 2013 or > 2100) return ProblemHandling.BadRequest($"vintage {request.Vintage} is out of range (2013 to 2100).");
+        if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) return ProblemHandling.BadRequest(vintageProblem);
         if (!PriceRules.OnTick(request.Price)) return ProblemHandling.BadRequest($"price must be a positive number of yuan on the 0.01 tick; it is {request.Price}.");
         var book = new BookKey(product, request.Vintage);
         var before = await journal.ReferenceAsync(book, cancellationToken);
@@ -57,7 +57,7 @@ public sealed class MarketDataEndpoints : IHttpFunction
         if (from > to) return ProblemHandling.BadRequest("from is after to.");
         var trades = await TradesOfAsync(journal, product, vintage, cancellationToken);
         var bars = trades
-            .Select(t => (Trade: t.Trade, Date: DateOnly.FromDateTime(t.Trade.At.ToOffset(BeijingTime.Offset).DateTime)))
+            .Select(t => (Trade: t.Trade, Date: BeijingTime.DateOf(t.Trade.At)))
             .Where(t => (from is null || t.Date >= from) && (to is null || t.Date <= to))
             .GroupBy(t => t.Date).OrderBy(g => g.Key)
             .Select(g =>
@@ -87,7 +87,7 @@ public sealed class MarketDataEndpoints : IHttpFunction
         foreach (var p in product is null ? new[] { Products.Bea, Products.Bcer } : [product]) trades.AddRange(await TradesOfAsync(journal, p, vintage, cancellationToken));
         var visible = trades
             .Where(t => trader is null || t.Trade.Buyer == trader || t.Trade.Seller == trader)
-            .Where(t => date is null || DateOnly.FromDateTime(t.Trade.At.ToOffset(BeijingTime.Offset).DateTime) == date)
+            .Where(t => date is null || BeijingTime.DateOf(t.Trade.At) == date)
             // In the order matched: by book, then by sequence (the trade id), which is the one order that is true.
             .OrderBy(t => t.Trade.Product, StringComparer.Ordinal).ThenBy(t => t.Trade.Vintage).ThenBy(t => t.Trade.TradeId, StringComparer.Ordinal)
             .Select(t => TradeView.Of(t.Trade, t.Settled)).ToList();

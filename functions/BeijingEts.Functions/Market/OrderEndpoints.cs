@@ -93,7 +93,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
         var problems = new List<string>();
         if (request.ClientOrderId is null || !ClientIdPattern().IsMatch(request.ClientOrderId)) problems.Add("clientOrderId must be 1 to 64 letters, digits, '-', '_' or '.'; it makes placing the order idempotent.");
         if (request.Product is not (Products.Bea or Products.Bcer)) problems.Add($"product must be {Products.Bea} or {Products.Bcer}.");
-        if (request.Vintage is < 2013 or > 2100) problems.Add($"vintage {request.Vintage} is out of range (2013 to 2100).");
+        if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) problems.Add(vintageProblem);
         if (request.Side is not ("buy" or "sell")) problems.Add("side must be buy or sell.");
         if (!PriceRules.OnTick(request.Price)) problems.Add($"price must be a positive number of yuan on the 0.01 tick; it is {request.Price}.");
         else if (request.Price > 100_000m) problems.Add("price may be at most 100000 yuan a tonne.");
