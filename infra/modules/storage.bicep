@@ -54,6 +54,7 @@ var tables = [
   'funds'
   'orders'
   'orderbook'
+  'negotiated'
 ]
 
 // Each queue has a -poison twin, where the Functions host moves a message after maxDequeueCount (host.json).

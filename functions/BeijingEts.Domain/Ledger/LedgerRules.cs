@@ -116,7 +116,11 @@ public static class TransactionRules
                 if (to is not null && to is not (RegulatorAccounts.Issuance or RegulatorAccounts.Reserve)) problems.Add("reclaim returns to the issuance or reserve account.");
                 break;
             case TransactionType.Transfer:
-                if (RegulatorAccounts.Is(from) || RegulatorAccounts.Is(to)) problems.Add("transfer settles trades between holding accounts.");
+                // A buy-back (Art. 20) is the one trade whose buyer is the reserve: from a seller's frozen holdings into it.
+                if (RegulatorAccounts.Is(from) || (RegulatorAccounts.Is(to) && !(to == RegulatorAccounts.Reserve && FrozenAccounts.Is(from))))
+                {
+                    problems.Add("transfer settles trades between holding accounts (or a buy-back's, from a seller's frozen holdings into the reserve).");
+                }
                 if (FrozenAccounts.Is(to)) problems.Add("transfer goes to a holding account, not a frozen one.");
                 break;
             case TransactionType.Freeze:

@@ -74,6 +74,10 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
                 }
                 if (balance < tx.Quantity)
                 {
+                    // The reads ran in parallel: a concurrent delivery may have applied this very leg between the
+                    // journal read and the balance read. Its journal row was written with the balance, so a second
+                    // look tells a leg already applied from a real shortfall.
+                    if (await ReadAsync(account, journalKey, cancellationToken) is not null) return LegOutcome.Done;
                     return LegOutcome.Refused(account == Domain.Ledger.RegulatorAccounts.Issuance && balanceRow is null
                         ? $"{tx.Product} of vintage {tx.Vintage} has not been issued."
                         : $"Insufficient holdings: account {account} holds {balance.Value} t of {Describe(tx)}; {tx.Quantity.Value} t were asked for.");

@@ -10,11 +10,24 @@ public sealed record BookCommand(
     long Sequence, BookCommandKind Kind, string OrderId, string Participant, DateTimeOffset At,
     string? ClientOrderId = null, Side Side = Side.Buy, decimal Price = 0, long Quantity = 0, long FrozenFen = 0, string? Reason = null);
 
-/// <summary>A fill as the market records it, with each side's fee.</summary>
+/// <summary>How a trade was made (Art. 19).</summary>
+public static class TradeMethods
+{
+    /// <summary>公开竞价: matched in the order book.</summary>
+    public const string Bidding = "bidding";
+    /// <summary>协议转让: proposed by the seller, confirmed by the buyer.</summary>
+    public const string Negotiated = "negotiated";
+    /// <summary>有偿竞价: allowances sold from the reserve at an auction's clearing price.</summary>
+    public const string Auction = "auction";
+}
+
+/// <summary>A fill as the market records it, with each side's fee. <c>Method</c> is null for public bidding (trades recorded before it existed).</summary>
 public sealed record Trade(
     string TradeId, string Product, int Vintage, string Buyer, string Seller, string BuyOrderId, string SellOrderId,
-    decimal Price, long Quantity, long BuyerFeeFen, long SellerFeeFen, DateTimeOffset At)
+    decimal Price, long Quantity, long BuyerFeeFen, long SellerFeeFen, DateTimeOffset At, string? Method = null)
 {
+    public string MethodName => Method ?? TradeMethods.Bidding;
+
     public long TurnoverFen => Money.ToFen(PriceRules.Turnover(Price, Quantity));
 }
 

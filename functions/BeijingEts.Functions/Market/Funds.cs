@@ -80,6 +80,10 @@ public sealed class FundsStore(StorageClients storage)
         return lines.OrderBy(l => l.At).ToList();
     }
 
+    /// <summary>The movement recorded under the id on the account, or null.</summary>
+    public async Task<FundsMovement?> FindAsync(string participant, string transactionId, CancellationToken cancellationToken) =>
+        await Table.FindDocumentAsync<FundsMovement>(participant, JournalRow(transactionId), cancellationToken);
+
     /// <summary>Applies the movement once: again with the same content is a no-op, with other content is refused.</summary>
     public async Task<(FundsOutcome Outcome, FundsBalance Balance, string? Refusal)> ApplyAsync(string participant, FundsMovement movement, CancellationToken cancellationToken)
     {

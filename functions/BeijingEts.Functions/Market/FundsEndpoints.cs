@@ -90,6 +90,9 @@ public static class MarketServices
         services.AddSingleton<MarketSettlement>();
         services.AddSingleton<MarketMatcher>();
         services.AddSingleton<SellOrderCancellation>();
+        services.AddSingleton<MarketChecks>();
+        services.AddSingleton<NegotiatedStore>();
+        services.AddSingleton<NegotiatedSettlement>();
         return services;
     }
 }

@@ -7,9 +7,10 @@ using BeijingEts.Functions.Lists;
 
 namespace BeijingEts.Functions.Market;
 
-public sealed record TradeView(string TradeId, string Product, int Vintage, string Buyer, string Seller, decimal Price, long Quantity, DateTimeOffset At, bool Settled)
+/// <summary>A trade as published: <c>method</c> is bidding, negotiated or auction (Art. 19).</summary>
+public sealed record TradeView(string TradeId, string Product, int Vintage, string Buyer, string Seller, decimal Price, long Quantity, DateTimeOffset At, bool Settled, string Method)
 {
-    public static TradeView Of(Trade t, bool settled) => new($"{t.Product}-{t.Vintage}-{t.TradeId}", t.Product, t.Vintage, t.Buyer, t.Seller, t.Price, t.Quantity, t.At, settled);
+    public static TradeView Of(Trade t, bool settled) => new($"{t.Product}-{t.Vintage}-{t.TradeId}", t.Product, t.Vintage, t.Buyer, t.Seller, t.Price, t.Quantity, t.At, settled, t.MethodName);
 }
 
 public sealed record DailyBar(DateOnly Date, decimal Open, decimal High, decimal Low, decimal Close, decimal Vwap, long Volume, decimal Turnover);
@@ -55,7 +56,8 @@ public sealed class MarketDataEndpoints : IHttpFunction
     {
         if (product is not (Products.Bea or Products.Bcer)) return ProblemHandling.NotFound($"No market for {product}.");
         if (from > to) return ProblemHandling.BadRequest("from is after to.");
-        var trades = await TradesOfAsync(journal, product, vintage, cancellationToken);
+        // The bars are the public bidding's prices, which set the band; negotiated and auction trades are listed in /trades.
+        var trades = (await TradesOfAsync(journal, product, vintage, cancellationToken)).Where(t => t.Trade.MethodName == TradeMethods.Bidding);
         var bars = trades
             .Select(t => (Trade: t.Trade, Date: BeijingTime.DateOf(t.Trade.At)))
             .Where(t => (from is null || t.Date >= from) && (to is null || t.Date <= to))

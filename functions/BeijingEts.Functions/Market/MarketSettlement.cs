@@ -55,13 +55,18 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         }
     }
 
-    private async Task SettleTradeAsync(BookKey book, string tradeId, CancellationToken cancellationToken)
+    /// <summary>Settles one recorded trade now (every leg once, however often it is asked).</summary>
+    public async Task SettleTradeAsync(BookKey book, string tradeId, CancellationToken cancellationToken)
     {
         var trade = await journal.FindTradeAsync(book, tradeId, cancellationToken) ?? throw new InvalidOperationException($"Trade {tradeId} of {book} is not recorded.");
         var id = $"trade-{book}-{tradeId}";
         var now = clock.GetUtcNow();
-        await MoveTonnesAsync(new LedgerTransaction(id, TransactionType.Transfer, FrozenAccounts.For(trade.Seller), trade.Buyer, trade.Product, trade.Vintage,
-            new Tonnes(trade.Quantity), null, $"trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
+        // An auction sells from the reserve itself (Art. 12); every other trade from the seller's frozen holdings.
+        var (type, from) = trade.MethodName == TradeMethods.Auction
+            ? (TransactionType.Allocation, RegulatorAccounts.Reserve)
+            : (TransactionType.Transfer, FrozenAccounts.For(trade.Seller));
+        await MoveTonnesAsync(new LedgerTransaction(id, type, from, trade.Buyer, trade.Product, trade.Vintage,
+            new Tonnes(trade.Quantity), null, $"{trade.MethodName} trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
         await MoveFundsAsync(trade.Buyer, new FundsMovement($"{id}-pay", FundsMovementKind.Pay, trade.TurnoverFen + trade.BuyerFeeFen, id, now), cancellationToken);
         await MoveFundsAsync(trade.Seller, new FundsMovement($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now), cancellationToken);
         if (trade.SellerFeeFen > 0) await MoveFundsAsync(trade.Seller, new FundsMovement($"{id}-fee", FundsMovementKind.Charge, trade.SellerFeeFen, id, now), cancellationToken);
@@ -72,7 +77,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         await journal.MarkSettledAsync(book, tradeId, cancellationToken);
     }
 
-    private async Task MoveFundsAsync(string participant, FundsMovement movement, CancellationToken cancellationToken)
+    public async Task MoveFundsAsync(string participant, FundsMovement movement, CancellationToken cancellationToken)
     {
         var (outcome, _, refusal) = await funds.ApplyAsync(participant, movement, cancellationToken);
         // Frozen funds were set aside for exactly this, so a refusal means the books disagree: retry, then poison, loudly.

@@ -26,7 +26,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
 {
     public sealed record PlaceRequest(string? ClientOrderId, string? Product, int Vintage, string? Side, decimal Price, Tonnes Quantity);
 
-    public sealed record Services(OrderStore Orders, BookJournal Journal, FundsStore Funds, AccountDirectory Accounts, LedgerStore Ledger,
+    public sealed record Services(OrderStore Orders, BookJournal Journal, FundsStore Funds, MarketChecks Checks,
         MarketSettlement Settlement, MarketMatcher Matcher, MarketSettings Settings, TimeProvider Clock);
 
     public static void Map(IEndpointRouteBuilder api)
@@ -103,44 +103,17 @@ public sealed partial class OrderEndpoints : IHttpFunction
     }
 
     /// <summary>What the market's state can refuse: an unknown vintage, no reference price yet, a price outside the band, an unknown or suspended account.</summary>
-    private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, Side side, decimal price, string trader, Services services, CancellationToken cancellationToken)
-    {
-        if (book.Product == Products.Bcer) return Problems.Unprocessable("BCER orders are not open yet: BCER moves by lot, and the market does not yet match lots. Trade BEA.");
-        if ((await services.Ledger.IssuedAsync(book.Vintage, cancellationToken)).Value <= 0) return Problems.Unprocessable($"No BEA of vintage {book.Vintage} has been issued; it cannot be traded.");
-        if (!await services.Accounts.ExistsAsync(trader, cancellationToken)) return Problems.Unprocessable($"{trader} has no holding account (Art. 17): units have one on registration, participants once the regulator registers them.");
-        var today = BeijingTime.Today(services.Clock);
-        var depth = await services.Journal.DepthAsync(book, cancellationToken);
-        var reference = await services.Journal.ReferenceAsync(book, cancellationToken);
-        var centre = depth is null ? reference?.Price : depth.BandCentre(today, reference?.Price);
-        if (centre is null) return Problems.Unprocessable($"{book} has no reference price yet; the exchange sets one (PUT /api/market/{book.Product}/reference-price).");
-        var (lower, upper) = PriceRules.Band(centre.Value, services.Settings.BandPercent);
-        if (price < lower || price > upper)
-        {
-            return Problems.Unprocessable($"price {price} is outside today's band for {book}: {lower} to {upper} yuan (±{services.Settings.BandPercent}% around {centre}).",
-                new Dictionary<string, object?> { ["lower"] = lower, ["upper"] = upper });
-        }
-        if (side == Side.Sell && (await services.Ledger.ReadAccountAsync(trader, cancellationToken)).Suspended)
-        {
-            return Problems.Unprocessable($"Account {trader} is suspended (Art. 16): it cannot sell until the suspension is lifted.");
-        }
-        return null;
-    }
+    private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, Side side, decimal price, string trader, Services services, CancellationToken cancellationToken) =>
+        await services.Checks.TradableAsync(book, cancellationToken)
+        ?? await services.Checks.HasAccountAsync(trader, cancellationToken)
+        ?? await services.Checks.InBandAsync(book, price, services.Settings.BandPercent, cancellationToken)
+        ?? (side == Side.Sell ? await services.Checks.MaySellAsync(trader, cancellationToken) : null);
 
     /// <summary>Whether the funds or holdings are there to freeze: checked before anything is written.</summary>
-    private static async Task<ProblemHttpResult?> CheckCoverAsync(MarketOrder order, Services services, CancellationToken cancellationToken)
-    {
-        if (order.Side == Side.Buy)
-        {
-            var funds = await services.Funds.BalanceAsync(order.Participant, cancellationToken);
-            return funds.AvailableFen >= order.FrozenFen ? null : Problems.Unprocessable(
-                $"Insufficient funds for this buy order: it needs {Money.ToYuan(order.FrozenFen):0.00} yuan with the fee, and {Money.ToYuan(funds.AvailableFen):0.00} yuan are available.",
-                new Dictionary<string, object?> { ["available"] = Money.ToYuan(funds.AvailableFen) });
-        }
-        var held = await services.Ledger.BalanceAsync(order.Participant, order.Product, order.Vintage, null, cancellationToken);
-        return held.Value >= order.Quantity ? null : Problems.Unprocessable(
-            $"Insufficient holdings: {held.Value} t of {order.Product} {order.Vintage} are available to sell, {order.Quantity} t were offered.",
-            new Dictionary<string, object?> { ["available"] = held.Value });
-    }
+    private static async Task<ProblemHttpResult?> CheckCoverAsync(MarketOrder order, Services services, CancellationToken cancellationToken) =>
+        order.Side == Side.Buy
+            ? await services.Checks.FundsCoverAsync(order.Participant, order.FrozenFen, "this buy order", cancellationToken)
+            : await services.Checks.HoldingsCoverAsync(order.Participant, order.Book, order.Quantity, cancellationToken);
 
     /// <summary>Freezes what the order needs, once (ids derived from the order); null when frozen, else why not.</summary>
     private static async Task<string?> FreezeAsync(MarketOrder order, Services services, CancellationToken cancellationToken)

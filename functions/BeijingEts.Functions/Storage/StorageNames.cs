@@ -42,8 +42,10 @@ public sealed class StorageNames(string prefix)
         public const string Orders = "orders";
         /// <summary>Each book's command sequence, trades, depth and reference price, a partition per product and vintage.</summary>
         public const string OrderBook = "orderbook";
+        /// <summary>Negotiated transfers, a partition per seller.</summary>
+        public const string Negotiated = "negotiated";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated];
     }
 
     public static class Queues

@@ -15,4 +15,12 @@ public static class ProblemAssertions
         Assert.False(string.IsNullOrWhiteSpace(problem.Detail), $"The problem has no detail: {body}");
         return problem;
     }
+
+    /// <summary>As above, and the detail says <paramref name="mentions"/>: the problem tells the caller what to fix.</summary>
+    public static async Task<Problem> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string mentions)
+    {
+        var problem = await response.AssertProblemAsync(status);
+        Assert.Contains(mentions, problem.Detail, StringComparison.OrdinalIgnoreCase);
+        return problem;
+    }
 }
