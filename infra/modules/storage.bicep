@@ -55,6 +55,7 @@ var tables = [
   'orders'
   'orderbook'
   'negotiated'
+  'auctions'
 ]
 
 // Each queue has a -poison twin, where the Functions host moves a message after maxDequeueCount (host.json).

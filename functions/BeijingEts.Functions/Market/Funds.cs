@@ -98,7 +98,16 @@ public sealed class FundsStore(StorageClients storage)
                 return (earlier.SameAs(movement) ? FundsOutcome.AlreadyApplied : FundsOutcome.IdTaken, balance, null);
             }
             var (after, refusal) = balance.Apply(movement);
-            if (after is null) return (FundsOutcome.Refused, balance, refusal);
+            if (after is null)
+            {
+                // The same movement, applied by a concurrent request between the two reads, would look like a shortfall:
+                // its journal row went in with the balance, so a second look tells the two apart.
+                if (await Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(movement.TransactionId), cancellationToken: cancellationToken) is { HasValue: true } late)
+                {
+                    return (DocumentRows.Read<FundsMovement>(late.Value!).SameAs(movement) ? FundsOutcome.AlreadyApplied : FundsOutcome.IdTaken, balance, null);
+                }
+                return (FundsOutcome.Refused, balance, refusal);
+            }
             var newBalance = new TableEntity(participant, BalanceRow) { ["AvailableFen"] = after.AvailableFen, ["FrozenFen"] = after.FrozenFen };
             List<TableTransactionAction> batch =
             [

@@ -35,13 +35,15 @@ public sealed class FundsEndpoints : IHttpFunction
     private static async Task<Results<Created<MovementView>, Ok<MovementView>, ProblemHttpResult>> MoveAsync(
         string participant, Request request, FundsMovementKind kind, HttpContext http, Services services, CancellationToken cancellationToken)
     {
-        if (!UnitInput.TryParse(participant, out var code, out var invalid)) return invalid!;
+        // The reserve's funds account (the municipal finance's money for buy-backs, Art. 31) takes deposits too.
+        var code = participant;
+        if (participant != AuctionHouse.ReserveFunds && !UnitInput.TryParse(participant, out code, out var invalid)) return invalid!;
         if (string.IsNullOrWhiteSpace(request.TransactionId) || request.TransactionId.Length > 100)
         {
             return ProblemHandling.BadRequest("transactionId is required (up to 100 characters): the exchange's reference that makes the movement happen once.");
         }
         if (Money.Problem("amount", request.Amount) is { } wrong) return ProblemHandling.BadRequest(wrong);
-        if (!await services.Accounts.ExistsAsync(code, cancellationToken))
+        if (code != AuctionHouse.ReserveFunds && !await services.Accounts.ExistsAsync(code, cancellationToken))
         {
             return ProblemHandling.NotFound($"{code} has no account: funds accounts belong to registered units and voluntary participants (PUT /api/participants/{{uscc}}).");
         }
@@ -64,8 +66,8 @@ public sealed class FundsEndpoints : IHttpFunction
     private static async Task<Results<Ok<FundsView>, ProblemHttpResult>> GetAsync(
         string participant, HttpContext http, FundsStore funds, AccountDirectory accounts, CancellationToken cancellationToken)
     {
-        // The exchange's own account, where the fees go: the exchange and the regulator see it.
-        if (participant == MarketSettlement.ExchangeAccount && (http.User.IsInRole(Roles.Exchange) || http.User.IsInRole(Roles.Regulator)))
+        // The exchange's own account, where the fees go, and the reserve's (auction proceeds in, buy-backs out): the exchange and the regulator see them.
+        if (participant is MarketSettlement.ExchangeAccount or AuctionHouse.ReserveFunds && (http.User.IsInRole(Roles.Exchange) || http.User.IsInRole(Roles.Regulator)))
         {
             return TypedResults.Ok(FundsView.Of(participant, await funds.BalanceAsync(participant, cancellationToken)));
         }
@@ -93,6 +95,9 @@ public static class MarketServices
         services.AddSingleton<MarketChecks>();
         services.AddSingleton<NegotiatedStore>();
         services.AddSingleton<NegotiatedSettlement>();
+        services.AddSingleton<AuctionStore>();
+        services.AddSingleton<AuctionHouse>();
+        services.AddSingleton<ReserveBudget>();
         return services;
     }
 }

@@ -42,6 +42,13 @@ public sealed partial class OrderEndpoints : IHttpFunction
     {
         var trader = MarketAccess.Trader(http.User);
         if (trader is null) return Problems.Forbidden("Orders are placed by a unit or participant for its own account.");
+        return await PlaceForAsync(trader, request, services, cancellationToken);
+    }
+
+    /// <summary>Places the order for <paramref name="trader"/>: a unit or participant, or the reserve for a buy-back.</summary>
+    internal static async Task<Results<Created<OrderView>, Ok<OrderView>, ProblemHttpResult>> PlaceForAsync(
+        string trader, PlaceRequest request, Services services, CancellationToken cancellationToken)
+    {
         var problems = Validate(request);
         if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
         var side = request.Side == "buy" ? Side.Buy : Side.Sell;
@@ -105,7 +112,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
     /// <summary>What the market's state can refuse: an unknown vintage, no reference price yet, a price outside the band, an unknown or suspended account.</summary>
     private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, Side side, decimal price, string trader, Services services, CancellationToken cancellationToken) =>
         await services.Checks.TradableAsync(book, cancellationToken)
-        ?? await services.Checks.HasAccountAsync(trader, cancellationToken)
+        ?? (trader == RegulatorAccounts.Reserve ? null : await services.Checks.HasAccountAsync(trader, cancellationToken))
         ?? await services.Checks.InBandAsync(book, price, services.Settings.BandPercent, cancellationToken)
         ?? (side == Side.Sell ? await services.Checks.MaySellAsync(trader, cancellationToken) : null);
 
@@ -134,9 +141,16 @@ public sealed partial class OrderEndpoints : IHttpFunction
         string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock, CancellationToken cancellationToken)
     {
         var trader = MarketAccess.Trader(http.User);
-        if (trader is null || await orders.FindAsync(trader, orderId, cancellationToken) is not var (order, _)) return ProblemHandling.NotFound($"You have no order {orderId}.");
+        return trader is null ? ProblemHandling.NotFound($"You have no order {orderId}.") : await CancelForAsync(trader, orderId, orders, journal, matcher, clock, cancellationToken);
+    }
+
+    /// <summary>Cancels what is left of <paramref name="trader"/>'s order, in its book's sequence.</summary>
+    internal static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelForAsync(
+        string trader, string orderId, OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await orders.FindAsync(trader, orderId, cancellationToken) is not var (order, _)) return ProblemHandling.NotFound($"There is no order {orderId} of {trader}.");
         if (order.IsFinal) return Problems.Conflict($"Order {orderId} is {OrderView.Of(order).Status}; nothing is left to cancel.");
-        await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Cancel, orderId, trader, clock.GetUtcNow(), Reason: "cancelled by the participant"), cancellationToken);
+        await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Cancel, orderId, trader, clock.GetUtcNow(), Reason: $"cancelled by {(trader == RegulatorAccounts.Reserve ? "the regulator" : "the participant")}"), cancellationToken);
         await matcher.RequestAsync(order.Book, cancellationToken);
         return TypedResults.Accepted($"/api/market/orders/{orderId}", OrderView.Of(order));
     }

@@ -44,8 +44,10 @@ public sealed class StorageNames(string prefix)
         public const string OrderBook = "orderbook";
         /// <summary>Negotiated transfers, a partition per seller.</summary>
         public const string Negotiated = "negotiated";
+        /// <summary>Paid auctions, a partition per auction with its sealed bids.</summary>
+        public const string Auctions = "auctions";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions];
     }
 
     public static class Queues

@@ -24,6 +24,26 @@ public sealed class MarketClient(EtsAppFixture app)
 
     private static int _vintages;
 
+    /// <summary>
+    /// A new vintage under an allocation plan whose cap is 2,000,000 t (so a reserve ceiling of 100,000 t, 5%), with
+    /// 1,000,000 t issued and <paramref name="reserve"/> of them allocated into the reserve account.
+    /// </summary>
+    public async Task<int> NewVintageWithReserveAsync(long reserve, decimal reference = 50.00m)
+    {
+        var vintage = 2030 + Interlocked.Increment(ref _vintages);
+        (await Regulator.PutAsJsonAsync($"/api/allocation/{vintage}/plan", new
+        {
+            cap = 2_000_000,
+            reserveRatio = 0.05m,
+            preAllocationRatio = 0.7m,
+            methods = new Dictionary<string, object> { ["power"] = new { method = "benchmark", benchmarks = new Dictionary<string, decimal> { ["electricity-mwh"] = 0.58m } } },
+        }, Ct)).EnsureSuccessStatusCode();
+        Assert.Equal("completed", (await _ledger.SettleAsync(Regulator, "issuance", null, "issuance", 1_000_000, vintage: vintage)).GetProperty("status").GetString());
+        if (reserve > 0) Assert.Equal("completed", (await _ledger.SettleAsync(Regulator, "allocation", "issuance", "reserve", reserve, vintage: vintage)).GetProperty("status").GetString());
+        (await Exchange.PutAsJsonAsync("/api/market/BEA/reference-price", new { vintage, price = reference }, Ct)).EnsureSuccessStatusCode();
+        return vintage;
+    }
+
     /// <summary>A voluntary participant with <paramref name="tonnes"/> of the vintage and <paramref name="yuan"/> in its funds account.</summary>
     public async Task<string> TraderAsync(int vintage, long tonnes = 0, decimal yuan = 0)
     {
