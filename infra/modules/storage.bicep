@@ -56,6 +56,7 @@ var tables = [
   'orderbook'
   'negotiated'
   'auctions'
+  'marketwatch'
 ]
 
 // Each queue has a -poison twin, where the Functions host moves a message after maxDequeueCount (host.json).

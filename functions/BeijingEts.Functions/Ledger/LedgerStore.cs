@@ -275,6 +275,18 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     public async Task<Tonnes> BalanceAsync(string account, string product, int vintage, string? lot, CancellationToken cancellationToken) =>
         new((await ReadAsync(account, BalanceKey(product, vintage, lot), cancellationToken))?.GetInt64("Quantity") ?? 0);
 
+    /// <summary>Every account holding some of the product and vintage (without lots), with what it holds.</summary>
+    public async Task<IReadOnlyList<(string Account, Tonnes Quantity)>> HoldersAsync(string product, int vintage, CancellationToken cancellationToken)
+    {
+        var holders = new List<(string, Tonnes)>();
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {BalanceKey(product, vintage, null)}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "Quantity"], cancellationToken: cancellationToken))
+        {
+            if ((row.GetInt64("Quantity") ?? 0) > 0) holders.Add((row.PartitionKey, new Tonnes(row.GetInt64("Quantity")!.Value)));
+        }
+        return holders;
+    }
+
     public async Task<AccountState> ReadAccountAsync(string account, CancellationToken cancellationToken)
     {
         var holdings = new List<Holding>();

@@ -98,6 +98,9 @@ public static class MarketServices
         services.AddSingleton<AuctionStore>();
         services.AddSingleton<AuctionHouse>();
         services.AddSingleton<ReserveBudget>();
+        services.AddSingleton<MarketWatchStore>();
+        services.AddSingleton<PriceMonitor>();
+        services.AddSingleton<Surveillance>();
         return services;
     }
 }

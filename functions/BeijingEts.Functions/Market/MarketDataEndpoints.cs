@@ -13,7 +13,20 @@ public sealed record TradeView(string TradeId, string Product, int Vintage, stri
     public static TradeView Of(Trade t, bool settled) => new($"{t.Product}-{t.Vintage}-{t.TradeId}", t.Product, t.Vintage, t.Buyer, t.Seller, t.Price, t.Quantity, t.At, settled, t.MethodName);
 }
 
-public sealed record DailyBar(DateOnly Date, decimal Open, decimal High, decimal Low, decimal Close, decimal Vwap, long Volume, decimal Turnover);
+public sealed record DailyBar(DateOnly Date, decimal Open, decimal High, decimal Low, decimal Close, decimal Vwap, long Volume, decimal Turnover)
+{
+    /// <summary>One bar per Beijing trading day with trades, oldest first.</summary>
+    public static IReadOnlyList<DailyBar> From(IEnumerable<Trade> trades) => trades
+        .GroupBy(t => BeijingTime.DateOf(t.At)).OrderBy(g => g.Key)
+        .Select(g =>
+        {
+            var day = g.OrderBy(t => t.At).ThenBy(t => t.TradeId, StringComparer.Ordinal).ToList();
+            var volume = day.Sum(t => t.Quantity);
+            var turnover = day.Sum(t => PriceRules.Turnover(t.Price, t.Quantity));
+            return new DailyBar(g.Key, day[0].Price, day.Max(t => t.Price), day.Min(t => t.Price), day[^1].Price,
+                decimal.Round(turnover / volume, 2, MidpointRounding.AwayFromZero), volume, turnover);
+        }).ToList();
+}
 
 /// <summary>
 /// The exchange's prices and the public market data (Art. 18): PUT /api/market/{product}/reference-price (exchange),
@@ -58,18 +71,7 @@ public sealed class MarketDataEndpoints : IHttpFunction
         if (from > to) return ProblemHandling.BadRequest("from is after to.");
         // The bars are the public bidding's prices, which set the band; negotiated and auction trades are listed in /trades.
         var trades = (await TradesOfAsync(journal, product, vintage, cancellationToken)).Where(t => t.Trade.MethodName == TradeMethods.Bidding);
-        var bars = trades
-            .Select(t => (Trade: t.Trade, Date: BeijingTime.DateOf(t.Trade.At)))
-            .Where(t => (from is null || t.Date >= from) && (to is null || t.Date <= to))
-            .GroupBy(t => t.Date).OrderBy(g => g.Key)
-            .Select(g =>
-            {
-                var day = g.Select(t => t.Trade).OrderBy(t => t.At).ThenBy(t => t.TradeId, StringComparer.Ordinal).ToList();
-                var volume = day.Sum(t => t.Quantity);
-                var turnover = day.Sum(t => PriceRules.Turnover(t.Price, t.Quantity));
-                return new DailyBar(g.Key, day[0].Price, day.Max(t => t.Price), day.Min(t => t.Price), day[^1].Price,
-                    decimal.Round(turnover / volume, 2, MidpointRounding.AwayFromZero), volume, turnover);
-            }).ToList();
+        var bars = DailyBar.From(trades.Select(t => t.Trade)).Where(b => (from is null || b.Date >= from) && (to is null || b.Date <= to)).ToList();
         return TypedResults.Ok<IReadOnlyList<DailyBar>>(bars);
     }
 

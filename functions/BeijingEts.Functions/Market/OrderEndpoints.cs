@@ -24,6 +24,9 @@ public sealed record OrderView(string OrderId, string ClientOrderId, string Part
 /// </summary>
 public sealed partial class OrderEndpoints : IHttpFunction
 {
+    /// <summary>The reason an order its own participant cancelled carries (surveillance counts these).</summary>
+    public const string CancelledByParticipant = "cancelled by the participant";
+
     public sealed record PlaceRequest(string? ClientOrderId, string? Product, int Vintage, string? Side, decimal Price, Tonnes Quantity);
 
     public sealed record Services(OrderStore Orders, BookJournal Journal, FundsStore Funds, MarketChecks Checks,
@@ -150,7 +153,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
     {
         if (await orders.FindAsync(trader, orderId, cancellationToken) is not var (order, _)) return ProblemHandling.NotFound($"There is no order {orderId} of {trader}.");
         if (order.IsFinal) return Problems.Conflict($"Order {orderId} is {OrderView.Of(order).Status}; nothing is left to cancel.");
-        await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Cancel, orderId, trader, clock.GetUtcNow(), Reason: $"cancelled by {(trader == RegulatorAccounts.Reserve ? "the regulator" : "the participant")}"), cancellationToken);
+        await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Cancel, orderId, trader, clock.GetUtcNow(), Reason: trader == RegulatorAccounts.Reserve ? "cancelled by the regulator" : CancelledByParticipant), cancellationToken);
         await matcher.RequestAsync(order.Book, cancellationToken);
         return TypedResults.Accepted($"/api/market/orders/{orderId}", OrderView.Of(order));
     }

@@ -46,8 +46,10 @@ public sealed class StorageNames(string prefix)
         public const string Negotiated = "negotiated";
         /// <summary>Paid auctions, a partition per auction with its sealed bids.</summary>
         public const string Auctions = "auctions";
+        /// <summary>Price alerts (Art. 20) and declared related parties (Art. 34).</summary>
+        public const string MarketWatch = "marketwatch";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions, MarketWatch];
     }
 
     public static class Queues
