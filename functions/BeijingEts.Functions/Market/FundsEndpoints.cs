@@ -93,6 +93,7 @@ public static class MarketServices
         services.AddSingleton<MarketMatcher>();
         services.AddSingleton<SellOrderCancellation>();
         services.AddSingleton<MarketChecks>();
+        services.AddSingleton<OrderPlacement>();
         services.AddSingleton<NegotiatedStore>();
         services.AddSingleton<NegotiatedSettlement>();
         services.AddSingleton<AuctionStore>();

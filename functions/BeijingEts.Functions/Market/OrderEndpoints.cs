@@ -29,8 +29,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
 
     public sealed record PlaceRequest(string? ClientOrderId, string? Product, int Vintage, string? Side, decimal Price, Tonnes Quantity);
 
-    public sealed record Services(OrderStore Orders, BookJournal Journal, FundsStore Funds, MarketChecks Checks,
-        MarketSettlement Settlement, MarketMatcher Matcher, MarketSettings Settings, TimeProvider Clock);
+    public sealed record Services(OrderStore Orders, OrderPlacement Placement, MarketChecks Checks, MarketSettings Settings, TimeProvider Clock);
 
     public static void Map(IEndpointRouteBuilder api)
     {
@@ -77,22 +76,10 @@ public sealed partial class OrderEndpoints : IHttpFunction
             if (!await services.Orders.TryAddAsync(asked, cancellationToken)) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} is being placed by another request; ask again.");
         }
         var (order, etag) = earlier ?? (await services.Orders.FindAsync(trader, asked.OrderId, cancellationToken))!.Value;
-
-        if (order.Status == OrderStatus.Pending)
-        {
-            var refusal = await FreezeAsync(order, services, cancellationToken);
-            if (refusal is not null)
-            {
-                var rejected = order with { Status = OrderStatus.Rejected, Reason = refusal, UpdatedAt = services.Clock.GetUtcNow() };
-                await services.Orders.TryReplaceAsync(rejected, etag, cancellationToken);
-                return Problems.Unprocessable(refusal, new Dictionary<string, object?> { ["orderId"] = order.OrderId });
-            }
-            order = order with { Status = OrderStatus.Open, UpdatedAt = services.Clock.GetUtcNow() };
-            // Written before the order enters the book: from then on only the matcher writes it.
-            if (!await services.Orders.TryReplaceAsync(order, etag, cancellationToken)) return Problems.Conflict($"Order {order.OrderId} is being placed by another request; ask again.");
-        }
-        await services.Journal.AppendAsync(book, new BookCommand(0, BookCommandKind.Place, order.OrderId, trader, order.PlacedAt, order.ClientOrderId, order.Side, order.Price, order.Quantity, order.FrozenFen), cancellationToken);
-        await services.Matcher.RequestAsync(book, cancellationToken);
+        var (placed, refusal) = await services.Placement.ContinueAsync(order, etag, cancellationToken);
+        if (placed is null) return Problems.Conflict($"Order {order.OrderId} is being placed by another request; ask again.");
+        if (refusal is not null) return Problems.Unprocessable(refusal, new Dictionary<string, object?> { ["orderId"] = order.OrderId });
+        order = placed;
         return earlier is null
             ? TypedResults.Created($"/api/market/orders/{order.OrderId}", OrderView.Of(order))
             : TypedResults.Ok(OrderView.Of(order));
@@ -124,21 +111,6 @@ public sealed partial class OrderEndpoints : IHttpFunction
         order.Side == Side.Buy
             ? await services.Checks.FundsCoverAsync(order.Participant, order.FrozenFen, "this buy order", cancellationToken)
             : await services.Checks.HoldingsCoverAsync(order.Participant, order.Book, order.Quantity, cancellationToken);
-
-    /// <summary>Freezes what the order needs, once (ids derived from the order); null when frozen, else why not.</summary>
-    private static async Task<string?> FreezeAsync(MarketOrder order, Services services, CancellationToken cancellationToken)
-    {
-        if (order.Side == Side.Buy)
-        {
-            var movement = new FundsMovement(MarketSettlement.FreezeTransactionId(order.OrderId), FundsMovementKind.Freeze, order.FrozenFen, order.OrderId, services.Clock.GetUtcNow());
-            var (outcome, _, refusal) = await services.Funds.ApplyAsync(order.Participant, movement, cancellationToken);
-            return outcome == FundsOutcome.Refused ? $"Insufficient funds for this buy order ({Money.ToYuan(order.FrozenFen):0.00} yuan with the fee): {refusal}" : null;
-        }
-        var tx = new LedgerTransaction(MarketSettlement.FreezeTransactionId(order.OrderId), TransactionType.Freeze, order.Participant, FrozenAccounts.For(order.Participant),
-            order.Product, order.Vintage, new Tonnes(order.Quantity), null, $"sell order {order.OrderId}", "system:market", services.Clock.GetUtcNow());
-        var settled = await services.Settlement.MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
-        return settled.State == TransactionState.Rejected ? $"The holdings cannot be frozen for this sell order: {settled.Reason}" : null;
-    }
 
     private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
         string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock, CancellationToken cancellationToken)

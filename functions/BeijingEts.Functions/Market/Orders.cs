@@ -89,10 +89,24 @@ public sealed class OrderStore(StorageClients storage)
         return orders.OrderBy(o => o.PlacedAt).ThenBy(o => o.OrderId, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>Pending orders, and open ones the matcher has not sequenced, placed before <paramref name="placedBefore"/>.</summary>
+    public async Task<IReadOnlyList<(MarketOrder Order, ETag ETag)>> UnsequencedAsync(DateTimeOffset placedBefore, CancellationToken cancellationToken)
+    {
+        var found = new List<(MarketOrder, ETag)>();
+        var filter = $"Status eq '{OrderStatus.Pending}' or (Status eq '{OrderStatus.Open}' and Sequenced eq false)";
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            var order = DocumentRows.Read<MarketOrder>(row);
+            if (order.PlacedAt < placedBefore) found.Add((order, row.ETag));
+        }
+        return found;
+    }
+
     private static TableEntity Entity(MarketOrder order)
     {
         var entity = DocumentRows.Entity(order.Participant, order.OrderId, order);
         entity["Status"] = order.Status.ToString();
+        entity["Sequenced"] = order.Sequence is not null;
         return entity;
     }
 }

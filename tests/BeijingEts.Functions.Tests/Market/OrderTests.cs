@@ -1,3 +1,5 @@
+using BeijingEts.Functions.Market;
+
 namespace BeijingEts.Functions.Tests.Market;
 
 public sealed class OrderFixture : FastQueueFixture;
@@ -211,5 +213,33 @@ public sealed class OrderTests(OrderFixture app) : IClassFixture<OrderFixture>
         Assert.Equal([b1], own.Select(t => t.GetProperty("buyer").GetString()));
         var fees = await app.Client().GetFromJsonAsync<JsonElement>("/api/market/fees", Ct);
         Assert.Equal(0.15m, fees.GetProperty("buyerPercent").GetDecimal());
+    }
+
+    [Fact]
+    public async Task AnOrderWhosePlacingStoppedPartWay_IsFinishedByTheSweep_OrRejectedIfItCannotBeCovered()
+    {
+        var vintage = await _market.NewVintageAsync();
+        var buyer = await _market.TraderAsync(vintage, yuan: 1_000m);
+        var seller = await _market.TraderAsync(vintage, tonnes: 5);
+        // As a request that died right after recording its order would leave them: pending, nothing frozen, in no book.
+        var placedAt = DateTimeOffset.UtcNow.AddMinutes(-2);
+        var book = $"BEA-{vintage}";
+        var buy = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.Length + 17)], "crashed-buy", buyer, "BEA", vintage, Domain.Trading.Side.Buy, 50.00m, 10, 0,
+            OrderStatus.Pending, null, 50_085, placedAt, placedAt); // 500.00 + 0.75 fee + a fen a tonne
+        var sell = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.Length + 17)], "crashed-sell", seller, "BEA", vintage, Domain.Trading.Side.Sell, 55.00m, 6, 0,
+            OrderStatus.Pending, null, 0, placedAt, placedAt);
+        Assert.True(await app.Service<OrderStore>().TryAddAsync(buy, Ct));
+        Assert.True(await app.Service<OrderStore>().TryAddAsync(sell, Ct));
+
+        await app.Service<OrderPlacement>().ResumeAsync(Ct);
+
+        await _market.OrderWhenAsync(buyer, buy.OrderId, "open");
+        Assert.Equal((1_000m - 500.85m, 500.85m), await _market.FundsAsync(buyer));
+        var rejected = await _market.OrderAsync(seller, sell.OrderId);
+        Assert.Equal("rejected", rejected.GetProperty("status").GetString());
+        Assert.Contains("Insufficient holdings", rejected.GetProperty("reason").GetString());
+        Assert.Equal((5L, 0L), await _market.HoldingAsync(seller, vintage));
+        Assert.Equal(0, await app.Service<OrderPlacement>().ResumeAsync(Ct)); // nothing left to finish
+        await _market.Ledger.AssertNoDriftAsync();
     }
 }

@@ -1,0 +1,80 @@
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Domain.Trading;
+using BeijingEts.Functions.Ledger;
+
+namespace BeijingEts.Functions.Market;
+
+/// <summary>
+/// Takes a recorded order the rest of the way into its book: freeze what it needs (once, under an id derived from the
+/// order), mark it open, append it to the book's sequence and ask for matching. Every step can be repeated, so the
+/// placing request, a retry with the same clientOrderId and the <see cref="ResumeOrderPlacements"/> sweep after a
+/// crash all end in the same place.
+/// </summary>
+public sealed class OrderPlacement(OrderStore orders, BookJournal journal, FundsStore funds, MarketSettlement settlement, MarketMatcher matcher, TimeProvider clock)
+{
+    /// <summary>
+    /// The order as placed (open, or rejected with the refusal), or a null order when another writer changed it
+    /// meanwhile (it is being placed by someone else).
+    /// </summary>
+    public async Task<(MarketOrder? Order, string? Refusal)> ContinueAsync(MarketOrder order, ETag etag, CancellationToken cancellationToken)
+    {
+        if (order.Status == OrderStatus.Pending)
+        {
+            var refusal = await FreezeAsync(order, cancellationToken);
+            if (refusal is not null)
+            {
+                var rejected = order with { Status = OrderStatus.Rejected, Reason = refusal, UpdatedAt = clock.GetUtcNow() };
+                await orders.TryReplaceAsync(rejected, etag, cancellationToken);
+                return (rejected, refusal);
+            }
+            order = order with { Status = OrderStatus.Open, UpdatedAt = clock.GetUtcNow() };
+            // Written before the order enters the book: from then on only the matcher writes it.
+            if (!await orders.TryReplaceAsync(order, etag, cancellationToken)) return (null, null);
+        }
+        if (order.Status != OrderStatus.Open) return (order, null);
+        await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Place, order.OrderId, order.Participant, order.PlacedAt, order.ClientOrderId,
+            order.Side, order.Price, order.Quantity, order.FrozenFen), cancellationToken);
+        await matcher.RequestAsync(order.Book, cancellationToken);
+        return (order, null);
+    }
+
+    /// <summary>Freezes what the order needs, once (ids derived from the order); null when frozen, else why not.</summary>
+    private async Task<string?> FreezeAsync(MarketOrder order, CancellationToken cancellationToken)
+    {
+        if (order.Side == Side.Buy)
+        {
+            var movement = new FundsMovement(MarketSettlement.FreezeTransactionId(order.OrderId), FundsMovementKind.Freeze, order.FrozenFen, order.OrderId, clock.GetUtcNow());
+            var (outcome, _, refusal) = await funds.ApplyAsync(order.Participant, movement, cancellationToken);
+            return outcome == FundsOutcome.Refused ? $"Insufficient funds for this buy order ({Money.ToYuan(order.FrozenFen):0.00} yuan with the fee): {refusal}" : null;
+        }
+        var tx = new LedgerTransaction(MarketSettlement.FreezeTransactionId(order.OrderId), TransactionType.Freeze, order.Participant, FrozenAccounts.For(order.Participant),
+            order.Product, order.Vintage, new Tonnes(order.Quantity), null, $"sell order {order.OrderId}", "system:market", clock.GetUtcNow());
+        var settled = await settlement.MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
+        return settled.State == TransactionState.Rejected ? $"The holdings cannot be frozen for this sell order: {settled.Reason}" : null;
+    }
+
+    /// <summary>Orders a crash left pending, or open but never appended to their book, placed more than a minute ago: placed now.</summary>
+    public async Task<int> ResumeAsync(CancellationToken cancellationToken)
+    {
+        var resumed = 0;
+        foreach (var (order, etag) in await orders.UnsequencedAsync(clock.GetUtcNow() - TimeSpan.FromMinutes(1), cancellationToken))
+        {
+            // Open and in the book already: only the matcher has not reached it yet (asking again is harmless).
+            if (order.Status == OrderStatus.Open && await journal.HasAsync(order.Book, BookCommandKind.Place, order.OrderId, cancellationToken))
+            {
+                await matcher.RequestAsync(order.Book, cancellationToken);
+                continue;
+            }
+            await ContinueAsync(order, etag, cancellationToken);
+            resumed++;
+        }
+        return resumed;
+    }
+}
+
+/// <summary>Every minute: finishes placing orders whose request stopped part-way (a crash, a lost connection), so nothing stays frozen for an order that is in no book.</summary>
+[TimerTrigger("30 * * * * *")]
+public sealed class ResumeOrderPlacements(OrderPlacement placement) : ITimerFunction
+{
+    public Task RunAsync(TimerTriggerInfo timer, CancellationToken cancellationToken) => placement.ResumeAsync(cancellationToken);
+}
