@@ -275,6 +275,10 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     public async Task<Tonnes> BalanceAsync(string account, string product, int vintage, string? lot, CancellationToken cancellationToken) =>
         new((await ReadAsync(account, BalanceKey(product, vintage, lot), cancellationToken))?.GetInt64("Quantity") ?? 0);
 
+    /// <summary>Whether the account is suspended now: a point read of its state row.</summary>
+    public async Task<bool> IsSuspendedAsync(string account, CancellationToken cancellationToken) =>
+        Suspensions(await ReadAsync(account, StateKey, cancellationToken)).Count > 0;
+
     /// <summary>Every account holding some of the product and vintage (without lots), with what it holds.</summary>
     public async Task<IReadOnlyList<(string Account, Tonnes Quantity)>> HoldersAsync(string product, int vintage, CancellationToken cancellationToken)
     {

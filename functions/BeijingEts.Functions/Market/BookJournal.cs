@@ -63,34 +63,54 @@ public sealed class BookJournal(StorageClients storage)
 
     public static string TradeId(long sequence, int fill) => sequence.ToString("D12", CultureInfo.InvariantCulture) + "-" + fill.ToString("D3", CultureInfo.InvariantCulture);
 
-    /// <summary>Appends the command once per order and kind; its sequence number (an earlier one if it was appended before).</summary>
+    /// <summary>Each book's gate: this instance's appends to a book take turns instead of racing each other for the head.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Appends the command once per order and kind; its sequence number (an earlier one if it was appended before).
+    /// The head row is taken under its ETag, so whatever the number of instances no two commands share a number.
+    /// Within an instance the appends to a book take turns, so they only ever race other instances' appends. (Reusing
+    /// the head an instance wrote last would save its read, but starves the other instances, which must read first.)
+    /// </summary>
     public async Task<long> AppendAsync(BookKey book, BookCommand command, CancellationToken cancellationToken)
     {
         var partition = book.ToString();
         var onceRow = (command.Kind == BookCommandKind.Place ? "o-" : "x-") + command.OrderId;
-        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        var gate = _gates.GetOrAdd(partition, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
         {
-            var once = await Table.GetEntityIfExistsAsync<TableEntity>(partition, onceRow, cancellationToken: cancellationToken);
-            if (once.HasValue) return once.Value!.GetInt64("Sequence")!.Value;
-            var head = await Table.GetEntityIfExistsAsync<TableEntity>(partition, HeadRow, cancellationToken: cancellationToken);
-            var sequence = head.HasValue ? head.Value!.GetInt64("Next")!.Value : 1;
-            var nextHead = new TableEntity(partition, HeadRow) { ["Next"] = sequence + 1 };
-            List<TableTransactionAction> batch =
-            [
-                head.HasValue ? new(TableTransactionActionType.UpdateReplace, nextHead, head.Value!.ETag) : new(TableTransactionActionType.Add, nextHead),
-                new(TableTransactionActionType.Add, DocumentRows.Entity(partition, CommandRow(sequence), command with { Sequence = sequence })),
-                new(TableTransactionActionType.Add, new TableEntity(partition, onceRow) { ["Sequence"] = sequence }),
-            ];
-            try
+            for (var attempt = 1; attempt <= MaxAttempts; attempt++)
             {
-                await Table.SubmitTransactionAsync(batch, cancellationToken);
-                return sequence;
+                // The once row is only read after a write failed: a first append, the usual case, costs a read and a write.
+                if (attempt > 1 && await Table.GetEntityIfExistsAsync<TableEntity>(partition, onceRow, cancellationToken: cancellationToken) is { HasValue: true } once)
+                {
+                    return once.Value!.GetInt64("Sequence")!.Value;
+                }
+                var head = await Table.GetEntityIfExistsAsync<TableEntity>(partition, HeadRow, cancellationToken: cancellationToken);
+                var sequence = head.HasValue ? head.Value!.GetInt64("Next")!.Value : 1;
+                var nextHead = new TableEntity(partition, HeadRow) { ["Next"] = sequence + 1 };
+                List<TableTransactionAction> batch =
+                [
+                    head.HasValue ? new(TableTransactionActionType.UpdateReplace, nextHead, head.Value!.ETag) : new(TableTransactionActionType.Add, nextHead),
+                    new(TableTransactionActionType.Add, DocumentRows.Entity(partition, CommandRow(sequence), command with { Sequence = sequence })),
+                    new(TableTransactionActionType.Add, new TableEntity(partition, onceRow) { ["Sequence"] = sequence }),
+                ];
+                try
+                {
+                    await Table.SubmitTransactionAsync(batch, cancellationToken);
+                    return sequence;
+                }
+                catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+                {
+                    // Another instance took this number, or this command went in before: read again.
+                    await Contention.BackOffAsync(attempt, cancellationToken, maxRaces: 10);
+                }
             }
-            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
-            {
-                // Another command took this number (or this one went in meanwhile): read again.
-                await Contention.BackOffAsync(attempt, cancellationToken, maxRaces: 10);
-            }
+        }
+        finally
+        {
+            gate.Release();
         }
         throw new InvalidOperationException($"Book {book} stayed contended for {MaxAttempts} attempts; try again.");
     }

@@ -89,8 +89,10 @@ public sealed class FundsStore(StorageClients storage)
     {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var recorded = await Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(movement.TransactionId), cancellationToken: cancellationToken);
-            var balanceRow = await Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
+            // In parallel: a movement recorded between the two reads is caught by the second look below, or by the write's ETag.
+            var recordedRead = Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(movement.TransactionId), cancellationToken: cancellationToken);
+            var balanceRead = Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
+            var (recorded, balanceRow) = (await recordedRead, await balanceRead);
             var balance = balanceRow.HasValue ? ReadBalance(balanceRow.Value!) : FundsBalance.Empty;
             if (recorded.HasValue)
             {

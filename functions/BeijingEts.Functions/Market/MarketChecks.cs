@@ -10,26 +10,49 @@ namespace BeijingEts.Functions.Market;
 /// What the market's state can refuse, shared by orders, negotiated transfers, auctions and buy-backs: each check is
 /// made before anything is written and says what to fix.
 /// </summary>
+/// <remarks>
+/// What only ever becomes true (a vintage issued, an account registered) is remembered once seen; the band's centre,
+/// which moves once a day or when the exchange sets a reference price, is read again after a second. Every order would
+/// otherwise pay four reads for answers that hardly change.
+/// </remarks>
 public sealed class MarketChecks(LedgerStore ledger, AccountDirectory accounts, BookJournal journal, FundsStore funds, TimeProvider clock)
 {
+    private static readonly TimeSpan CentreFreshFor = TimeSpan.FromSeconds(1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _issued = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _accounts = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<BookKey, (decimal? Centre, long ReadAt)> _centres = new();
+
     /// <summary>The product is open for trading and the vintage has been issued.</summary>
     public async Task<ProblemHttpResult?> TradableAsync(BookKey book, CancellationToken cancellationToken)
     {
         if (book.Product == Products.Bcer) return Problems.Unprocessable("BCER is not traded yet: BCER moves by lot, and the market does not yet trade lots. Trade BEA.");
+        if (_issued.ContainsKey(book.Vintage)) return null;
         if ((await ledger.IssuedAsync(book.Vintage, cancellationToken)).Value <= 0) return Problems.Unprocessable($"No BEA of vintage {book.Vintage} has been issued; it cannot be traded.");
+        _issued[book.Vintage] = true;
         return null;
     }
 
-    public async Task<ProblemHttpResult?> HasAccountAsync(string holder, CancellationToken cancellationToken) =>
-        await accounts.ExistsAsync(holder, cancellationToken) ? null
-        : Problems.Unprocessable($"{holder} has no holding account (Art. 17): units have one on registration, participants once the regulator registers them.");
+    public async Task<ProblemHttpResult?> HasAccountAsync(string holder, CancellationToken cancellationToken)
+    {
+        if (_accounts.ContainsKey(holder)) return null;
+        if (!await accounts.ExistsAsync(holder, cancellationToken))
+        {
+            return Problems.Unprocessable($"{holder} has no holding account (Art. 17): units have one on registration, participants once the regulator registers them.");
+        }
+        _accounts[holder] = true;
+        return null;
+    }
 
     /// <summary>The band's centre today: the previous trading day's close, else the exchange's reference price; null when neither is set.</summary>
     public async Task<decimal?> BandCentreAsync(BookKey book, CancellationToken cancellationToken)
     {
-        var depth = await journal.DepthAsync(book, cancellationToken);
-        var reference = await journal.ReferenceAsync(book, cancellationToken);
-        return depth is null ? reference?.Price : depth.BandCentre(BeijingTime.Today(clock), reference?.Price);
+        var now = clock.GetTimestamp();
+        if (_centres.TryGetValue(book, out var known) && known.Centre is not null && clock.GetElapsedTime(known.ReadAt, now) < CentreFreshFor) return known.Centre;
+        var depth = journal.DepthAsync(book, cancellationToken);
+        var reference = journal.ReferenceAsync(book, cancellationToken);
+        var centre = await depth is { } d ? d.BandCentre(BeijingTime.Today(clock), (await reference)?.Price) : (await reference)?.Price;
+        _centres[book] = (centre, now);
+        return centre;
     }
 
     /// <summary>The price is within <paramref name="percent"/> of today's band centre.</summary>
@@ -45,7 +68,7 @@ public sealed class MarketChecks(LedgerStore ledger, AccountDirectory accounts, 
 
     /// <summary>A suspended account cannot sell (Art. 16).</summary>
     public async Task<ProblemHttpResult?> MaySellAsync(string seller, CancellationToken cancellationToken) =>
-        (await ledger.ReadAccountAsync(seller, cancellationToken)).Suspended
+        await ledger.IsSuspendedAsync(seller, cancellationToken)
             ? Problems.Unprocessable($"Account {seller} is suspended (Art. 16): it cannot sell until the suspension is lifted.")
             : null;
 

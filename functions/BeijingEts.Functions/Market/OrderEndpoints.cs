@@ -57,6 +57,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
         var book = new BookKey(request.Product!, request.Vintage);
 
         var earlier = await services.Orders.FindByClientIdAsync(trader, request.ClientOrderId!, cancellationToken);
+        var isNew = earlier is null;
         var now = services.Clock.GetUtcNow();
         var fee = PriceRules.Fee(PriceRules.Turnover(request.Price, request.Quantity.Value), services.Settings.BuyerFeePercent);
         // A buy freezes its cost at its limit, plus a fen a tonne for the fee's rounding on each fill; what is not spent comes back.
@@ -73,14 +74,15 @@ public sealed partial class OrderEndpoints : IHttpFunction
             if (await CheckMarketAsync(book, side, request.Price, trader, services, cancellationToken) is { } refused) return refused;
             // Refused here, nothing is written; a race lost later is still refused by the freeze itself, with the order recorded rejected.
             if (await CheckCoverAsync(asked, services, cancellationToken) is { } uncovered) return uncovered;
-            if (!await services.Orders.TryAddAsync(asked, cancellationToken)) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} is being placed by another request; ask again.");
+            if (await services.Orders.AddAsync(asked, cancellationToken) is not { } added) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} is being placed by another request; ask again.");
+            earlier = (asked, added);
         }
-        var (order, etag) = earlier ?? (await services.Orders.FindAsync(trader, asked.OrderId, cancellationToken))!.Value;
+        var (order, etag) = earlier.Value;
         var (placed, refusal) = await services.Placement.ContinueAsync(order, etag, cancellationToken);
         if (placed is null) return Problems.Conflict($"Order {order.OrderId} is being placed by another request; ask again.");
         if (refusal is not null) return Problems.Unprocessable(refusal, new Dictionary<string, object?> { ["orderId"] = order.OrderId });
         order = placed;
-        return earlier is null
+        return isNew
             ? TypedResults.Created($"/api/market/orders/{order.OrderId}", OrderView.Of(order))
             : TypedResults.Ok(OrderView.Of(order));
     }

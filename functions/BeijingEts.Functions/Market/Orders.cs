@@ -52,20 +52,24 @@ public sealed class OrderStore(StorageClients storage)
     }
 
     /// <summary>Adds the order under its client id; false if the client id was taken meanwhile.</summary>
-    public async Task<bool> TryAddAsync(MarketOrder order, CancellationToken cancellationToken)
+    public async Task<bool> TryAddAsync(MarketOrder order, CancellationToken cancellationToken) => await AddAsync(order, cancellationToken) is not null;
+
+    /// <summary>Adds the order under its client id and gives the order row's ETag; null if the client id was taken meanwhile.</summary>
+    public async Task<ETag?> AddAsync(MarketOrder order, CancellationToken cancellationToken)
     {
         try
         {
-            await Table.SubmitTransactionAsync(
+            var written = await Table.SubmitTransactionAsync(
             [
                 new(TableTransactionActionType.Add, new TableEntity(order.Participant, ClientRow(order.ClientOrderId)) { ["OrderId"] = order.OrderId }),
                 new(TableTransactionActionType.Add, Entity(order)),
             ], cancellationToken);
-            return true;
+            return written.Value.Count == 2 && written.Value[1].Headers.ETag is { } etag ? etag
+                : (await FindAsync(order.Participant, order.OrderId, cancellationToken))!.Value.ETag;
         }
         catch (TableTransactionFailedException error) when (error.Status == 409)
         {
-            return false;
+            return null;
         }
     }
 
