@@ -15,20 +15,17 @@ public class LedgerFaults
 public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore ledger, IssuanceCaps caps, LedgerFaults faults, TimeProvider clock)
 {
     /// <param name="debitApplied">The caller applied the debit leg itself (a batch of debits, <see cref="LedgerStore.DebitManyAsync"/>).</param>
-    public async Task SettleAsync(string transactionId, CancellationToken cancellationToken, bool debitApplied = false)
+    /// <returns>The transaction as settled (by this call or an earlier one), or null when no transaction has the id.</returns>
+    public async Task<LedgerTransaction?> SettleAsync(string transactionId, CancellationToken cancellationToken, bool debitApplied = false)
     {
         var found = await transactions.FindAsync(transactionId, cancellationToken);
-        if (found is null || found.Value.Transaction.IsSettled) return;
+        if (found is null || found.Value.Transaction.IsSettled) return found?.Transaction;
         var (tx, etag) = found.Value;
 
         if (!TransactionRules.Creates(tx.Type) && !debitApplied)
         {
             var debit = await ledger.ApplyAsync(tx, Leg.Debit, null, cancellationToken);
-            if (!debit.Applied)
-            {
-                await FinishAsync(tx, etag, TransactionState.Rejected, debit.Rejection, cancellationToken);
-                return;
-            }
+            if (!debit.Applied) return await FinishAsync(tx, etag, TransactionState.Rejected, debit.Rejection, cancellationToken);
             await faults.AfterDebitAsync(tx);
         }
         var cap = tx.Type == TransactionType.Issuance ? await caps.CapAsync(tx.Vintage, cancellationToken) : null;
@@ -37,24 +34,26 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
         {
             // Only issuance over the cap gets here, and it debited nothing; a refund keeps any other case whole.
             if (!TransactionRules.Creates(tx.Type)) await ledger.ApplyAsync(tx, Leg.Refund, null, cancellationToken);
-            await FinishAsync(tx, etag, TransactionState.Rejected, credit.Rejection, cancellationToken);
-            return;
+            return await FinishAsync(tx, etag, TransactionState.Rejected, credit.Rejection, cancellationToken);
         }
-        await FinishAsync(tx, etag, TransactionState.Completed, null, cancellationToken);
+        return await FinishAsync(tx, etag, TransactionState.Completed, null, cancellationToken);
     }
 
-    /// <summary>Records the outcome with the ETag read at the start; if another delivery wrote first, it has settled it.</summary>
-    private async Task FinishAsync(LedgerTransaction tx, ETag etag, string state, string? reason, CancellationToken cancellationToken)
+    /// <summary>Records the outcome with the ETag read at the start; if another delivery wrote first, it has settled it, and its record stands.</summary>
+    private async Task<LedgerTransaction> FinishAsync(LedgerTransaction tx, ETag etag, string state, string? reason, CancellationToken cancellationToken)
     {
+        var settled = tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() };
         try
         {
-            await transactions.ReplaceAsync(tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() }, etag, cancellationToken);
+            await transactions.ReplaceAsync(settled, etag, cancellationToken);
+            return settled;
         }
         catch (RequestFailedException error) when (error.Status == 412)
         {
             // The row changed since it was read: a concurrent delivery of the same message settled it, with the
             // same legs applied, so the outcome it recorded stands.
-            if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is not { Transaction.IsSettled: true }) throw;
+            if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is not { Transaction.IsSettled: true } recorded) throw;
+            return recorded.Transaction;
         }
     }
 }

@@ -63,54 +63,117 @@ public sealed class BookJournal(StorageClients storage)
 
     public static string TradeId(long sequence, int fill) => sequence.ToString("D12", CultureInfo.InvariantCulture) + "-" + fill.ToString("D3", CultureInfo.InvariantCulture);
 
-    /// <summary>Each book's gate: this instance's appends to a book take turns instead of racing each other for the head.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+    /// <summary>A command waiting to be appended, and who waits for its number.</summary>
+    private sealed record Waiting(BookCommand Command, string OnceRow, TaskCompletionSource<long> Numbered);
+
+    /// <summary>One book's appends in this instance: those waiting, and whether a write is under way.</summary>
+    private sealed class Appender
+    {
+        public List<Waiting> Queue { get; } = [];
+        public bool Writing { get; set; }
+    }
+
+    /// <summary>Commands per write: the head row plus a command row and a once row each, within a transaction's 100 rows.</summary>
+    private const int GroupSize = 40;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Appender> _appenders = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Appends the command once per order and kind; its sequence number (an earlier one if it was appended before).
-    /// The head row is taken under its ETag, so whatever the number of instances no two commands share a number.
-    /// Within an instance the appends to a book take turns, so they only ever race other instances' appends. (Reusing
-    /// the head an instance wrote last would save its read, but starves the other instances, which must read first.)
+    /// The head row is taken under its ETag, so whatever the number of instances no two commands share a number and
+    /// none is skipped. Within an instance, the commands that arrive while a write is under way go together in the
+    /// next one (group commit): one read and one write number up to 40 commands, and an instance never races itself.
     /// </summary>
-    public async Task<long> AppendAsync(BookKey book, BookCommand command, CancellationToken cancellationToken)
+    public Task<long> AppendAsync(BookKey book, BookCommand command, CancellationToken cancellationToken)
     {
         var partition = book.ToString();
-        var onceRow = (command.Kind == BookCommandKind.Place ? "o-" : "x-") + command.OrderId;
-        var gate = _gates.GetOrAdd(partition, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        var appender = _appenders.GetOrAdd(partition, _ => new Appender());
+        var waiting = new Waiting(command, (command.Kind == BookCommandKind.Place ? "o-" : "x-") + command.OrderId,
+            new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool write;
+        lock (appender)
         {
-            for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+            appender.Queue.Add(waiting);
+            write = !appender.Writing;
+            appender.Writing = true;
+        }
+        // The writer serves everyone waiting, so it runs on its own, not on (and not cancelled with) this request.
+        if (write) _ = Task.Run(() => WriteWaitingAsync(book, appender));
+        return waiting.Numbered.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task WriteWaitingAsync(BookKey book, Appender appender)
+    {
+        while (true)
+        {
+            List<Waiting> group;
+            lock (appender)
             {
-                // The once row is only read after a write failed: a first append, the usual case, costs a read and a write.
-                if (attempt > 1 && await Table.GetEntityIfExistsAsync<TableEntity>(partition, onceRow, cancellationToken: cancellationToken) is { HasValue: true } once)
+                if (appender.Queue.Count == 0)
                 {
-                    return once.Value!.GetInt64("Sequence")!.Value;
+                    appender.Writing = false;
+                    return;
                 }
-                var head = await Table.GetEntityIfExistsAsync<TableEntity>(partition, HeadRow, cancellationToken: cancellationToken);
-                var sequence = head.HasValue ? head.Value!.GetInt64("Next")!.Value : 1;
-                var nextHead = new TableEntity(partition, HeadRow) { ["Next"] = sequence + 1 };
-                List<TableTransactionAction> batch =
-                [
-                    head.HasValue ? new(TableTransactionActionType.UpdateReplace, nextHead, head.Value!.ETag) : new(TableTransactionActionType.Add, nextHead),
-                    new(TableTransactionActionType.Add, DocumentRows.Entity(partition, CommandRow(sequence), command with { Sequence = sequence })),
-                    new(TableTransactionActionType.Add, new TableEntity(partition, onceRow) { ["Sequence"] = sequence }),
-                ];
-                try
-                {
-                    await Table.SubmitTransactionAsync(batch, cancellationToken);
-                    return sequence;
-                }
-                catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
-                {
-                    // Another instance took this number, or this command went in before: read again.
-                    await Contention.BackOffAsync(attempt, cancellationToken, maxRaces: 10);
-                }
+                group = appender.Queue.Take(GroupSize).ToList();
+                appender.Queue.RemoveRange(0, group.Count);
+            }
+            try
+            {
+                await WriteGroupAsync(book, group);
+            }
+            catch (Exception error)
+            {
+                foreach (var waiting in group) waiting.Numbered.TrySetException(error);
             }
         }
-        finally
+    }
+
+    private async Task WriteGroupAsync(BookKey book, List<Waiting> group)
+    {
+        var partition = book.ToString();
+        // The same command twice in one group (a request and its retry) is one command with one number.
+        var commands = group.GroupBy(w => w.OnceRow, StringComparer.Ordinal).ToList();
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            gate.Release();
+            if (attempt > 1)
+            {
+                // A write failed: some of these may have been appended before (a repeat); they keep their number.
+                foreach (var command in commands.ToList())
+                {
+                    var once = await Table.GetEntityIfExistsAsync<TableEntity>(partition, command.Key, cancellationToken: CancellationToken.None);
+                    if (!once.HasValue) continue;
+                    foreach (var waiting in command) waiting.Numbered.TrySetResult(once.Value!.GetInt64("Sequence")!.Value);
+                    commands.Remove(command);
+                }
+                if (commands.Count == 0) return;
+            }
+            var head = await Table.GetEntityIfExistsAsync<TableEntity>(partition, HeadRow, cancellationToken: CancellationToken.None);
+            var first = head.HasValue ? head.Value!.GetInt64("Next")!.Value : 1;
+            var nextHead = new TableEntity(partition, HeadRow) { ["Next"] = first + commands.Count };
+            var batch = new List<TableTransactionAction>
+            {
+                head.HasValue ? new(TableTransactionActionType.UpdateReplace, nextHead, head.Value!.ETag) : new(TableTransactionActionType.Add, nextHead),
+            };
+            for (var i = 0; i < commands.Count; i++)
+            {
+                var sequence = first + i;
+                batch.Add(new(TableTransactionActionType.Add, DocumentRows.Entity(partition, CommandRow(sequence), commands[i].First().Command with { Sequence = sequence })));
+                batch.Add(new(TableTransactionActionType.Add, new TableEntity(partition, commands[i].Key) { ["Sequence"] = sequence }));
+            }
+            try
+            {
+                await Table.SubmitTransactionAsync(batch, CancellationToken.None);
+                for (var i = 0; i < commands.Count; i++)
+                {
+                    foreach (var waiting in commands[i]) waiting.Numbered.TrySetResult(first + i);
+                }
+                return;
+            }
+            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            {
+                // Another instance took these numbers, or one of these commands went in before: read again.
+                await Contention.BackOffAsync(attempt, CancellationToken.None, maxRaces: 10);
+            }
         }
         throw new InvalidOperationException($"Book {book} stayed contended for {MaxAttempts} attempts; try again.");
     }

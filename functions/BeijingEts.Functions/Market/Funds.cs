@@ -85,30 +85,39 @@ public sealed class FundsStore(StorageClients storage)
         await Table.FindDocumentAsync<FundsMovement>(participant, JournalRow(transactionId), cancellationToken);
 
     /// <summary>Applies the movement once: again with the same content is a no-op, with other content is refused.</summary>
-    public async Task<(FundsOutcome Outcome, FundsBalance Balance, string? Refusal)> ApplyAsync(string participant, FundsMovement movement, CancellationToken cancellationToken)
+    public Task<(FundsOutcome Outcome, FundsBalance Balance, string? Refusal)> ApplyAsync(string participant, FundsMovement movement, CancellationToken cancellationToken) =>
+        ApplyAllAsync(participant, [movement], cancellationToken);
+
+    /// <summary>
+    /// Applies movements on one account together, in one write (a seller's proceeds and its fee): all of them or, if
+    /// one would overdraw, none. Once applied, applying them again is a no-op; an id used for other content is refused.
+    /// </summary>
+    public async Task<(FundsOutcome Outcome, FundsBalance Balance, string? Refusal)> ApplyAllAsync(
+        string participant, IReadOnlyList<FundsMovement> movements, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            // In parallel: a movement recorded between the two reads is caught by the second look below, or by the write's ETag.
-            var recordedRead = Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(movement.TransactionId), cancellationToken: cancellationToken);
+            // In parallel: a movement recorded between these reads is caught by the second look below, or by the write's ETag.
+            var recordedReads = movements.Select(m => Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(m.TransactionId), cancellationToken: cancellationToken)).ToList();
             var balanceRead = Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
-            var (recorded, balanceRow) = (await recordedRead, await balanceRead);
+            var recorded = await Task.WhenAll(recordedReads);
+            var balanceRow = await balanceRead;
             var balance = balanceRow.HasValue ? ReadBalance(balanceRow.Value!) : FundsBalance.Empty;
-            if (recorded.HasValue)
+            // Written together, so recorded together: one recorded means all were.
+            if (recorded.Any(r => r.HasValue)) return (Earlier(recorded, movements), balance, null);
+            var (after, refusal) = (balance, (string?)null);
+            foreach (var movement in movements)
             {
-                var earlier = DocumentRows.Read<FundsMovement>(recorded.Value!);
-                return (earlier.SameAs(movement) ? FundsOutcome.AlreadyApplied : FundsOutcome.IdTaken, balance, null);
+                (var next, refusal) = after.Apply(movement);
+                if (next is null) break;
+                after = next;
             }
-            var (after, refusal) = balance.Apply(movement);
-            if (after is null)
+            if (refusal is not null)
             {
-                // The same movement, applied by a concurrent request between the two reads, would look like a shortfall:
-                // its journal row went in with the balance, so a second look tells the two apart.
-                if (await Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(movement.TransactionId), cancellationToken: cancellationToken) is { HasValue: true } late)
-                {
-                    return (DocumentRows.Read<FundsMovement>(late.Value!).SameAs(movement) ? FundsOutcome.AlreadyApplied : FundsOutcome.IdTaken, balance, null);
-                }
-                return (FundsOutcome.Refused, balance, refusal);
+                // The same movements, applied by a concurrent request between the reads, would look like a shortfall:
+                // their journal rows went in with the balance, so a second look tells the two apart.
+                var late = await Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(movements[0].TransactionId), cancellationToken: cancellationToken);
+                return late.HasValue ? (Earlier([late], [movements[0]]), balance, null) : (FundsOutcome.Refused, balance, refusal);
             }
             var newBalance = new TableEntity(participant, BalanceRow) { ["AvailableFen"] = after.AvailableFen, ["FrozenFen"] = after.FrozenFen };
             List<TableTransactionAction> batch =
@@ -116,7 +125,7 @@ public sealed class FundsStore(StorageClients storage)
                 balanceRow.HasValue
                     ? new(TableTransactionActionType.UpdateReplace, newBalance, balanceRow.Value!.ETag)
                     : new(TableTransactionActionType.Add, newBalance),
-                new(TableTransactionActionType.Add, DocumentRows.Entity(participant, JournalRow(movement.TransactionId), movement)),
+                .. movements.Select(m => new TableTransactionAction(TableTransactionActionType.Add, DocumentRows.Entity(participant, JournalRow(m.TransactionId), m))),
             ];
             try
             {
@@ -131,6 +140,12 @@ public sealed class FundsStore(StorageClients storage)
         }
         throw new InvalidOperationException($"Funds account {participant} stayed contended for {MaxAttempts} attempts.");
     }
+
+    /// <summary>Already applied when every recorded movement matches what is asked now; else the id is taken.</summary>
+    private static FundsOutcome Earlier(IReadOnlyList<NullableResponse<TableEntity>> recorded, IReadOnlyList<FundsMovement> movements) =>
+        recorded.Select((r, i) => !r.HasValue || DocumentRows.Read<FundsMovement>(r.Value!).SameAs(movements[i])).All(same => same)
+            ? FundsOutcome.AlreadyApplied
+            : FundsOutcome.IdTaken;
 
     private static FundsBalance ReadBalance(TableEntity row) => new(row.GetInt64("AvailableFen") ?? 0, row.GetInt64("FrozenFen") ?? 0);
 }

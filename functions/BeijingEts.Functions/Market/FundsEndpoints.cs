@@ -69,7 +69,9 @@ public sealed class FundsEndpoints : IHttpFunction
         // The exchange's own account, where the fees go, and the reserve's (auction proceeds in, buy-backs out): the exchange and the regulator see them.
         if (participant is MarketSettlement.ExchangeAccount or AuctionHouse.ReserveFunds && (http.User.IsInRole(Roles.Exchange) || http.User.IsInRole(Roles.Regulator)))
         {
-            return TypedResults.Ok(FundsView.Of(participant, await funds.BalanceAsync(participant, cancellationToken)));
+            var parts = participant == MarketSettlement.ExchangeAccount ? MarketSettlement.ExchangeAccounts : [participant];
+            var balances = await Task.WhenAll(parts.Select(p => funds.BalanceAsync(p, cancellationToken)));
+            return TypedResults.Ok(FundsView.Of(participant, new FundsBalance(balances.Sum(b => b.AvailableFen), balances.Sum(b => b.FrozenFen))));
         }
         if (!UnitInput.TryParse(participant, out var code, out var invalid)) return invalid!;
         // A trader asking about another never learns whether it exists.

@@ -17,6 +17,9 @@ public sealed class MarketMatcher(
 
     private BlobContainerClient Locks => storage.Container(StorageNames.Containers.MarketLocks);
 
+    /// <summary>Books this instance is matching now: it looks at the head again before it stops, so nobody here need ask.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<BookKey, byte> _matching = new();
+
     /// <summary>Matches what is waiting in the book. False when another instance holds the book (it will match it).</summary>
     public async Task<bool> RunAsync(BookKey book, CancellationToken cancellationToken)
     {
@@ -24,12 +27,16 @@ public sealed class MarketMatcher(
         {
             var lease = await TryLeaseAsync(book, cancellationToken);
             if (lease is null) return false;
+            _matching[book] = 0;
             try
             {
                 await MatchWaitingAsync(book, lease, cancellationToken);
             }
             finally
             {
+                // Cleared before the last look at the head: a command appended after that look finds the book not
+                // being matched here, and asks (RequestAsync).
+                _matching.TryRemove(book, out _);
                 await lease.ReleaseAsync(cancellationToken: CancellationToken.None);
             }
             // A command appended while the lease was held, whose message found the book taken, is matched now.
@@ -110,9 +117,13 @@ public sealed class MarketMatcher(
         return null;
     }
 
-    /// <summary>Asks for the book to be matched (market-match queue).</summary>
+    /// <summary>
+    /// Asks for the book to be matched (market-match queue), after a command was appended. Not needed while this
+    /// instance is matching the book: it reads the head again after it stops matching, so it sees the command.
+    /// </summary>
     public Task RequestAsync(BookKey book, CancellationToken cancellationToken) =>
-        storage.Queue(StorageNames.Queues.MarketMatch).SendMessageAsync(JsonSerializer.Serialize(new MatchOrders.Message(book.ToString()), JsonSerializerOptions.Web), cancellationToken);
+        _matching.ContainsKey(book) ? Task.CompletedTask
+        : storage.Queue(StorageNames.Queues.MarketMatch).SendMessageAsync(JsonSerializer.Serialize(new MatchOrders.Message(book.ToString()), JsonSerializerOptions.Web), cancellationToken);
 }
 
 /// <summary>The market-match queue: a book has commands to match. A book held elsewhere is matched by its holder.</summary>

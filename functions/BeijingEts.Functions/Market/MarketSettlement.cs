@@ -27,10 +27,19 @@ public sealed record SettlementMessage(string Kind, string Book, string Id, stri
 /// its fee, the exchange receives both fees. Each leg is its own idempotent movement, so a crash anywhere in between
 /// is finished by the message coming back, and nothing is paid or moved twice.
 /// </summary>
-public sealed class MarketSettlement(BookJournal journal, FundsStore funds, LedgerSubmitter submitter, LedgerSettlement ledger, TransactionStore transactions, TimeProvider clock)
+public sealed class MarketSettlement(BookJournal journal, FundsStore funds, LedgerSubmitter submitter, LedgerSettlement ledger, TimeProvider clock)
 {
-    /// <summary>The exchange's own funds account, where fees go.</summary>
+    /// <summary>The exchange's own funds account, where fees go. It is kept in <see cref="FeeShards"/> parts, so trades settling at once do not all write one row.</summary>
     public const string ExchangeAccount = "EXCHANGE";
+
+    public const int FeeShards = 8;
+
+    /// <summary>The parts of the exchange's account (and the account itself, which held the fees before it was split).</summary>
+    public static IEnumerable<string> ExchangeAccounts => [ExchangeAccount, .. Enumerable.Range(0, FeeShards).Select(i => $"{ExchangeAccount}-{i}")];
+
+    /// <summary>The part of the exchange's account a trade's fees go to: always the same one for the same trade.</summary>
+    public static string ExchangeFeeAccount(string tradeTransactionId) =>
+        $"{ExchangeAccount}-{tradeTransactionId.Aggregate(2166136261u, (hash, c) => unchecked((hash ^ c) * 16777619u)) % FeeShards}"; // FNV-1a: stable across processes
 
     public static string FreezeTransactionId(string orderId) => $"order-{orderId}-freeze";
 
@@ -68,22 +77,27 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         await MoveTonnesAsync(new LedgerTransaction(id, type, from, trade.Buyer, trade.Product, trade.Vintage,
             new Tonnes(trade.Quantity), null, $"{trade.MethodName} trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
         await MoveFundsAsync(trade.Buyer, new FundsMovement($"{id}-pay", FundsMovementKind.Pay, trade.TurnoverFen + trade.BuyerFeeFen, id, now), cancellationToken);
-        await MoveFundsAsync(trade.Seller, new FundsMovement($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now), cancellationToken);
-        if (trade.SellerFeeFen > 0) await MoveFundsAsync(trade.Seller, new FundsMovement($"{id}-fee", FundsMovementKind.Charge, trade.SellerFeeFen, id, now), cancellationToken);
+        // The seller's proceeds and its fee, as two journal lines in one write.
+        List<FundsMovement> seller = [new($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now)];
+        if (trade.SellerFeeFen > 0) seller.Add(new($"{id}-fee", FundsMovementKind.Charge, trade.SellerFeeFen, id, now));
+        await MoveFundsAsync(trade.Seller, seller, cancellationToken);
         if (trade.BuyerFeeFen + trade.SellerFeeFen > 0)
         {
-            await MoveFundsAsync(ExchangeAccount, new FundsMovement($"{id}-fees", FundsMovementKind.Receive, trade.BuyerFeeFen + trade.SellerFeeFen, id, now), cancellationToken);
+            await MoveFundsAsync(ExchangeFeeAccount(id), [new FundsMovement($"{id}-fees", FundsMovementKind.Receive, trade.BuyerFeeFen + trade.SellerFeeFen, id, now)], cancellationToken);
         }
         await journal.MarkSettledAsync(book, tradeId, cancellationToken);
     }
 
-    public async Task MoveFundsAsync(string participant, FundsMovement movement, CancellationToken cancellationToken)
+    public Task MoveFundsAsync(string participant, FundsMovement movement, CancellationToken cancellationToken) =>
+        MoveFundsAsync(participant, [movement], cancellationToken);
+
+    private async Task MoveFundsAsync(string participant, IReadOnlyList<FundsMovement> movements, CancellationToken cancellationToken)
     {
-        var (outcome, _, refusal) = await funds.ApplyAsync(participant, movement, cancellationToken);
+        var (outcome, _, refusal) = await funds.ApplyAllAsync(participant, movements, cancellationToken);
         // Frozen funds were set aside for exactly this, so a refusal means the books disagree: retry, then poison, loudly.
         if (outcome is FundsOutcome.Refused or FundsOutcome.IdTaken)
         {
-            throw new InvalidOperationException($"Funds movement {movement.TransactionId} on {participant} was {outcome}: {refusal}");
+            throw new InvalidOperationException($"Funds movement {movements[0].TransactionId} on {participant} was {outcome}: {refusal}");
         }
     }
 
@@ -92,8 +106,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
     {
         var (outcome, recorded) = await submitter.SubmitAsync(tx, cancellationToken, settledByCaller: true);
         if (outcome == SubmitOutcome.IdTaken) throw new InvalidOperationException($"Ledger transaction id {tx.TransactionId} is taken by another transaction.");
-        if (!recorded.IsSettled) await ledger.SettleAsync(tx.TransactionId, cancellationToken);
-        var settled = (await transactions.FindAsync(tx.TransactionId, cancellationToken))!.Value.Transaction;
+        var settled = recorded.IsSettled ? recorded : await ledger.SettleAsync(tx.TransactionId, cancellationToken) ?? throw new InvalidOperationException($"Ledger transaction {tx.TransactionId} vanished.");
         if (refusalIsAnError && settled.State == TransactionState.Rejected)
         {
             throw new InvalidOperationException($"Ledger transaction {tx.TransactionId} was rejected: {settled.Reason}");
