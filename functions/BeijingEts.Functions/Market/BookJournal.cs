@@ -8,7 +8,7 @@ public enum BookCommandKind { Place, Cancel }
 /// <summary>One entry of a book's sequence: an order placed (everything the matcher needs to know of it) or a cancellation.</summary>
 public sealed record BookCommand(
     long Sequence, BookCommandKind Kind, string OrderId, string Participant, DateTimeOffset At,
-    string? ClientOrderId = null, Side Side = Side.Buy, decimal Price = 0, long Quantity = 0, long FrozenFen = 0, string? Reason = null);
+    string? ClientOrderId = null, Side Side = Side.Buy, decimal Price = 0, long Quantity = 0, long FrozenFen = 0, string? Reason = null, string? Lot = null);
 
 /// <summary>How a trade was made (Art. 19).</summary>
 public static class TradeMethods
@@ -21,10 +21,13 @@ public static class TradeMethods
     public const string Auction = "auction";
 }
 
-/// <summary>A fill as the market records it, with each side's fee. <c>Method</c> is null for public bidding (trades recorded before it existed).</summary>
+/// <summary>
+/// A fill as the market records it, with each side's fee. <c>Method</c> is null for public bidding (trades recorded
+/// before it existed); <c>Lot</c> is the BCER lot the seller delivers (null for BEA).
+/// </summary>
 public sealed record Trade(
     string TradeId, string Product, int Vintage, string Buyer, string Seller, string BuyOrderId, string SellOrderId,
-    decimal Price, long Quantity, long BuyerFeeFen, long SellerFeeFen, DateTimeOffset At, string? Method = null)
+    decimal Price, long Quantity, long BuyerFeeFen, long SellerFeeFen, DateTimeOffset At, string? Method = null, string? Lot = null)
 {
     public string MethodName => Method ?? TradeMethods.Bidding;
 

@@ -47,7 +47,7 @@ public sealed class BookState(BookKey key, MarketSettings settings)
             return;
         }
         var order = new MarketOrder(command.OrderId, command.ClientOrderId ?? "", command.Participant, Key.Product, Key.Vintage, command.Side, command.Price,
-            command.Quantity, 0, OrderStatus.Open, null, command.FrozenFen, command.At, command.At, command.Sequence);
+            command.Quantity, 0, OrderStatus.Open, null, command.FrozenFen, command.At, command.At, command.Sequence, command.Lot);
         var tracked = new Tracked(order);
         _orders[order.OrderId] = tracked;
         var result = _book.Submit(new BookOrder(order.OrderId, order.Participant, order.Side, order.Price, order.Quantity));
@@ -61,7 +61,8 @@ public sealed class BookState(BookKey key, MarketSettings settings)
             var fill = result.Fills[i];
             var turnover = PriceRules.Turnover(fill.Price, fill.Quantity);
             var trade = new Trade(BookJournal.TradeId(command.Sequence, i + 1), Key.Product, Key.Vintage, fill.Buyer, fill.Seller, fill.BuyOrderId, fill.SellOrderId,
-                fill.Price, fill.Quantity, Money.ToFen(PriceRules.Fee(turnover, settings.BuyerFeePercent)), Money.ToFen(PriceRules.Fee(turnover, settings.SellerFeePercent)), command.At);
+                fill.Price, fill.Quantity, Money.ToFen(PriceRules.Fee(turnover, settings.BuyerFeePercent)), Money.ToFen(PriceRules.Fee(turnover, settings.SellerFeePercent)), command.At,
+                Lot: _orders[fill.SellOrderId].Order.Lot);
             effects?.Trades.Add(trade);
             var date = Lists.BeijingTime.DateOf(command.At);
             if (LastDate is { } last && last < date) PreviousClose = LastPrice;
@@ -102,7 +103,7 @@ public sealed class BookState(BookKey key, MarketSettings settings)
         }
         if (order.Side == Side.Sell && unsoldTonnes > 0)
         {
-            effects?.Releases.Add(SettlementMessage.ReleaseHoldings(Key, order.OrderId, order.Participant, unsoldTonnes));
+            effects?.Releases.Add(SettlementMessage.ReleaseHoldings(Key, order.OrderId, order.Participant, unsoldTonnes, order.Lot));
         }
     }
 

@@ -22,11 +22,22 @@ public sealed class MarketChecks(LedgerStore ledger, AccountDirectory accounts, 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _accounts = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<BookKey, (decimal? Centre, long ReadAt)> _centres = new();
 
-    /// <summary>The product is open for trading and the vintage has been issued.</summary>
+    /// <summary>
+    /// What is wrong with the lot, or null: BCER moves by lot, so whoever delivers BCER names the lot (its project and
+    /// serial reference); a BCER buyer takes any lot; BEA has no lots.
+    /// </summary>
+    public static string? LotProblem(string? product, bool delivers, string? lot) => product switch
+    {
+        Products.Bea when lot is not null => "lot is only for BCER; leave it out for BEA.",
+        Products.Bcer when delivers && string.IsNullOrWhiteSpace(lot) => "lot is required to sell BCER: the lot delivered (its project and serial reference, as in GET /api/accounts/{id}).",
+        Products.Bcer when !delivers && lot is not null => "a BCER buy takes whatever lot the seller delivers; leave lot out.",
+        _ => lot is { Length: > 200 } ? "lot may be at most 200 characters." : null,
+    };
+
+    /// <summary>BEA of the vintage has been issued (BCER comes in by deposit, lot by lot: a seller's holdings are checked instead).</summary>
     public async Task<ProblemHttpResult?> TradableAsync(BookKey book, CancellationToken cancellationToken)
     {
-        if (book.Product == Products.Bcer) return Problems.Unprocessable("BCER is not traded yet: BCER moves by lot, and the market does not yet trade lots. Trade BEA.");
-        if (_issued.ContainsKey(book.Vintage)) return null;
+        if (book.Product == Products.Bcer || _issued.ContainsKey(book.Vintage)) return null;
         if ((await ledger.IssuedAsync(book.Vintage, cancellationToken)).Value <= 0) return Problems.Unprocessable($"No BEA of vintage {book.Vintage} has been issued; it cannot be traded.");
         _issued[book.Vintage] = true;
         return null;
@@ -72,11 +83,11 @@ public sealed class MarketChecks(LedgerStore ledger, AccountDirectory accounts, 
             ? Problems.Unprocessable($"Account {seller} is suspended (Art. 16): it cannot sell until the suspension is lifted.")
             : null;
 
-    public async Task<ProblemHttpResult?> HoldingsCoverAsync(string seller, BookKey book, long tonnes, CancellationToken cancellationToken)
+    public async Task<ProblemHttpResult?> HoldingsCoverAsync(string seller, BookKey book, long tonnes, string? lot, CancellationToken cancellationToken)
     {
-        var held = await ledger.BalanceAsync(seller, book.Product, book.Vintage, null, cancellationToken);
+        var held = await ledger.BalanceAsync(seller, book.Product, book.Vintage, lot, cancellationToken);
         return held.Value >= tonnes ? null : Problems.Unprocessable(
-            $"Insufficient holdings: {held.Value} t of {book.Product} {book.Vintage} are available to sell, {tonnes} t were offered.",
+            $"Insufficient holdings: {held.Value} t of {book.Product} {book.Vintage}{(lot is null ? "" : $" lot {lot}")} are available to sell, {tonnes} t were offered.",
             new Dictionary<string, object?> { ["available"] = held.Value });
     }
 

@@ -7,10 +7,10 @@ using BeijingEts.Functions.Lists;
 
 namespace BeijingEts.Functions.Market;
 
-/// <summary>A trade as published: <c>method</c> is bidding, negotiated or auction (Art. 19).</summary>
-public sealed record TradeView(string TradeId, string Product, int Vintage, string Buyer, string Seller, decimal Price, long Quantity, DateTimeOffset At, bool Settled, string Method)
+/// <summary>A trade as published: <c>method</c> is bidding, negotiated or auction (Art. 19); <c>lot</c> the BCER lot delivered.</summary>
+public sealed record TradeView(string TradeId, string Product, int Vintage, string Buyer, string Seller, decimal Price, long Quantity, DateTimeOffset At, bool Settled, string Method, string? Lot)
 {
-    public static TradeView Of(Trade t, bool settled) => new($"{t.Product}-{t.Vintage}-{t.TradeId}", t.Product, t.Vintage, t.Buyer, t.Seller, t.Price, t.Quantity, t.At, settled, t.MethodName);
+    public static TradeView Of(Trade t, bool settled) => new($"{t.Product}-{t.Vintage}-{t.TradeId}", t.Product, t.Vintage, t.Buyer, t.Seller, t.Price, t.Quantity, t.At, settled, t.MethodName, t.Lot);
 }
 
 public sealed record DailyBar(DateOnly Date, decimal Open, decimal High, decimal Low, decimal Close, decimal Vwap, long Volume, decimal Turnover)

@@ -8,7 +8,7 @@ namespace BeijingEts.Functions.Market;
 /// One piece of settlement work (market-settlement queue): a trade to settle, or what an ended order gives back.
 /// Every id it leads to is derived from the trade or order id, so doing it twice does it once.
 /// </summary>
-public sealed record SettlementMessage(string Kind, string Book, string Id, string? Participant = null, long Amount = 0)
+public sealed record SettlementMessage(string Kind, string Book, string Id, string? Participant = null, long Amount = 0, string? Lot = null)
 {
     public const string TradeKind = "trade";
     public const string ReleaseFundsKind = "release-funds";
@@ -18,7 +18,7 @@ public sealed record SettlementMessage(string Kind, string Book, string Id, stri
 
     public static SettlementMessage ReleaseFunds(BookKey book, string orderId, string participant, long fen) => new(ReleaseFundsKind, book.ToString(), orderId, participant, fen);
 
-    public static SettlementMessage ReleaseHoldings(BookKey book, string orderId, string participant, long tonnes) => new(ReleaseHoldingsKind, book.ToString(), orderId, participant, tonnes);
+    public static SettlementMessage ReleaseHoldings(BookKey book, string orderId, string participant, long tonnes, string? lot) => new(ReleaseHoldingsKind, book.ToString(), orderId, participant, tonnes, lot);
 }
 
 /// <summary>
@@ -56,7 +56,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
                 break;
             case SettlementMessage.ReleaseHoldingsKind:
                 var release = new LedgerTransaction($"order-{message.Id}-release", TransactionType.Release, FrozenAccounts.For(message.Participant!), message.Participant!,
-                    book.Product, book.Vintage, new Tonnes(message.Amount), null, $"order {message.Id} ended", "system:market", clock.GetUtcNow());
+                    book.Product, book.Vintage, new Tonnes(message.Amount), message.Lot, $"order {message.Id} ended", "system:market", clock.GetUtcNow());
                 await MoveTonnesAsync(release, cancellationToken);
                 break;
             default:
@@ -75,7 +75,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
             ? (TransactionType.Allocation, RegulatorAccounts.Reserve)
             : (TransactionType.Transfer, FrozenAccounts.For(trade.Seller));
         await MoveTonnesAsync(new LedgerTransaction(id, type, from, trade.Buyer, trade.Product, trade.Vintage,
-            new Tonnes(trade.Quantity), null, $"{trade.MethodName} trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
+            new Tonnes(trade.Quantity), trade.Lot, $"{trade.MethodName} trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
         await MoveFundsAsync(trade.Buyer, new FundsMovement($"{id}-pay", FundsMovementKind.Pay, trade.TurnoverFen + trade.BuyerFeeFen, id, now), cancellationToken);
         // The seller's proceeds and its fee, as two journal lines in one write.
         List<FundsMovement> seller = [new($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now)];

@@ -27,7 +27,7 @@ public enum DealStatus
 public sealed record NegotiatedDeal(
     string Id, string ClientId, string Seller, string Buyer, string Product, int Vintage, decimal Price, long Quantity,
     long BuyerFeeFen, long SellerFeeFen, DealStatus Status, string? Reason, DateTimeOffset ProposedAt, DateTimeOffset ConfirmBy,
-    DateTimeOffset? ConfirmedAt, DateTimeOffset UpdatedAt)
+    DateTimeOffset? ConfirmedAt, DateTimeOffset UpdatedAt, string? Lot = null)
 {
     public BookKey Book => new(Product, Vintage);
 
@@ -41,9 +41,9 @@ public sealed record NegotiatedDeal(
 
     public bool IsOpen => Status is DealStatus.Pending or DealStatus.AwaitingConfirmation;
 
-    public bool SameRequest(NegotiatedDeal other) => (Buyer, Product, Vintage, Price, Quantity) == (other.Buyer, other.Product, other.Vintage, other.Price, other.Quantity);
+    public bool SameRequest(NegotiatedDeal other) => (Buyer, Product, Vintage, Price, Quantity, Lot) == (other.Buyer, other.Product, other.Vintage, other.Price, other.Quantity, other.Lot);
 
-    public Trade ToTrade() => new(TradeId, Product, Vintage, Buyer, Seller, Id, Id, Price, Quantity, BuyerFeeFen, SellerFeeFen, ConfirmedAt ?? UpdatedAt, TradeMethods.Negotiated);
+    public Trade ToTrade() => new(TradeId, Product, Vintage, Buyer, Seller, Id, Id, Price, Quantity, BuyerFeeFen, SellerFeeFen, ConfirmedAt ?? UpdatedAt, TradeMethods.Negotiated, Lot);
 
     // Ids of the movements the deal makes, derived from it so each happens once.
     public string FreezeTransactionId => $"deal-{Id}-freeze";
@@ -146,7 +146,7 @@ public sealed class NegotiatedSettlement(NegotiatedStore deals, BookJournal jour
     public async Task<string?> FreezeHoldingsAsync(NegotiatedDeal deal, CancellationToken cancellationToken)
     {
         var tx = new LedgerTransaction(deal.FreezeTransactionId, TransactionType.Freeze, deal.Seller, FrozenAccounts.For(deal.Seller), deal.Product, deal.Vintage,
-            new Tonnes(deal.Quantity), null, $"negotiated deal {deal.Id}", "system:market", clock.GetUtcNow());
+            new Tonnes(deal.Quantity), deal.Lot, $"negotiated deal {deal.Id}", "system:market", clock.GetUtcNow());
         var settled = await settlement.MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
         return settled.State == TransactionState.Rejected ? $"The holdings cannot be frozen for this deal: {settled.Reason}" : null;
     }
@@ -163,7 +163,7 @@ public sealed class NegotiatedSettlement(NegotiatedStore deals, BookJournal jour
     public async Task ReleaseAsync(NegotiatedDeal deal, CancellationToken cancellationToken)
     {
         var release = new LedgerTransaction(deal.ReleaseTransactionId, TransactionType.Release, FrozenAccounts.For(deal.Seller), deal.Seller, deal.Product, deal.Vintage,
-            new Tonnes(deal.Quantity), null, $"negotiated deal {deal.Id} {deal.Status.ToString().ToLowerInvariant()}", "system:market", clock.GetUtcNow());
+            new Tonnes(deal.Quantity), deal.Lot, $"negotiated deal {deal.Id} {deal.Status.ToString().ToLowerInvariant()}", "system:market", clock.GetUtcNow());
         // Submitting the freeze again finishes one a crashed proposal left half-done, and records it here first if the
         // proposal never got that far, so a proposal still in flight cannot freeze after the deal ended. Whatever it
         // froze goes back.

@@ -9,11 +9,11 @@ using BeijingEts.Functions.Lists;
 namespace BeijingEts.Functions.Market;
 
 public sealed record DealView(string Id, string ClientId, string Seller, string Buyer, string Product, int Vintage, decimal Price, long Quantity,
-    decimal BuyerFee, decimal SellerFee, string Status, string? Reason, DateTimeOffset ProposedAt, DateTimeOffset ConfirmBy, DateTimeOffset? ConfirmedAt, string? TradeId)
+    decimal BuyerFee, decimal SellerFee, string Status, string? Reason, DateTimeOffset ProposedAt, DateTimeOffset ConfirmBy, DateTimeOffset? ConfirmedAt, string? TradeId, string? Lot)
 {
     public static DealView Of(NegotiatedDeal d) => new(d.Id, d.ClientId, d.Seller, d.Buyer, d.Product, d.Vintage, d.Price, d.Quantity,
         Money.ToYuan(d.BuyerFeeFen), Money.ToYuan(d.SellerFeeFen), JsonNamingPolicy.KebabCaseLower.ConvertName(d.Status.ToString()), d.Reason, d.ProposedAt, d.ConfirmBy,
-        d.ConfirmedAt, d.Status == DealStatus.Confirmed ? $"{d.Product}-{d.Vintage}-{d.TradeId}" : null);
+        d.ConfirmedAt, d.Status == DealStatus.Confirmed ? $"{d.Product}-{d.Vintage}-{d.TradeId}" : null, d.Lot);
 }
 
 /// <summary>
@@ -26,7 +26,8 @@ public sealed record DealView(string Id, string ClientId, string Seller, string 
 /// </summary>
 public sealed partial class NegotiatedEndpoints : IHttpFunction
 {
-    public sealed record ProposeRequest(string? ClientId, string? Buyer, string? Product, int Vintage, decimal Price, Tonnes Quantity);
+    /// <summary>A proposal; <c>lot</c> only for BCER, the lot delivered.</summary>
+    public sealed record ProposeRequest(string? ClientId, string? Buyer, string? Product, int Vintage, decimal Price, Tonnes Quantity, string? Lot = null);
 
     public sealed record Services(NegotiatedStore Deals, NegotiatedSettlement Settlement, MarketChecks Checks, FundsStore Funds, MarketSettings Settings, AuditLog Audit, TimeProvider Clock);
 
@@ -52,7 +53,7 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
         var turnover = PriceRules.Turnover(request.Price, request.Quantity.Value);
         var asked = new NegotiatedDeal(NegotiatedDeal.NewId(seller), request.ClientId!, seller, buyer, book.Product, book.Vintage, request.Price, request.Quantity.Value,
             Money.ToFen(PriceRules.Fee(turnover, services.Settings.BuyerFeePercent)), Money.ToFen(PriceRules.Fee(turnover, services.Settings.SellerFeePercent)),
-            DealStatus.Pending, null, now, now + services.Settings.NegotiatedConfirmationTime, null, now);
+            DealStatus.Pending, null, now, now + services.Settings.NegotiatedConfirmationTime, null, now, request.Lot?.Trim());
 
         var earlier = await services.Deals.FindByClientIdAsync(seller, asked.ClientId, cancellationToken);
         if (earlier is { } found)
@@ -67,7 +68,7 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
                 ?? await services.Checks.HasAccountAsync(buyer, cancellationToken)
                 ?? await services.Checks.InBandAsync(book, request.Price, services.Settings.NegotiatedBandPercent, cancellationToken)
                 ?? await services.Checks.MaySellAsync(seller, cancellationToken)
-                ?? await services.Checks.HoldingsCoverAsync(seller, book, asked.Quantity, cancellationToken);
+                ?? await services.Checks.HoldingsCoverAsync(seller, book, asked.Quantity, asked.Lot, cancellationToken);
             if (refused is not null) return refused;
             if (!await services.Deals.TryAddAsync(asked, cancellationToken)) return Problems.Conflict($"clientId {asked.ClientId} is being proposed by another request; ask again.");
         }
@@ -102,6 +103,7 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
         if (request.Quantity.Value <= 0) problems.Add($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
         else if (request.Quantity.Value < settings.NegotiatedMinimumTonnes) problems.Add($"quantity is {request.Quantity.Value} t; a negotiated transfer is at least {settings.NegotiatedMinimumTonnes} t (smaller trades go through public bidding).");
         else if (request.Quantity.Value > 100_000_000) problems.Add("quantity may be at most 100,000,000 t.");
+        if (MarketChecks.LotProblem(request.Product, delivers: true, request.Lot) is { } lotProblem) problems.Add(lotProblem);
         return problems;
     }
 

@@ -10,10 +10,10 @@ namespace BeijingEts.Functions.Market;
 
 /// <summary>An order as its participant sees it; <c>sequence</c> is its place in the book's one matching order, set once matched.</summary>
 public sealed record OrderView(string OrderId, string ClientOrderId, string Participant, string Product, int Vintage, string Side, decimal Price, long Quantity,
-    long Filled, string Status, string? Reason, decimal Frozen, DateTimeOffset PlacedAt, DateTimeOffset UpdatedAt, long? Sequence)
+    long Filled, string Status, string? Reason, decimal Frozen, DateTimeOffset PlacedAt, DateTimeOffset UpdatedAt, long? Sequence, string? Lot)
 {
     public static OrderView Of(MarketOrder o) => new(o.OrderId, o.ClientOrderId, o.Participant, o.Product, o.Vintage, o.Side.ToString().ToLowerInvariant(), o.Price, o.Quantity,
-        o.Filled, JsonNamingPolicy.KebabCaseLower.ConvertName(o.Status.ToString()), o.Reason, Money.ToYuan(o.FrozenFen), o.PlacedAt, o.UpdatedAt, o.Sequence);
+        o.Filled, JsonNamingPolicy.KebabCaseLower.ConvertName(o.Status.ToString()), o.Reason, Money.ToYuan(o.FrozenFen), o.PlacedAt, o.UpdatedAt, o.Sequence, o.Lot);
 }
 
 /// <summary>
@@ -27,7 +27,8 @@ public sealed partial class OrderEndpoints : IHttpFunction
     /// <summary>The reason an order its own participant cancelled carries (surveillance counts these).</summary>
     public const string CancelledByParticipant = "cancelled by the participant";
 
-    public sealed record PlaceRequest(string? ClientOrderId, string? Product, int Vintage, string? Side, decimal Price, Tonnes Quantity);
+    /// <summary>An order; <c>lot</c> only on a BCER sell order, the lot it delivers (a BCER buy takes any lot).</summary>
+    public sealed record PlaceRequest(string? ClientOrderId, string? Product, int Vintage, string? Side, decimal Price, Tonnes Quantity, string? Lot = null);
 
     public sealed record Services(OrderStore Orders, OrderPlacement Placement, MarketChecks Checks, MarketSettings Settings, TimeProvider Clock);
 
@@ -63,7 +64,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
         // A buy freezes its cost at its limit, plus a fen a tonne for the fee's rounding on each fill; what is not spent comes back.
         var frozenFen = side == Side.Buy ? Money.ToFen(PriceRules.Turnover(request.Price, request.Quantity.Value) + fee) + request.Quantity.Value : 0;
         var asked = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.ToString().Length + 17)], request.ClientOrderId!, trader, book.Product, book.Vintage, side,
-            request.Price, request.Quantity.Value, 0, OrderStatus.Pending, null, frozenFen, now, now);
+            request.Price, request.Quantity.Value, 0, OrderStatus.Pending, null, frozenFen, now, now, Lot: request.Lot?.Trim());
         if (earlier is { } found)
         {
             if (!found.Order.SameRequest(asked)) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} was already used for a different order ({found.Order.OrderId}).");
@@ -98,6 +99,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
         else if (request.Price > 100_000m) problems.Add("price may be at most 100000 yuan a tonne.");
         if (request.Quantity.Value <= 0) problems.Add($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
         else if (request.Quantity.Value > 100_000_000) problems.Add("quantity may be at most 100,000,000 t.");
+        if (request.Side is "buy" or "sell" && MarketChecks.LotProblem(request.Product, request.Side == "sell", request.Lot) is { } lotProblem) problems.Add(lotProblem);
         return problems;
     }
 
@@ -112,7 +114,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
     private static async Task<ProblemHttpResult?> CheckCoverAsync(MarketOrder order, Services services, CancellationToken cancellationToken) =>
         order.Side == Side.Buy
             ? await services.Checks.FundsCoverAsync(order.Participant, order.FrozenFen, "this buy order", cancellationToken)
-            : await services.Checks.HoldingsCoverAsync(order.Participant, order.Book, order.Quantity, cancellationToken);
+            : await services.Checks.HoldingsCoverAsync(order.Participant, order.Book, order.Quantity, order.Lot, cancellationToken);
 
     private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
         string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock, CancellationToken cancellationToken)

@@ -33,7 +33,7 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
         }
         if (order.Status != OrderStatus.Open) return (order, null);
         await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Place, order.OrderId, order.Participant, order.PlacedAt, order.ClientOrderId,
-            order.Side, order.Price, order.Quantity, order.FrozenFen), cancellationToken);
+            order.Side, order.Price, order.Quantity, order.FrozenFen, Lot: order.Lot), cancellationToken);
         await matcher.RequestAsync(order.Book, cancellationToken);
         return (order, null);
     }
@@ -48,7 +48,7 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
             return outcome == FundsOutcome.Refused ? $"Insufficient funds for this buy order ({Money.ToYuan(order.FrozenFen):0.00} yuan with the fee): {refusal}" : null;
         }
         var tx = new LedgerTransaction(MarketSettlement.FreezeTransactionId(order.OrderId), TransactionType.Freeze, order.Participant, FrozenAccounts.For(order.Participant),
-            order.Product, order.Vintage, new Tonnes(order.Quantity), null, $"sell order {order.OrderId}", "system:market", clock.GetUtcNow());
+            order.Product, order.Vintage, new Tonnes(order.Quantity), order.Lot, $"sell order {order.OrderId}", "system:market", clock.GetUtcNow());
         var settled = await settlement.MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
         return settled.State == TransactionState.Rejected ? $"The holdings cannot be frozen for this sell order: {settled.Reason}" : null;
     }

@@ -15,10 +15,10 @@ public enum OrderStatus
     Rejected,
 }
 
-/// <summary>A participant's order, as it stands: what was asked, what traded, and what is frozen for it.</summary>
+/// <summary>A participant's order, as it stands: what was asked, what traded, and what is frozen for it. A BCER sell order names the lot it delivers.</summary>
 public sealed record MarketOrder(
     string OrderId, string ClientOrderId, string Participant, string Product, int Vintage, Side Side, decimal Price, long Quantity,
-    long Filled, OrderStatus Status, string? Reason, long FrozenFen, DateTimeOffset PlacedAt, DateTimeOffset UpdatedAt, long? Sequence = null)
+    long Filled, OrderStatus Status, string? Reason, long FrozenFen, DateTimeOffset PlacedAt, DateTimeOffset UpdatedAt, long? Sequence = null, string? Lot = null)
 {
     public BookKey Book => new(Product, Vintage);
 
@@ -26,7 +26,7 @@ public sealed record MarketOrder(
 
     /// <summary>Same order as another under the same client id: what was asked, not what became of it.</summary>
     public bool SameRequest(MarketOrder other) =>
-        (Product, Vintage, Side, Price, Quantity) == (other.Product, other.Vintage, other.Side, other.Price, other.Quantity);
+        (Product, Vintage, Side, Price, Quantity, Lot) == (other.Product, other.Vintage, other.Side, other.Price, other.Quantity, other.Lot);
 }
 
 /// <summary>

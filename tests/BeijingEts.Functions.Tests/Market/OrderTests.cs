@@ -242,4 +242,42 @@ public sealed class OrderTests(OrderFixture app) : IClassFixture<OrderFixture>
         Assert.Equal(0, await app.Service<OrderPlacement>().ResumeAsync(Ct)); // nothing left to finish
         await _market.Ledger.AssertNoDriftAsync();
     }
+
+    [Fact]
+    public async Task BcerTrades_ByTheLotTheSellerNames_AndTheBuyerReceivesThatLot()
+    {
+        var vintage = await _market.NewVintageAsync();
+        (await _market.Exchange.PutAsJsonAsync("/api/market/BCER/reference-price", new { vintage, price = 30.00m }, Ct)).EnsureSuccessStatusCode();
+        var seller = await _market.TraderAsync(vintage);
+        var buyer = await _market.TraderAsync(vintage, yuan: 5_000m);
+        const string Lot = "BJ-FOREST-2024-000123";
+        Assert.Equal("completed", (await _market.Ledger.SettleAsync(_market.Regulator, "deposit", null, seller, 100, vintage: vintage, product: "BCER", lot: Lot)).GetProperty("status").GetString());
+
+        Task<HttpResponseMessage> PlaceBcer(string who, string side, long quantity, string? lot) => app.Client("participant", who).PostAsJsonAsync("/api/market/orders",
+            new { clientOrderId = Guid.NewGuid().ToString("N"), product = "BCER", vintage, side, price = 30.00m, quantity, lot }, Ct);
+        await (await PlaceBcer(seller, "sell", 60, null)).AssertProblemAsync(HttpStatusCode.BadRequest, "lot is required");
+        await (await PlaceBcer(buyer, "buy", 60, Lot)).AssertProblemAsync(HttpStatusCode.BadRequest, "leave lot out");
+        await (await PlaceBcer(seller, "sell", 60, "BJ-OTHER-1")).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "Insufficient holdings");
+
+        var sell = await PlaceBcer(seller, "sell", 60, Lot);
+        Assert.Equal(HttpStatusCode.Created, sell.StatusCode);
+        var sellId = (await sell.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("orderId").GetString()!;
+        await _market.OrderWhenAsync(seller, sellId, "open");
+        var buy = await PlaceBcer(buyer, "buy", 60, null);
+        Assert.Equal(HttpStatusCode.Created, buy.StatusCode);
+        await _market.OrderWhenAsync(buyer, (await buy.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("orderId").GetString()!, "filled");
+
+        await Eventually.HoldsAsync(async () => (await _market.Exchange.GetFromJsonAsync<JsonElement[]>($"/api/market/trades?product=BCER&vintage={vintage}", Ct))!
+            .SingleOrDefault().ValueKind == JsonValueKind.Object, "the BCER trade is recorded");
+        var trade = (await _market.Exchange.GetFromJsonAsync<JsonElement[]>($"/api/market/trades?product=BCER&vintage={vintage}", Ct))!.Single();
+        Assert.Equal((Lot, 60L), (trade.GetProperty("lot").GetString(), trade.GetProperty("quantity").GetInt64()));
+        await Eventually.HoldsAsync(async () =>
+        {
+            var lots = (await _market.Regulator.GetFromJsonAsync<JsonElement>($"/api/accounts/{buyer}", Ct)).GetProperty("lots").EnumerateArray().ToList();
+            return lots.Count == 1 && lots[0].GetProperty("lot").GetString() == Lot && lots[0].GetProperty("quantity").GetInt64() == 60;
+        }, "the buyer holds 60 t of the seller's lot");
+        var sellerLots = (await _market.Regulator.GetFromJsonAsync<JsonElement>($"/api/accounts/{seller}", Ct)).GetProperty("lots").EnumerateArray().ToList();
+        Assert.Equal(40L, Assert.Single(sellerLots).GetProperty("quantity").GetInt64());
+        await _market.Ledger.AssertNoDriftAsync();
+    }
 }
