@@ -1,16 +1,9 @@
 using BeijingEts.Functions.Market;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace BeijingEts.Functions.Tests.Market;
 
 /// <summary>The app on a fake clock, so an auction's bidding closes when the test says.</summary>
-public sealed class AuctionFixture : FastQueueFixture
-{
-    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 26, 2, 0, 0, TimeSpan.Zero));
-
-    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
-}
+public sealed class AuctionFixture : MarketClockFixture;
 
 /// <summary>Paid auctions (有偿竞价, Art. 12, 19-20): sealed bids, one clearing price, allowances from the reserve.</summary>
 public sealed class AuctionTests(AuctionFixture app) : IClassFixture<AuctionFixture>

@@ -1,7 +1,17 @@
 using BeijingEts.Functions.Tests.Ledger;
 using BeijingEts.Functions.Tests.Lists;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BeijingEts.Functions.Tests.Market;
+
+/// <summary>The app on a fake clock at 10:00 Beijing time, so deadlines pass and trading days end when a test says; queues run on real time.</summary>
+public abstract class MarketClockFixture : FastQueueFixture
+{
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 26, 2, 0, 0, TimeSpan.Zero));
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
+}
 
 /// <summary>A market with one BEA vintage: issued, a reference price set, and traders with holdings and funds.</summary>
 public sealed class MarketClient(EtsAppFixture app)

@@ -1,20 +1,14 @@
 using BeijingEts.Functions.Market;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace BeijingEts.Functions.Tests.Market;
 
 /// <summary>The app on a fake clock (trading days pass on demand), with a burst being 3 quick cancellations.</summary>
-public sealed class MarketWatchFixture : FastQueueFixture
+public sealed class MarketWatchFixture : MarketClockFixture
 {
-    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 26, 2, 0, 0, TimeSpan.Zero));
-
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
     {
         ["Ets:Market:BurstCancellations"] = "3",
     };
-
-    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
 }
 
 /// <summary>Price monitoring (Art. 20) and surveillance (Art. 34): what the regulator is told, and when.</summary>

@@ -1,22 +1,16 @@
 using BeijingEts.Functions.Market;
 using BeijingEts.Functions.Tests.Lists;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace BeijingEts.Functions.Tests.Market;
 
 /// <summary>The app on a fake clock (so deadlines pass on demand), with a 10 t minimum for negotiated transfers.</summary>
-public sealed class NegotiatedFixture : FastQueueFixture
+public sealed class NegotiatedFixture : MarketClockFixture
 {
-    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 26, 2, 0, 0, TimeSpan.Zero));
-
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
     {
         ["Ets:Market:NegotiatedMinimumTonnes"] = "10",
         ["Ets:Market:NegotiatedConfirmationMinutes"] = "60",
     };
-
-    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
 }
 
 /// <summary>Negotiated transfer (协议转让, Art. 19): the seller proposes, the named buyer confirms before the deadline, the trade settles.</summary>
