@@ -76,14 +76,19 @@ public sealed partial class AuctionEndpoints : IHttpFunction
                 ? TypedResults.Ok(AuctionView.Of(earlier, now, null))
                 : Problems.Conflict($"clientId {request.ClientId} was already used for a different auction ({id}).");
         }
-        var budget = await services.Reserve.ReadAsync(request.Vintage, cancellationToken);
-        if (budget.Ceiling is null) return Problems.Unprocessable($"There is no {request.Vintage} allocation plan, so no reserve to auction from (PUT /api/allocation/{request.Vintage}/plan sets it, Art. 12).");
-        if (budget.AvailableToAuction < auction.Quantity)
+        // Checked and added as the only announcement for the vintage at the time, so two cannot both count the same tonnes.
+        var refused = await services.Reserve.CommitAsync(request.Vintage, async () =>
         {
-            return Problems.Unprocessable($"The {request.Vintage} reserve cannot cover {auction.Quantity} t: it holds {budget.Held} t, {budget.OfferedInAuctions} t of which are offered in other auctions, so at most {Math.Max(0, budget.AvailableToAuction)} t can be auctioned. " +
-                $"The reserve is at most 5% of the cap (Art. 12; {budget.Ceiling} t this year) and is filled by allocation from issuance.", new Dictionary<string, object?> { ["available"] = Math.Max(0, budget.AvailableToAuction) });
-        }
-        if (!await services.Auctions.TryAddAsync(auction, cancellationToken)) return Problems.Conflict($"Auction {id} is being announced by another request; ask again.");
+            var budget = await services.Reserve.ReadAsync(request.Vintage, cancellationToken);
+            if (budget.Ceiling is null) return Problems.Unprocessable($"There is no {request.Vintage} allocation plan, so no reserve to auction from (PUT /api/allocation/{request.Vintage}/plan sets it, Art. 12).");
+            if (budget.AvailableToAuction < auction.Quantity)
+            {
+                return Problems.Unprocessable($"The {request.Vintage} reserve cannot cover {auction.Quantity} t: it holds {budget.Held} t, {budget.OfferedInAuctions} t of which are offered in other auctions, so at most {Math.Max(0, budget.AvailableToAuction)} t can be auctioned. " +
+                    $"The reserve is at most 5% of the cap (Art. 12; {budget.Ceiling} t this year) and is filled by allocation from issuance.", new Dictionary<string, object?> { ["available"] = Math.Max(0, budget.AvailableToAuction) });
+            }
+            return await services.Auctions.TryAddAsync(auction, cancellationToken) ? null : Problems.Conflict($"Auction {id} is being announced by another request; ask again.");
+        }, cancellationToken);
+        if (refused is not null) return refused;
         await services.Audit.RecordAsync(Actor.From(http.User), "market.auction-announced", $"auctions/{id}", null, auction, cancellationToken);
         return TypedResults.Created($"/api/auctions/{id}", AuctionView.Of(auction, now, null));
     }

@@ -30,18 +30,25 @@ public sealed class BuybackEndpoints : IHttpFunction
         if (request.Quantity.Value <= 0) return ProblemHandling.BadRequest($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
         var clientId = request.ClientId ?? Guid.NewGuid().ToString("N");
         var order = new OrderEndpoints.PlaceRequest(clientId, Products.Bea, request.Vintage, "buy", request.MaxPrice, request.Quantity);
-        if (await services.Orders.FindByClientIdAsync(RegulatorAccounts.Reserve, clientId, cancellationToken) is null)
+        Results<Created<OrderView>, Ok<OrderView>, ProblemHttpResult>? placed = null;
+        // Checked and placed as the only buy-back or auction of the vintage at the time, so two cannot both count the same room.
+        var refused = await reserve.CommitAsync(request.Vintage, async () =>
         {
-            var standing = await reserve.ReadAsync(request.Vintage, cancellationToken);
-            if (standing.Ceiling is null) return Problems.Unprocessable($"There is no {request.Vintage} allocation plan, so no reserve to buy into (PUT /api/allocation/{request.Vintage}/plan sets it, Art. 12).");
-            if (standing.RoomForBuyBacks < request.Quantity.Value)
+            if (await services.Orders.FindByClientIdAsync(RegulatorAccounts.Reserve, clientId, cancellationToken) is null)
             {
-                return Problems.Unprocessable($"The {request.Vintage} reserve may hold at most {standing.Ceiling} t (5% of the cap at most, Art. 12): it holds {standing.Held} t and open buy-backs seek {standing.SoughtInBuyBacks} t more, so at most {standing.RoomForBuyBacks} t can be bought back.",
-                    new Dictionary<string, object?> { ["room"] = standing.RoomForBuyBacks });
+                var standing = await reserve.ReadAsync(request.Vintage, cancellationToken);
+                if (standing.Ceiling is null) return Problems.Unprocessable($"There is no {request.Vintage} allocation plan, so no reserve to buy into (PUT /api/allocation/{request.Vintage}/plan sets it, Art. 12).");
+                if (standing.RoomForBuyBacks < request.Quantity.Value)
+                {
+                    return Problems.Unprocessable($"The {request.Vintage} reserve may hold at most {standing.Ceiling} t (5% of the cap at most, Art. 12): it holds {standing.Held} t and open buy-backs seek {standing.SoughtInBuyBacks} t more, so at most {standing.RoomForBuyBacks} t can be bought back.",
+                        new Dictionary<string, object?> { ["room"] = standing.RoomForBuyBacks });
+                }
             }
-        }
-        var placed = await OrderEndpoints.PlaceForAsync(RegulatorAccounts.Reserve, order, services, cancellationToken);
-        if (placed.Result is Created<OrderView> created)
+            placed = await OrderEndpoints.PlaceForAsync(RegulatorAccounts.Reserve, order, services, cancellationToken);
+            return null;
+        }, cancellationToken);
+        if (refused is not null) return refused;
+        if (placed!.Result is Created<OrderView> created)
         {
             await audit.RecordAsync(Actor.From(http.User), "market.buyback-placed", $"buybacks/{created.Value!.OrderId}", null, created.Value, cancellationToken);
             return TypedResults.Created($"/api/buybacks/{created.Value.OrderId}", created.Value);

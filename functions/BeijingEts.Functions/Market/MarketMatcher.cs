@@ -87,15 +87,34 @@ public sealed class MarketMatcher(
         if (effects.Trades.Count > 0) logger.LogDebug("{Book}: {Trades} trade(s) through sequence {Sequence}", book, effects.Trades.Count, state.MatchedThrough);
     }
 
-    private async Task<BlobLeaseClient?> TryLeaseAsync(BookKey book, CancellationToken cancellationToken)
+    private Task<BlobLeaseClient?> TryLeaseAsync(BookKey book, CancellationToken cancellationToken) =>
+        MarketLocks.TryAcquireAsync(Locks, book.ToString(), LeaseTime, cancellationToken);
+
+    /// <summary>
+    /// Asks for the book to be matched (market-match queue), after a command was appended. Not needed while this
+    /// instance is matching the book: it reads the head again after it stops matching, so it sees the command.
+    /// </summary>
+    public Task RequestAsync(BookKey book, CancellationToken cancellationToken) =>
+        _matching.ContainsKey(book) ? Task.CompletedTask
+        : storage.Queue(StorageNames.Queues.MarketMatch).SendMessageAsync(JsonSerializer.Serialize(new MatchOrders.Message(book.ToString()), JsonSerializerOptions.Web), cancellationToken);
+}
+
+/// <summary>
+/// Leases on empty blobs in the market-locks container: whoever holds a name's lease is the one instance doing that
+/// name's work (as Azure Functions singletons do). The blob is made on first use.
+/// </summary>
+public static class MarketLocks
+{
+    /// <summary>The lease, or null when another instance holds it.</summary>
+    public static async Task<BlobLeaseClient?> TryAcquireAsync(BlobContainerClient locks, string name, TimeSpan duration, CancellationToken cancellationToken)
     {
-        var blob = Locks.GetBlobClient(book.ToString());
+        var blob = locks.GetBlobClient(name);
         var lease = blob.GetBlobLeaseClient();
         for (var attempt = 0; attempt < 2; attempt++)
         {
             try
             {
-                await lease.AcquireAsync(LeaseTime, cancellationToken: cancellationToken);
+                await lease.AcquireAsync(duration, cancellationToken: cancellationToken);
                 return lease;
             }
             catch (RequestFailedException error) when (error.Status == 409)
@@ -117,13 +136,26 @@ public sealed class MarketMatcher(
         return null;
     }
 
-    /// <summary>
-    /// Asks for the book to be matched (market-match queue), after a command was appended. Not needed while this
-    /// instance is matching the book: it reads the head again after it stops matching, so it sees the command.
-    /// </summary>
-    public Task RequestAsync(BookKey book, CancellationToken cancellationToken) =>
-        _matching.ContainsKey(book) ? Task.CompletedTask
-        : storage.Queue(StorageNames.Queues.MarketMatch).SendMessageAsync(JsonSerializer.Serialize(new MatchOrders.Message(book.ToString()), JsonSerializerOptions.Web), cancellationToken);
+    /// <summary>Runs <paramref name="work"/> holding the name's lease, waiting (up to about 10 s) while another instance holds it; Held is false if it never came free.</summary>
+    public static async Task<(bool Held, T? Result)> WhileHoldingAsync<T>(BlobContainerClient locks, string name, Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; attempt <= 100; attempt++)
+        {
+            if (await TryAcquireAsync(locks, name, TimeSpan.FromSeconds(15), cancellationToken) is { } lease)
+            {
+                try
+                {
+                    return (true, await work());
+                }
+                finally
+                {
+                    await lease.ReleaseAsync(cancellationToken: CancellationToken.None);
+                }
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+        return (false, default);
+    }
 }
 
 /// <summary>The market-match queue: a book has commands to match. A book held elsewhere is matched by its holder.</summary>

@@ -18,8 +18,19 @@ public sealed record ReserveStanding(int Vintage, long? Ceiling, long Held, long
     public long RoomForBuyBacks => Math.Max(0, (Ceiling ?? 0) - Held - SoughtInBuyBacks);
 }
 
-public sealed class ReserveBudget(AllocationPlanStore plans, LedgerStore ledger, AuctionStore auctions, OrderStore orders)
+public sealed class ReserveBudget(AllocationPlanStore plans, LedgerStore ledger, AuctionStore auctions, OrderStore orders, StorageClients storage)
 {
+    /// <summary>
+    /// Runs <paramref name="work"/> (a check of the standing and what it commits: an auction, a buy-back) as the only
+    /// instance doing so for the vintage, so two at once cannot both count the same tonnes. Its refusal, if any; a
+    /// conflict when the vintage's lock stayed taken.
+    /// </summary>
+    public async Task<ProblemHttpResult?> CommitAsync(int vintage, Func<Task<ProblemHttpResult?>> work, CancellationToken cancellationToken)
+    {
+        var (held, refusal) = await MarketLocks.WhileHoldingAsync(storage.Container(StorageNames.Containers.MarketLocks), $"reserve-{vintage}", work, cancellationToken);
+        return held ? refusal : Errors.Problems.Conflict($"Another auction or buy-back of {vintage} is being checked against the reserve; ask again.");
+    }
+
     public async Task<ReserveStanding> ReadAsync(int vintage, CancellationToken cancellationToken)
     {
         var plan = await plans.FindAsync(vintage, cancellationToken);

@@ -144,6 +144,16 @@ public sealed class AuctionTests(AuctionFixture app) : IClassFixture<AuctionFixt
     }
 
     [Fact]
+    public async Task AnnouncementsAtOnce_CannotBothCountTheSameReserve()
+    {
+        var vintage = await _market.NewVintageWithReserveAsync(reserve: 1_000);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => AnnounceAsync(vintage, 400)));
+        // 1,000 t cover two auctions of 400 t, not three.
+        Assert.Equal(2, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(2, responses.Count(r => r.StatusCode == HttpStatusCode.UnprocessableEntity));
+    }
+
+    [Fact]
     public async Task ABuyback_BuysFromTheBookIntoTheReserve_WithinTheReserveCeiling_PaidFromTheReservesFunds()
     {
         var vintage = await _market.NewVintageWithReserveAsync(reserve: 1_000);
