@@ -111,10 +111,7 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
         string id, HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var trader = MarketAccess.Trader(http.User);
-        if (await services.Deals.FindAsync(id, cancellationToken) is not var (deal, etag) || !(deal.Buyer == trader || deal.Seller == trader))
-        {
-            return ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
-        }
+        if (await FindAsPartyAsync(id, trader, services.Deals, cancellationToken) is not var (deal, etag)) return ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
         if (deal.Buyer != trader) return Problems.Forbidden($"Only the buyer named in deal {id}, {deal.Buyer}, can confirm it.");
         if (deal.Status == DealStatus.Confirmed) return TypedResults.Ok(DealView.Of(deal));
         if (!deal.IsOpen) return Problems.Conflict($"Deal {id} is {DealView.Of(deal).Status}; it can no longer be confirmed.");
@@ -152,10 +149,7 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
         string id, HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var trader = MarketAccess.Trader(http.User);
-        if (await services.Deals.FindAsync(id, cancellationToken) is not var (deal, etag) || !(deal.Buyer == trader || deal.Seller == trader))
-        {
-            return ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
-        }
+        if (await FindAsPartyAsync(id, trader, services.Deals, cancellationToken) is not var (deal, etag)) return ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
         if (deal.Seller != trader) return Problems.Forbidden($"Only the seller, {deal.Seller}, can withdraw deal {id}.");
         if (deal.Status == DealStatus.Withdrawn) return TypedResults.Ok(DealView.Of(deal));
         if (!deal.IsOpen) return Problems.Conflict($"Deal {id} is {DealView.Of(deal).Status}; it can no longer be withdrawn.");
@@ -176,6 +170,10 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
             ? TypedResults.Ok(DealView.Of(deal))
             : ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
     }
+
+    /// <summary>The deal, if the trader is its buyer or seller; anyone else never learns whether it exists.</summary>
+    private static async Task<(NegotiatedDeal Deal, ETag ETag)?> FindAsPartyAsync(string id, string? trader, NegotiatedStore deals, CancellationToken cancellationToken) =>
+        await deals.FindAsync(id, cancellationToken) is var (deal, etag) && (deal.Buyer == trader || deal.Seller == trader) ? (deal, etag) : null;
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     private static partial Regex ClientIdPattern();
