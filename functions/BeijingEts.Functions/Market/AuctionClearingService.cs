@@ -25,8 +25,16 @@ public sealed class AuctionHouse(AuctionStore auctions, BookJournal journal, Mar
         foreach (var listed in await auctions.ListAsync(cancellationToken))
         {
             if (listed.Status == AuctionStatus.Settled || (listed.Status == AuctionStatus.Open && listed.ClosesAt > now)) continue;
-            await FinishAsync(listed.Id, cancellationToken);
-            worked++;
+            try
+            {
+                await FinishAsync(listed.Id, cancellationToken);
+                worked++;
+            }
+            catch (Exception error) when (error is RequestFailedException or InvalidOperationException)
+            {
+                // One auction that cannot settle (the ledger refused a leg) does not hold up the others; the next run tries again.
+                logger.LogError(error, "Auction {Auction} could not be finished; it is tried again on the next run", listed.Id);
+            }
         }
         return worked;
     }
@@ -35,6 +43,7 @@ public sealed class AuctionHouse(AuctionStore auctions, BookJournal journal, Mar
     public async Task FinishAsync(string auctionId, CancellationToken cancellationToken)
     {
         if (await auctions.FindAsync(auctionId, cancellationToken) is not var (auction, etag)) return;
+        if (auction.Status == AuctionStatus.Open && auction.ClosesAt > clock.GetUtcNow()) return; // still taking bids
         if (auction.Status == AuctionStatus.Open)
         {
             var clearing = auction with { Status = AuctionStatus.Clearing };
