@@ -12,7 +12,7 @@ namespace BeijingEts.Functions.Market;
 /// bidder's frozen funds, the proceeds to the reserve's funds account), what each bid froze and did not spend goes
 /// back, and the auction is Settled.
 /// </summary>
-public sealed class AuctionHouse(AuctionStore auctions, BookJournal journal, MarketSettlement settlement, FundsStore funds, MarketSettings settings,
+public sealed class AuctionHouse(AuctionStore auctions, BookJournal journal, MarketSettlement settlement, MarketSettings settings,
     TimeProvider clock, ILogger<AuctionHouse> logger)
 {
     /// <summary>The funds account the reserve's money is in: auction proceeds come in, buy-backs are paid out.</summary>
@@ -79,12 +79,9 @@ public sealed class AuctionHouse(AuctionStore auctions, BookJournal journal, Mar
         var result = AuctionClearing.Clear(active.Select(b => new SealedBid(b.BidId, b.Bidder, b.Price, b.Quantity, b.PlacedAt)).ToList(), auction.Quantity, auction.ReservePrice);
         var awards = result.Awards.Select((a, i) => new AuctionAwardRecord(a.BidId, a.Bidder, a.Quantity, PaidAuction.TradeId(auction.Id, i + 1))).ToList();
         var now = clock.GetUtcNow();
-        var trades = awards.Select(a =>
-        {
-            var turnover = PriceRules.Turnover(result.Price!.Value, a.Quantity);
-            return new Trade(a.TradeId, auction.Product, auction.Vintage, a.Bidder, RegulatorAccounts.Reserve, a.BidId, auction.Id, result.Price.Value, a.Quantity,
-                Money.ToFen(PriceRules.Fee(turnover, settings.BuyerFeePercent)), 0, now, TradeMethods.Auction);
-        }).ToList();
+        // The reserve sells: only the buyer pays a fee.
+        var trades = awards.Select(a => new Trade(a.TradeId, auction.Product, auction.Vintage, a.Bidder, RegulatorAccounts.Reserve, a.BidId, auction.Id,
+            result.Price!.Value, a.Quantity, settings.BuyerFeeFen(result.Price.Value, a.Quantity), 0, now, TradeMethods.Auction)).ToList();
         // Written before the auction row says Cleared; a crash before that clears again and writes the same rows over them.
         await journal.WriteTradesAsync(auction.Book, trades, cancellationToken);
         return auction with { Status = AuctionStatus.Cleared, ClearingPrice = result.Price, Sold = result.Sold, Unsold = result.Unsold, Awards = awards, ClearedAt = now };
@@ -121,11 +118,8 @@ public sealed class AuctionHouse(AuctionStore auctions, BookJournal journal, Mar
     }
 
     /// <summary>Gives back what the bid froze and did not spend (nothing if its freeze never happened).</summary>
-    private async Task ReleaseUnspentAsync(AuctionBid bid, long spentFen, CancellationToken cancellationToken)
-    {
-        if (await funds.FindAsync(bid.Bidder, bid.FreezeId, cancellationToken) is null || bid.FrozenFen - spentFen <= 0) return;
-        await settlement.MoveFundsAsync(bid.Bidder, new FundsMovement(bid.ReleaseId, FundsMovementKind.Release, bid.FrozenFen - spentFen, bid.BidId, clock.GetUtcNow()), cancellationToken);
-    }
+    private Task ReleaseUnspentAsync(AuctionBid bid, long spentFen, CancellationToken cancellationToken) =>
+        settlement.ReleaseFrozenFundsAsync(bid.Bidder, bid.FreezeId, bid.ReleaseId, bid.FrozenFen - spentFen, bid.BidId, cancellationToken);
 }
 
 /// <summary>Every 10 seconds: auctions whose bidding has closed are cleared at one price and settled (Art. 19-20).</summary>

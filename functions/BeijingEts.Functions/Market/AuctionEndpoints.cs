@@ -1,6 +1,4 @@
-using System.Text.RegularExpressions;
 using BeijingEts.Domain.Ledger;
-using BeijingEts.Domain.Trading;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
@@ -31,7 +29,7 @@ public sealed record BidView(string BidId, string AuctionId, string Bidder, stri
 /// bid's price); GET /api/auctions/{id}/bids (a bidder its own; the regulator and exchange all, once bidding closed).
 /// The <see cref="ClearAuctions"/> timer clears and settles each auction after it closes.
 /// </summary>
-public sealed partial class AuctionEndpoints : IHttpFunction
+public sealed class AuctionEndpoints : IHttpFunction
 {
     public sealed record CreateRequest(string? Product, int Vintage, Tonnes Quantity, decimal ReservePrice, DateTimeOffset OpensAt, DateTimeOffset ClosesAt,
         decimal MaxSharePerBidder, string? ClientId = null);
@@ -54,11 +52,11 @@ public sealed partial class AuctionEndpoints : IHttpFunction
     {
         var now = services.Clock.GetUtcNow();
         var problems = new List<string>();
-        if (request.ClientId is not null && !ClientIdPattern().IsMatch(request.ClientId)) problems.Add("clientId, if given, is 1 to 64 letters, digits, '-', '_' or '.'; it makes announcing the auction idempotent.");
+        if (request.ClientId is not null && !MarketChecks.IsClientId(request.ClientId)) problems.Add("clientId, if given, is 1 to 64 letters, digits, '-', '_' or '.'; it makes announcing the auction idempotent.");
         if (request.Product != Products.Bea) problems.Add($"product must be {Products.Bea}: a paid auction sells allowances from the reserve (Art. 12).");
         if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) problems.Add(vintageProblem);
-        if (request.Quantity.Value <= 0) problems.Add($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
-        if (!PriceRules.OnTick(request.ReservePrice)) problems.Add($"reservePrice must be a positive number of yuan on the 0.01 tick; it is {request.ReservePrice}.");
+        if (MarketChecks.QuantityProblem(request.Quantity.Value, capped: false) is { } quantityProblem) problems.Add(quantityProblem);
+        if (MarketChecks.PriceProblem("reservePrice", request.ReservePrice, capped: false) is { } reserveProblem) problems.Add(reserveProblem);
         if (request.OpensAt == default || request.ClosesAt == default) problems.Add("opensAt and closesAt are required (ISO 8601 with an offset, e.g. 2026-12-01T09:30:00+08:00).");
         else if (request.ClosesAt <= request.OpensAt) problems.Add("closesAt must be after opensAt.");
         else if (request.ClosesAt <= now) problems.Add($"closesAt {request.ClosesAt:O} has passed.");
@@ -114,9 +112,9 @@ public sealed partial class AuctionEndpoints : IHttpFunction
         var bidder = MarketAccess.Trader(http.User);
         if (bidder is null) return Problems.Forbidden("Bids are placed by a unit or participant for its own account.");
         var problems = new List<string>();
-        if (request.ClientBidId is not null && !ClientIdPattern().IsMatch(request.ClientBidId)) problems.Add("clientBidId, if given, is 1 to 64 letters, digits, '-', '_' or '.'; it makes placing the bid idempotent.");
-        if (!PriceRules.OnTick(request.Price)) problems.Add($"price must be a positive number of yuan on the 0.01 tick; it is {request.Price}.");
-        if (request.Quantity.Value <= 0) problems.Add($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
+        if (request.ClientBidId is not null && !MarketChecks.IsClientId(request.ClientBidId)) problems.Add("clientBidId, if given, is 1 to 64 letters, digits, '-', '_' or '.'; it makes placing the bid idempotent.");
+        if (MarketChecks.PriceProblem("price", request.Price, capped: false) is { } priceProblem) problems.Add(priceProblem);
+        if (MarketChecks.QuantityProblem(request.Quantity.Value, capped: false) is { } quantityProblem) problems.Add(quantityProblem);
         if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
         var clientBidId = request.ClientBidId ?? Guid.NewGuid().ToString("N");
         var bidId = $"{bidder}-{clientBidId}";
@@ -140,8 +138,7 @@ public sealed partial class AuctionEndpoints : IHttpFunction
                 return Problems.Unprocessable($"A bidder may bid for at most {auction.MaxPerBidder} t in auction {id} ({auction.MaxSharePerBidder:P0} of {auction.Quantity} t); you have bid for {total} t, so at most {auction.MaxPerBidder - total} t more.",
                     new Dictionary<string, object?> { ["remaining"] = auction.MaxPerBidder - total });
             }
-            var fee = PriceRules.Fee(PriceRules.Turnover(request.Price, request.Quantity.Value), services.Settings.BuyerFeePercent);
-            var frozenFen = Money.ToFen(PriceRules.Turnover(request.Price, request.Quantity.Value) + fee) + request.Quantity.Value;
+            var frozenFen = services.Settings.BuyHoldFen(request.Price, request.Quantity.Value);
             if ((await services.Checks.HasAccountAsync(bidder, cancellationToken) ?? await services.Checks.FundsCoverAsync(bidder, frozenFen, "this bid", cancellationToken)) is { } refused) return refused;
 
             var bid = new AuctionBid(bidId, id, bidder, clientBidId, request.Price, request.Quantity.Value, frozenFen, BidStatus.Pending, null, 0, now, now);
@@ -190,7 +187,4 @@ public sealed partial class AuctionEndpoints : IHttpFunction
         var bids = (await auctions.BidsAsync(id, cancellationToken)).Select(b => b.Bid).Where(b => trader is null || b.Bidder == trader);
         return TypedResults.Ok<IReadOnlyList<BidView>>(bids.Select(BidView.Of).ToList());
     }
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex ClientIdPattern();
 }

@@ -59,9 +59,8 @@ public sealed class BookState(BookKey key, MarketSettings settings)
         for (var i = 0; i < result.Fills.Count; i++)
         {
             var fill = result.Fills[i];
-            var turnover = PriceRules.Turnover(fill.Price, fill.Quantity);
             var trade = new Trade(BookJournal.TradeId(command.Sequence, i + 1), Key.Product, Key.Vintage, fill.Buyer, fill.Seller, fill.BuyOrderId, fill.SellOrderId,
-                fill.Price, fill.Quantity, Money.ToFen(PriceRules.Fee(turnover, settings.BuyerFeePercent)), Money.ToFen(PriceRules.Fee(turnover, settings.SellerFeePercent)), command.At,
+                fill.Price, fill.Quantity, settings.BuyerFeeFen(fill.Price, fill.Quantity), settings.SellerFeeFen(fill.Price, fill.Quantity), command.At,
                 Lot: _orders[fill.SellOrderId].Order.Lot);
             effects?.Trades.Add(trade);
             var date = Lists.BeijingTime.DateOf(command.At);

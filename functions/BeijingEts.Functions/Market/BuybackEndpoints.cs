@@ -27,7 +27,7 @@ public sealed class BuybackEndpoints : IHttpFunction
         Request request, HttpContext http, ReserveBudget reserve, AuditLog audit, [AsParameters] OrderEndpoints.Services services, CancellationToken cancellationToken)
     {
         if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) return ProblemHandling.BadRequest(vintageProblem);
-        if (request.Quantity.Value <= 0) return ProblemHandling.BadRequest($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
+        if (MarketChecks.QuantityProblem(request.Quantity.Value, capped: false) is { } quantityProblem) return ProblemHandling.BadRequest(quantityProblem);
         var clientId = request.ClientId ?? Guid.NewGuid().ToString("N");
         var order = new OrderEndpoints.PlaceRequest(clientId, Products.Bea, request.Vintage, "buy", request.MaxPrice, request.Quantity);
         Results<Created<OrderView>, Ok<OrderView>, ProblemHttpResult>? placed = null;

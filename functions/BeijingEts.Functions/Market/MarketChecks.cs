@@ -15,12 +15,33 @@ namespace BeijingEts.Functions.Market;
 /// which moves once a day or when the exchange sets a reference price, is read again after a second. Every order would
 /// otherwise pay four reads for answers that hardly change.
 /// </remarks>
-public sealed class MarketChecks(LedgerStore ledger, AccountDirectory accounts, BookJournal journal, FundsStore funds, TimeProvider clock)
+public sealed partial class MarketChecks(LedgerStore ledger, AccountDirectory accounts, BookJournal journal, FundsStore funds, TimeProvider clock)
 {
     private static readonly TimeSpan CentreFreshFor = TimeSpan.FromSeconds(1);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _issued = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _accounts = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<BookKey, (decimal? Centre, long ReadAt)> _centres = new();
+
+    /// <summary>Whether the id is 1 to 64 letters, digits, '-', '_' or '.': the client's key that makes a request idempotent.</summary>
+    public static bool IsClientId(string? id) => id is not null && ClientIdPattern().IsMatch(id);
+
+    /// <summary>
+    /// Null when the price is a positive number of yuan on the 0.01 tick (and, if <paramref name="capped"/>, at most
+    /// 100000 yuan a tonne), else what is wrong with it.
+    /// </summary>
+    public static string? PriceProblem(string field, decimal price, bool capped = true) =>
+        !PriceRules.OnTick(price) ? $"{field} must be a positive number of yuan on the 0.01 tick; it is {price}."
+        : capped && price > 100_000m ? $"{field} may be at most 100000 yuan a tonne."
+        : null;
+
+    /// <summary>Null when the quantity is a positive number of tonnes (and, if <paramref name="capped"/>, at most 100,000,000 t), else what is wrong with it.</summary>
+    public static string? QuantityProblem(long quantity, bool capped = true) =>
+        quantity <= 0 ? $"quantity must be a positive whole number of tonnes; it is {quantity}."
+        : capped && quantity > 100_000_000 ? "quantity may be at most 100,000,000 t."
+        : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex ClientIdPattern();
 
     /// <summary>
     /// What is wrong with the lot, or null: BCER moves by lot, so whoever delivers BCER names the lot (its project and

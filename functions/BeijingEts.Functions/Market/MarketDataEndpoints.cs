@@ -55,7 +55,7 @@ public sealed class MarketDataEndpoints : IHttpFunction
     {
         if (product is not (Products.Bea or Products.Bcer)) return ProblemHandling.NotFound($"No market for {product}; the products are {Products.Bea} and {Products.Bcer}.");
         if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) return ProblemHandling.BadRequest(vintageProblem);
-        if (!PriceRules.OnTick(request.Price)) return ProblemHandling.BadRequest($"price must be a positive number of yuan on the 0.01 tick; it is {request.Price}.");
+        if (MarketChecks.PriceProblem("price", request.Price, capped: false) is { } priceProblem) return ProblemHandling.BadRequest(priceProblem);
         var book = new BookKey(product, request.Vintage);
         var before = await journal.ReferenceAsync(book, cancellationToken);
         var reference = new ReferencePrice(request.Price, clock.GetUtcNow(), Actor.From(http.User).Id);

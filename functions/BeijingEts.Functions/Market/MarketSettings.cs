@@ -1,4 +1,5 @@
 using System.Globalization;
+using BeijingEts.Domain.Trading;
 
 namespace BeijingEts.Functions.Market;
 
@@ -28,6 +29,18 @@ public sealed record MarketSettings(decimal BandPercent, decimal BuyerFeePercent
     public TimeSpan BurstWindow { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>One holder with more than this share of a vintage in circulation is flagged.</summary>
     public decimal ConcentrationPercent { get; init; } = 30m;
+
+    /// <summary>The buyer's fee on a fill, in fen: a percent of its turnover, rounded half up to the fen.</summary>
+    public long BuyerFeeFen(decimal price, long quantity) => Money.ToFen(PriceRules.Fee(PriceRules.Turnover(price, quantity), BuyerFeePercent));
+
+    /// <summary>The seller's fee on a fill, in fen.</summary>
+    public long SellerFeeFen(decimal price, long quantity) => Money.ToFen(PriceRules.Fee(PriceRules.Turnover(price, quantity), SellerFeePercent));
+
+    /// <summary>
+    /// What a buy at a limit freezes: its cost at that price with the buyer's fee, plus a fen a tonne for the fee's
+    /// rounding on each fill (what is not spent comes back).
+    /// </summary>
+    public long BuyHoldFen(decimal price, long quantity) => Money.ToFen(PriceRules.Turnover(price, quantity)) + BuyerFeeFen(price, quantity) + quantity;
 
     public static MarketSettings From(IConfiguration configuration)
     {

@@ -55,9 +55,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
                 await MoveFundsAsync(message.Participant!, new FundsMovement($"order-{message.Id}-release", FundsMovementKind.Release, message.Amount, message.Id, clock.GetUtcNow()), cancellationToken);
                 break;
             case SettlementMessage.ReleaseHoldingsKind:
-                var release = new LedgerTransaction($"order-{message.Id}-release", TransactionType.Release, FrozenAccounts.For(message.Participant!), message.Participant!,
-                    book.Product, book.Vintage, new Tonnes(message.Amount), message.Lot, $"order {message.Id} ended", "system:market", clock.GetUtcNow());
-                await MoveTonnesAsync(release, cancellationToken);
+                await ReleaseHoldingsAsync($"order-{message.Id}-release", message.Participant!, book, message.Amount, message.Lot, $"order {message.Id} ended", cancellationToken);
                 break;
             default:
                 throw new InvalidOperationException($"Unknown settlement kind {message.Kind}.");
@@ -100,6 +98,30 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
             throw new InvalidOperationException($"Funds movement {movements[0].TransactionId} on {participant} was {outcome}: {refusal}");
         }
     }
+
+    /// <summary>Sets the holder's tonnes aside in its frozen account, once under the id; null when frozen, else the ledger's reason it could not.</summary>
+    public async Task<string?> FreezeHoldingsAsync(string transactionId, string holder, BookKey book, long tonnes, string? lot, string reference, CancellationToken cancellationToken)
+    {
+        var tx = new LedgerTransaction(transactionId, TransactionType.Freeze, holder, FrozenAccounts.For(holder), book.Product, book.Vintage, new Tonnes(tonnes), lot,
+            reference, "system:market", clock.GetUtcNow());
+        var settled = await MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
+        return settled.State == TransactionState.Rejected ? settled.Reason : null;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="fen"/> of what the freeze <paramref name="freezeId"/> set aside back to available, once
+    /// under <paramref name="releaseId"/>; nothing when that freeze never happened or nothing is left to give back.
+    /// </summary>
+    public async Task ReleaseFrozenFundsAsync(string holder, string freezeId, string releaseId, long fen, string reference, CancellationToken cancellationToken)
+    {
+        if (fen <= 0 || await funds.FindAsync(holder, freezeId, cancellationToken) is null) return;
+        await MoveFundsAsync(holder, new FundsMovement(releaseId, FundsMovementKind.Release, fen, reference, clock.GetUtcNow()), cancellationToken);
+    }
+
+    /// <summary>Gives frozen tonnes back to their holder, once under the id.</summary>
+    public Task ReleaseHoldingsAsync(string transactionId, string holder, BookKey book, long tonnes, string? lot, string reference, CancellationToken cancellationToken) =>
+        MoveTonnesAsync(new LedgerTransaction(transactionId, TransactionType.Release, FrozenAccounts.For(holder), holder, book.Product, book.Vintage, new Tonnes(tonnes), lot,
+            reference, "system:market", clock.GetUtcNow()), cancellationToken);
 
     /// <summary>Records the ledger movement and settles it now; throws if the ledger refused it.</summary>
     public async Task<LedgerTransaction> MoveTonnesAsync(LedgerTransaction tx, CancellationToken cancellationToken, bool refusalIsAnError = true)

@@ -140,15 +140,13 @@ public sealed class NegotiatedStore(StorageClients storage)
 /// when proposed, the buyer's cost frozen when confirming, the trade recorded and settled once confirmed, and what was
 /// frozen given back when the deal ends unconfirmed.
 /// </summary>
-public sealed class NegotiatedSettlement(NegotiatedStore deals, BookJournal journal, MarketSettlement settlement, FundsStore funds, TimeProvider clock, ILogger<NegotiatedSettlement> logger)
+public sealed class NegotiatedSettlement(NegotiatedStore deals, BookJournal journal, MarketSettlement settlement, TimeProvider clock, ILogger<NegotiatedSettlement> logger)
 {
     /// <summary>Freezes the seller's tonnes; null when frozen, else why not.</summary>
     public async Task<string?> FreezeHoldingsAsync(NegotiatedDeal deal, CancellationToken cancellationToken)
     {
-        var tx = new LedgerTransaction(deal.FreezeTransactionId, TransactionType.Freeze, deal.Seller, FrozenAccounts.For(deal.Seller), deal.Product, deal.Vintage,
-            new Tonnes(deal.Quantity), deal.Lot, $"negotiated deal {deal.Id}", "system:market", clock.GetUtcNow());
-        var settled = await settlement.MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
-        return settled.State == TransactionState.Rejected ? $"The holdings cannot be frozen for this deal: {settled.Reason}" : null;
+        var refusal = await settlement.FreezeHoldingsAsync(deal.FreezeTransactionId, deal.Seller, deal.Book, deal.Quantity, deal.Lot, $"negotiated deal {deal.Id}", cancellationToken);
+        return refusal is null ? null : $"The holdings cannot be frozen for this deal: {refusal}";
     }
 
     /// <summary>Records the confirmed deal's trade and settles it now; a failure is left to the sweep, which asks again.</summary>
@@ -162,16 +160,15 @@ public sealed class NegotiatedSettlement(NegotiatedStore deals, BookJournal jour
     /// <summary>Gives back what an unconfirmed deal froze: the seller's tonnes, and the buyer's funds if a confirmation got as far as freezing them.</summary>
     public async Task ReleaseAsync(NegotiatedDeal deal, CancellationToken cancellationToken)
     {
-        var release = new LedgerTransaction(deal.ReleaseTransactionId, TransactionType.Release, FrozenAccounts.For(deal.Seller), deal.Seller, deal.Product, deal.Vintage,
-            new Tonnes(deal.Quantity), deal.Lot, $"negotiated deal {deal.Id} {deal.Status.ToString().ToLowerInvariant()}", "system:market", clock.GetUtcNow());
         // Submitting the freeze again finishes one a crashed proposal left half-done, and records it here first if the
         // proposal never got that far, so a proposal still in flight cannot freeze after the deal ended. Whatever it
         // froze goes back.
-        if (await FreezeHoldingsAsync(deal, cancellationToken) is null) await settlement.MoveTonnesAsync(release, cancellationToken);
-        if (await funds.FindAsync(deal.Buyer, deal.BuyerFreezeId, cancellationToken) is not null)
+        if (await FreezeHoldingsAsync(deal, cancellationToken) is null)
         {
-            await settlement.MoveFundsAsync(deal.Buyer, new FundsMovement(deal.BuyerReleaseId, FundsMovementKind.Release, deal.BuyerCostFen, deal.Id, clock.GetUtcNow()), cancellationToken);
+            await settlement.ReleaseHoldingsAsync(deal.ReleaseTransactionId, deal.Seller, deal.Book, deal.Quantity, deal.Lot,
+                $"negotiated deal {deal.Id} {deal.Status.ToString().ToLowerInvariant()}", cancellationToken);
         }
+        await settlement.ReleaseFrozenFundsAsync(deal.Buyer, deal.BuyerFreezeId, deal.BuyerReleaseId, deal.BuyerCostFen, deal.Id, cancellationToken);
         await deals.MarkFinishedAsync(deal, cancellationToken);
     }
 

@@ -1,6 +1,4 @@
-using System.Text.RegularExpressions;
 using BeijingEts.Domain.Ledger;
-using BeijingEts.Domain.Trading;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
@@ -24,7 +22,7 @@ public sealed record DealView(string Id, string ClientId, string Seller, string 
 /// deals expire at the deadline and give their tonnes back. The band (around the same centre as public bidding), the
 /// smallest size and the time to confirm are Ets:Market settings.
 /// </summary>
-public sealed partial class NegotiatedEndpoints : IHttpFunction
+public sealed class NegotiatedEndpoints : IHttpFunction
 {
     /// <summary>A proposal; <c>lot</c> only for BCER, the lot delivered.</summary>
     public sealed record ProposeRequest(string? ClientId, string? Buyer, string? Product, int Vintage, decimal Price, Tonnes Quantity, string? Lot = null);
@@ -50,9 +48,8 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
         var buyer = request.Buyer!.Trim().ToUpperInvariant();
         var book = new BookKey(request.Product!, request.Vintage);
         var now = services.Clock.GetUtcNow();
-        var turnover = PriceRules.Turnover(request.Price, request.Quantity.Value);
         var asked = new NegotiatedDeal(NegotiatedDeal.NewId(seller), request.ClientId!, seller, buyer, book.Product, book.Vintage, request.Price, request.Quantity.Value,
-            Money.ToFen(PriceRules.Fee(turnover, services.Settings.BuyerFeePercent)), Money.ToFen(PriceRules.Fee(turnover, services.Settings.SellerFeePercent)),
+            services.Settings.BuyerFeeFen(request.Price, request.Quantity.Value), services.Settings.SellerFeeFen(request.Price, request.Quantity.Value),
             DealStatus.Pending, null, now, now + services.Settings.NegotiatedConfirmationTime, null, now, request.Lot?.Trim());
 
         var earlier = await services.Deals.FindByClientIdAsync(seller, asked.ClientId, cancellationToken);
@@ -93,16 +90,14 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
     private static List<string> Validate(ProposeRequest request, string seller, MarketSettings settings)
     {
         var problems = new List<string>();
-        if (request.ClientId is null || ClientIdPattern().IsMatch(request.ClientId) is false) problems.Add("clientId must be 1 to 64 letters, digits, '-', '_' or '.'; it makes proposing the deal idempotent.");
+        if (!MarketChecks.IsClientId(request.ClientId)) problems.Add("clientId must be 1 to 64 letters, digits, '-', '_' or '.'; it makes proposing the deal idempotent.");
         if (request.Buyer is null || !UnitInput.TryParse(request.Buyer, out _, out _)) problems.Add("buyer must be the buyer's unified social credit code (18 characters).");
         else if (string.Equals(request.Buyer.Trim(), seller, StringComparison.OrdinalIgnoreCase)) problems.Add("buyer is the seller itself; a negotiated transfer is between two participants.");
         if (request.Product is not (Products.Bea or Products.Bcer)) problems.Add($"product must be {Products.Bea} or {Products.Bcer}.");
         if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) problems.Add(vintageProblem);
-        if (!PriceRules.OnTick(request.Price)) problems.Add($"price must be a positive number of yuan on the 0.01 tick; it is {request.Price}.");
-        else if (request.Price > 100_000m) problems.Add("price may be at most 100000 yuan a tonne.");
-        if (request.Quantity.Value <= 0) problems.Add($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
+        if (MarketChecks.PriceProblem("price", request.Price) is { } priceProblem) problems.Add(priceProblem);
+        if (MarketChecks.QuantityProblem(request.Quantity.Value) is { } quantityProblem) problems.Add(quantityProblem);
         else if (request.Quantity.Value < settings.NegotiatedMinimumTonnes) problems.Add($"quantity is {request.Quantity.Value} t; a negotiated transfer is at least {settings.NegotiatedMinimumTonnes} t (smaller trades go through public bidding).");
-        else if (request.Quantity.Value > 100_000_000) problems.Add("quantity may be at most 100,000,000 t.");
         if (MarketChecks.LotProblem(request.Product, delivers: true, request.Lot) is { } lotProblem) problems.Add(lotProblem);
         return problems;
     }
@@ -174,7 +169,4 @@ public sealed partial class NegotiatedEndpoints : IHttpFunction
     /// <summary>The deal, if the trader is its buyer or seller; anyone else never learns whether it exists.</summary>
     private static async Task<(NegotiatedDeal Deal, ETag ETag)?> FindAsPartyAsync(string id, string? trader, NegotiatedStore deals, CancellationToken cancellationToken) =>
         await deals.FindAsync(id, cancellationToken) is var (deal, etag) && (deal.Buyer == trader || deal.Seller == trader) ? (deal, etag) : null;
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex ClientIdPattern();
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Domain.Trading;
 using BeijingEts.Functions.Auth;
@@ -22,7 +21,7 @@ public sealed record OrderView(string OrderId, string ClientOrderId, string Part
 /// GET /api/market/orders[?status=] and /{id}. Placing freezes what the order may need (a buy: price × quantity + fee;
 /// a sell: the tonnes, into the holder's frozen account), then appends it to its book's sequence for the matcher.
 /// </summary>
-public sealed partial class OrderEndpoints : IHttpFunction
+public sealed class OrderEndpoints : IHttpFunction
 {
     /// <summary>The reason an order its own participant cancelled carries (surveillance counts these).</summary>
     public const string CancelledByParticipant = "cancelled by the participant";
@@ -60,9 +59,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
         var earlier = await services.Orders.FindByClientIdAsync(trader, request.ClientOrderId!, cancellationToken);
         var isNew = earlier is null;
         var now = services.Clock.GetUtcNow();
-        var fee = PriceRules.Fee(PriceRules.Turnover(request.Price, request.Quantity.Value), services.Settings.BuyerFeePercent);
-        // A buy freezes its cost at its limit, plus a fen a tonne for the fee's rounding on each fill; what is not spent comes back.
-        var frozenFen = side == Side.Buy ? Money.ToFen(PriceRules.Turnover(request.Price, request.Quantity.Value) + fee) + request.Quantity.Value : 0;
+        var frozenFen = side == Side.Buy ? services.Settings.BuyHoldFen(request.Price, request.Quantity.Value) : 0;
         var asked = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.ToString().Length + 17)], request.ClientOrderId!, trader, book.Product, book.Vintage, side,
             request.Price, request.Quantity.Value, 0, OrderStatus.Pending, null, frozenFen, now, now, Lot: request.Lot?.Trim());
         if (earlier is { } found)
@@ -91,14 +88,12 @@ public sealed partial class OrderEndpoints : IHttpFunction
     private static List<string> Validate(PlaceRequest request)
     {
         var problems = new List<string>();
-        if (request.ClientOrderId is null || !ClientIdPattern().IsMatch(request.ClientOrderId)) problems.Add("clientOrderId must be 1 to 64 letters, digits, '-', '_' or '.'; it makes placing the order idempotent.");
+        if (!MarketChecks.IsClientId(request.ClientOrderId)) problems.Add("clientOrderId must be 1 to 64 letters, digits, '-', '_' or '.'; it makes placing the order idempotent.");
         if (request.Product is not (Products.Bea or Products.Bcer)) problems.Add($"product must be {Products.Bea} or {Products.Bcer}.");
         if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) problems.Add(vintageProblem);
         if (request.Side is not ("buy" or "sell")) problems.Add("side must be buy or sell.");
-        if (!PriceRules.OnTick(request.Price)) problems.Add($"price must be a positive number of yuan on the 0.01 tick; it is {request.Price}.");
-        else if (request.Price > 100_000m) problems.Add("price may be at most 100000 yuan a tonne.");
-        if (request.Quantity.Value <= 0) problems.Add($"quantity must be a positive whole number of tonnes; it is {request.Quantity.Value}.");
-        else if (request.Quantity.Value > 100_000_000) problems.Add("quantity may be at most 100,000,000 t.");
+        if (MarketChecks.PriceProblem("price", request.Price) is { } priceProblem) problems.Add(priceProblem);
+        if (MarketChecks.QuantityProblem(request.Quantity.Value) is { } quantityProblem) problems.Add(quantityProblem);
         if (request.Side is "buy" or "sell" && MarketChecks.LotProblem(request.Product, request.Side == "sell", request.Lot) is { } lotProblem) problems.Add(lotProblem);
         return problems;
     }
@@ -152,10 +147,7 @@ public sealed partial class OrderEndpoints : IHttpFunction
         var trader = MarketAccess.Trader(http.User);
         var found = trader is not null
             ? (await orders.FindAsync(trader, orderId, cancellationToken))?.Order
-            : (await orders.ListAsync(null, null, cancellationToken)).FirstOrDefault(o => o.OrderId == orderId);
+            : await orders.FindAnyAsync(orderId, cancellationToken);
         return found is null ? ProblemHandling.NotFound($"No order {orderId} that you may see.") : TypedResults.Ok(OrderView.Of(found));
     }
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex ClientIdPattern();
 }

@@ -47,10 +47,9 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
             var (outcome, _, refusal) = await funds.ApplyAsync(order.Participant, movement, cancellationToken);
             return outcome == FundsOutcome.Refused ? $"Insufficient funds for this buy order ({Money.ToYuan(order.FrozenFen):0.00} yuan with the fee): {refusal}" : null;
         }
-        var tx = new LedgerTransaction(MarketSettlement.FreezeTransactionId(order.OrderId), TransactionType.Freeze, order.Participant, FrozenAccounts.For(order.Participant),
-            order.Product, order.Vintage, new Tonnes(order.Quantity), order.Lot, $"sell order {order.OrderId}", "system:market", clock.GetUtcNow());
-        var settled = await settlement.MoveTonnesAsync(tx, cancellationToken, refusalIsAnError: false);
-        return settled.State == TransactionState.Rejected ? $"The holdings cannot be frozen for this sell order: {settled.Reason}" : null;
+        var refused = await settlement.FreezeHoldingsAsync(MarketSettlement.FreezeTransactionId(order.OrderId), order.Participant, order.Book, order.Quantity, order.Lot,
+            $"sell order {order.OrderId}", cancellationToken);
+        return refused is null ? null : $"The holdings cannot be frozen for this sell order: {refused}";
     }
 
     /// <summary>Orders a crash left pending, or open but never appended to their book, placed more than a minute ago: placed now.</summary>

@@ -45,6 +45,16 @@ public sealed class OrderStore(StorageClients storage)
         return row.HasValue ? (DocumentRows.Read<MarketOrder>(row.Value!), row.Value!.ETag) : null;
     }
 
+    /// <summary>The order with the id, whoever placed it (for the exchange and the regulator): one query on the row key.</summary>
+    public async Task<MarketOrder?> FindAnyAsync(string orderId, CancellationToken cancellationToken)
+    {
+        await foreach (var row in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {orderId}"), cancellationToken: cancellationToken))
+        {
+            return DocumentRows.Read<MarketOrder>(row);
+        }
+        return null;
+    }
+
     public async Task<(MarketOrder Order, ETag ETag)?> FindByClientIdAsync(string participant, string clientOrderId, CancellationToken cancellationToken)
     {
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(participant, ClientRow(clientOrderId), cancellationToken: cancellationToken);

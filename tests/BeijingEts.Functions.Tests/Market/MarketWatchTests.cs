@@ -1,3 +1,4 @@
+using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Market;
 
 namespace BeijingEts.Functions.Tests.Market;
@@ -17,7 +18,7 @@ public sealed class MarketWatchTests(MarketWatchFixture app) : IClassFixture<Mar
     private readonly MarketClient _market = new(app);
     private CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private string Today => app.Clock.GetUtcNow().ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd");
+    private string Today => BeijingTime.DateOf(app.Clock.GetUtcNow()).ToString("yyyy-MM-dd");
 
     /// <summary>One trade of <paramref name="tonnes"/> at <paramref name="price"/>, seller's order resting first; waits until both filled.</summary>
     private async Task TradeAsync(string seller, string buyer, int vintage, decimal price, long tonnes)
@@ -101,7 +102,7 @@ public sealed class MarketWatchTests(MarketWatchFixture app) : IClassFixture<Mar
         Assert.Equal((whale, 990L, 1_300L), (Assert.Single(concentrated).GetProperty("holder").GetString(), concentrated[0].GetProperty("quantity").GetInt64(), concentrated[0].GetProperty("circulation").GetInt64()));
 
         // Another day's report holds none of it.
-        var yesterday = app.Clock.GetUtcNow().ToOffset(TimeSpan.FromHours(8)).AddDays(-1).ToString("yyyy-MM-dd");
+        var yesterday = BeijingTime.DateOf(app.Clock.GetUtcNow()).AddDays(-1).ToString("yyyy-MM-dd");
         var quiet = await _market.Regulator.GetFromJsonAsync<JsonElement>($"/api/market/surveillance?date={yesterday}", Ct);
         Assert.DoesNotContain(quiet.GetProperty("washTrades").EnumerateArray(), w => w.GetProperty("vintage").GetInt32() == vintage);
         Assert.DoesNotContain(quiet.GetProperty("bursts").EnumerateArray(), x => x.GetProperty("participant").GetString() == e);
