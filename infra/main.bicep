@@ -124,7 +124,7 @@ module eventGrid 'modules/eventgrid.bicep' = {
     name: 'evgt-ets-${suffix}'
     storageAccountName: storageAccountName
     queueName: uploadEventsQueue
-    uploadsContainer: 'uploads'
+    uploadsContainer: 'upload-staging'
   }
   dependsOn: [
     storage

@@ -1,4 +1,4 @@
-// BlobCreated events for the uploads container go to the queue RecordBlobArrival listens on, in the Event Grid
+// BlobCreated events for the upload-staging container (where signed links write) go to the queue RecordBlobArrival listens on, in the Event Grid
 // schema the local blob-arrival scanner writes (BlobCreatedEvent.cs). Delivery uses the system topic's own
 // identity, since the data account accepts no shared key.
 
@@ -8,7 +8,7 @@ param name string
 param storageAccountName string
 param queueName string
 
-@description('The container whose new blobs raise events (signed upload links write there).')
+@description('The container whose new blobs raise events: the staging container signed upload links write to.')
 param uploadsContainer string
 
 var queueDataMessageSender = 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'

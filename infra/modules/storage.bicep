@@ -134,10 +134,52 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   }
 }
 
-// Containers of working state, not documents: the leases that make one instance at a time match a book.
+// Containers of working state, not documents: the leases that make one instance at a time match a book, and the
+// staging area signed upload links write to. Staging is not write-once on purpose: an upload refused on its size is
+// never kept, and what is accepted is copied into 'uploads' (write-once) before anything reads it.
 var workContainers = [
+  'upload-staging'
   'market-locks'
 ]
+
+// Staged uploads are copies or refusals once processed; clear them (and their versions) after a week.
+resource stagingLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'clear-upload-staging'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'upload-staging/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterCreationGreaterThan: 7
+                }
+              }
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: 7
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
 
 resource work 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
   for container in workContainers: {

@@ -124,23 +124,28 @@ public sealed class ReportAttachmentEndpoints : IHttpFunction
     }
 }
 
-/// <summary>Files an attachment when it arrives: its SHA-256, size and retention; over the size limit it is kept but rejected.</summary>
+/// <summary>Files an attachment when it arrives: its SHA-256, size and retention; one over the size limit is refused unread and not kept.</summary>
 public sealed class AttachmentUploads(StorageClients storage, ReportAttachmentStore attachments, UploadSettings settings, AuditLog audit, TimeProvider clock,
     ILogger<AttachmentUploads> logger) : IUploadHandler
 {
     public string Prefix => AttachmentPaths.Root;
 
+    public long MaxBytes(string blobName) => settings.MaxAttachmentBytes;
+
+    public async Task RefuseAsync(UploadRecord upload, long limit, CancellationToken cancellationToken)
+    {
+        if (await PendingAsync(upload, cancellationToken) is not { } attachment) return;
+        await FileAsync(attachment, attachment with
+        {
+            Status = AttachmentStatus.Rejected,
+            Reason = $"The file is {upload.ContentLength} bytes, over the {limit}-byte limit; ask for a new link and upload a smaller file.",
+            SizeBytes = upload.ContentLength,
+        }, cancellationToken);
+    }
+
     public async Task HandleAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
-        var attachment = AttachmentPaths.TryParse(upload.BlobName, out var uscc, out var year, out var id)
-            ? await attachments.FindAsync(uscc, year, id, cancellationToken)
-            : null;
-        if (attachment is null || attachment.BlobName != upload.BlobName)
-        {
-            logger.LogWarning("Upload {BlobName} matches no attachment link; kept, not filed", upload.BlobName);
-            return;
-        }
-        if (attachment.Status != AttachmentStatus.AwaitingUpload) return;
+        if (await PendingAsync(upload, cancellationToken) is not { } attachment) return;
         var blob = storage.Container(StorageNames.Containers.Uploads).GetBlobClient(upload.BlobName);
         long size;
         string sha256;
@@ -150,19 +155,34 @@ public sealed class AttachmentUploads(StorageClients storage, ReportAttachmentSt
             sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
         }
         var now = clock.GetUtcNow();
-        var oversized = size > settings.MaxAttachmentBytes;
-        var filed = attachment with
+        await FileAsync(attachment, attachment with
         {
-            Status = oversized ? AttachmentStatus.Rejected : AttachmentStatus.Received,
-            Reason = oversized ? $"The file is {size} bytes, over the {settings.MaxAttachmentBytes}-byte limit; ask for a new link and upload a smaller file." : null,
+            Status = AttachmentStatus.Received,
             Sha256 = sha256,
             SizeBytes = size,
             ReceivedAt = now,
             RetainUntil = Retention.Until(now),
-        };
+        }, cancellationToken);
+    }
+
+    private async Task<ReportAttachment?> PendingAsync(UploadRecord upload, CancellationToken cancellationToken)
+    {
+        var attachment = AttachmentPaths.TryParse(upload.BlobName, out var uscc, out var year, out var id)
+            ? await attachments.FindAsync(uscc, year, id, cancellationToken)
+            : null;
+        if (attachment is null || attachment.BlobName != upload.BlobName)
+        {
+            logger.LogWarning("Upload {BlobName} matches no attachment link; not filed", upload.BlobName);
+            return null;
+        }
+        return attachment.Status == AttachmentStatus.AwaitingUpload ? attachment : null;
+    }
+
+    private async Task FileAsync(ReportAttachment attachment, ReportAttachment filed, CancellationToken cancellationToken)
+    {
         if (await attachments.FileAsync(filed, cancellationToken))
         {
-            await audit.RecordAsync(Actor.System(nameof(AttachmentUploads)), "report.attachment-received", $"units/{uscc}/reports/{year}", attachment, filed, cancellationToken);
+            await audit.RecordAsync(Actor.System(nameof(AttachmentUploads)), "report.attachment-received", $"units/{attachment.Uscc}/reports/{attachment.Year}", attachment, filed, cancellationToken);
         }
     }
 }

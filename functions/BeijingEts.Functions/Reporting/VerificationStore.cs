@@ -32,22 +32,40 @@ public sealed record VerifiedFigures(Tonnes DirectEmissionsT, Tonnes IndirectEmi
     IReadOnlyList<JsonElement> Misstatements, IReadOnlyList<JsonElement> NonConformities);
 
 /// <summary>
-/// A unit-year's third-party verification (Art. 21, 24): the engagement its links were issued for (body, lead verifier,
-/// report version), and what processing the uploads concluded. A new engagement (new links) replaces the last one; the
-/// audit trail keeps every one, and the uploaded documents themselves are never removed.
+/// A unit-year's third-party verification (Art. 21, 24): the engagement (body, lead verifier, report version), until
+/// when the links the body last obtained work, and what processing the uploads concluded. A new engagement replaces the
+/// last one; the audit trail keeps every one, and the uploaded documents themselves are never removed.
 /// </summary>
 public sealed record VerificationRecord(
     string Uscc, int Year, string Engagement, string Verifier, string LeadVerifier, int ReportVersion, Tonnes ReportedEmissionsT,
     VerificationStatus Status, string? Reason, Tonnes? VerifiedEmissionsT, bool Flagged, VerifiedFigures? Statement,
-    IReadOnlyList<VerificationDocument> Documents, DateTimeOffset IssuedAt, DateTimeOffset LinksExpireAt, string IssuedBy, DateTimeOffset UpdatedAt)
+    IReadOnlyList<VerificationDocument> Documents, DateTimeOffset IssuedAt, DateTimeOffset? LinksExpireAt, string IssuedBy, DateTimeOffset UpdatedAt)
 {
     public VerificationDocument? Document(VerificationDocumentKind kind) => Documents.FirstOrDefault(d => d.Kind == kind);
 }
 
-/// <summary>The verifications table: one row per year and unit, changed under its ETag.</summary>
+/// <summary>One engagement of a verification body, as the body finds it: which unit-year it is for and when it was made.</summary>
+public sealed record VerifierEngagement(string Verifier, string Engagement, string Unit, int Year, int ReportVersion, string LeadVerifier, DateTimeOffset EngagedAt);
+
+/// <summary>
+/// The verifications table: one row per year and unit, changed under its ETag; and each body's engagements
+/// (partition "engagements-{verifier}", one row per engagement id), so a body finds its own without knowing the unit.
+/// </summary>
 public sealed class VerificationStore(StorageClients storage)
 {
     private TableClient Table => storage.Table(StorageNames.Tables.Verifications);
+
+    private static string EngagementPartition(string verifier) => "engagements-" + verifier;
+
+    public Task AddEngagementAsync(VerifierEngagement engagement, CancellationToken cancellationToken) =>
+        Table.AddEntityAsync(DocumentRows.Entity(EngagementPartition(engagement.Verifier), engagement.Engagement, engagement), cancellationToken);
+
+    public Task<VerifierEngagement?> FindEngagementAsync(string verifier, string engagement, CancellationToken cancellationToken) =>
+        Table.FindDocumentAsync<VerifierEngagement>(EngagementPartition(verifier), engagement, cancellationToken);
+
+    /// <summary>The body's engagements, newest first.</summary>
+    public async Task<IReadOnlyList<VerifierEngagement>> EngagementsAsync(string verifier, CancellationToken cancellationToken) =>
+        (await Table.ReadPartitionAsync<VerifierEngagement>(EngagementPartition(verifier), cancellationToken)).OrderByDescending(e => e.EngagedAt).ToList();
 
     public Task<VerificationRecord?> FindAsync(string uscc, int year, CancellationToken cancellationToken) =>
         Table.FindDocumentAsync<VerificationRecord>(DocumentRows.YearKey(year), uscc, cancellationToken);

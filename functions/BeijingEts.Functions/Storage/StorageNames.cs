@@ -69,8 +69,13 @@ public sealed class StorageNames(string prefix)
 
     public static class Containers
     {
-        /// <summary>Where signed upload links put documents; each new blob raises a BlobCreated event.</summary>
+        /// <summary>Uploads accepted from staging, kept write-once (Art. 22); download links read from here.</summary>
         public const string Uploads = "uploads";
+        /// <summary>
+        /// Where signed upload links put documents; each new blob raises a BlobCreated event. Not write-once, so an upload
+        /// refused on its size is never kept; what is accepted is copied into <see cref="Uploads"/>.
+        /// </summary>
+        public const string Staging = "upload-staging";
         /// <summary>Audit before/after images too large for a table property.</summary>
         public const string Audit = "audit";
         /// <summary>Statistics files as imported, kept as the evidence a list was computed from.</summary>
@@ -87,7 +92,7 @@ public sealed class StorageNames(string prefix)
         /// <summary>The containers of documents kept unmodified (Art. 22): write-once in Azure (infra/).</summary>
         public static readonly string[] Documents = [Uploads, Audit, Imports, PublishedLists, Reports];
 
-        public static readonly string[] All = [.. Documents, MarketLocks];
+        public static readonly string[] All = [.. Documents, Staging, MarketLocks];
     }
 
     public string Prefix { get; } = Validate(prefix);

@@ -11,6 +11,9 @@ namespace BeijingEts.Functions.Verification;
 /// <summary>Size limits of verification uploads, and how far a verified total may stray from the reported one before it is flagged.</summary>
 public sealed record VerificationSettings(long MaxReportBytes, long MaxStatementBytes, decimal FlagThresholdPercent)
 {
+    /// <summary>What reading a verification report may cost.</summary>
+    public PdfLimits PdfLimits { get; init; } = PdfLimits.Default;
+
     public static VerificationSettings From(IConfiguration configuration)
     {
         var settings = new VerificationSettings(
@@ -50,34 +53,35 @@ public static class VerificationPaths
 
 /// <summary>
 /// POST /api/units/{uscc}/reports/{year}/verification (the key unit, or the regulator for it): engages an eligible
-/// verification body (Art. 24) for the unit's latest report version and answers 201 with two create-only links, one for
-/// the verification report (PDF) and one for the statement (JSON). A body that is not eligible is refused (422) with
-/// every failed condition. Issuing links again starts a new engagement: the old links' uploads are then ignored.
+/// verification body (Art. 24) for the unit's latest report version and answers 201 with the engagement. It carries no
+/// upload link: only the body obtains those, with its own token (POST /api/verifiers/{body}/engagements/{id}/links), so
+/// the unit can never write its own verification (Art. 21). A body that is not eligible is refused (422) with every
+/// failed condition. Engaging again starts a new engagement: the old one's uploads are then ignored.
 /// GET: where the verification stands, with short-lived read-only links to the documents (the unit, its district, the regulator).
 /// </summary>
 public sealed class VerificationEndpoints : IHttpFunction
 {
     public sealed record Request(string Verifier, string LeadVerifier);
 
-    public sealed record Links(string Engagement, string Verifier, string LeadVerifier, int ReportVersion, Uri ReportUploadUrl, Uri StatementUploadUrl,
-        DateTimeOffset ExpiresAt, long MaxReportBytes, long MaxStatementBytes);
+    public sealed record Engagement(string EngagementId, string Verifier, VerificationStatus Status, string Unit, int Year, string LeadVerifier, int ReportVersion,
+        DateTimeOffset EngagedAt, long MaxReportBytes, long MaxStatementBytes);
 
     public sealed record DocumentView(VerificationDocumentKind Kind, string Sha256, long SizeBytes, DateTimeOffset ReceivedAt, DateOnly RetainUntil, Uri DownloadUrl, DateTimeOffset DownloadUrlExpiresAt);
 
     public sealed record View(
         string Unit, int Year, VerificationStatus Status, string? Reason, long? VerifiedEmissionsT, bool Flagged, IReadOnlyList<DocumentView> Documents,
         string Engagement, string Verifier, string LeadVerifier, int ReportVersion, long ReportedEmissionsT, VerifiedFigures? Statement,
-        DateTimeOffset IssuedAt, DateTimeOffset LinksExpireAt, DateTimeOffset UpdatedAt);
+        DateTimeOffset IssuedAt, DateTimeOffset? LinksExpireAt, DateTimeOffset UpdatedAt);
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPost("/units/{uscc}/reports/{year:int}/verification", IssueAsync).RequireRoles(Roles.Unit, Roles.Regulator).WithTags("Verification");
+        api.MapPost("/units/{uscc}/reports/{year:int}/verification", EngageAsync).RequireRoles(Roles.Unit, Roles.Regulator).WithTags("Verification");
         api.MapGet("/units/{uscc}/reports/{year:int}/verification", GetAsync).WithTags("Verification");
     }
 
-    private static async Task<Results<Created<Links>, ProblemHttpResult>> IssueAsync(
+    private static async Task<Results<Created<Engagement>, ProblemHttpResult>> EngageAsync(
         string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, ReportStore reports,
-        VerifierEligibilityService eligibility, VerificationStore verifications, UploadLinks links, VerificationSettings settings,
+        VerifierEligibilityService eligibility, VerificationStore verifications, VerificationSettings settings,
         AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "A unit engages its own verification body.", cancellationToken);
@@ -104,17 +108,17 @@ public sealed class VerificationEndpoints : IHttpFunction
                 new Dictionary<string, object?> { ["failures"] = answer.Failures });
         }
 
-        var engagement = Guid.NewGuid().ToString("N");
-        var reportLink = await links.ForUploadAsync(VerificationPaths.For(unit.Uscc, year, engagement, VerificationDocumentKind.Report), cancellationToken);
-        var statementLink = await links.ForUploadAsync(VerificationPaths.For(unit.Uscc, year, engagement, VerificationDocumentKind.Statement), cancellationToken);
         var actor = Actor.From(http.User);
         var now = clock.GetUtcNow();
-        var record = new VerificationRecord(unit.Uscc, year, engagement, verifier, request.LeadVerifier.Trim(), report.Version, report.TotalEmissionsT,
-            VerificationStatus.AwaitingUpload, null, null, false, null, [], now, reportLink.ExpiresAt, actor.Id, now);
+        var engaged = new VerifierEngagement(verifier, Guid.NewGuid().ToString("N"), unit.Uscc, year, report.Version, request.LeadVerifier.Trim(), now);
+        var record = new VerificationRecord(unit.Uscc, year, engaged.Engagement, verifier, engaged.LeadVerifier, report.Version, report.TotalEmissionsT,
+            VerificationStatus.AwaitingUpload, null, null, false, null, [], now, null, actor.Id, now);
+        // The body's index first, so every engagement a unit-year names is one its body can find.
+        await verifications.AddEngagementAsync(engaged, cancellationToken);
         await verifications.PutAsync(record, cancellationToken);
         await audit.RecordAsync(actor, "verification.engaged", $"units/{unit.Uscc}/reports/{year}", current, record, cancellationToken);
-        return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/verification", new Links(engagement, verifier, record.LeadVerifier, report.Version,
-            reportLink.Url, statementLink.Url, reportLink.ExpiresAt, settings.MaxReportBytes, settings.MaxStatementBytes));
+        return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/verification", new Engagement(engaged.Engagement, verifier, record.Status, unit.Uscc, year,
+            engaged.LeadVerifier, report.Version, now, settings.MaxReportBytes, settings.MaxStatementBytes));
     }
 
     private static Task<Results<Ok<View>, ProblemHttpResult>> GetAsync(

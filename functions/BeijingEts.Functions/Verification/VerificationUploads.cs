@@ -27,16 +27,26 @@ public static class VerificationDocumentChecks
         return options;
     }
 
-    /// <summary>Null if the bytes are a PDF with at least one readable page; else why not.</summary>
-    public static string? PdfProblem(byte[] content)
+    /// <summary>Null if the bytes are a PDF with at least one readable page, read within <paramref name="limits"/>; else why not.</summary>
+    public static string? PdfProblem(byte[] content, PdfLimits limits)
     {
         if (content.Length < 5 || !content.AsSpan(0, 5).SequenceEqual("%PDF-"u8)) return "The verification report is not a PDF (it does not start with %PDF-); upload the report as a PDF file.";
+        using var deadline = new CancellationTokenSource(limits.MaxTime);
         try
         {
-            using var document = PdfDocument.Open(content, new ParsingOptions { UseLenientParsing = true });
+            using var document = BoundedPdf.Open(content, limits, deadline.Token);
             if (document.NumberOfPages < 1) return "The verification report PDF has no pages.";
             _ = document.GetPage(1).Text;
+            deadline.Token.ThrowIfCancellationRequested();
             return null;
+        }
+        catch (PdfLimitException error)
+        {
+            return $"The verification report PDF cannot be checked: {error.Message}; upload a plain, intact PDF file.";
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            return $"The verification report PDF took longer than {limits.MaxTime.TotalSeconds:0} seconds to read; upload a plain, intact PDF file.";
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
@@ -92,13 +102,25 @@ public static class VerificationDocumentChecks
 /// Files what a verification body uploads through its links (verification/{uscc}/{year}/{engagement}/...): checks the
 /// document, records its SHA-256, size and retention against the engagement, and sets the status. Both documents
 /// valid: accepted, with the verified total, flagged if it strays past the threshold. Any document invalid: rejected,
-/// with the reason, until the unit engages again with new links. An upload through a superseded engagement's link, or
+/// with the reason, until the unit engages again; one over its size limit is refused before it is read or kept
+/// (RecordBlobArrival). An upload through a superseded engagement's link, or
 /// a repeated event, changes nothing.
 /// </summary>
 public sealed class VerificationUploads(StorageClients storage, VerificationStore verifications, VerificationSettings settings, AuditLog audit,
     TimeProvider clock, ILogger<VerificationUploads> logger) : IUploadHandler
 {
     public string Prefix => VerificationPaths.Root;
+
+    public long MaxBytes(string blobName) =>
+        VerificationPaths.TryParse(blobName, out _, out _, out _, out var kind) ? Limit(kind) : settings.MaxStatementBytes;
+
+    /// <summary>Rejects the engagement for an upload over its limit; the document is not kept, so none is recorded.</summary>
+    public async Task RefuseAsync(UploadRecord upload, long limit, CancellationToken cancellationToken)
+    {
+        if (!VerificationPaths.TryParse(upload.BlobName, out var uscc, out var year, out var engagement, out var kind)) return;
+        var rejection = $"The verification {Name(kind)} is {upload.ContentLength} bytes, over the {limit}-byte limit; it was not kept. Upload a smaller file.";
+        await FileAsync(uscc, year, engagement, kind, current => Reject(current, rejection, clock.GetUtcNow()), cancellationToken);
+    }
 
     public async Task HandleAsync(UploadRecord upload, CancellationToken cancellationToken)
     {
@@ -115,43 +137,44 @@ public sealed class VerificationUploads(StorageClients storage, VerificationStor
         }
         if (!Pending(record, kind)) return;
 
+        // The copy in the uploads container is within the limit (RecordBlobArrival refused it otherwise), so it is read whole.
         var blob = storage.Container(StorageNames.Containers.Uploads).GetBlobClient(upload.BlobName);
-        var limit = kind == VerificationDocumentKind.Report ? settings.MaxReportBytes : settings.MaxStatementBytes;
-        var size = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ContentLength;
-        string sha256;
-        string? rejection = null;
+        var content = (await blob.DownloadContentAsync(cancellationToken)).Value.Content.ToArray();
+        var size = content.LongLength;
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
+        string? rejection;
         VerifiedFigures? figures = null;
-        if (size > limit)
+        if (size > Limit(kind))
         {
-            await using var stream = await blob.OpenReadAsync(cancellationToken: cancellationToken);
-            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-            rejection = $"The verification {Name(kind)} is {size} bytes, over the {limit}-byte limit; upload a smaller file through a new link.";
+            rejection = $"The verification {Name(kind)} is {size} bytes, over the {Limit(kind)}-byte limit; upload a smaller file.";
+        }
+        else if (kind == VerificationDocumentKind.Report)
+        {
+            rejection = VerificationDocumentChecks.PdfProblem(content, settings.PdfLimits);
         }
         else
         {
-            var content = (await blob.DownloadContentAsync(cancellationToken)).Value.Content.ToArray();
-            sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
-            if (kind == VerificationDocumentKind.Report)
-            {
-                rejection = VerificationDocumentChecks.PdfProblem(content);
-            }
-            else
-            {
-                var (statement, problems) = VerificationDocumentChecks.ReadStatement(content, record);
-                rejection = problems.Count == 0 ? null : string.Join(" ", problems);
-                figures = statement is null ? null : new VerifiedFigures(statement.DirectEmissionsT, statement.IndirectEmissionsT, statement.TotalEmissionsT,
-                    statement.Opinion, statement.Misstatements, statement.NonConformities);
-            }
+            var (statement, problems) = VerificationDocumentChecks.ReadStatement(content, record);
+            rejection = problems.Count == 0 ? null : string.Join(" ", problems);
+            figures = statement is null ? null : new VerifiedFigures(statement.DirectEmissionsT, statement.IndirectEmissionsT, statement.TotalEmissionsT,
+                statement.Opinion, statement.Misstatements, statement.NonConformities);
         }
 
         var now = clock.GetUtcNow();
         var document = new VerificationDocument(kind, upload.BlobName, sha256, size, now, Retention.Until(now));
+        await FileAsync(uscc, year, engagement, kind, current => Apply(current, document, rejection, figures, now), cancellationToken);
+    }
+
+    /// <summary>Applies the outcome of one document to its engagement, if that is still current and waiting for it, and audits the change.</summary>
+    private async Task FileAsync(string uscc, int year, string engagement, VerificationDocumentKind kind, Func<VerificationRecord, VerificationRecord> outcome,
+        CancellationToken cancellationToken)
+    {
         VerificationRecord? before = null;
         var after = await verifications.UpdateAsync(uscc, year, current =>
         {
             if (current.Engagement != engagement || !Pending(current, kind)) return null;
             before = current;
-            return Apply(current, document, rejection, figures, now);
+            return outcome(current);
         }, cancellationToken);
         if (after is null) return;
         var action = after.Status switch
@@ -170,10 +193,7 @@ public sealed class VerificationUploads(StorageClients storage, VerificationStor
     private VerificationRecord Apply(VerificationRecord current, VerificationDocument document, string? rejection, VerifiedFigures? figures, DateTimeOffset now)
     {
         var documents = current.Documents.Append(document).ToList();
-        if (rejection is not null)
-        {
-            return current with { Status = VerificationStatus.Rejected, Reason = rejection + " The unit can issue new links with POST .../verification.", Documents = documents, UpdatedAt = now };
-        }
+        if (rejection is not null) return Reject(current, rejection, now) with { Documents = documents };
         var statement = figures ?? current.Statement;
         if (documents.Count < 2 || statement is null) return current with { Statement = statement, Documents = documents, UpdatedAt = now };
         var flag = VerificationDocumentChecks.FlagReason(current.ReportedEmissionsT, statement, settings.FlagThresholdPercent);
@@ -188,6 +208,15 @@ public sealed class VerificationUploads(StorageClients storage, VerificationStor
             UpdatedAt = now,
         };
     }
+
+    private static VerificationRecord Reject(VerificationRecord current, string rejection, DateTimeOffset now) => current with
+    {
+        Status = VerificationStatus.Rejected,
+        Reason = rejection + " For another attempt the unit engages the body again (POST .../verification), and the body obtains new links.",
+        UpdatedAt = now,
+    };
+
+    private long Limit(VerificationDocumentKind kind) => kind == VerificationDocumentKind.Report ? settings.MaxReportBytes : settings.MaxStatementBytes;
 
     private static string Name(VerificationDocumentKind kind) => kind == VerificationDocumentKind.Report ? "report" : "statement";
 }

@@ -124,7 +124,7 @@ public sealed partial class InfrastructureTemplateTests
         Assert.Equal("EventGridSchema", subscription["eventDeliverySchema"]!.GetValue<string>());
         Assert.Equal(["Microsoft.Storage.BlobCreated"], subscription["filter"]!["includedEventTypes"]!.AsArray().Select(t => t!.GetValue<string>()));
         Assert.Contains("containers/{0}/", subscription["filter"]!["subjectBeginsWith"]!.GetValue<string>());
-        Assert.Equal(StorageNames.Containers.Uploads, ModuleParameter(template, "eventgrid", "uploadsContainer"));
+        Assert.Equal(StorageNames.Containers.Staging, ModuleParameter(template, "eventgrid", "uploadsContainer"));
         var destination = subscription["deliveryWithResourceIdentity"]!["destination"]!;
         Assert.Equal("StorageQueue", destination["endpointType"]!.GetValue<string>());
         Assert.Equal("[variables('uploadEventsQueue')]", ModuleParameter(template, "eventgrid", "queueName"));

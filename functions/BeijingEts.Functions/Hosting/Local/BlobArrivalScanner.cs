@@ -6,7 +6,7 @@ using BeijingEts.Functions.Uploads;
 namespace BeijingEts.Functions.Hosting.Local;
 
 /// <summary>
-/// Stands in locally for the Event Grid BlobCreated subscription: lists the uploads container and enqueues one
+/// Stands in locally for the Event Grid BlobCreated subscription: lists the upload-staging container (where signed links write) and enqueues one
 /// BlobCreated event per new blob version on upload-events. A row per blob version (pending, then sent) makes
 /// each arrival one event, also across restarts; the event id is derived from the blob's URL and ETag, so a
 /// consumer can drop the duplicate that a crash between enqueue and "sent" could leave.
@@ -56,7 +56,7 @@ public sealed class BlobArrivalScanner(StorageClients storage, IConfiguration co
 
     public async Task ScanOnceAsync(CancellationToken cancellationToken)
     {
-        var container = storage.Container(StorageNames.Containers.Uploads);
+        var container = storage.Container(StorageNames.Containers.Staging);
         await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix: null, cancellationToken))
         {
             var key = MarkerKey(blob.Name, blob.Properties.ETag?.ToString() ?? "");
