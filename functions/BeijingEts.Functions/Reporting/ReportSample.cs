@@ -36,12 +36,19 @@ public sealed class DrawReportSample : IHttpFunction
     public static void Map(IEndpointRouteBuilder api)
     {
         api.MapPost("/reports/{year:int}/sample", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Reports");
-        api.MapGet("/reports/{year:int}/samples/{id}", async Task<Results<Ok<ReportSample>, ProblemHttpResult>> (int year, string id, StorageClients storage, CancellationToken ct) =>
-        {
-            return await storage.Table(StorageNames.Tables.ReportSamples).FindDocumentAsync<ReportSample>(DocumentRows.YearKey(year), id, ct) is { } sample
-                ? TypedResults.Ok(sample)
-                : ProblemHandling.NotFound($"No sample {id} was drawn for {year}.");
-        }).RequireRoles(Roles.Regulator, Roles.District).WithTags("Reports");
+        api.MapGet("/reports/{year:int}/samples/{id}", GetAsync).RequireRoles(Roles.Regulator, Roles.District).WithTags("Reports");
+    }
+
+    /// <summary>A district bureau sees only its own district's units among those drawn, as it sees only their reports.</summary>
+    private static async Task<Results<Ok<ReportSample>, ProblemHttpResult>> GetAsync(
+        int year, string id, HttpContext http, StorageClients storage, UnitStore units, CancellationToken cancellationToken)
+    {
+        var sample = id.Length == 32 && id.All(char.IsAsciiHexDigitLower)
+            ? await storage.Table(StorageNames.Tables.ReportSamples).FindDocumentAsync<ReportSample>(DocumentRows.YearKey(year), id, cancellationToken)
+            : null;
+        if (sample is null) return ProblemHandling.NotFound($"No sample {id} was drawn for {year}.");
+        var visible = await VisibleUnits.FilterAsync(http.User, sample.Units, units, cancellationToken);
+        return TypedResults.Ok(sample with { Units = sample.Units.Where(visible.Contains).ToList() });
     }
 
     private static async Task<Results<Created<ReportSample>, ProblemHttpResult>> HandleAsync(

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using BeijingEts.Domain.Lists;
 using BeijingEts.Domain.Verification;
 using BeijingEts.Functions.Audit;
@@ -69,7 +70,7 @@ public sealed class VerifierEndpoints : IHttpFunction
     public static void Map(IEndpointRouteBuilder api)
     {
         api.MapPut("/verifiers/{uscc}", PutAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
-        api.MapGet("/verifiers/{uscc}", GetAsync).RequireRoles(Roles.Regulator, Roles.District, Roles.Unit).WithTags("Verification");
+        api.MapGet("/verifiers/{uscc}", GetAsync).RequireRoles(Roles.Regulator, Roles.District, Roles.Unit, Roles.Verifier).WithTags("Verification");
         api.MapPost("/verifiers/{uscc}/relationships", AddRelationshipAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
         api.MapPost("/verifiers/{uscc}/evaluations", EvaluateAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
     }
@@ -100,16 +101,30 @@ public sealed class VerifierEndpoints : IHttpFunction
         return TypedResults.Ok(verifier);
     }
 
-    private static async Task<Results<Ok<VerifierView>, ProblemHttpResult>> GetAsync(string uscc, VerifierStore verifiers, CancellationToken cancellationToken)
+    /// <summary>
+    /// The body's record, with the relationships and evaluations the caller may read: each concerns a unit, so it is
+    /// scoped like that unit's reports (the regulator all, a district its units, a unit itself); a body reads its own in
+    /// full and no other body's.
+    /// </summary>
+    private static async Task<Results<Ok<VerifierView>, ProblemHttpResult>> GetAsync(
+        string uscc, HttpContext http, VerifierStore verifiers, UnitStore units, CancellationToken cancellationToken)
     {
         if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
-        if (await verifiers.FindAsync(code, cancellationToken) is not { } verifier)
+        var self = string.Equals(http.User.FindFirstValue(EtsClaims.VerifierId), code, StringComparison.OrdinalIgnoreCase);
+        if ((http.User.IsInRole(Roles.Verifier) && !self) || await verifiers.FindAsync(code, cancellationToken) is not { } verifier)
         {
             return ProblemHandling.NotFound($"No verification body {code} is on record; the regulator records it with PUT /api/verifiers/{code}.");
         }
+        var relationships = await verifiers.RelationshipsAsync(code, cancellationToken);
         var evaluations = await verifiers.EvaluationsAsync(code, cancellationToken);
+        if (!self)
+        {
+            var visible = await VisibleUnits.FilterAsync(http.User, relationships.Select(r => r.Unit).Concat(evaluations.Select(e => e.Unit)), units, cancellationToken);
+            relationships = relationships.Where(r => visible.Contains(r.Unit)).ToList();
+            evaluations = evaluations.Where(e => visible.Contains(e.Unit)).ToList();
+        }
         decimal? average = evaluations.Count == 0 ? null : Math.Round(evaluations.Average(e => (decimal)e.Score), 1);
-        return TypedResults.Ok(new VerifierView(verifier, await verifiers.RelationshipsAsync(code, cancellationToken), evaluations, average));
+        return TypedResults.Ok(new VerifierView(verifier, relationships, evaluations, average));
     }
 
     /// <summary>POST /api/verifiers/{uscc}/evaluations (regulator, Art. 26): scores the body's engagement for a unit-year, once.</summary>

@@ -121,6 +121,15 @@ public sealed class ImportStatisticsTests(ImportFixture app) : IClassFixture<Imp
         Assert.Contains("not an XLSX spreadsheet", (await response.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
     }
 
+    [Fact]
+    public async Task ZipBombXlsx_IsA400_AndNothingIsImported()
+    {
+        var response = await ImportAsync(2024, File(Files.HostileFileTests.ZipBombXlsx(256L * 1024 * 1024), TabularXlsx));
+
+        Assert.Contains("unpacks to more than", (await response.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
+        Assert.Empty(await app.Storage.Container(StorageNames.Containers.Imports).GetBlobsAsync(cancellationToken: Ct).ToListAsync(Ct));
+    }
+
     private const string TabularXlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
     [Fact]

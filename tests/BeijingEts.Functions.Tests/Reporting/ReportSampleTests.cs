@@ -49,6 +49,27 @@ public sealed class ReportSampleTests(ReportSampleFixture app) : IClassFixture<R
     }
 
     [Fact]
+    public async Task ADistrictBureau_SeesOnlyItsOwnUnitsInASample()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var chaoyang = await _reporting.ListedUnitAsync(Year, key: false, district: "朝阳区");
+        var haidian = await _reporting.ListedUnitAsync(Year, key: false, district: "海淀区");
+        await _reporting.SubmitAsync(chaoyang, Year, ReportingClient.Report());
+        await _reporting.SubmitAsync(haidian, Year, ReportingClient.Report());
+        var sample = await DrawAsync(new { ratio = 1m, seed = 7 });
+        var path = $"/api/reports/{Year}/samples/{sample.GetProperty("id").GetString()}";
+
+        var haidianView = Units(await app.Client("district", "海淀区").GetFromJsonAsync<JsonElement>(path, Ct));
+        var regulatorView = Units(await _reporting.Regulator.GetFromJsonAsync<JsonElement>(path, Ct));
+
+        Assert.Contains(haidian, haidianView);
+        Assert.DoesNotContain(chaoyang, haidianView);
+        Assert.Contains(chaoyang, regulatorView);
+        Assert.Contains(haidian, regulatorView);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("unit", haidian).GetAsync(path, Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task Sample_RatioOutOfRange_IsRefused()
     {
         var response = await _reporting.Regulator.PostAsJsonAsync($"/api/reports/{Year}/sample", new { ratio = 1.5m }, Ct);

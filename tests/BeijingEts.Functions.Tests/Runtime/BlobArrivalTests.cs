@@ -17,7 +17,7 @@ public sealed class BlobArrivalScannerTests(ScannerOnlyFixture app) : IClassFixt
     public async Task NewBlob_BecomesExactlyOneBlobCreatedEvent()
     {
         var ct = TestContext.Current.CancellationToken;
-        var container = app.Storage.Container(StorageNames.Containers.Uploads);
+        var container = app.Storage.Container(StorageNames.Containers.Staging);
         var name = $"reports/2026/{Guid.NewGuid()}/verification.pdf";
         var uploaded = await container.GetBlobClient(name).UploadAsync(BinaryData.FromString("%PDF-1.7 test"), ct);
 
@@ -42,7 +42,7 @@ public sealed class BlobArrivalScannerTests(ScannerOnlyFixture app) : IClassFixt
     public async Task EventSchema_HasTheFieldsEventGridSends()
     {
         var ct = TestContext.Current.CancellationToken;
-        var container = app.Storage.Container(StorageNames.Containers.Uploads);
+        var container = app.Storage.Container(StorageNames.Containers.Staging);
         var name = $"schema/{Guid.NewGuid()}.txt";
         await container.GetBlobClient(name).UploadAsync(BinaryData.FromString("x"), ct);
 
@@ -74,7 +74,7 @@ public sealed class BlobArrivalEndToEndTests(UploadsFixture app) : IClassFixture
     {
         var ct = TestContext.Current.CancellationToken;
         var name = $"attachments/{Guid.NewGuid()}/fuel-invoices.xlsx";
-        await app.Storage.Container(StorageNames.Containers.Uploads).GetBlobClient(name).UploadAsync(BinaryData.FromBytes(new byte[2048]), ct);
+        await app.Storage.Container(StorageNames.Containers.Staging).GetBlobClient(name).UploadAsync(BinaryData.FromBytes(new byte[2048]), ct);
 
         var uploads = app.Storage.Table(StorageNames.Tables.Uploads);
         await Eventually.HoldsAsync(async () => (await uploads.GetEntityIfExistsAsync<TableEntity>("uploads", Uri.EscapeDataString(name), cancellationToken: ct)).HasValue,

@@ -32,7 +32,7 @@ public sealed class CustomHandlerModeTests(CustomHandlerFixture app) : IClassFix
         Assert.Equal("custom-handler", runtime.GetProperty("mode").GetString());
 
         var name = $"host-mode/{Guid.NewGuid()}.pdf";
-        await app.Storage.Container(StorageNames.Containers.Uploads).GetBlobClient(name).UploadAsync(BinaryData.FromString("x"), ct);
+        await app.Storage.Container(StorageNames.Containers.Staging).GetBlobClient(name).UploadAsync(BinaryData.FromString("x"), ct);
         await Task.Delay(1000, ct); // the local scanner, were it running, would have announced the blob by now
         Assert.Empty((await app.Queue(StorageNames.Queues.UploadEvents).PeekMessagesAsync(32, ct)).Value);
     }
@@ -41,7 +41,7 @@ public sealed class CustomHandlerModeTests(CustomHandlerFixture app) : IClassFix
     public async Task HostPayloadOverLoopback_InvokesTheQueueFunction()
     {
         var ct = TestContext.Current.CancellationToken;
-        var container = app.Storage.Container(StorageNames.Containers.Uploads);
+        var container = app.Storage.Container(StorageNames.Containers.Staging);
         var name = $"host-invoked/{Guid.NewGuid()}.pdf";
         var blob = await container.GetBlobClient(name).UploadAsync(BinaryData.FromString("%PDF"), ct);
         var arrival = new

@@ -15,7 +15,7 @@ public sealed class VerificationClient(EtsAppFixture app)
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A bare client, as a verification body without an account uses the links.</summary>
+    /// <summary>A bare client, as anyone holding a signed link uses it.</summary>
     public static readonly HttpClient Anonymous = new();
 
     public sealed record Reported(string Uscc, int Version, long Direct, long Indirect, long Total);
@@ -55,10 +55,24 @@ public sealed class VerificationClient(EtsAppFixture app)
     public Task<HttpResponseMessage> EngageAsync(string unit, string verifier, string lead = "lead") =>
         app.Client("unit", unit).PostAsJsonAsync($"/api/units/{unit}/reports/{Year}/verification", new { verifier, leadVerifier = lead }, Ct);
 
-    public async Task<JsonElement> LinksAsync(string unit, string verifier)
+    /// <summary>The unit engages the body; the answer is the engagement (no links).</summary>
+    public async Task<JsonElement> EngagementAsync(string unit, string verifier)
     {
         var response = await EngageAsync(unit, verifier);
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+    }
+
+    /// <summary>Asks for an engagement's upload links as <paramref name="client"/> (the body's own verifier token when null).</summary>
+    public Task<HttpResponseMessage> RequestLinksAsync(string verifier, string engagementId, HttpClient? client = null) =>
+        (client ?? app.Client("verifier", verifier)).PostAsync($"/api/verifiers/{verifier}/engagements/{engagementId}/links", null, Ct);
+
+    /// <summary>The unit engages the body, and the body obtains the upload links with its own token.</summary>
+    public async Task<JsonElement> LinksAsync(string unit, string verifier)
+    {
+        var engagement = await EngagementAsync(unit, verifier);
+        var response = await RequestLinksAsync(verifier, engagement.GetProperty("engagementId").GetString()!);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
         return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
     }
 

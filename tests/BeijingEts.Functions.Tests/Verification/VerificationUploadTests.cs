@@ -19,7 +19,7 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
         var verifier = await _verification.EligibleVerifierAsync();
         var links = await _verification.LinksAsync(report.Uscc, verifier);
         Assert.Equal(report.Version, links.GetProperty("reportVersion").GetInt32());
-        Assert.InRange(links.GetProperty("expiresAt").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddDays(13.9), DateTimeOffset.UtcNow.AddDays(14.1));
+        Assert.InRange(links.GetProperty("expiresOn").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddHours(23.9), DateTimeOffset.UtcNow.AddHours(24));
         var awaiting = await _verification.StatusAsync(report.Uscc);
         Assert.Equal("awaiting-upload", awaiting.GetProperty("status").GetString());
 
@@ -38,6 +38,8 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
         Assert.True(DateOnly.Parse(documents["report"].GetProperty("retainUntil").GetString()!) >= DateOnly.FromDateTime(DateTime.UtcNow).AddYears(5));
         var download = await Anonymous.GetAsync(documents["report"].GetProperty("downloadUrl").GetString(), Ct);
         Assert.Equal(pdf, await download.Content.ReadAsByteArrayAsync(Ct));
+        var kept = app.Storage.Container(StorageNames.Containers.Uploads).GetBlobClient($"verification/{report.Uscc}/{Year}/{links.GetProperty("engagementId").GetString()}/statement.json");
+        Assert.Equal(statement, (await kept.DownloadContentAsync(Ct)).Value.Content.ToArray());
 
         var unitView = await _verification.StatusAsync(report.Uscc, app.Client("unit", report.Uscc));
         Assert.Equal("accepted", unitView.GetProperty("status").GetString());
@@ -51,7 +53,7 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
         await twice.AssertProblemAsync(HttpStatusCode.Conflict);
         var history = await _verification.Regulator.GetFromJsonAsync<JsonElement>($"/api/verifiers/{verifier}", Ct);
         Assert.Equal(86, history.GetProperty("evaluations")[0].GetProperty("score").GetInt32());
-        Assert.Equal(links.GetProperty("engagement").GetString(), history.GetProperty("evaluations")[0].GetProperty("engagement").GetString());
+        Assert.Equal(links.GetProperty("engagementId").GetString(), history.GetProperty("evaluations")[0].GetProperty("engagement").GetString());
         Assert.Equal(86m, history.GetProperty("averageScore").GetDecimal());
     }
 
@@ -115,7 +117,7 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
         Assert.Equal(JsonValueKind.Null, status.GetProperty("verifiedEmissionsT").ValueKind);
 
         var again = await _verification.LinksAsync(report.Uscc, verifier);
-        Assert.NotEqual(links.GetProperty("engagement").GetString(), again.GetProperty("engagement").GetString());
+        Assert.NotEqual(links.GetProperty("engagementId").GetString(), again.GetProperty("engagementId").GetString());
         var renewed = await _verification.StatusAsync(report.Uscc);
         Assert.Equal("awaiting-upload", renewed.GetProperty("status").GetString());
         Assert.Empty(renewed.GetProperty("documents").EnumerateArray());
@@ -132,6 +134,20 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
         var status = await _verification.SettledAsync(report.Uscc);
         Assert.Equal("rejected", status.GetProperty("status").GetString());
         Assert.Contains("not a PDF", status.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task ATruncatedPdf_IsRejectedWithTheReason()
+    {
+        var report = await _verification.ReportedKeyUnitAsync();
+        var links = await _verification.LinksAsync(report.Uscc, await _verification.EligibleVerifierAsync());
+        var pdf = Pdf();
+
+        await UploadAsync(links, "reportUploadUrl", pdf[..(pdf.Length / 3)], "application/pdf");
+
+        var status = await _verification.SettledAsync(report.Uscc);
+        Assert.Equal("rejected", status.GetProperty("status").GetString());
+        Assert.Contains("not a readable PDF", status.GetProperty("reason").GetString());
     }
 
     [Fact]
@@ -248,6 +264,11 @@ public sealed class VerificationLimitTests(ShortLinkFixture app) : IClassFixture
 
         var status = await _verification.SettledAsync(report.Uscc);
         Assert.Equal("rejected", status.GetProperty("status").GetString());
-        Assert.Contains("over the 4096-byte limit", status.GetProperty("reason").GetString());
+        Assert.Contains($"is {big.Length} bytes, over the 4096-byte limit", status.GetProperty("reason").GetString());
+        Assert.Empty(status.GetProperty("documents").EnumerateArray());
+        // Refused on the event's content length: staged, never copied into write-once storage.
+        var name = $"verification/{report.Uscc}/{Year}/{links.GetProperty("engagementId").GetString()}/report.pdf";
+        Assert.True(await app.Storage.Container(StorageNames.Containers.Staging).GetBlobClient(name).ExistsAsync(TestContext.Current.CancellationToken));
+        Assert.False(await app.Storage.Container(StorageNames.Containers.Uploads).GetBlobClient(name).ExistsAsync(TestContext.Current.CancellationToken));
     }
 }

@@ -88,6 +88,35 @@ public sealed class VerifierTests(VerifierFixture app) : IClassFixture<VerifierF
     }
 
     [Fact]
+    public async Task ABodysRelationships_AreReadOnlyByThoseTheyConcern_AndEligibilityOnlyForVisibleUnits()
+    {
+        var chaoyang = await TestUnits.RegisterAsync(_regulator, district: "朝阳区");
+        var haidian = await TestUnits.RegisterAsync(_regulator, district: "海淀区");
+        var verifier = await VerifierAsync(Body());
+        var other = await VerifierAsync(Body());
+        foreach (var unit in new[] { chaoyang, haidian })
+        {
+            var added = await _regulator.PostAsJsonAsync($"/api/verifiers/{verifier}/relationships",
+                new { unit, service = "testing", from = Today.AddYears(-6).ToString("yyyy-MM-dd"), to = Today.AddYears(-5).ToString("yyyy-MM-dd") }, Ct);
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        }
+        async Task<List<string>> RelatedAsync(HttpClient client) =>
+            (await client.GetFromJsonAsync<JsonElement>($"/api/verifiers/{verifier}", Ct)).GetProperty("relationships").EnumerateArray().Select(r => r.GetProperty("unit").GetString()!).Order().ToList();
+
+        Assert.Equal([chaoyang], await RelatedAsync(app.Client("unit", chaoyang)));
+        Assert.Equal([haidian], await RelatedAsync(app.Client("district", "海淀区")));
+        Assert.Equal(new[] { chaoyang, haidian }.Order(), await RelatedAsync(app.Client("verifier", verifier)));
+        Assert.Equal(new[] { chaoyang, haidian }.Order(), await RelatedAsync(_regulator));
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("verifier", other).GetAsync($"/api/verifiers/{verifier}", Ct)).StatusCode);
+
+        var eligibility = $"/api/verifiers/{verifier}/eligibility?year=2025&leadVerifier=lead&unit=";
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("unit", chaoyang).GetAsync(eligibility + haidian, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("district", "海淀区").GetAsync(eligibility + chaoyang, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("district", "海淀区").GetAsync(eligibility + haidian, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("verifier", verifier).GetAsync(eligibility + haidian, Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task BadRecords_AreRefused_AndNothingIsWritten()
     {
         var uscc = TestUnits.NewUscc();
