@@ -336,6 +336,7 @@ var verificationAddress = verificationApp.Services.GetRequiredService<Microsoft.
 using var plain = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
 var regulatorToken = BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "regulator");
 var verifier = ListsBench.NewUscc();
+var verifierToken = BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "verifier", verifier);
 await ReportsBench.SendAsync(plain, HttpMethod.Put, $"{verificationAddress}/api/verifiers/{verifier}", ReportsBench.Verifier, regulatorToken);
 var pdf = ReportsBench.Pdf();
 var uploadTimes = new List<TimeSpan>();
@@ -346,7 +347,11 @@ foreach (var unit in reporters.Where(r => r.Key).Take(7))
     var report = await (await plain.SendAsync(reportRequest)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
     using var engage = new HttpRequestMessage(HttpMethod.Post, $"{verificationAddress}/api/units/{unit.Uscc}/reports/2025/verification") { Content = JsonContent.Create(new { verifier, leadVerifier = "lead" }) };
     engage.Headers.Authorization = new("Bearer", unit.Token);
-    var links = await (await plain.SendAsync(engage)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+    var engagement = await (await plain.SendAsync(engage)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+    // The unit gets no links: the body obtains them with its own token (issue 15).
+    using var obtain = new HttpRequestMessage(HttpMethod.Post, $"{verificationAddress}/api/verifiers/{verifier}/engagements/{engagement.GetProperty("engagementId").GetString()}/links");
+    obtain.Headers.Authorization = new("Bearer", verifierToken);
+    var links = await (await plain.SendAsync(obtain)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
     watch.Restart();
     await Task.WhenAll(
         ReportsBench.UploadAsync(plain, links.GetProperty("reportUploadUrl").GetString()!, pdf),
