@@ -128,7 +128,7 @@ public sealed class ImportStatisticsTests(ImportFixture app) : IClassFixture<Imp
         var response = await ImportAsync(year, File(Files.HostileFileTests.ZipBombXlsx(256L * 1024 * 1024), TabularXlsx));
 
         Assert.Contains("unpacks to more than", (await response.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
-        Assert.Empty(await app.Storage.Container(StorageNames.Containers.Imports).GetBlobsAsync(prefix: $"{year}/", cancellationToken: Ct).ToListAsync(Ct));
+        Assert.Empty(await app.Storage.Container(StorageNames.Containers.Imports).GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{year}/", Ct).ToListAsync(Ct));
     }
 
     private const string TabularXlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
