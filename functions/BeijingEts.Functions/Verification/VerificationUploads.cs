@@ -103,8 +103,7 @@ public static class VerificationDocumentChecks
 /// document, records its SHA-256, size and retention against the engagement, and sets the status. Both documents
 /// valid: accepted, with the verified total, flagged if it strays past the threshold. Any document invalid: rejected,
 /// with the reason, until the unit engages again; one over its size limit is refused before it is read or kept
-/// (RecordBlobArrival). An upload through a superseded engagement's link, or
-/// a repeated event, changes nothing.
+/// (RecordBlobArrival). An upload through a superseded engagement's link, or a repeated event, changes nothing.
 /// </summary>
 public sealed class VerificationUploads(StorageClients storage, VerificationStore verifications, VerificationSettings settings, AuditLog audit,
     TimeProvider clock, ILogger<VerificationUploads> logger) : IUploadHandler
