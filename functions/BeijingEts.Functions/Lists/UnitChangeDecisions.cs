@@ -1,0 +1,174 @@
+using BeijingEts.Domain.Lists;
+using BeijingEts.Functions.Audit;
+using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Cycle;
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Ledger;
+
+namespace BeijingEts.Functions.Lists;
+
+/// <summary>POST /api/changes/{id}/district-confirmation (the unit's district bureau): the first confirmation of a merger or split (Art. 8-9).</summary>
+public sealed class ConfirmUnitChangeByDistrict : IHttpFunction
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPost("/changes/{id}/district-confirmation", HandleAsync).RequireRoles(Roles.District).WithTags("Units");
+
+    private static async Task<Results<Ok<UnitChange>, ProblemHttpResult>> HandleAsync(
+        string id, HttpContext http, UnitChangeStore changes, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var found = await changes.FindAsync(id, cancellationToken);
+        if (found is null) return ProblemHandling.NotFound($"No change {id}.");
+        var (change, etag) = found.Value;
+        var actor = Actor.From(http.User);
+        var decision = change.ConfirmByDistrict(UnitAccess.IsDistrictOf(http.User, change.District), actor.Id, clock.GetUtcNow());
+        return await UnitChangeTransitions.SaveAsync(changes, audit, actor, "unit-change.district-confirmed", change, decision, etag, cancellationToken);
+    }
+}
+
+/// <summary>
+/// POST /api/changes/{id}/confirmation (regulator), after the district's: the merger or split takes effect. The unit is
+/// marked succeeded, every holding moves to the successors in the registered shares (one ledger transaction each, its id
+/// fixed by the change, so sending the confirmation again finishes what a stopped one began and moves nothing twice),
+/// and the obligations of the open years pass with them (Art. 8, 27).
+/// </summary>
+public sealed class ConfirmUnitChange : IHttpFunction
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPost("/changes/{id}/confirmation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Units");
+
+    private static async Task<Results<Ok<UnitChange>, ProblemHttpResult>> HandleAsync(
+        string id, HttpContext http, UnitChangeStore changes, UnitStore units, CycleScheduleStore schedules, LedgerStore ledger, LedgerSubmitter submitter,
+        AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var found = await changes.FindAsync(id, cancellationToken);
+        if (found is null) return ProblemHandling.NotFound($"No change {id}.");
+        var (change, etag) = found.Value;
+        var actor = Actor.From(http.User);
+        var now = clock.GetUtcNow();
+        IReadOnlyList<int> years = [];
+        IReadOnlyList<HeldQuantity> holdings = [];
+        if (change.State == UnitChangeStates.PendingRegulator)
+        {
+            foreach (var successor in change.Successors)
+            {
+                if (await units.FindAsync(successor, cancellationToken) is not ({ Status: UnitStatus.Active }, _))
+                {
+                    return Problems.Conflict($"Successor {successor} is no longer an active unit; reject change {id} with POST /api/changes/{id}/rejection and have the unit register it again.");
+                }
+            }
+            var due = new Dictionary<int, DateTimeOffset>();
+            for (var year = change.RegisteredOn.Year - 1; year <= change.RegisteredOn.Year; year++)
+            {
+                if (await schedules.FindAsync(year, cancellationToken) is { } schedule) due[year] = schedule.SurrenderDue;
+            }
+            years = UnitChange.OpenYears(change.RegisteredOn, due, now);
+            holdings = (await ledger.ReadAccountAsync(change.Uscc, cancellationToken)).Holdings.Select(h => new HeldQuantity(h.Product, h.Vintage, h.Lot, h.Quantity)).ToList();
+        }
+        var decision = change.Confirm(actor.Id, now, years, holdings);
+        if (decision.Outcome == ChangeOutcome.Decided)
+        {
+            var saved = await UnitChangeTransitions.SaveAsync(changes, audit, actor, "unit-change.confirmed", change, decision, etag, cancellationToken);
+            if (saved.Result is not Ok<UnitChange>) return saved;
+        }
+        else if (decision.Outcome != ChangeOutcome.AlreadyConfirmed)
+        {
+            return UnitChangeTransitions.Problem(decision);
+        }
+        await TakeEffectAsync(decision.Change, units, submitter, audit, actor, clock, cancellationToken);
+        return TypedResults.Ok(decision.Change);
+    }
+
+    /// <summary>What follows a confirmation, each step safe to repeat: the unit marked succeeded, then its holdings moved.</summary>
+    private static async Task TakeEffectAsync(UnitChange change, UnitStore units, LedgerSubmitter submitter, AuditLog audit, Actor actor, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        while (await units.FindAsync(change.Uscc, cancellationToken) is var (unit, unitETag) && unit.Status != UnitStatus.Succeeded)
+        {
+            var succeeded = unit with { Status = UnitStatus.Succeeded, Successors = change.Successors, UpdatedAt = clock.GetUtcNow() };
+            try
+            {
+                await units.ReplaceAsync(succeeded, unitETag, cancellationToken);
+            }
+            catch (RequestFailedException error) when (error.Status == 412)
+            {
+                continue; // the unit changed meanwhile: apply the change to what it is now
+            }
+            await audit.RecordAsync(actor, $"unit.{change.Kind}", $"units/{change.Uscc}", UnitView.From(unit), new { unit = UnitView.From(succeeded), change }, cancellationToken);
+        }
+        foreach (var transfer in change.HoldingTransfers ?? [])
+        {
+            var transaction = new LedgerTransaction(transfer.TransactionId, Domain.Ledger.TransactionType.Succession, change.Uscc, transfer.To, transfer.Product,
+                transfer.Vintage, transfer.Quantity, transfer.Lot, $"Art. 8 {change.Kind} {change.Id}", change.ConfirmedBy!, change.ConfirmedAt!.Value);
+            var (outcome, _) = await submitter.SubmitAsync(transaction, cancellationToken);
+            // Art. 13: a platform id held by another transaction is never taken as this movement.
+            if (outcome == SubmitOutcome.IdTaken) throw new InvalidOperationException($"Ledger id {transfer.TransactionId} of change {change.Id} is held by a different transaction.");
+        }
+    }
+}
+
+/// <summary>
+/// POST /api/changes/{id}/rejection: the unit's district bureau (while it awaits the district) or the regulator (while it
+/// awaits the regulator) turns a merger or split down, with a reason; nothing has moved, and the unit may register it again.
+/// </summary>
+public sealed class RejectUnitChange : IHttpFunction
+{
+    public sealed record Request(string Reason);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPost("/changes/{id}/rejection", HandleAsync).RequireRoles(Roles.District, Roles.Regulator).WithTags("Units");
+
+    private static async Task<Results<Ok<UnitChange>, ProblemHttpResult>> HandleAsync(
+        string id, Request request, HttpContext http, UnitChangeStore changes, AuditLog audit, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Reason)) return ProblemHandling.BadRequest("reason is required: say why the change is turned down.");
+        if (request.Reason.Length > 4000) return ProblemHandling.BadRequest("reason is longer than 4000 characters.");
+        var found = await changes.FindAsync(id, cancellationToken);
+        if (found is null) return ProblemHandling.NotFound($"No change {id}.");
+        var (change, etag) = found.Value;
+        var actor = Actor.From(http.User);
+        var decision = change.Reject(UnitAccess.IsDistrictOf(http.User, change.District), http.User.IsInRole(Roles.Regulator), actor.Id, request.Reason.Trim());
+        return await UnitChangeTransitions.SaveAsync(changes, audit, actor, "unit-change.rejected", change, decision, etag, cancellationToken);
+    }
+}
+
+/// <summary>GET /api/changes/{id}: for the regulator, the unit's district bureau and the unit.</summary>
+public sealed class GetUnitChange : IHttpFunction
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/changes/{id}", HandleAsync).WithTags("Units");
+
+    private static async Task<Results<Ok<UnitChange>, ProblemHttpResult>> HandleAsync(string id, HttpContext http, UnitChangeStore changes, CancellationToken cancellationToken)
+    {
+        var found = await changes.FindAsync(id, cancellationToken);
+        var verdict = found is null ? AccessVerdict.Hidden : UnitAccess.Check(http.User, found.Value.Change.Uscc, found.Value.Change.District);
+        return verdict switch
+        {
+            AccessVerdict.Allowed => TypedResults.Ok(found!.Value.Change),
+            AccessVerdict.Forbidden => Problems.Forbidden($"Change {id} can be read by the regulator, the unit's district bureau and the unit."),
+            _ => ProblemHandling.NotFound($"No change {id}."),
+        };
+    }
+}
+
+internal static class UnitChangeTransitions
+{
+    public static async Task<Results<Ok<UnitChange>, ProblemHttpResult>> SaveAsync(
+        UnitChangeStore changes, AuditLog audit, Actor actor, string action, UnitChange before, ChangeDecision decision, ETag etag, CancellationToken cancellationToken)
+    {
+        if (decision.Outcome != ChangeOutcome.Decided) return Problem(decision);
+        try
+        {
+            await changes.ReplaceAsync(decision.Change, etag, cancellationToken);
+        }
+        catch (TableTransactionFailedException error) when (error.Status == 412)
+        {
+            return Problems.Conflict($"Change {decision.Change.Id} changed while you were deciding it; read it and try again.");
+        }
+        await audit.RecordAsync(actor, action, $"changes/{decision.Change.Id}", before, decision.Change, cancellationToken);
+        return TypedResults.Ok(decision.Change);
+    }
+
+    public static ProblemHttpResult Problem(ChangeDecision decision) => decision.Outcome == ChangeOutcome.NotYours
+        ? Problems.Forbidden(decision.Reason!)
+        : Problems.Conflict(decision.Reason!);
+}
