@@ -69,7 +69,8 @@ public sealed record UnitChange(
     string? RejectedBy = null,
     string? RejectionReason = null,
     IReadOnlyList<int>? ObligationYears = null,
-    IReadOnlyList<HoldingTransfer>? HoldingTransfers = null)
+    IReadOnlyList<HoldingTransfer>? HoldingTransfers = null,
+    DateTimeOffset? EffectTakenAt = null)
 {
     public bool IsSuccession => Kind is UnitChangeKinds.Merger or UnitChangeKinds.Split;
 

@@ -9,5 +9,6 @@ public static class ListsServices
         .AddSingleton<PublishedListStore>()
         .AddSingleton<ListPublisher>()
         .AddSingleton<RemovalStore>()
-        .AddSingleton<UnitChangeStore>();
+        .AddSingleton<UnitChangeStore>()
+        .AddSingleton<UnitChangeEffects>();
 }

@@ -28,8 +28,8 @@ public sealed class ConfirmUnitChangeByDistrict : IHttpFunction
 /// <summary>
 /// POST /api/changes/{id}/confirmation (regulator), after the district's: the merger or split takes effect. The unit is
 /// marked succeeded, every holding moves to the successors in the registered shares (one ledger transaction each, its id
-/// fixed by the change, so sending the confirmation again finishes what a stopped one began and moves nothing twice),
-/// and the obligations of the open years pass with them (Art. 8, 27).
+/// fixed by the change, so sending the confirmation again, or the <see cref="FinishConfirmedChanges"/> timer, finishes what
+/// a stopped one began and moves nothing twice), and the obligations of the open years pass with them (Art. 8, 27).
 /// </summary>
 public sealed class ConfirmUnitChange : IHttpFunction
 {
@@ -37,7 +37,7 @@ public sealed class ConfirmUnitChange : IHttpFunction
         api.MapPost("/changes/{id}/confirmation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Units");
 
     private static async Task<Results<Ok<UnitChange>, ProblemHttpResult>> HandleAsync(
-        string id, HttpContext http, UnitChangeStore changes, UnitStore units, CycleScheduleStore schedules, LedgerStore ledger, LedgerSubmitter submitter,
+        string id, HttpContext http, UnitChangeStore changes, UnitStore units, CycleScheduleStore schedules, LedgerStore ledger, UnitChangeEffects effects,
         AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var found = await changes.FindAsync(id, cancellationToken);
@@ -74,35 +74,8 @@ public sealed class ConfirmUnitChange : IHttpFunction
         {
             return UnitChangeTransitions.Problem(decision);
         }
-        await TakeEffectAsync(decision.Change, units, submitter, audit, actor, clock, cancellationToken);
+        await effects.TakeEffectAsync(decision.Change, actor, cancellationToken);
         return TypedResults.Ok(decision.Change);
-    }
-
-    /// <summary>What follows a confirmation, each step safe to repeat: the unit marked succeeded, then its holdings moved.</summary>
-    private static async Task TakeEffectAsync(UnitChange change, UnitStore units, LedgerSubmitter submitter, AuditLog audit, Actor actor, TimeProvider clock,
-        CancellationToken cancellationToken)
-    {
-        while (await units.FindAsync(change.Uscc, cancellationToken) is var (unit, unitETag) && unit.Status != UnitStatus.Succeeded)
-        {
-            var succeeded = unit with { Status = UnitStatus.Succeeded, Successors = change.Successors, UpdatedAt = clock.GetUtcNow() };
-            try
-            {
-                await units.ReplaceAsync(succeeded, unitETag, cancellationToken);
-            }
-            catch (RequestFailedException error) when (error.Status == 412)
-            {
-                continue; // the unit changed meanwhile: apply the change to what it is now
-            }
-            await audit.RecordAsync(actor, $"unit.{change.Kind}", $"units/{change.Uscc}", UnitView.From(unit), new { unit = UnitView.From(succeeded), change }, cancellationToken);
-        }
-        foreach (var transfer in change.HoldingTransfers ?? [])
-        {
-            var transaction = new LedgerTransaction(transfer.TransactionId, Domain.Ledger.TransactionType.Succession, change.Uscc, transfer.To, transfer.Product,
-                transfer.Vintage, transfer.Quantity, transfer.Lot, $"Art. 8 {change.Kind} {change.Id}", change.ConfirmedBy!, change.ConfirmedAt!.Value);
-            var (outcome, _) = await submitter.SubmitAsync(transaction, cancellationToken);
-            // Art. 13: a platform id held by another transaction is never taken as this movement.
-            if (outcome == SubmitOutcome.IdTaken) throw new InvalidOperationException($"Ledger id {transfer.TransactionId} of change {change.Id} is held by a different transaction.");
-        }
     }
 }
 

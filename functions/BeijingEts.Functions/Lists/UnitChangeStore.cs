@@ -61,6 +61,15 @@ public sealed class UnitChangeStore(StorageClients storage)
         await Table.SubmitTransactionAsync(actions, cancellationToken);
     }
 
+    /// <summary>Confirmed changes not yet marked as having taken effect, confirmed before <paramref name="before"/>: ones whose confirmation may have stopped.</summary>
+    public async Task<IReadOnlyList<UnitChange>> AwaitingEffectAsync(DateTimeOffset before, CancellationToken cancellationToken) =>
+        (await QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and AwaitsEffect eq {true}"), cancellationToken))
+            .Where(c => c.ConfirmedAt < before).ToList();
+
+    /// <summary>Records that a confirmed change has taken effect; a 412 means it changed since it was read.</summary>
+    public Task MarkAsync(UnitChange change, ETag etag, CancellationToken cancellationToken) =>
+        Table.UpdateEntityAsync(ToEntity(change), etag, TableUpdateMode.Replace, cancellationToken);
+
     private async Task<IReadOnlyList<UnitChange>> QueryAsync(string filter, CancellationToken cancellationToken)
     {
         var changes = new List<UnitChange>();
@@ -75,6 +84,7 @@ public sealed class UnitChangeStore(StorageClients storage)
         var entity = DocumentRows.Entity(Partition, change.Id, change);
         entity["Uscc"] = change.Uscc;
         entity["State"] = change.State;
+        entity["AwaitsEffect"] = change.State == UnitChangeStates.Confirmed && change.EffectTakenAt is null;
         return entity;
     }
 }

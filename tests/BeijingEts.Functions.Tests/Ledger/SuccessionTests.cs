@@ -159,6 +159,37 @@ public sealed class SuccessionTests(LedgerFixture app) : IClassFixture<LedgerFix
         await _ledger.AssertNoDriftAsync();
     }
 
+    [Fact]
+    public async Task AConfirmationThatStoppedBeforeItTookEffect_IsFinishedByTheTimer_Once()
+    {
+        var unit = await _ledger.NewAccountAsync();
+        var successor = await _ledger.NewAccountAsync();
+        await _ledger.SettleAsync(_ledger.Regulator, "issuance", null, "issuance", 300, vintage: 2035);
+        await _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", unit, 300, vintage: 2035);
+        // Confirmed and saved two minutes ago, then the process stopped: the unit is active and nothing has moved.
+        var at = DateTimeOffset.UtcNow.AddMinutes(-2);
+        var change = Domain.Lists.UnitChange.Succession(Guid.NewGuid().ToString("N"), unit, "朝阳区", "merger", DateOnly.FromDateTime(at.UtcDateTime),
+                DateOnly.FromDateTime(at.UtcDateTime).AddDays(28), DateOnly.FromDateTime(at.UtcDateTime), "旧单位", [successor], null, $"local:unit:{unit}", at)
+            .ConfirmByDistrict(true, "local:district", at).Change
+            .Confirm("local:regulator", at, [], [new Domain.Lists.HeldQuantity("BEA", 2035, null, new Domain.Ledger.Tonnes(300))]).Change;
+        await app.Service<BeijingEts.Functions.Lists.UnitChangeStore>().AddAsync(change, Ct);
+        Assert.Equal("active", await StatusAsync(unit));
+
+        var timer = new Dictionary<string, JsonElement> { ["timer"] = JsonSerializer.SerializeToElement(new { IsPastDue = false }) };
+        var invoker = app.Service<BeijingEts.Functions.Hosting.Local.LocalInvoker>();
+        var (first, _) = await invoker.InvokeAsync(nameof(BeijingEts.Functions.Lists.FinishConfirmedChanges), new BeijingEts.Functions.Hosting.Invocation.InvocationRequest(timer, []), "finish-1", Ct);
+        var (second, _) = await invoker.InvokeAsync(nameof(BeijingEts.Functions.Lists.FinishConfirmedChanges), new BeijingEts.Functions.Hosting.Invocation.InvocationRequest(timer, []), "finish-2", Ct);
+
+        Assert.True(first && second);
+        Assert.Equal("succeeded", await StatusAsync(unit));
+        Assert.Equal("completed", (await _ledger.OutcomeAsync(change.HoldingTransfers![0].TransactionId)).GetProperty("status").GetString());
+        Assert.Equal(300, await _ledger.HoldingAsync(successor, vintage: 2035));
+        Assert.Equal(0, await _ledger.HoldingAsync(unit, vintage: 2035));
+        var finished = await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/changes/{change.Id}", Ct);
+        Assert.Equal(JsonValueKind.String, finished.GetProperty("effectTakenAt").ValueKind);
+        await _ledger.AssertNoDriftAsync();
+    }
+
     private async Task<JsonElement> ComplianceAsync(string unit, int year, Func<JsonElement, bool> settled)
     {
         JsonElement view = default;
