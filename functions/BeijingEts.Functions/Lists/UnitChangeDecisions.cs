@@ -61,6 +61,12 @@ public sealed class ConfirmUnitChange : IHttpFunction
             {
                 if (await schedules.FindAsync(year, cancellationToken) is { } schedule) due[year] = schedule.SurrenderDue;
             }
+            // Tonnes frozen for open orders or deals would come back to the predecessor after it is gone: they are settled first.
+            var frozen = (await ledger.ReadAccountAsync(Domain.Ledger.FrozenAccounts.For(change.Uscc), cancellationToken)).Holdings.Sum(h => h.Quantity.Value);
+            if (frozen > 0)
+            {
+                return Problems.Conflict($"Unit {change.Uscc} has {frozen} t frozen for open market orders or negotiated deals; they must be cancelled or settled before change {id} is confirmed.");
+            }
             years = UnitChange.OpenYears(change.RegisteredOn, due, now);
             holdings = (await ledger.ReadAccountAsync(change.Uscc, cancellationToken)).Holdings.Select(h => new HeldQuantity(h.Product, h.Vintage, h.Lot, h.Quantity)).ToList();
         }

@@ -190,6 +190,36 @@ public sealed class SuccessionTests(LedgerFixture app) : IClassFixture<LedgerFix
         await _ledger.AssertNoDriftAsync();
     }
 
+    [Fact]
+    public async Task TonnesFrozenForTheMarket_KeepTheConfirmationBack_UntilTheyAreReleased()
+    {
+        var unit = await _ledger.NewAccountAsync();
+        var successor = await _ledger.NewAccountAsync();
+        await _ledger.SettleAsync(_ledger.Regulator, "issuance", null, "issuance", 100, vintage: 2036);
+        await _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", unit, 100, vintage: 2036);
+        var market = app.Service<BeijingEts.Functions.Market.MarketSettlement>();
+        var book = new BeijingEts.Functions.Market.BookKey("BEA", 2036);
+        Assert.Null(await market.FreezeHoldingsAsync($"freeze-{unit}", unit, book, 40, null, "an open sell order", Ct));
+        var id = (await RegisterAsync(unit, "merger", [successor])).GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("district", "朝阳区").PostAsync($"/api/changes/{id}/district-confirmation", null, Ct)).StatusCode);
+
+        var refused = await _ledger.Regulator.PostAsync($"/api/changes/{id}/confirmation", null, Ct);
+
+        Assert.Contains("40 t frozen", (await refused.AssertProblemAsync(HttpStatusCode.Conflict)).Detail);
+        Assert.Equal("active", await StatusAsync(unit));
+        await market.ReleaseHoldingsAsync($"release-{unit}", unit, book, 40, null, "the order is cancelled", Ct);
+        await AssertTransfersCompletedAsync(await ConfirmRegulatorAsync(id));
+        Assert.Equal(100, await _ledger.HoldingAsync(successor, vintage: 2036));
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    private async Task<JsonElement> ConfirmRegulatorAsync(string id)
+    {
+        var response = await _ledger.Regulator.PostAsync($"/api/changes/{id}/confirmation", null, Ct);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+    }
+
     private async Task<JsonElement> ComplianceAsync(string unit, int year, Func<JsonElement, bool> settled)
     {
         JsonElement view = default;
