@@ -45,31 +45,10 @@ public sealed class ConfirmUnitChange : IHttpFunction
         var (change, etag) = found.Value;
         var actor = Actor.From(http.User);
         var now = clock.GetUtcNow();
-        IReadOnlyList<int> years = [];
-        IReadOnlyList<HeldQuantity> holdings = [];
-        if (change.State == UnitChangeStates.PendingRegulator)
-        {
-            foreach (var successor in change.Successors)
-            {
-                if (await units.FindAsync(successor, cancellationToken) is not ({ Status: UnitStatus.Active }, _))
-                {
-                    return Problems.Conflict($"Successor {successor} is no longer an active unit; reject change {id} with POST /api/changes/{id}/rejection and have the unit register it again.");
-                }
-            }
-            var due = new Dictionary<int, DateTimeOffset>();
-            for (var year = change.RegisteredOn.Year - 1; year <= change.RegisteredOn.Year; year++)
-            {
-                if (await schedules.FindAsync(year, cancellationToken) is { } schedule) due[year] = schedule.SurrenderDue;
-            }
-            // Tonnes frozen for open orders or deals would come back to the predecessor after it is gone: they are settled first.
-            var frozen = (await ledger.ReadAccountAsync(Domain.Ledger.FrozenAccounts.For(change.Uscc), cancellationToken)).Holdings.Sum(h => h.Quantity.Value);
-            if (frozen > 0)
-            {
-                return Problems.Conflict($"Unit {change.Uscc} has {frozen} t frozen for open market orders or negotiated deals; they must be cancelled or settled before change {id} is confirmed.");
-            }
-            years = UnitChange.OpenYears(change.RegisteredOn, due, now);
-            holdings = (await ledger.ReadAccountAsync(change.Uscc, cancellationToken)).Holdings.Select(h => new HeldQuantity(h.Product, h.Vintage, h.Lot, h.Quantity)).ToList();
-        }
+        var (conflict, years, holdings) = change.State == UnitChangeStates.PendingRegulator
+            ? await WhatPassesAsync(change, units, schedules, ledger, now, cancellationToken)
+            : (null, [], []);
+        if (conflict is not null) return Problems.Conflict(conflict);
         var decision = change.Confirm(actor.Id, now, years, holdings);
         if (decision.Outcome == ChangeOutcome.Decided)
         {
@@ -82,6 +61,32 @@ public sealed class ConfirmUnitChange : IHttpFunction
         }
         await effects.TakeEffectAsync(decision.Change, actor, cancellationToken);
         return TypedResults.Ok(decision.Change);
+    }
+
+    /// <summary>The open years and the holdings that pass, or why the change cannot take effect now.</summary>
+    private static async Task<(string? Conflict, IReadOnlyList<int> Years, IReadOnlyList<HeldQuantity> Holdings)> WhatPassesAsync(
+        UnitChange change, UnitStore units, CycleScheduleStore schedules, LedgerStore ledger, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var successor in change.Successors)
+        {
+            if (await units.FindAsync(successor, cancellationToken) is not ({ Status: UnitStatus.Active }, _))
+            {
+                return ($"Successor {successor} is no longer an active unit; reject change {change.Id} with POST /api/changes/{change.Id}/rejection and have the unit register it again.", [], []);
+            }
+        }
+        // Tonnes frozen for open orders or deals would come back to the predecessor after it is gone: they are settled first.
+        var frozen = (await ledger.ReadAccountAsync(Domain.Ledger.FrozenAccounts.For(change.Uscc), cancellationToken)).Holdings.Sum(h => h.Quantity.Value);
+        if (frozen > 0)
+        {
+            return ($"Unit {change.Uscc} has {frozen} t frozen for open market orders or negotiated deals; they must be cancelled or settled before change {change.Id} is confirmed.", [], []);
+        }
+        var due = new Dictionary<int, DateTimeOffset>();
+        for (var year = change.RegisteredOn.Year - 1; year <= change.RegisteredOn.Year; year++)
+        {
+            if (await schedules.FindAsync(year, cancellationToken) is { } schedule) due[year] = schedule.SurrenderDue;
+        }
+        var holdings = (await ledger.ReadAccountAsync(change.Uscc, cancellationToken)).Holdings.Select(h => new HeldQuantity(h.Product, h.Vintage, h.Lot, h.Quantity)).ToList();
+        return (null, UnitChange.OpenYears(change.RegisteredOn, due, now), holdings);
     }
 }
 
