@@ -8,5 +8,7 @@ public static class ListsServices
         .AddSingleton<StatisticsStore>()
         .AddSingleton<PublishedListStore>()
         .AddSingleton<ListPublisher>()
-        .AddSingleton<RemovalStore>();
+        .AddSingleton<RemovalStore>()
+        .AddSingleton<UnitChangeStore>()
+        .AddSingleton<UnitChangeEffects>();
 }

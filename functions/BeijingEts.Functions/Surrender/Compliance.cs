@@ -8,20 +8,26 @@ using BeijingEts.Functions.Reporting;
 namespace BeijingEts.Functions.Surrender;
 
 /// <summary>Compliance for a year (Art. 27-29): a unit's standing, or every key unit's, from confirmations and settled surrenders.</summary>
-public sealed class ComplianceService(ConfirmationStore confirmations, SurrenderStore surrenders, CycleScheduleStore schedules, PublishedListStore lists, TimeProvider clock)
+public sealed class ComplianceService(ConfirmationStore confirmations, SurrenderStore surrenders, CycleScheduleStore schedules, PublishedListStore lists,
+    SuccessionObligations successions, TimeProvider clock)
 {
     public async Task<ComplianceView> ForUnitAsync(string uscc, int year, CancellationToken cancellationToken)
     {
         var (record, etag) = await surrenders.FindAsync(year, uscc, cancellationToken);
         if (record is not null) record = await surrenders.SettleAsync(record, etag, cancellationToken);
-        return ComplianceView.Of(uscc, year, await confirmations.FindAsync(year, uscc, cancellationToken), record, await schedules.FindAsync(year, cancellationToken), clock.GetUtcNow());
+        return ComplianceView.Of(uscc, year, await confirmations.FindAsync(year, uscc, cancellationToken), record, await schedules.FindAsync(year, cancellationToken), clock.GetUtcNow(),
+            await successions.ForUnitAsync(uscc, year, cancellationToken));
     }
 
-    /// <summary>Every key unit of the year's latest list, in list order; null when no list is published for the year.</summary>
+    /// <summary>
+    /// Every key unit of the year's latest list, in list order, then any successor that inherited a year's obligation in a
+    /// merger or split (Art. 8) without being on the list; null when no list is published for the year.
+    /// </summary>
     public async Task<IReadOnlyList<ComplianceView>?> ForYearAsync(int year, CancellationToken cancellationToken)
     {
         var revision = await lists.LatestRevisionAsync(year, cancellationToken);
         if (revision is null) return null;
+        var yearSuccessions = await successions.ForYearAsync(year, cancellationToken);
         var keyUnits = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Key).ToList();
         var confirmed = await confirmations.ReadYearAsync(year, cancellationToken);
         var surrendered = (await surrenders.ReadYearAsync(year, cancellationToken)).ToDictionary(r => r.Uscc, StringComparer.Ordinal);
@@ -36,7 +42,12 @@ public sealed class ComplianceService(ConfirmationStore confirmations, Surrender
                 var (fresh, etag) = await surrenders.FindAsync(year, unit.Uscc, cancellationToken);
                 record = fresh is null ? null : await surrenders.SettleAsync(fresh, etag, cancellationToken);
             }
-            views.Add(ComplianceView.Of(unit.Uscc, year, confirmed.GetValueOrDefault(unit.Uscc), record, schedule, now));
+            views.Add(ComplianceView.Of(unit.Uscc, year, confirmed.GetValueOrDefault(unit.Uscc), record, schedule, now, await yearSuccessions.ForUnitAsync(unit.Uscc, cancellationToken)));
+        }
+        foreach (var successor in yearSuccessions.Successors.Where(s => views.All(v => v.Unit != s)).Order(StringComparer.Ordinal))
+        {
+            views.Add(ComplianceView.Of(successor, year, confirmed.GetValueOrDefault(successor), surrendered.GetValueOrDefault(successor), schedule, now,
+                await yearSuccessions.ForUnitAsync(successor, cancellationToken)));
         }
         return views;
     }

@@ -7,6 +7,7 @@ public static class SurrenderServices
     public static IServiceCollection AddSurrender(this IServiceCollection services) => services
         .AddSingleton<CycleScheduleStore>()
         .AddSingleton<SurrenderStore>()
+        .AddSingleton<SuccessionObligations>()
         .AddSingleton<ComplianceService>()
         .AddSingleton<CycleStore>()
         .AddSingleton<CyclePhases>()

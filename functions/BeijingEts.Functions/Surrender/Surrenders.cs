@@ -99,26 +99,37 @@ public enum ComplianceStatus
     NonCompliant,
 }
 
-/// <summary>Where a unit stands against its obligation for a year (Art. 27-28).</summary>
+/// <summary>
+/// Where a unit stands against its obligation for a year (Art. 27-28): its own confirmed emissions, plus what it
+/// inherited from predecessors in a confirmed merger or split, less what passed to its successors (Art. 8).
+/// </summary>
 public sealed record ComplianceView(
     string Unit, int Year, long? ConfirmedEmissionsT, long SurrenderedAllowancesT, long SurrenderedOffsetsT, long PendingT, long? ShortfallT,
-    long? OffsetLimitT, ComplianceStatus Status, DateTimeOffset? SurrenderDue)
+    long? OffsetLimitT, ComplianceStatus Status, DateTimeOffset? SurrenderDue, long InheritedT = 0, long PassedToSuccessorsT = 0, long? ObligationT = null)
 {
     /// <summary>Art. 28: offsets count for at most 5% of the year's confirmed emissions, in whole tonnes, rounded down.</summary>
     public static long OffsetLimit(long confirmed) => confirmed * 5 / 100;
 
-    public static ComplianceView Of(string uscc, int year, ConfirmedEmissions? confirmed, SurrenderRecord? record, CycleSchedule? schedule, DateTimeOffset now)
+    public static ComplianceView Of(string uscc, int year, ConfirmedEmissions? confirmed, SurrenderRecord? record, CycleSchedule? schedule, DateTimeOffset now,
+        SuccessionShare? succession = null)
     {
         var allowances = record?.Sum(SurrenderItemState.Completed, offsets: false) ?? 0;
         var offsets = record?.Sum(SurrenderItemState.Completed, offsets: true) ?? 0;
         var pending = (record?.Sum(SurrenderItemState.Pending, offsets: false) ?? 0) + (record?.Sum(SurrenderItemState.Pending, offsets: true) ?? 0);
-        if (confirmed is null) return new(uscc, year, null, allowances, offsets, pending, null, null, ComplianceStatus.NoConfirmedEmissions, schedule?.SurrenderDue);
-        var owed = confirmed.ConfirmedEmissionsT.Value;
+        succession ??= SuccessionShare.None;
+        if (confirmed is null && succession.InheritedT == 0)
+        {
+            return new(uscc, year, null, allowances, offsets, pending, null, null, ComplianceStatus.NoConfirmedEmissions, schedule?.SurrenderDue);
+        }
+        var own = confirmed?.ConfirmedEmissionsT.Value ?? 0;
+        var owed = own + succession.InheritedT - succession.PassedToSuccessorsT;
         var shortfall = Math.Max(0, owed - allowances - offsets);
         var status = shortfall == 0 ? ComplianceStatus.Compliant
             : schedule is not null && now > schedule.SurrenderDue ? ComplianceStatus.NonCompliant
             : ComplianceStatus.Open;
-        return new(uscc, year, owed, allowances, offsets, pending, shortfall, OffsetLimit(owed), status, schedule?.SurrenderDue);
+        var offsetLimit = Math.Max(0, OffsetLimit(own) + succession.InheritedOffsetRoomT - succession.PassedOffsetRoomT);
+        return new(uscc, year, confirmed?.ConfirmedEmissionsT.Value, allowances, offsets, pending, shortfall, offsetLimit, status, schedule?.SurrenderDue,
+            succession.InheritedT, succession.PassedToSuccessorsT, owed);
     }
 }
 
@@ -150,7 +161,8 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
 
     private static async Task<Results<Accepted<Answer>, ProblemHttpResult>> SurrenderAsync(
         string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, ConfirmationStore confirmations,
-        SurrenderStore surrenders, LedgerStore ledger, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        SurrenderStore surrenders, SuccessionObligations successions, LedgerStore ledger, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "A unit surrenders from its own account.", cancellationToken);
         if (unit is null) return problem!;
@@ -158,12 +170,14 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
         var problems = Validate(request, year);
         if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
         var entry = await reporting.EntryAsync(unit.Uscc, year, cancellationToken);
-        if (entry is null || entry.Category != Categories.Key)
+        // Art. 8: a successor surrenders for the obligation it inherited even if the year's list does not name it.
+        var succession = await successions.ForUnitAsync(unit.Uscc, year, cancellationToken);
+        if ((entry is null || entry.Category != Categories.Key) && succession.InheritedT == 0)
         {
             return Problems.Unprocessable($"Unit {unit.Uscc} is not a key unit on the published {year} list; key units surrender for their year (Art. 27).");
         }
         var confirmed = await confirmations.FindAsync(year, unit.Uscc, cancellationToken);
-        if (confirmed is null) return Problems.Unprocessable($"Unit {unit.Uscc}'s {year} emissions are not confirmed yet; surrender is measured against the confirmed figure (Art. 27).");
+        if (confirmed is null && succession.InheritedT == 0) return Problems.Unprocessable($"Unit {unit.Uscc}'s {year} emissions are not confirmed yet; surrender is measured against the confirmed figure (Art. 27).");
         if (await schedules.FindAsync(year, cancellationToken) is { } deadline && clock.GetUtcNow() > deadline.SurrenderDue)
         {
             return Problems.Unprocessable($"The {year} surrender window closed at {deadline.SurrenderDue:O}; compliance was assessed then and any shortfall is for enforcement (Art. 29).");
@@ -186,15 +200,15 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
             {
                 if (!SameItems(earlier, items)) return Problems.Conflict($"transactionId {request.TransactionId} was already used for a different surrender; use a new id for a new surrender.");
                 foreach (var item in earlier.Items.Where(i => i.State == SurrenderItemState.Pending)) await surrenders.SubmitAsync(record, earlier, item, cancellationToken);
-                return TypedResults.Accepted($"/api/units/{unit.Uscc}/compliance/{year}", new Answer(earlier, ComplianceView.Of(unit.Uscc, year, confirmed, record, schedule, now)));
+                return TypedResults.Accepted($"/api/units/{unit.Uscc}/compliance/{year}", new Answer(earlier, ComplianceView.Of(unit.Uscc, year, confirmed, record, schedule, now, succession)));
             }
-            if (Refusal(record, confirmed, items, account) is { } refusal) return Problems.Unprocessable(refusal);
+            if (Refusal(record, ComplianceView.Of(unit.Uscc, year, confirmed, record, schedule, now, succession), items, account) is { } refusal) return Problems.Unprocessable(refusal);
 
             var updated = record with { Submissions = [.. record.Submissions, submission], UpdatedAt = now };
             if (!await surrenders.SaveAsync(updated, found is null ? null : etag, cancellationToken)) continue; // another surrender got in first: check again
             foreach (var item in items) await surrenders.SubmitAsync(updated, submission, item, cancellationToken);
             await audit.RecordAsync(actor, "surrender.submitted", $"units/{unit.Uscc}/surrenders/{year}", null, submission, cancellationToken);
-            return TypedResults.Accepted($"/api/units/{unit.Uscc}/compliance/{year}", new Answer(submission, ComplianceView.Of(unit.Uscc, year, confirmed, updated, schedule, now)));
+            return TypedResults.Accepted($"/api/units/{unit.Uscc}/compliance/{year}", new Answer(submission, ComplianceView.Of(unit.Uscc, year, confirmed, updated, schedule, now, succession)));
         }
     }
 
@@ -218,9 +232,9 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
     }
 
     /// <summary>Why the surrender cannot be taken: over the obligation, over the offset limit, or more than the account holds.</summary>
-    private static string? Refusal(SurrenderRecord record, ConfirmedEmissions confirmed, IReadOnlyList<SurrenderItem> items, AccountState account)
+    private static string? Refusal(SurrenderRecord record, ComplianceView standing, IReadOnlyList<SurrenderItem> items, AccountState account)
     {
-        var owed = confirmed.ConfirmedEmissionsT.Value;
+        var owed = standing.ObligationT ?? 0;
         var claimed = record.Claimed();
         var adding = items.Sum(i => i.Quantity.Value);
         if (claimed + adding > owed)
@@ -228,11 +242,11 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
             return $"This surrender of {adding} t would go beyond the {record.Year} obligation of {owed} t: {claimed} t are already surrendered or settling, so at most {owed - claimed} t more can be surrendered.";
         }
         var offsets = items.Where(i => i.IsOffset).Sum(i => i.Quantity.Value);
-        var limit = ComplianceView.OffsetLimit(owed);
+        var limit = standing.OffsetLimitT ?? 0;
         var offsetsClaimed = record.Claimed(offsets: true);
         if (offsets > 0 && offsetsClaimed + offsets > limit)
         {
-            return $"Offsets (CCER, BCER) for {record.Year} may cover at most 5% of the confirmed {owed} t, {limit} t (Art. 28); {offsetsClaimed} t are already surrendered or settling, so {limit - offsetsClaimed} t of offsets remain.";
+            return $"Offsets (CCER, BCER) for {record.Year} may cover at most 5% of the confirmed emissions, {limit} t of the {owed} t owed (Art. 28); {offsetsClaimed} t are already surrendered or settling, so {limit - offsetsClaimed} t of offsets remain.";
         }
         foreach (var wanted in items.GroupBy(i => (i.Product, i.Vintage, i.Lot)))
         {

@@ -42,22 +42,85 @@ public sealed class UnitChangeTests(ChangesFixture app) : IClassFixture<ChangesF
         Assert.False((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("late").GetBoolean());
     }
 
+    private async Task<string> RegisterMergerAsync(string uscc, string successor)
+    {
+        var response = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/changes", new { kind = "merger", registeredOn = "2026-06-01", successors = new[] { successor } }, Ct);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
+        Assert.StartsWith("/api/changes/", response.Headers.Location!.OriginalString);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
+    }
+
     [Fact]
-    public async Task Merger_HandsTheUnitToItsSuccessorAndIsAudited()
+    public async Task Merger_WaitsForTheDistrictAndTheRegulator_ThenHandsTheUnitToItsSuccessor_AllAudited()
     {
         var uscc = await TestUnits.RegisterAsync(_regulator);
         var successor = await TestUnits.RegisterAsync(_regulator);
 
-        var response = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/changes", new { kind = "merger", registeredOn = "2026-06-01", successors = new[] { successor } }, Ct);
+        var id = await RegisterMergerAsync(uscc, successor);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var pending = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/changes", Ct);
+        Assert.Equal("pending-district-confirmation", pending[0].GetProperty("state").GetString());
+        Assert.Equal("active", (await _regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}", Ct)).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("district", "朝阳区").PostAsync($"/api/changes/{id}/district-confirmation", null, Ct)).StatusCode);
+        Assert.Equal("pending-regulator-confirmation", (await app.Client("district", "朝阳区").GetFromJsonAsync<JsonElement>($"/api/changes/{id}", Ct)).GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _regulator.PostAsync($"/api/changes/{id}/confirmation", null, Ct)).StatusCode);
+
         var unit = await _regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}", Ct);
         Assert.Equal("succeeded", unit.GetProperty("status").GetString());
         Assert.Equal([successor], unit.GetProperty("successors").EnumerateArray().Select(s => s.GetString()));
-        var trail = await _regulator.GetFromJsonAsync<JsonElement>($"/api/audit?subject=units/{uscc}", Ct);
-        var entry = trail.GetProperty("entries")[0];
+        var entry = (await _regulator.GetFromJsonAsync<JsonElement>($"/api/audit?subject=units/{uscc}", Ct)).GetProperty("entries")[0];
         Assert.Equal("unit.merger", entry.GetProperty("action").GetString());
         Assert.Equal(successor, entry.GetProperty("after").GetProperty("change").GetProperty("successors")[0].GetString());
+        var decisions = (await _regulator.GetFromJsonAsync<JsonElement>($"/api/audit?subject=changes/{id}", Ct)).GetProperty("entries").EnumerateArray()
+            .Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Equal(["unit-change.confirmed", "unit-change.district-confirmed", "unit-change.registered"], decisions);
+        Assert.Equal("confirmed", (await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/changes", Ct))[0].GetProperty("state").GetString());
+
+        // A unit that has been succeeded cannot be named a successor: its obligations have passed on.
+        var other = await TestUnits.RegisterAsync(_regulator);
+        var intoSucceeded = await app.Client("unit", other).PostAsJsonAsync($"/api/units/{other}/changes", new { kind = "merger", registeredOn = "2026-06-01", successors = new[] { uscc } }, Ct);
+        Assert.Contains("is succeeded", (await intoSucceeded.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+    }
+
+    [Fact]
+    public async Task Merger_RejectedWithAReason_LeavesTheUnitActive_AndItMayRegisterAgain()
+    {
+        var uscc = await TestUnits.RegisterAsync(_regulator);
+        var successor = await TestUnits.RegisterAsync(_regulator);
+        var id = await RegisterMergerAsync(uscc, successor);
+
+        var second = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/changes", new { kind = "merger", registeredOn = "2026-06-01", successors = new[] { successor } }, Ct);
+        Assert.Contains(id, (await second.AssertProblemAsync(HttpStatusCode.Conflict)).Detail);
+        var noReason = await app.Client("district", "朝阳区").PostAsJsonAsync($"/api/changes/{id}/rejection", new { reason = " " }, Ct);
+        Assert.Contains("reason is required", (await noReason.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
+        var byRegulatorTooEarly = await _regulator.PostAsJsonAsync($"/api/changes/{id}/rejection", new { reason = "no" }, Ct);
+        await byRegulatorTooEarly.AssertProblemAsync(HttpStatusCode.Forbidden);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("district", "朝阳区").PostAsync($"/api/changes/{id}/district-confirmation", null, Ct)).StatusCode);
+
+        var rejected = await _regulator.PostAsJsonAsync($"/api/changes/{id}/rejection", new { reason = "合并登记材料不全" }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
+        var change = await rejected.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal("rejected", change.GetProperty("state").GetString());
+        Assert.Equal("合并登记材料不全", change.GetProperty("rejectionReason").GetString());
+        await (await _regulator.PostAsync($"/api/changes/{id}/confirmation", null, Ct)).AssertProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal("active", (await _regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}", Ct)).GetProperty("status").GetString());
+        await RegisterMergerAsync(uscc, successor);
+    }
+
+    [Fact]
+    public async Task AChange_IsReadByTheRegulatorItsDistrictAndTheUnit_Only()
+    {
+        var uscc = await TestUnits.RegisterAsync(_regulator);
+        var id = await RegisterMergerAsync(uscc, await TestUnits.RegisterAsync(_regulator));
+
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("unit", uscc).GetAsync($"/api/changes/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("district", "朝阳区").GetAsync($"/api/changes/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _regulator.GetAsync($"/api/changes/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("district", "海淀区").GetAsync($"/api/changes/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("unit", TestUnits.NewUscc()).GetAsync($"/api/changes/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _regulator.GetAsync($"/api/changes/open-{uscc}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _regulator.PostAsync("/api/changes/nope/confirmation", null, Ct)).StatusCode);
     }
 
     [Theory]
@@ -66,6 +129,8 @@ public sealed class UnitChangeTests(ChangesFixture app) : IClassFixture<ChangesF
     [InlineData("{\"kind\": \"merger\", \"registeredOn\": \"2026-06-01\", \"successors\": [\"911100006000373410\"]}", "check character")]
     [InlineData("{\"kind\": \"rename\", \"registeredOn\": \"2099-01-01\", \"newName\": \"x\"}", "in the future")]
     [InlineData("{\"kind\": \"renaming\", \"registeredOn\": \"2026-06-01\", \"newName\": \"x\"}", "one of rename, merger, split")]
+    [InlineData("{\"kind\": \"merger\", \"registeredOn\": \"2026-06-01\", \"successors\": [\"SUCCESSOR\"], \"shares\": [1, 2]}", "one per successor")]
+    [InlineData("{\"kind\": \"merger\", \"registeredOn\": \"2026-06-01\", \"successors\": [\"SUCCESSOR\"], \"shares\": [0]}", "weights from 1")]
     public async Task BadChange_Gives400AndChangesNothing(string json, string expected)
     {
         var uscc = await TestUnits.RegisterAsync(_regulator);
@@ -78,6 +143,7 @@ public sealed class UnitChangeTests(ChangesFixture app) : IClassFixture<ChangesF
         var unit = await _regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}", Ct);
         Assert.Equal("active", unit.GetProperty("status").GetString());
         Assert.StartsWith("测试单位", unit.GetProperty("name").GetString());
+        Assert.Equal(0, (await _regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/changes", Ct)).GetArrayLength());
     }
 
     [Fact]
