@@ -24,7 +24,7 @@ public sealed class RegisterUnitChange : IHttpFunction
     public const int DeadlineWorkingDays = 20;
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPost("/units/{uscc}/changes", HandleAsync).RequireRoles(Roles.Unit, Roles.Regulator).WithTags("Units");
+        api.MapPost("/units/{uscc}/changes", HandleAsync).WithTags("Units");
 
     private static async Task<Results<Created<ChangeView>, ProblemHttpResult>> HandleAsync(
         string uscc, Request request, HttpContext http, UnitStore units, CalendarService calendar, StorageClients storage, AuditLog audit, TimeProvider clock,

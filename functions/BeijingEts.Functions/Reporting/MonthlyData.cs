@@ -92,7 +92,7 @@ public sealed class MonthlyDataEndpoints : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPut("/units/{uscc}/monthly/{month}", PutAsync).RequireRoles(Roles.Unit).WithTags("Reports");
+        api.MapPut("/units/{uscc}/monthly/{month}", PutAsync).WithTags("Reports");
         api.MapGet("/units/{uscc}/monthly", ListAsync).WithTags("Reports");
         api.MapGet("/units/{uscc}/monthly/{month}", GetAsync).WithTags("Reports");
     }
