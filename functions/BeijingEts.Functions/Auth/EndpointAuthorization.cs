@@ -85,7 +85,7 @@ public static class EndpointAccessConventions
         {
             if (endpoint is not RouteEndpointBuilder { RoutePattern: var pattern }) return;
             var route = RelativeRoute(pattern, routePrefix);
-            foreach (var method in endpoint.Metadata.OfType<HttpMethodMetadata>().SelectMany(m => m.HttpMethods).Distinct())
+            foreach (var method in endpoint.Metadata.OfType<HttpMethodMetadata>().SelectMany(m => m.HttpMethods).Distinct().ToList())
             {
                 if (EndpointAccess.Find(method, route) is not { } rule)
                 {
