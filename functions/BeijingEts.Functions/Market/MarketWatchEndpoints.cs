@@ -71,8 +71,9 @@ public sealed class MarketWatchEndpoints : IHttpFunction
     private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(
         string a, string b, HttpContext http, MarketWatchStore watch, AuditLog audit, CancellationToken cancellationToken)
     {
-        if (!await watch.RemoveAsync(a.ToUpperInvariant(), b.ToUpperInvariant(), cancellationToken)) return ProblemHandling.NotFound($"{a} and {b} are not declared related.");
-        await audit.RecordAsync(Actor.From(http.User), "market.related-parties-removed", $"market/related-parties/{a}/{b}", null, null, cancellationToken);
+        if (!UnitInput.TryParse(a, out var first, out var invalid) || !UnitInput.TryParse(b, out var second, out invalid)) return invalid!;
+        if (!await watch.RemoveAsync(first, second, cancellationToken)) return ProblemHandling.NotFound($"{first} and {second} are not declared related.");
+        await audit.RecordAsync(Actor.From(http.User), "market.related-parties-removed", $"market/related-parties/{first}/{second}", null, null, cancellationToken);
         return TypedResults.NoContent();
     }
 }

@@ -5,7 +5,7 @@ using BeijingEts.Functions.Auth;
 namespace BeijingEts.Functions.Tests.Api;
 
 /// <summary>One endpoint as the OpenAPI document lists it, with its declaration (null when it has none).</summary>
-public sealed record ApiEndpoint(string Method, string Path, EndpointRule? Rule)
+public sealed record ApiEndpoint(string Method, string Path, EndpointRule? Rule, JsonElement Operation)
 {
     public string Key => $"{Method} {Path}";
 
@@ -16,10 +16,13 @@ public sealed record ApiEndpoint(string Method, string Path, EndpointRule? Rule)
 
 public static class ApiEndpoints
 {
+    public static Task<JsonElement> DocumentAsync(EtsAppFixture app) =>
+        app.Client().GetFromJsonAsync<JsonElement>("/api/openapi.json", TestContext.Current.CancellationToken);
+
     /// <summary>Every /api endpoint in the served OpenAPI document, in a fixed order.</summary>
     public static async Task<IReadOnlyList<ApiEndpoint>> ListAsync(EtsAppFixture app)
     {
-        var document = await app.Client().GetFromJsonAsync<JsonElement>("/api/openapi.json", TestContext.Current.CancellationToken);
+        var document = await DocumentAsync(app);
         var endpoints = new List<ApiEndpoint>();
         foreach (var path in document.GetProperty("paths").EnumerateObject())
         {
@@ -27,7 +30,7 @@ public static class ApiEndpoints
             {
                 var method = operation.Name.ToUpperInvariant();
                 var route = path.Name["/api".Length..];
-                endpoints.Add(new ApiEndpoint(method, path.Name, EndpointAccess.Find(method, route)));
+                endpoints.Add(new ApiEndpoint(method, path.Name, EndpointAccess.Find(method, route), operation.Value.Clone()));
             }
         }
         return endpoints.OrderBy(e => e.Path, StringComparer.Ordinal).ThenBy(e => e.Method, StringComparer.Ordinal).ToList();

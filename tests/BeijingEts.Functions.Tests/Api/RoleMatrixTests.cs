@@ -4,7 +4,7 @@ using BeijingEts.Functions.Tests.Lists;
 namespace BeijingEts.Functions.Tests.Api;
 
 /// <summary>The app with one registered unit whose USCC fills every route value that names a unit, account or body.</summary>
-public sealed class RoleMatrixFixture : EtsAppFixture, IAsyncLifetime
+public class OneUnitFixture : EtsAppFixture, IAsyncLifetime
 {
     public const string District = "朝阳区";
     public const string OtherDistrict = "海淀区";
@@ -22,6 +22,9 @@ public sealed class RoleMatrixFixture : EtsAppFixture, IAsyncLifetime
         await TestUnits.RegisterAsync(Client(Roles.Regulator), OtherDistrict, uscc: OtherUscc);
         Endpoints = await ApiEndpoints.ListAsync(this);
     }
+
+    /// <summary>The token of the endpoint's first declared role in the unit's scope, or none for a public endpoint.</summary>
+    public HttpClient Caller(ApiEndpoint endpoint) => endpoint.Rule!.IsAnonymous ? Client() : InScope(endpoint.Rule.Roles[0]);
 
     /// <summary>A plausible value for each route parameter: the registered unit for anything that names a party.</summary>
     public string RouteValue(string name) => name switch
@@ -44,6 +47,8 @@ public sealed class RoleMatrixFixture : EtsAppFixture, IAsyncLifetime
         _ => null,
     });
 }
+
+public sealed class RoleMatrixFixture : OneUnitFixture;
 
 /// <summary>
 /// Every endpoint of the OpenAPI document, called with no token, with each role and outside the caller's scope,
@@ -109,7 +114,7 @@ public sealed class RoleMatrixTests(RoleMatrixFixture app) : IClassFixture<RoleM
         var outsiders = new Dictionary<string, HttpClient>
         {
             [Roles.Unit] = app.Client(Roles.Unit, app.OtherUscc),
-            [Roles.District] = app.Client(Roles.District, RoleMatrixFixture.OtherDistrict),
+            [Roles.District] = app.Client(Roles.District, OneUnitFixture.OtherDistrict),
             [Roles.Participant] = app.Client(Roles.Participant, app.OtherUscc),
             [Roles.Verifier] = app.Client(Roles.Verifier, app.OtherUscc),
         };
@@ -134,7 +139,7 @@ public sealed class RoleMatrixTests(RoleMatrixFixture app) : IClassFixture<RoleM
         var url = $"/api/units/{app.Uscc}/reports/2026";
 
         await (await app.Client(Roles.Unit, app.OtherUscc).GetAsync(url, TestContext.Current.CancellationToken)).AssertProblemAsync(HttpStatusCode.NotFound, app.Uscc);
-        await (await app.Client(Roles.District, RoleMatrixFixture.OtherDistrict).GetAsync(url, TestContext.Current.CancellationToken))
+        await (await app.Client(Roles.District, OneUnitFixture.OtherDistrict).GetAsync(url, TestContext.Current.CancellationToken))
             .AssertProblemAsync(HttpStatusCode.Forbidden, "district");
     }
 
