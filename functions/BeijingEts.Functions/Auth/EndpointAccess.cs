@@ -188,6 +188,26 @@ public static partial class EndpointAccess
     [GeneratedRegex(@"\{\**(\w+)[^}]*\}")]
     private static partial Regex RouteParameter();
 
+    /// <summary>The declaration as the README's Markdown table (a test keeps the README equal to it).</summary>
+    public static string MarkdownTable()
+    {
+        var lines = new List<string> { "| endpoint (under `/api`) | who | scope |", "|---|---|---|" };
+        foreach (var rule in Rules)
+        {
+            var who = rule.IsAnonymous ? "anyone, no token" : rule.Roles.Count == All.Length ? "any role" : string.Join(", ", rule.Roles);
+            var scope = rule.Scope switch
+            {
+                ScopeKind.Unit => $"`{{{rule.RouteValue}}}`: the unit itself, the unit's district",
+                ScopeKind.Verifier => $"`{{{rule.RouteValue}}}`: the body itself",
+                ScopeKind.Holder => $"`{{{rule.RouteValue}}}`: a unit or participant for its own",
+                ScopeKind.Loaded => "checked on the loaded resource",
+                _ => "",
+            };
+            lines.Add($"| `{rule.Key}` | {who} | {scope} |");
+        }
+        return string.Join("\n", lines);
+    }
+
     private static EndpointRule Allow(string endpoint, params string[] roles)
     {
         var (method, route) = Split(endpoint);

@@ -64,6 +64,15 @@ public sealed class RoleMatrixTests(RoleMatrixFixture app) : IClassFixture<RoleM
     }
 
     [Fact]
+    public void ReadmeRoleMatrix_IsTheDeclaration()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md")).ReplaceLineEndings("\n");
+        var table = EndpointAccess.MarkdownTable();
+
+        Assert.True(readme.Contains(table, StringComparison.Ordinal), "Replace the table under 'Who may call what' in README.md with:\n" + table);
+    }
+
+    [Fact]
     public void EveryEndpointIsDeclaredAndEveryDeclarationIsAnEndpoint()
     {
         var undeclared = app.Endpoints.Where(e => e.Rule is null).Select(e => e.Key).ToList();
