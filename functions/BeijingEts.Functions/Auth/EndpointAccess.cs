@@ -100,7 +100,7 @@ public static partial class EndpointAccess
         // Art. 21-23: reports and monthly data
         Allow("PUT /reference/{year}/emission-factors", Regulator),
         Allow("GET /reference/{year}/emission-factors", Anyone),
-        Allow("PUT /units/{uscc}/reports/{year}", Unit).ForUnit(),
+        Allow("PUT /units/{uscc}/reports/{year}", Unit).ForUnit(), // Art. 21: the unit itself reports; the regulator and districts read
         Allow("GET /units/{uscc}/reports/{year}", UnitReaders).ForUnit(),
         Allow("GET /units/{uscc}/reports/{year}/versions/{version}", UnitReaders).ForUnit(),
         Allow("POST /units/{uscc}/reports/{year}/attachments", Unit).ForUnit(),
@@ -109,7 +109,7 @@ public static partial class EndpointAccess
         Allow("GET /units/{uscc}/reports/{year}/confirmation", UnitReaders).ForUnit(),
         Allow("POST /reports/{year}/sample", Regulator),
         Allow("GET /reports/{year}/samples/{id}", Anyone),
-        Allow("PUT /units/{uscc}/monthly/{month}", Unit).ForUnit(),
+        Allow("PUT /units/{uscc}/monthly/{month}", Unit).ForUnit(), // Art. 22: the unit itself submits
         Allow("GET /units/{uscc}/monthly", UnitReaders).ForUnit(),
         Allow("GET /units/{uscc}/monthly/{month}", UnitReaders).ForUnit(),
 
