@@ -55,7 +55,8 @@ public sealed class MarketDataEndpoints : IHttpFunction
     {
         if (product is not (Products.Bea or Products.Bcer)) return ProblemHandling.NotFound($"No market for {product}; the products are {Products.Bea} and {Products.Bcer}.");
         if (TransactionRules.VintageProblem(request.Vintage) is { } vintageProblem) return ProblemHandling.BadRequest(vintageProblem);
-        if (MarketChecks.PriceProblem("price", request.Price, capped: false) is { } priceProblem) return ProblemHandling.BadRequest(priceProblem);
+        // Capped like an order's price: a band around a price no order may carry would be meaningless.
+        if (MarketChecks.PriceProblem("price", request.Price) is { } priceProblem) return ProblemHandling.BadRequest(priceProblem);
         var book = new BookKey(product, request.Vintage);
         var before = await journal.ReferenceAsync(book, cancellationToken);
         var reference = new ReferencePrice(request.Price, clock.GetUtcNow(), Actor.From(http.User).Id);

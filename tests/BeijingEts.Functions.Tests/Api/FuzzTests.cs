@@ -65,6 +65,16 @@ public sealed class FuzzTests(FuzzFixture app) : IClassFixture<FuzzFixture>
             {
                 var kinds = BodyKinds.Where(kind => kind != "missing" || !WholeWhenEmpty.Contains(endpoint.Key));
                 bodies.AddRange(kinds.Select(kind => (kind, (Func<HttpContent>)(() => Json(Body(document, properties, kind))))));
+                // One number out of range in an otherwise plausible body, so that the check of that number is what must refuse it.
+                foreach (var number in properties.EnumerateObject().Where(p => TypeOf(document, p.Value) is "integer" or "number"))
+                {
+                    // 1.5 is a price in yuan but no number of tonnes or year.
+                    string[] values = TypeOf(document, number.Value) == "integer" ? ["-1", "0", "99999999999999999999999", "1.5"] : ["-1", "0", "99999999999999999999999", "1e400"];
+                    foreach (var value in values)
+                    {
+                        bodies.Add(($"{number.Name}={value}", () => Json(PlausibleBody(document, properties, number.Name, value))));
+                    }
+                }
             }
             foreach (var client in Callers(endpoint))
             {
@@ -191,6 +201,32 @@ public sealed class FuzzTests(FuzzFixture app) : IClassFixture<FuzzFixture>
         if (kind == "extra") return "{\"zzUnexpected\": 1}";
         var fields = properties.EnumerateObject().Select(p => $"{JsonSerializer.Serialize(p.Name)}: {Value(kind, TypeOf(document, p.Value))}");
         return "{" + string.Join(", ", fields) + "}";
+    }
+
+    /// <summary>Every property a plausible value (the registered unit for a party), but <paramref name="field"/> the raw JSON <paramref name="value"/>.</summary>
+    private string PlausibleBody(JsonElement document, JsonElement properties, string field, string value)
+    {
+        var fields = properties.EnumerateObject().Select(p => $"{JsonSerializer.Serialize(p.Name)}: {(p.Name == field ? value : Plausible(p.Name, Resolve(document, p.Value), TypeOf(document, p.Value)))}");
+        return "{" + string.Join(", ", fields) + "}";
+    }
+
+    private string Plausible(string name, JsonElement schema, string type)
+    {
+        var format = schema.TryGetProperty("format", out var f) ? f.GetString() : null;
+        return (type, format, name.ToLowerInvariant()) switch
+        {
+            ("integer", _, "vintage" or "year") => "2026",
+            ("integer" or "number", _, _) => "10",
+            ("boolean", _, _) => "false",
+            ("array", _, _) => "[]",
+            ("string", "date", _) => "\"2026-01-05\"",
+            ("string", "date-time", _) => "\"2026-01-05T10:00:00+08:00\"",
+            ("string", _, "product") => "\"BEA\"",
+            ("string", _, "side") => "\"buy\"",
+            ("string", _, "uscc" or "buyer" or "seller" or "unit" or "a" or "b" or "from" or "to" or "successor" or "participant") => $"\"{app.OtherUscc}\"",
+            ("string", _, _) => "\"fuzz-1\"",
+            _ => "{}",
+        };
     }
 
     private static string Value(string kind, string type) => (kind, type) switch
