@@ -56,3 +56,55 @@ public sealed class EndpointAccessTests
     public void Routes_AreMatchedWithoutTheirConstraints(string mapped, string declared) =>
         Assert.Equal(declared, EndpointAccess.Normalize(mapped));
 }
+
+/// <summary>The scope handler on its own, for the kinds no endpoint exercises yet (a verification body's own routes).</summary>
+public sealed class EndpointScopeHandlerTests
+{
+    private const string Body = "91110000MA0000000X";
+
+    private static async Task<AuthorizationHandlerContext> CheckAsync(EndpointRule rule, string role, string? scope, string routeValue)
+    {
+        var user = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            new[] { new System.Security.Claims.Claim(EtsClaims.Roles, role) }
+                .Concat(scope is null ? [] : [new System.Security.Claims.Claim(role == Roles.Verifier ? EtsClaims.VerifierId : EtsClaims.UnitId, scope)]),
+            "test", EtsClaims.Subject, EtsClaims.Roles));
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.RouteValues[rule.RouteValue!] = routeValue;
+        var requirement = new EndpointScopeRequirement(rule);
+        var context = new AuthorizationHandlerContext([requirement], user, http);
+        // No storage: the verifier and holder checks read only the token and the route.
+        await new EndpointScopeHandler(null!).HandleAsync(context);
+        return context;
+    }
+
+    private static EndpointRule VerifierRoute => new EndpointRule("POST", "/verifiers/{uscc}/engagements/{engagementId}/links", [Roles.Verifier]).ForVerifier();
+
+    [Fact]
+    public async Task Verifier_ActsForItselfOnly()
+    {
+        Assert.True((await CheckAsync(VerifierRoute, Roles.Verifier, Body, Body.ToLowerInvariant())).HasSucceeded);
+
+        var other = await CheckAsync(VerifierRoute, Roles.Verifier, "91110000MA0000001X", Body);
+        Assert.True(other.HasFailed);
+        Assert.False(Assert.IsType<ScopeFailure>(Assert.Single(other.FailureReasons)).Hidden);
+    }
+
+    [Fact]
+    public async Task ScopedRoleWithoutItsClaim_Fails()
+    {
+        var context = await CheckAsync(VerifierRoute, Roles.Verifier, null, Body);
+
+        Assert.True(context.HasFailed);
+        Assert.Contains("verifier_id", Assert.Single(context.FailureReasons).Message);
+    }
+
+    [Fact]
+    public async Task AnotherHoldersAccount_IsHidden()
+    {
+        var rule = new EndpointRule("GET", "/accounts/{accountId}", [Roles.Unit]).ForHolder("accountId");
+
+        var context = await CheckAsync(rule, Roles.Unit, "91110000MA0000001X", Body);
+
+        Assert.True(Assert.IsType<ScopeFailure>(Assert.Single(context.FailureReasons)).Hidden);
+    }
+}
