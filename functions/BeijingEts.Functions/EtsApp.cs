@@ -75,8 +75,9 @@ public static class EtsApp
         app.UseEtsProblems();
         app.UseAuthentication();
         app.UseAuthorization();
-        var api = app.MapGroup("/" + hostSettings.RoutePrefix);
+        var api = app.MapGroup("/" + hostSettings.RoutePrefix).WithDeclaredAccess(hostSettings.RoutePrefix);
         api.MapHttpFunctions(typeof(EtsApp).Assembly);
+        app.VerifyDeclaredAccess();
         app.MapOpenApi($"/{hostSettings.RoutePrefix}/openapi.json").AllowAnonymous();
         if (app.Environment.IsDevelopment())
         {

@@ -7,7 +7,7 @@ namespace BeijingEts.Functions.Audit;
 public sealed class GetAuditTrail : IHttpFunction
 {
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapGet("/audit", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Audit");
+        api.MapGet("/audit", HandleAsync).WithTags("Audit");
 
     private static async Task<Results<Ok<AuditTrail>, ProblemHttpResult>> HandleAsync(string? subject, int? limit, AuditLog audit, CancellationToken cancellationToken)
     {

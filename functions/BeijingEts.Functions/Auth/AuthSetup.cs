@@ -61,6 +61,7 @@ public static class AuthSetup
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenAsProblem>();
+        services.AddScoped<IAuthorizationHandler, EndpointScopeHandler>();
         return services;
     }
 
@@ -78,7 +79,10 @@ public static class AuthSetup
         return Encoding.UTF8.GetBytes(key);
     }
 
-    /// <summary>Requires one of the roles; the 403 names the roles that would have been let in.</summary>
+    /// <summary>
+    /// Requires one of the roles, on top of the endpoint's line in <see cref="EndpointAccess.Rules"/>; an endpoint
+    /// is declared there, this is for a new endpoint until its line is written.
+    /// </summary>
     public static TBuilder RequireRoles<TBuilder>(this TBuilder builder, params string[] roles) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireAuthorization(policy => policy.RequireAuthenticatedUser().RequireRole(roles));
 
@@ -90,6 +94,14 @@ public static class AuthSetup
         {
             if (result.Forbidden)
             {
+                var scope = result.AuthorizationFailure?.FailureReasons.OfType<ScopeFailure>().FirstOrDefault();
+                if (scope is not null)
+                {
+                    var status = scope.Hidden ? StatusCodes.Status404NotFound : StatusCodes.Status403Forbidden;
+                    context.Response.StatusCode = status;
+                    await Results.Problem(statusCode: status, title: scope.Hidden ? "Not found" : "Forbidden", detail: scope.Message).ExecuteAsync(context);
+                    return;
+                }
                 var needed = policy.Requirements.OfType<RolesAuthorizationRequirement>().SelectMany(r => r.AllowedRoles).Distinct().ToList();
                 var held = Roles.All.Where(context.User.IsInRole).ToList();
                 var detail = needed.Count > 0

@@ -10,7 +10,7 @@ public sealed class CheckHealth : IHttpFunction
     public sealed record Report(string Status, IReadOnlyDictionary<string, Check> Checks);
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapGet("/health", HandleAsync).AllowAnonymous().WithTags("Health");
+        api.MapGet("/health", HandleAsync).WithTags("Health");
 
     private static async Task<IResult> HandleAsync(StorageClients storage, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ namespace BeijingEts.Functions.Ledger;
 public sealed class CloseAccount : IHttpFunction
 {
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPost("/accounts/{accountId}/closure", HandleAsync).RequireRoles(Roles.Regulator, Roles.Unit).WithTags("Ledger");
+        api.MapPost("/accounts/{accountId}/closure", HandleAsync).WithTags("Ledger");
 
     private static async Task<Results<Ok<AccountView>, ProblemHttpResult>> HandleAsync(
         string accountId, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AuditLog audit, CancellationToken cancellationToken)

@@ -19,7 +19,7 @@ public sealed class RequestRemoval : IHttpFunction
     public sealed record Request(RemovalReason Reason, DateOnly EffectiveOn, string Explanation);
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPost("/units/{uscc}/removals", HandleAsync).RequireRoles(Roles.Unit, Roles.District).WithTags("Removals");
+        api.MapPost("/units/{uscc}/removals", HandleAsync).WithTags("Removals");
 
     private static async Task<Results<Created<Removal>, ProblemHttpResult>> HandleAsync(
         string uscc, Request request, HttpContext http, UnitStore units, PublishedListStore lists, StatisticsStore statistics, ListRulesStore rules,
@@ -87,7 +87,7 @@ public sealed class RequestRemoval : IHttpFunction
 public sealed class ConfirmRemovalByDistrict : IHttpFunction
 {
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPost("/removals/{id}/district-confirmation", HandleAsync).RequireRoles(Roles.District).WithTags("Removals");
+        api.MapPost("/removals/{id}/district-confirmation", HandleAsync).WithTags("Removals");
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(
         string id, HttpContext http, RemovalStore removals, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
@@ -117,7 +117,7 @@ public sealed class ConfirmRemovalByDistrict : IHttpFunction
 public sealed class ConfirmRemoval : IHttpFunction
 {
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPost("/removals/{id}/confirmation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Removals");
+        api.MapPost("/removals/{id}/confirmation", HandleAsync).WithTags("Removals");
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(
         string id, HttpContext http, RemovalStore removals, UnitStore units, Allocation.AllocationStore allocations, Ledger.LedgerSubmitter submitter,
@@ -182,7 +182,7 @@ public sealed class RejectRemoval : IHttpFunction
     public sealed record Request(string Reason);
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPost("/removals/{id}/rejection", HandleAsync).RequireRoles(Roles.District, Roles.Regulator).WithTags("Removals");
+        api.MapPost("/removals/{id}/rejection", HandleAsync).WithTags("Removals");
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(
         string id, Request request, HttpContext http, RemovalStore removals, AuditLog audit, CancellationToken cancellationToken)

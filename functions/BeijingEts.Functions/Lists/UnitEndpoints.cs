@@ -66,7 +66,7 @@ public sealed class PutUnit : IHttpFunction
     public sealed record Request(string Name, string District, string Industry, bool NationalEts = false);
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPut("/units/{uscc}", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Units");
+        api.MapPut("/units/{uscc}", HandleAsync).WithTags("Units");
 
     private static async Task<Results<Created<UnitView>, Ok<UnitView>, ProblemHttpResult>> HandleAsync(
         string uscc, Request request, HttpContext http, UnitStore units, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)

@@ -47,15 +47,9 @@ public sealed class MarketWatchStore(StorageClients storage)
     public async Task<bool> RemoveAsync(string a, string b, CancellationToken cancellationToken)
     {
         var (x, y) = RelatedParties.Ordered(a, b);
-        try
-        {
-            await Table.DeleteEntityAsync(RelatedPartition, $"{x}|{y}", ETag.All, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException error) when (error.Status == 404)
-        {
-            return false;
-        }
+        // DeleteEntity answers a missing entity with a 404 response rather than an exception.
+        var response = await Table.DeleteEntityAsync(RelatedPartition, $"{x}|{y}", ETag.All, cancellationToken);
+        return response.Status != 404;
     }
 
     public Task<IReadOnlyList<RelatedParties>> RelatedAsync(CancellationToken cancellationToken) => Table.ReadPartitionAsync<RelatedParties>(RelatedPartition, cancellationToken);

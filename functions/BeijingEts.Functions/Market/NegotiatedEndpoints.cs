@@ -31,11 +31,11 @@ public sealed class NegotiatedEndpoints : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPost("/market/negotiated", ProposeAsync).RequireRoles(MarketAccess.TraderRoles).WithTags("Market");
-        api.MapPost("/market/negotiated/{id}/confirmation", ConfirmAsync).RequireRoles(MarketAccess.TraderRoles).WithTags("Market");
-        api.MapDelete("/market/negotiated/{id}", WithdrawAsync).RequireRoles(MarketAccess.TraderRoles).WithTags("Market");
-        api.MapGet("/market/negotiated", ListAsync).RequireRoles([Roles.Exchange, Roles.Regulator, .. MarketAccess.TraderRoles]).WithTags("Market");
-        api.MapGet("/market/negotiated/{id}", GetAsync).RequireRoles([Roles.Exchange, Roles.Regulator, .. MarketAccess.TraderRoles]).WithTags("Market");
+        api.MapPost("/market/negotiated", ProposeAsync).WithTags("Market");
+        api.MapPost("/market/negotiated/{id}/confirmation", ConfirmAsync).WithTags("Market");
+        api.MapDelete("/market/negotiated/{id}", WithdrawAsync).WithTags("Market");
+        api.MapGet("/market/negotiated", ListAsync).WithTags("Market");
+        api.MapGet("/market/negotiated/{id}", GetAsync).WithTags("Market");
     }
 
     private static async Task<Results<Created<DealView>, Ok<DealView>, ProblemHttpResult>> ProposeAsync(

@@ -49,7 +49,7 @@ public sealed class ConfirmEmissions : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPost("/units/{uscc}/reports/{year:int}/confirmation", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Reports");
+        api.MapPost("/units/{uscc}/reports/{year:int}/confirmation", HandleAsync).WithTags("Reports");
         api.MapGet("/units/{uscc}/reports/{year:int}/confirmation", (string uscc, int year, HttpContext http, UnitStore units, ConfirmationStore confirmations, CancellationToken ct) =>
             UnitInput.ReadVisibleAsync(uscc, http.User, units, "confirmed emissions", code => confirmations.FindAsync(year, code, ct),
                 code => $"Unit {code}'s {year} emissions have not been confirmed.", ct)).WithTags("Reports");

@@ -80,7 +80,7 @@ public sealed class ReportAttachmentEndpoints : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPost("/units/{uscc}/reports/{year:int}/attachments", IssueAsync).RequireRoles(Roles.Unit).WithTags("Reports");
+        api.MapPost("/units/{uscc}/reports/{year:int}/attachments", IssueAsync).WithTags("Reports");
         api.MapGet("/units/{uscc}/reports/{year:int}/attachments", (string uscc, int year, HttpContext http, UnitStore units, ReportAttachmentStore attachments,
                 UploadLinks links, CancellationToken ct) =>
             UnitInput.ReadVisibleAsync(uscc, http.User, units, "report attachments", async code => await ViewsAsync(await attachments.ListAsync(code, year, ct), links, ct),

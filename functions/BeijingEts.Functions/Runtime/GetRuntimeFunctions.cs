@@ -14,7 +14,7 @@ public sealed class GetRuntimeFunctions : IHttpFunction
     public sealed record RuntimeState(string Mode, IReadOnlyList<FunctionState> Functions);
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapGet("/runtime/functions", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Runtime");
+        api.MapGet("/runtime/functions", HandleAsync).WithTags("Runtime");
 
     private static async Task<Ok<RuntimeState>> HandleAsync(FunctionCatalog catalog, StorageClients storage, TimerStatusStore timers, RuntimeMode mode, CancellationToken cancellationToken)
     {

@@ -150,7 +150,7 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPost("/units/{uscc}/surrenders/{year:int}", SurrenderAsync).RequireRoles(Roles.Unit).WithTags("Surrender");
+        api.MapPost("/units/{uscc}/surrenders/{year:int}", SurrenderAsync).WithTags("Surrender");
         api.MapGet("/units/{uscc}/surrenders/{year:int}", (string uscc, int year, HttpContext http, UnitStore units, SurrenderStore surrenders, CancellationToken ct) =>
             UnitInput.ReadVisibleAsync(uscc, http.User, units, "surrenders", async code =>
             {

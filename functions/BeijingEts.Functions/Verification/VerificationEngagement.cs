@@ -75,7 +75,7 @@ public sealed class VerificationEndpoints : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPost("/units/{uscc}/reports/{year:int}/verification", EngageAsync).RequireRoles(Roles.Unit, Roles.Regulator).WithTags("Verification");
+        api.MapPost("/units/{uscc}/reports/{year:int}/verification", EngageAsync).WithTags("Verification");
         api.MapGet("/units/{uscc}/reports/{year:int}/verification", GetAsync).WithTags("Verification");
     }
 

@@ -69,10 +69,10 @@ public sealed class VerifierEndpoints : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapPut("/verifiers/{uscc}", PutAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
-        api.MapGet("/verifiers/{uscc}", GetAsync).RequireRoles(Roles.Regulator, Roles.District, Roles.Unit, Roles.Verifier).WithTags("Verification");
-        api.MapPost("/verifiers/{uscc}/relationships", AddRelationshipAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
-        api.MapPost("/verifiers/{uscc}/evaluations", EvaluateAsync).RequireRoles(Roles.Regulator).WithTags("Verification");
+        api.MapPut("/verifiers/{uscc}", PutAsync).WithTags("Verification");
+        api.MapGet("/verifiers/{uscc}", GetAsync).WithTags("Verification");
+        api.MapPost("/verifiers/{uscc}/relationships", AddRelationshipAsync).WithTags("Verification");
+        api.MapPost("/verifiers/{uscc}/evaluations", EvaluateAsync).WithTags("Verification");
     }
 
     private static async Task<Results<Ok<Verifier>, ProblemHttpResult>> PutAsync(
@@ -184,7 +184,7 @@ public sealed class GetVerifierEligibility : IHttpFunction
     public sealed record Answer(string Verifier, string Unit, int Year, string Industry, DateOnly EngagedOn, bool Eligible, IReadOnlyList<string> Failures);
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapGet("/verifiers/{uscc}/eligibility", HandleAsync).RequireRoles(Roles.Regulator, Roles.District, Roles.Unit).WithTags("Verification");
+        api.MapGet("/verifiers/{uscc}/eligibility", HandleAsync).WithTags("Verification");
 
     private static async Task<Results<Ok<Answer>, ProblemHttpResult>> HandleAsync(
         string uscc, string? unit, int? year, string? leadVerifier, HttpContext http, VerifierEligibilityService eligibility, CancellationToken cancellationToken)

@@ -33,8 +33,8 @@ public sealed class VerifierEngagementEndpoints : IHttpFunction
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapGet("/verifiers/{uscc}/engagements", ListAsync).RequireRoles(Roles.Verifier, Roles.Regulator).WithTags("Verification");
-        api.MapPost("/verifiers/{uscc}/engagements/{engagementId}/links", LinksAsync).RequireRoles(Roles.Verifier).WithTags("Verification");
+        api.MapGet("/verifiers/{uscc}/engagements", ListAsync).WithTags("Verification");
+        api.MapPost("/verifiers/{uscc}/engagements/{engagementId}/links", LinksAsync).WithTags("Verification");
     }
 
     private static async Task<Results<Ok<IReadOnlyList<EngagementView>>, ProblemHttpResult>> ListAsync(

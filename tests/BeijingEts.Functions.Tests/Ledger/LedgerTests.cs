@@ -170,7 +170,7 @@ public sealed class LedgerTests(LedgerFixture app) : IClassFixture<LedgerFixture
         Assert.Equal(HttpStatusCode.OK, (await app.Client("unit", a).GetAsync($"/api/accounts/{a}", Ct)).StatusCode);
         await (await app.Client("unit", Lists.TestUnits.NewUscc()).GetAsync($"/api/accounts/{a}", Ct)).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await app.Client("unit", a).GetAsync("/api/accounts/issuance", Ct)).AssertProblemAsync(HttpStatusCode.NotFound);
-        await (await app.Client("exchange").GetAsync($"/api/accounts/{a}/journal", Ct)).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await app.Client("exchange").GetAsync($"/api/accounts/{a}/journal", Ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
         await (await app.Client("unit", a).GetAsync("/api/ledger/check", Ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
     }
 }

@@ -1,0 +1,234 @@
+using System.Text.RegularExpressions;
+using static BeijingEts.Functions.Auth.Roles;
+
+namespace BeijingEts.Functions.Auth;
+
+/// <summary>How a caller's scope claim is held against the resource an endpoint names.</summary>
+public enum ScopeKind
+{
+    /// <summary>The role is enough (or the scope is the caller's own: orders, deals, bids list only the caller's).</summary>
+    None,
+    /// <summary>The route value is a unit's USCC: the unit itself (else 404), the unit's district bureau (else 403), any other declared role.</summary>
+    Unit,
+    /// <summary>The route value is a verification body's USCC: a verifier only for its own id (else 403).</summary>
+    Verifier,
+    /// <summary>The route value is an account or funds holder: a unit or participant only for its own (else 404, as the handlers answer).</summary>
+    Holder,
+    /// <summary>The handler checks the scope on the resource it loads (a removal's unit, an order's trader).</summary>
+    Loaded,
+}
+
+/// <summary>One endpoint's declaration: who may call it, and which route value their scope must match.</summary>
+public sealed record EndpointRule(string Method, string Route, IReadOnlyList<string> Roles, ScopeKind Scope = ScopeKind.None, string? RouteValue = null)
+{
+    public bool IsAnonymous => Roles.Count == 0;
+
+    public string Key => $"{Method} {Route}";
+
+    /// <summary>The route value the caller's scope is held against: a unit's USCC and so on.</summary>
+    public EndpointRule ForUnit(string routeValue = "uscc") => this with { Scope = ScopeKind.Unit, RouteValue = routeValue };
+
+    public EndpointRule ForVerifier(string routeValue = "uscc") => this with { Scope = ScopeKind.Verifier, RouteValue = routeValue };
+
+    public EndpointRule ForHolder(string routeValue) => this with { Scope = ScopeKind.Holder, RouteValue = routeValue };
+
+    public EndpointRule CheckedOnLoad() => this with { Scope = ScopeKind.Loaded };
+}
+
+/// <summary>
+/// Who may call each /api endpoint, in one table (routes relative to /api, without route constraints). Mapping an
+/// endpoint that has no line here stops the app at start-up, naming the route. Printed in the README's role matrix.
+/// </summary>
+public static partial class EndpointAccess
+{
+    private static readonly string[] Anyone = All;
+    private static readonly string[] UnitReaders = [Regulator, District, Unit];
+    private static readonly string[] Traders = [Unit, Participant];
+    private static readonly string[] MarketViewers = [Exchange, Regulator, Unit, Participant];
+
+    public static readonly IReadOnlyList<EndpointRule> Rules =
+    [
+        Public("GET /health"),
+        Allow("GET /audit", Regulator),
+        Allow("GET /runtime/functions", Regulator),
+
+        Allow("PUT /calendar/{year}", Regulator),
+        Allow("GET /calendar/{year}", Anyone),
+        Allow("GET /calendar/days/{date}", Anyone),
+        Allow("GET /calendar/add-working-days", Anyone),
+
+        // Ch. 2: units, lists, removals
+        Allow("PUT /units/{uscc}", Regulator),
+        Allow("GET /units/{uscc}", UnitReaders).ForUnit(),
+        Allow("POST /units/{uscc}/changes", Unit, Regulator).ForUnit(),
+        Allow("GET /units/{uscc}/changes", UnitReaders).ForUnit(),
+        Allow("PUT /lists/rules/{fromYear}", Regulator),
+        Allow("GET /lists/rules/{year}", Anyone),
+        Allow("PUT /units/{uscc}/statistics/{year}", Regulator),
+        Allow("GET /units/{uscc}/statistics/{year}", UnitReaders).ForUnit(),
+        Allow("POST /lists/{year}/statistics", Regulator),
+        Allow("POST /lists/{year}/publish", Regulator),
+        Public("GET /lists/{year}"),
+        Allow("POST /units/{uscc}/removals", Unit, District).ForUnit(),
+        Allow("POST /removals/{id}/district-confirmation", District).CheckedOnLoad(),
+        Allow("POST /removals/{id}/confirmation", Regulator),
+        Allow("POST /removals/{id}/rejection", District, Regulator).CheckedOnLoad(),
+        Allow("GET /removals/{id}", UnitReaders).CheckedOnLoad(),
+        Allow("POST /changes/{id}/district-confirmation", District).CheckedOnLoad(), // Art. 8: a merger or split waits for its district
+        Allow("POST /changes/{id}/confirmation", Regulator),
+        Allow("POST /changes/{id}/rejection", District, Regulator).CheckedOnLoad(),
+        Allow("GET /changes/{id}", UnitReaders).CheckedOnLoad(),
+
+        // Ch. 3: the allowance ledger
+        Allow("POST /ledger/transactions", Regulator, Exchange, Unit).CheckedOnLoad(),
+        Allow("GET /ledger/transactions/{transactionId}", Anyone).CheckedOnLoad(),
+        Allow("GET /ledger/check", Regulator),
+        Allow("GET /accounts/{accountId}", Regulator, Unit, Participant).ForHolder("accountId"),
+        Allow("GET /accounts/{accountId}/journal", Regulator, Unit, Participant).ForHolder("accountId"),
+        Allow("GET /units/{uscc}/account", Regulator, Unit, Participant).ForHolder("uscc"),
+        Allow("PUT /participants/{uscc}", Regulator),
+        Allow("POST /accounts/{accountId}/suspensions", Regulator),
+        Allow("POST /accounts/{accountId}/suspensions/{suspensionId}/lift", Regulator),
+        Allow("POST /accounts/{accountId}/closure", Regulator, Unit).ForHolder("accountId"),
+
+        // Art. 12-15: allocation
+        Allow("PUT /allocation/{year}/plan", Regulator),
+        Allow("GET /allocation/{year}/plan", Anyone),
+        Allow("POST /allocation/{year}/pre-allocation", Regulator),
+        Allow("POST /allocation/{year}/verified-allocation", Regulator),
+        Allow("GET /allocation/{year}/units/{uscc}", UnitReaders).ForUnit(),
+        Allow("POST /allocation/{year}/units/{uscc}/objections", Unit).ForUnit(),
+        Allow("POST /objections/{id}/decision", Regulator),
+        Allow("GET /objections/{id}", UnitReaders).CheckedOnLoad(),
+
+        // Art. 21-23: reports and monthly data
+        Allow("PUT /reference/{year}/emission-factors", Regulator),
+        Allow("GET /reference/{year}/emission-factors", Anyone),
+        Allow("PUT /units/{uscc}/reports/{year}", Unit).ForUnit(), // Art. 21: the unit itself reports; the regulator and districts read
+        Allow("GET /units/{uscc}/reports/{year}", UnitReaders).ForUnit(),
+        Allow("GET /units/{uscc}/reports/{year}/versions/{version}", UnitReaders).ForUnit(),
+        Allow("POST /units/{uscc}/reports/{year}/attachments", Unit).ForUnit(),
+        Allow("GET /units/{uscc}/reports/{year}/attachments", UnitReaders).ForUnit(),
+        Allow("POST /units/{uscc}/reports/{year}/confirmation", Regulator),
+        Allow("GET /units/{uscc}/reports/{year}/confirmation", UnitReaders).ForUnit(),
+        Allow("POST /reports/{year}/sample", Regulator),
+        Allow("GET /reports/{year}/samples/{id}", Regulator, District),
+        Allow("PUT /units/{uscc}/monthly/{month}", Unit).ForUnit(), // Art. 22: the unit itself submits
+        Allow("GET /units/{uscc}/monthly", UnitReaders).ForUnit(),
+        Allow("GET /units/{uscc}/monthly/{month}", UnitReaders).ForUnit(),
+
+        // Art. 21, 24, 26: verification
+        Allow("PUT /verifiers/{uscc}", Regulator),
+        Allow("GET /verifiers/{uscc}", Regulator, District, Unit, Verifier).ForVerifier(),
+        Allow("GET /verifiers/{uscc}/engagements", Verifier, Regulator).ForVerifier(),
+        Allow("POST /verifiers/{uscc}/engagements/{engagementId}/links", Verifier).ForVerifier(), // Art. 24: only the engaged body uploads
+        Allow("POST /verifiers/{uscc}/relationships", Regulator),
+        Allow("POST /verifiers/{uscc}/evaluations", Regulator),
+        Allow("GET /verifiers/{uscc}/eligibility", Regulator, District, Unit).CheckedOnLoad(),
+        Allow("POST /units/{uscc}/reports/{year}/verification", Unit, Regulator).ForUnit(),
+        Allow("GET /units/{uscc}/reports/{year}/verification", UnitReaders).ForUnit(),
+
+        // Art. 27-29: surrender and compliance
+        Allow("POST /units/{uscc}/surrenders/{year}", Unit).ForUnit(),
+        Allow("GET /units/{uscc}/surrenders/{year}", UnitReaders).ForUnit(),
+        Allow("GET /units/{uscc}/compliance/{year}", UnitReaders).ForUnit(),
+        Allow("GET /compliance/{year}", Regulator),
+
+        // The yearly cycle
+        Allow("PUT /cycles/{year}/schedule", Regulator),
+        Allow("GET /cycles/{year}/schedule", Anyone),
+        Allow("POST /cycles/{year}/start", Regulator),
+        Allow("POST /cycles/{year}/pause", Regulator),
+        Allow("POST /cycles/{year}/resume", Regulator),
+        Allow("POST /cycles/{year}/advance", Regulator),
+        Allow("POST /cycles/{year}/retry", Regulator),
+        Allow("GET /cycles/{year}", Regulator),
+        Allow("GET /cycles/{year}/phases/{name}", Regulator),
+        Allow("GET /cycles/{year}/non-compliant", Regulator),
+
+        // Art. 17-20, 34: the market
+        Allow("POST /market/funds/{participant}/deposits", Exchange),
+        Allow("POST /market/funds/{participant}/withdrawals", Exchange),
+        Allow("GET /market/funds/{participant}", MarketViewers).ForHolder("participant"),
+        Allow("POST /market/orders", Traders),
+        Allow("DELETE /market/orders/{orderId}", Traders).CheckedOnLoad(),
+        Allow("GET /market/orders", MarketViewers),
+        Allow("GET /market/orders/{orderId}", MarketViewers).CheckedOnLoad(),
+        Allow("GET /market/trades", MarketViewers),
+        Allow("PUT /market/{product}/reference-price", Exchange),
+        Public("GET /market/fees"),
+        Public("GET /market/{product}/daily"),
+        Public("GET /market/{product}/book"),
+        Allow("POST /market/negotiated", Traders),
+        Allow("POST /market/negotiated/{id}/confirmation", Traders).CheckedOnLoad(),
+        Allow("DELETE /market/negotiated/{id}", Traders).CheckedOnLoad(),
+        Allow("GET /market/negotiated", MarketViewers),
+        Allow("GET /market/negotiated/{id}", MarketViewers).CheckedOnLoad(),
+        Allow("POST /auctions", Regulator),
+        Allow("GET /auctions", Anyone),
+        Allow("GET /auctions/{id}", Anyone),
+        Allow("POST /auctions/{id}/bids", Traders),
+        Allow("GET /auctions/{id}/bids", MarketViewers),
+        Allow("POST /buybacks", Regulator),
+        Allow("GET /buybacks", Regulator, Exchange),
+        Allow("DELETE /buybacks/{id}", Regulator),
+        Allow("GET /market/alerts", Regulator),
+        Allow("GET /market/surveillance", Regulator),
+        Allow("PUT /market/related-parties", Regulator),
+        Allow("GET /market/related-parties", Regulator),
+        Allow("DELETE /market/related-parties/{a}/{b}", Regulator),
+    ];
+
+    private static readonly Dictionary<string, EndpointRule> ByKey = Rules.ToDictionary(r => r.Key, StringComparer.Ordinal);
+
+    /// <summary>The declaration for a method and a route relative to /api (constraints such as <c>:int</c> are ignored), or null.</summary>
+    public static EndpointRule? Find(string method, string route) => ByKey.GetValueOrDefault($"{method.ToUpperInvariant()} {Normalize(route)}");
+
+    /// <summary>"/units/{uscc}/statistics/{year:int}" -> "/units/{uscc}/statistics/{year}", as the OpenAPI document writes it.</summary>
+    public static string Normalize(string route)
+    {
+        var plain = RouteParameter().Replace(route, "{$1}").TrimEnd('/');
+        return plain.StartsWith('/') ? plain : "/" + plain;
+    }
+
+    [GeneratedRegex(@"\{\**(\w+)[^}]*\}")]
+    private static partial Regex RouteParameter();
+
+    /// <summary>The declaration as the README's Markdown table (a test keeps the README equal to it).</summary>
+    public static string MarkdownTable()
+    {
+        var lines = new List<string> { "| endpoint (under `/api`) | who | scope |", "|---|---|---|" };
+        foreach (var rule in Rules)
+        {
+            var who = rule.IsAnonymous ? "anyone, no token" : rule.Roles.Count == All.Length ? "any role" : string.Join(", ", rule.Roles);
+            var scope = rule.Scope switch
+            {
+                ScopeKind.Unit => $"`{{{rule.RouteValue}}}`: the unit itself, the unit's district",
+                ScopeKind.Verifier => $"`{{{rule.RouteValue}}}`: the body itself",
+                ScopeKind.Holder => $"`{{{rule.RouteValue}}}`: a unit or participant for its own",
+                ScopeKind.Loaded => "checked on the loaded resource",
+                _ => "",
+            };
+            lines.Add($"| `{rule.Key}` | {who} | {scope} |");
+        }
+        return string.Join("\n", lines);
+    }
+
+    private static EndpointRule Allow(string endpoint, params string[] roles)
+    {
+        var (method, route) = Split(endpoint);
+        return new EndpointRule(method, route, roles);
+    }
+
+    private static EndpointRule Public(string endpoint)
+    {
+        var (method, route) = Split(endpoint);
+        return new EndpointRule(method, route, []);
+    }
+
+    private static (string Method, string Route) Split(string endpoint)
+    {
+        var space = endpoint.IndexOf(' ');
+        return (endpoint[..space], endpoint[(space + 1)..]);
+    }
+}
