@@ -58,7 +58,8 @@ public class EtsAppFixture : IAsyncLifetime
 
     private Dictionary<string, string?> _settings = [];
 
-    private WebApplication Build() => EtsApp.Build(["--environment", "Testing"], _settings, services =>
+    // Development, as run.sh: the only environment that accepts the local signing key the tokens below are made with.
+    private WebApplication Build() => EtsApp.Build(["--environment", "Development"], _settings, services =>
     {
         foreach (var type in ExtraFunctions) services.AddFunction(type);
         ConfigureServices(services);
@@ -109,10 +110,13 @@ public class EtsAppFixture : IAsyncLifetime
         var client = new HttpClient { BaseAddress = baseAddress };
         if (role is not null)
         {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LocalTokens.Create(SigningKey, role, scope));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(role, scope));
         }
         return client;
     }
+
+    /// <summary>A bearer token the app accepts for the role and scope.</summary>
+    public virtual string Token(string role, string? scope = null) => LocalTokens.Create(SigningKey, role, scope);
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
