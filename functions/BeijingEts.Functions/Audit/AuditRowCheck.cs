@@ -68,6 +68,14 @@ public sealed class AuditGaps
     public IReadOnlyCollection<string> Requests => _requests.ToArray();
 
     public void Add(string request) => _requests.Enqueue(request);
+
+    /// <summary>Returns the gaps noted so far and forgets them (a test that provokes one on purpose).</summary>
+    public IReadOnlyList<string> TakeAll()
+    {
+        var taken = new List<string>();
+        while (_requests.TryDequeue(out var request)) taken.Add(request);
+        return taken;
+    }
 }
 
 /// <summary>Endpoint metadata: this state-changing route writes no audit row, with the reason (e.g. it changes nothing).</summary>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace BeijingEts.Functions.Auth;
@@ -54,8 +55,9 @@ public static class AuthSetup
                     var detail = context.AuthenticateFailure switch
                     {
                         SecurityTokenExpiredException => "The bearer token has expired; get a new one.",
-                        SecurityTokenInvalidAlgorithmException => $"The bearer token is not signed with {issuer.Algorithm}, the only algorithm this platform accepts; get one from the platform's issuer.",
                         null => "Send 'Authorization: Bearer <token>'. Locally, ./scripts/token.sh ROLE [SCOPE] prints one.",
+                        _ when AlgorithmOf(context.Request) is { } algorithm && algorithm != issuer.Algorithm =>
+                            $"The bearer token is signed with {algorithm}; this platform accepts {issuer.Algorithm} only. Get one from the platform's issuer.",
                         _ => "The bearer token was not accepted (wrong issuer, audience, algorithm or signature); get one from the platform's issuer.",
                     };
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
@@ -68,6 +70,15 @@ public static class AuthSetup
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenAsProblem>();
         return services;
+    }
+
+    /// <summary>The "alg" a refused bearer token names in its header, to say why it was refused.</summary>
+    private static string? AlgorithmOf(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+        var handler = new JsonWebTokenHandler();
+        return token is not null && handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Alg : null;
     }
 
     /// <summary>

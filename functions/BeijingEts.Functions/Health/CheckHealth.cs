@@ -44,7 +44,7 @@ public sealed class CheckHealth : IHttpFunction
             var reason = error switch
             {
                 OperationCanceledException => $"{store} storage did not answer within {Timeout.TotalSeconds:0} s",
-                RequestFailedException { Status: > 0 } => $"{store} storage refused the request",
+                RequestFailedException { Status: > 0 } => $"{store} storage answered with an error",
                 _ => $"{store} storage could not be reached",
             };
             return new Check(false, watch.ElapsedMilliseconds, reason);
