@@ -58,6 +58,13 @@ public sealed class AuditLog(StorageClients storage, TimeProvider clock, IHttpCo
     /// </summary>
     public static void MarkReplayed(HttpContext context) => AuditMark.Of(context)?.Replayed();
 
+    /// <summary><see cref="MarkReplayed"/>, then the answer: <c>return AuditLog.Replayed(http, TypedResults.Ok(view));</c></summary>
+    public static T Replayed<T>(HttpContext context, T answer)
+    {
+        MarkReplayed(context);
+        return answer;
+    }
+
     /// <summary>A subject's history, newest first.</summary>
     public Task<IReadOnlyList<AuditRecord>> ReadAsync(string subject, int limit, CancellationToken cancellationToken) =>
         ReadPartitionAsync(EncodeKey(subject), limit, cancellationToken);
