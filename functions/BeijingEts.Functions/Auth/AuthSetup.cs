@@ -78,7 +78,15 @@ public static class AuthSetup
         var header = request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
         var handler = new JsonWebTokenHandler();
-        return token is not null && handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Alg : null;
+        if (token is null || !handler.CanReadToken(token)) return null;
+        try
+        {
+            return handler.ReadJsonWebToken(token).Alg;
+        }
+        catch (Exception error) when (error is ArgumentException or SecurityTokenException or JsonException)
+        {
+            return null; // not a token at all: the generic answer fits
+        }
     }
 
     /// <summary>

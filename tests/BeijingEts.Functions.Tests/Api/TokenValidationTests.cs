@@ -53,6 +53,19 @@ public sealed class TokenValidationTests(TokenFixture app) : IClassFixture<Token
         await AssertYearNotStoredAsync(2053);
     }
 
+    [Theory]
+    [InlineData("bm90IGpzb24.e30.c2ln", 2054)]                          // a header that is not JSON
+    [InlineData("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln", 2055)]         // a payload that is not JSON
+    [InlineData("e30.e30.", 2056)]                                      // no alg at all
+    [InlineData("not-a-token", 2057)]
+    public async Task MalformedToken_Gives401Problem(string token, int year)
+    {
+        var response = await PutYearWithAsync(token, year);
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        await AssertYearNotStoredAsync(year);
+    }
+
     /// <summary>A regulator token as token.sh makes it, signed with <paramref name="algorithm"/> instead of HS256.</summary>
     internal static string Sign(string key, string algorithm)
     {
