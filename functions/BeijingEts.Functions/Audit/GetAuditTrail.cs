@@ -9,6 +9,8 @@ namespace BeijingEts.Functions.Audit;
 /// </summary>
 public sealed class GetAuditTrail : IHttpFunction
 {
+    private const int MaxKeyLength = 500; // escaped, as the table keys are: within a key's 1 KiB
+
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/audit", HandleAsync).RequireRoles(Roles.Regulator).WithTags("Audit");
 
@@ -19,6 +21,11 @@ public sealed class GetAuditTrail : IHttpFunction
         if (bySubject == byActor)
         {
             return ProblemHandling.BadRequest("Name either the subject whose history you want (?subject=calendar/2027) or the actor whose actions you want (?actor=ID), not both.");
+        }
+        var key = bySubject ? subject! : actor!;
+        if (AuditLog.EncodeKey(key).Length > MaxKeyLength)
+        {
+            return ProblemHandling.BadRequest($"{(bySubject ? "subject" : "actor")} is too long: no audit row is kept under a key of over {MaxKeyLength} characters URL-escaped.");
         }
         if (limit is < 1 or > 1000)
         {

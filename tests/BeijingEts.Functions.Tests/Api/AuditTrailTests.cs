@@ -87,6 +87,16 @@ public sealed class AuditTrailTests(AuditCheckFixture app) : IClassFixture<Audit
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "?actor=");
     }
 
+    [Theory]
+    [InlineData("subject")]
+    [InlineData("actor")]
+    public async Task TrailWithAnOverlongKey_Gives400(string key)
+    {
+        var response = await app.Client("regulator").GetAsync($"/api/audit?{key}={Uri.EscapeDataString(new string('区', 200))}", TestContext.Current.CancellationToken);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "too long");
+    }
+
     [Fact]
     public async Task TrailByActor_IsForRegulators()
     {
