@@ -43,7 +43,7 @@ public static class EtsApp
         services.AddFunctions(typeof(EtsApp).Assembly);
         services.AddSingleton<FunctionInvoker>();
         services.AddSingleton<TimerStatusStore>();
-        services.AddSingleton<AuditLog>();
+        services.AddEtsAudit();
         services.AddSingleton<CalendarService>();
         services.AddLists();
         services.AddLedger();
@@ -60,7 +60,7 @@ public static class EtsApp
             services.AddHostedService<LocalTriggerRuntime>();
         }
         services.AddEtsProblems();
-        services.AddEtsAuth(builder.Configuration);
+        services.AddEtsAuth(builder.Configuration, mode, builder.Environment);
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new OpenApiInfo { Title = "Beijing ETS management platform", Version = "v1" };
@@ -76,6 +76,7 @@ public static class EtsApp
         app.UseAuthentication();
         app.UseAuthorization();
         var api = app.MapGroup("/" + hostSettings.RoutePrefix).WithDeclaredAccess(hostSettings.RoutePrefix);
+        api.RequireAuditRows();
         api.MapHttpFunctions(typeof(EtsApp).Assembly);
         app.VerifyDeclaredAccess();
         app.MapOpenApi($"/{hostSettings.RoutePrefix}/openapi.json").AllowAnonymous();

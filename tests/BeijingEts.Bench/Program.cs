@@ -87,7 +87,8 @@ var settings = new Dictionary<string, string?>
     ["Logging:LogLevel:Default"] = "Warning",
     ["Logging:LogLevel:BeijingEts.Functions.Allocation"] = "Information",
 };
-var app = EtsApp.Build(["--environment", "Production"], settings, services =>
+// Development: the only environment that accepts a local signing key (the benchmark runs on its own, as run.sh does).
+var app = EtsApp.Build(["--environment", "Development"], settings, services =>
 {
     services.AddFunction(typeof(NoopQueueFunction));
     services.AddSingleton(counter);
@@ -329,7 +330,7 @@ await app.DisposeAsync();
 // upload-events queue, the checks), with the runtime's default 1 s scan interval, as run.sh has it.
 settings.Remove("Ets:BlobScanDisabled");
 settings.Remove("AzureWebJobs.RecordBlobArrival.Disabled");
-var verificationApp = EtsApp.Build(["--environment", "Production"], settings);
+var verificationApp = EtsApp.Build(["--environment", "Development"], settings);
 await verificationApp.StartAsync();
 var verificationAddress = verificationApp.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
     .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));

@@ -18,12 +18,15 @@ public sealed record AuditRecord(
 
 /// <summary>
 /// The append-only audit table. Rows are only ever added (never upserted or deleted), partitioned by subject
-/// and keyed newest-first, so a subject's history is one partition scan. Images over the table's property limit
-/// go to the audit container and the row points at them.
+/// and keyed newest-first, so a subject's history is one partition scan. Each row has a copy in its actor's
+/// partition ("actor:" + the escaped id, which no escaped subject can equal: ':' is always escaped there), so one
+/// person's trail is one scan too. Images over the table's property limit go to the audit container and both rows
+/// point at them.
 /// </summary>
-public sealed class AuditLog(StorageClients storage, TimeProvider clock)
+public sealed class AuditLog(StorageClients storage, TimeProvider clock, IHttpContextAccessor http)
 {
     private const int InlineLimit = 30_000; // table string properties hold at most 32K UTF-16 characters
+    private const string ActorPartitionPrefix = "actor:";
 
     public async Task<AuditRecord> RecordAsync(Actor actor, string action, string subject, object? before, object? after, CancellationToken cancellationToken)
     {
@@ -41,15 +44,38 @@ public sealed class AuditLog(StorageClients storage, TimeProvider clock)
         };
         await StoreImageAsync(entity, "Before", id, before, cancellationToken);
         await StoreImageAsync(entity, "After", id, after, cancellationToken);
-        await storage.Table(StorageNames.Tables.Audit).AddEntityAsync(entity, cancellationToken);
+        var table = storage.Table(StorageNames.Tables.Audit);
+        await table.AddEntityAsync(entity, cancellationToken);
+        // The two partitions cannot share a batch; the actor's copy is written before the caller goes on.
+        await table.AddEntityAsync(new TableEntity(entity) { PartitionKey = ActorPartition(actor.Id), RowKey = id }, cancellationToken);
+        AuditMark.Of(http.HttpContext)?.Recorded();
         return await ToRecordAsync(entity, cancellationToken);
     }
 
+    /// <summary>
+    /// Says that this request's success replays a request already recorded (an idempotent retry), so no new row is
+    /// owed; without it a state-changing request that answers 2xx with no row is reported (<see cref="AuditRowCheck"/>).
+    /// </summary>
+    public static void MarkReplayed(HttpContext context) => AuditMark.Of(context)?.Replayed();
+
+    /// <summary><see cref="MarkReplayed"/>, then the answer: <c>return AuditLog.Replayed(http, TypedResults.Ok(view));</c></summary>
+    public static T Replayed<T>(HttpContext context, T answer)
+    {
+        MarkReplayed(context);
+        return answer;
+    }
+
     /// <summary>A subject's history, newest first.</summary>
-    public async Task<IReadOnlyList<AuditRecord>> ReadAsync(string subject, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AuditRecord>> ReadAsync(string subject, int limit, CancellationToken cancellationToken) =>
+        ReadPartitionAsync(EncodeKey(subject), limit, cancellationToken);
+
+    /// <summary>What one actor (by its stable id: Entra oid, else sub) did, newest first.</summary>
+    public Task<IReadOnlyList<AuditRecord>> ReadByActorAsync(string actorId, int limit, CancellationToken cancellationToken) =>
+        ReadPartitionAsync(ActorPartition(actorId), limit, cancellationToken);
+
+    private async Task<IReadOnlyList<AuditRecord>> ReadPartitionAsync(string partition, int limit, CancellationToken cancellationToken)
     {
         var records = new List<AuditRecord>();
-        var partition = EncodeKey(subject);
         await foreach (var row in storage.Table(StorageNames.Tables.Audit).QueryAsync<TableEntity>(r => r.PartitionKey == partition, maxPerPage: limit, cancellationToken: cancellationToken))
         {
             records.Add(await ToRecordAsync(row, cancellationToken));
@@ -99,4 +125,6 @@ public sealed class AuditLog(StorageClients storage, TimeProvider clock)
 
     /// <summary>Table keys may not hold / \ # ? or control characters; escaping keeps subjects like "calendar/2027" readable and reversible.</summary>
     internal static string EncodeKey(string subject) => Uri.EscapeDataString(subject);
+
+    private static string ActorPartition(string actorId) => ActorPartitionPrefix + EncodeKey(actorId);
 }

@@ -3,23 +3,26 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace BeijingEts.Functions.Auth;
 
 /// <summary>
 /// JWT bearer on every /api route but health and the public lists. In Azure the tokens come from Entra ID
-/// (Auth:Authority / Auth:Audience); locally and in tests they are signed with a local key
-/// (Auth:SigningKey, or Auth:SigningKeyFile, the file ./scripts/token.sh signs with).
+/// (Auth:Authority / Auth:Audience, RS256); locally and in tests, in Development only, they are signed with a local
+/// key (Auth:SigningKey, or Auth:SigningKeyFile, the file ./scripts/token.sh signs with; HS256).
 /// </summary>
 public static class AuthSetup
 {
     public const string LocalIssuer = "beijing-ets-local";
     public const string LocalAudience = "beijing-ets-api";
 
-    public static IServiceCollection AddEtsAuth(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddEtsAuth(this IServiceCollection services, IConfiguration configuration, RuntimeMode mode, IHostEnvironment environment)
     {
         var auth = configuration.GetSection("Auth");
+        // Resolved now, not on the first request, so a wrong setting stops the start with a message.
+        var issuer = TokenIssuer.From(auth, mode, environment);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
         {
             options.MapInboundClaims = false;
@@ -28,18 +31,21 @@ public static class AuthSetup
                 RoleClaimType = EtsClaims.Roles,
                 NameClaimType = EtsClaims.Subject,
                 ClockSkew = TimeSpan.FromMinutes(1),
+                RequireSignedTokens = true,
+                // Pinned: a token signed with any other algorithm (or none) is refused, whatever its key.
+                ValidAlgorithms = [issuer.Algorithm],
             };
-            if (auth["Authority"] is { Length: > 0 } authority)
+            if (issuer.Authority is { } authority)
             {
                 options.Authority = authority;
-                options.Audience = auth["Audience"] ?? throw new InvalidOperationException("Auth:Audience must be set with Auth:Authority.");
+                options.Audience = issuer.Audience;
                 options.TokenValidationParameters.ValidIssuer = auth["Issuer"];
             }
             else
             {
                 options.TokenValidationParameters.ValidIssuer = LocalIssuer;
                 options.TokenValidationParameters.ValidAudience = LocalAudience;
-                options.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(LocalSigningKey(auth));
+                options.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(issuer.LocalKey);
             }
             options.Events = new JwtBearerEvents
             {
@@ -50,7 +56,9 @@ public static class AuthSetup
                     {
                         SecurityTokenExpiredException => "The bearer token has expired; get a new one.",
                         null => "Send 'Authorization: Bearer <token>'. Locally, ./scripts/token.sh ROLE [SCOPE] prints one.",
-                        _ => "The bearer token was not accepted (wrong issuer, audience or signature); get one from the platform's issuer.",
+                        _ when AlgorithmOf(context.Request) is { } algorithm && algorithm != issuer.Algorithm =>
+                            $"The bearer token is signed with {algorithm}; this platform accepts {issuer.Algorithm} only. Get one from the platform's issuer.",
+                        _ => "The bearer token was not accepted (wrong issuer, audience, algorithm or signature); get one from the platform's issuer.",
                     };
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                     context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -65,18 +73,60 @@ public static class AuthSetup
         return services;
     }
 
-    private static byte[] LocalSigningKey(IConfigurationSection auth)
+    /// <summary>The "alg" a refused bearer token names in its header, to say why it was refused.</summary>
+    private static string? AlgorithmOf(HttpRequest request)
     {
-        var key = auth["SigningKey"];
-        if (string.IsNullOrWhiteSpace(key) && auth["SigningKeyFile"] is { Length: > 0 } file)
+        var header = request.Headers.Authorization.ToString();
+        var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+        var handler = new JsonWebTokenHandler();
+        if (token is null || !handler.CanReadToken(token)) return null;
+        try
         {
-            key = File.Exists(file) ? File.ReadAllText(file).Trim() : throw new InvalidOperationException($"Auth:SigningKeyFile {file} does not exist; ./scripts/run.sh creates it.");
+            return handler.ReadJsonWebToken(token).Alg;
         }
-        if (string.IsNullOrWhiteSpace(key) || key.Length < 32)
+        catch (Exception error) when (error is ArgumentException or SecurityTokenException or JsonException)
         {
-            throw new InvalidOperationException("No token issuer is configured: set Auth:Authority and Auth:Audience (Entra ID), or Auth:SigningKey / Auth:SigningKeyFile (at least 32 characters) for local tokens.");
+            return null; // not a token at all: the generic answer fits
         }
-        return Encoding.UTF8.GetBytes(key);
+    }
+
+    /// <summary>
+    /// Who signs the tokens: Entra ID (RS256) wherever the app is deployed, or a local key (HS256) only when it runs
+    /// on its own in Development (run.sh, the tests). A local key anywhere else would let whoever reads the setting mint
+    /// any role, so it stops the start instead of being used.
+    /// </summary>
+    private sealed record TokenIssuer(string Algorithm, string? Authority, string? Audience, byte[]? LocalKey)
+    {
+        public static TokenIssuer From(IConfigurationSection auth, RuntimeMode mode, IHostEnvironment environment)
+        {
+            var key = auth["SigningKey"];
+            var keyFile = auth["SigningKeyFile"];
+            if (!string.IsNullOrWhiteSpace(key) || !string.IsNullOrWhiteSpace(keyFile))
+            {
+                if (mode.IsCustomHandler)
+                {
+                    throw new InvalidOperationException("Auth:SigningKey and Auth:SigningKeyFile are for local development and are refused under the Functions host: remove them and set Auth:Authority and Auth:Audience (Entra ID) instead.");
+                }
+                if (!environment.IsDevelopment())
+                {
+                    throw new InvalidOperationException($"Auth:SigningKey and Auth:SigningKeyFile are accepted only in the Development environment, and this is {environment.EnvironmentName}: set ASPNETCORE_ENVIRONMENT=Development (./scripts/run.sh does), or remove them and set Auth:Authority and Auth:Audience (Entra ID).");
+                }
+            }
+            if (auth["Authority"] is { Length: > 0 } authority)
+            {
+                var audience = auth["Audience"] is { Length: > 0 } a ? a : throw new InvalidOperationException("Auth:Audience must be set with Auth:Authority.");
+                return new TokenIssuer(SecurityAlgorithms.RsaSha256, authority, audience, null);
+            }
+            if (string.IsNullOrWhiteSpace(key) && !string.IsNullOrWhiteSpace(keyFile))
+            {
+                key = File.Exists(keyFile) ? File.ReadAllText(keyFile).Trim() : throw new InvalidOperationException($"Auth:SigningKeyFile {keyFile} does not exist; ./scripts/run.sh creates it.");
+            }
+            if (string.IsNullOrWhiteSpace(key) || key.Length < 32)
+            {
+                throw new InvalidOperationException("No token issuer is configured: set Auth:Authority and Auth:Audience (Entra ID), or, in local Development only, Auth:SigningKey / Auth:SigningKeyFile (at least 32 characters).");
+            }
+            return new TokenIssuer(SecurityAlgorithms.HmacSha256, null, null, Encoding.UTF8.GetBytes(key));
+        }
     }
 
     /// <summary>

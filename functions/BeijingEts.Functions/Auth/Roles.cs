@@ -21,13 +21,15 @@ public static class EtsClaims
 {
     public const string Roles = "roles";
     public const string Subject = "sub";
+    /// <summary>Entra ID's object id: the same person in every app and token, unlike the per-app "sub".</summary>
+    public const string ObjectId = "oid";
     public const string District = "district";
     public const string UnitId = "unit_id";
     public const string VerifierId = "verifier_id";
     public const string ParticipantId = "participant_id";
 }
 
-/// <summary>Who did something, as the audit log records it.</summary>
+/// <summary>Who did something, as the audit log records it: by a stable id, so one person's trail is one search.</summary>
 public sealed record Actor(string Id, string Role, string? Scope)
 {
     public static Actor System(string component) => new("system:" + component, "system", null);
@@ -43,6 +45,7 @@ public sealed record Actor(string Id, string Role, string? Scope)
             Roles.Participant => user.FindFirstValue(EtsClaims.ParticipantId),
             _ => null,
         };
-        return new Actor(user.FindFirstValue(EtsClaims.Subject) ?? user.Identity?.Name ?? "anonymous", role, scope);
+        var id = user.FindFirstValue(EtsClaims.ObjectId) ?? user.FindFirstValue(EtsClaims.Subject) ?? user.Identity?.Name ?? "anonymous";
+        return new Actor(id, role, scope);
     }
 }

@@ -80,7 +80,7 @@ public sealed class CycleEndpoints : IHttpFunction
         }
         var (current, _) = (await store.FindAsync(year, cancellationToken))!.Value;
         var view = await ViewAsync(current, store, schedules, cancellationToken);
-        return started ? TypedResults.Created($"/api/cycles/{year}", view) : TypedResults.Ok(view);
+        return started ? TypedResults.Created($"/api/cycles/{year}", view) : AuditLog.Replayed(http, TypedResults.Ok(view)); // started (and recorded) before
     }
 
     /// <summary>Applies a change to the state under its ETag (null: nothing to change) and records it in the history.</summary>
@@ -98,7 +98,7 @@ public sealed class CycleEndpoints : IHttpFunction
             }
             if (state.Phase == CyclePhase.Closed) return Problems.Unprocessable($"The {year} cycle is closed.");
             var changed = change(state);
-            if (changed is null) return TypedResults.Ok(await ViewAsync(state, store, schedules, cancellationToken));
+            if (changed is null) return AuditLog.Replayed(http, TypedResults.Ok(await ViewAsync(state, store, schedules, cancellationToken))); // already so
             var now = clock.GetUtcNow();
             changed = changed with { History = [.. changed.History, new CycleTransition(now, CycleState.Name(state.Phase), CycleState.Name(state.Phase), $"{cause} by {actor.Id}")] };
             if (!await store.TryReplaceAsync(changed, etag, cancellationToken)) continue;

@@ -58,6 +58,7 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
         {
             await audit.RecordAsync(actor, "ledger.transaction-submitted", $"ledger/transactions/{tx.TransactionId}", null, TransactionView.Of(tx), cancellationToken);
         }
+        else AuditLog.MarkReplayed(http); // the same transaction again: recorded (and audited) by its first submission
         return TypedResults.Accepted($"/api/ledger/transactions/{Uri.EscapeDataString(recorded.TransactionId)}", TransactionView.Of(recorded));
     }
 

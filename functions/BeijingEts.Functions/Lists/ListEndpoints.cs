@@ -1,4 +1,5 @@
 using System.Globalization;
+using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Files;
@@ -24,7 +25,8 @@ public sealed class PublishList : IHttpFunction
         }
         var (revision, unchanged) = await publisher.PublishAsync(year, Actor.From(http.User), cancellationToken);
         var answer = new Answer(year, revision.Revision, unchanged, revision.PublishedAt, revision.KeyUnits, revision.ReportingUnits, revision.Rules);
-        return unchanged ? TypedResults.Ok(answer) : TypedResults.Created($"/api/lists/{year}?revision={revision.Revision}", answer);
+        // Unchanged: the latest revision already is this list, published and recorded then.
+        return unchanged ? AuditLog.Replayed(http, TypedResults.Ok(answer)) : TypedResults.Created($"/api/lists/{year}?revision={revision.Revision}", answer);
     }
 }
 

@@ -71,7 +71,7 @@ public sealed class AuctionEndpoints : IHttpFunction
         if (await services.Auctions.FindAsync(id, cancellationToken) is var (earlier, _))
         {
             return earlier.SameRequest(auction)
-                ? TypedResults.Ok(AuctionView.Of(earlier, now, null))
+                ? AuditLog.Replayed(http, TypedResults.Ok(AuctionView.Of(earlier, now, null)))
                 : Problems.Conflict($"clientId {request.ClientId} was already used for a different auction ({id}).");
         }
         // Checked and added as the only announcement for the vintage at the time, so two cannot both count the same tonnes.
@@ -126,7 +126,7 @@ public sealed class AuctionEndpoints : IHttpFunction
             if (await services.Auctions.FindBidAsync(id, bidId, cancellationToken) is var (earlier, _))
             {
                 return earlier.SameRequest(earlier with { Price = request.Price, Quantity = request.Quantity.Value })
-                    ? TypedResults.Ok(BidView.Of(earlier))
+                    ? AuditLog.Replayed(http, TypedResults.Ok(BidView.Of(earlier)))
                     : Problems.Conflict($"clientBidId {clientBidId} was already used for a different bid.");
             }
             if (now < auction.OpensAt) return Problems.Unprocessable($"Auction {id} opens for bids at {auction.OpensAt:O}.");
@@ -149,7 +149,9 @@ public sealed class AuctionEndpoints : IHttpFunction
                 await Contention.BackOffAsync(attempt, cancellationToken);
                 continue;
             }
-            return await FreezeAsync(bid, services, cancellationToken);
+            var placed = await FreezeAsync(bid, services, cancellationToken);
+            if (placed.Result is Created<BidView> { Value: { } view }) await services.Audit.RecordAsync(Actor.From(http.User), "market.bid-placed", $"auctions/{id}", null, view, cancellationToken);
+            return placed;
         }
     }
 

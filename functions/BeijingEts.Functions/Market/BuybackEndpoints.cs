@@ -53,13 +53,17 @@ public sealed class BuybackEndpoints : IHttpFunction
             await audit.RecordAsync(Actor.From(http.User), "market.buyback-placed", $"buybacks/{created.Value!.OrderId}", null, created.Value, cancellationToken);
             return TypedResults.Created($"/api/buybacks/{created.Value.OrderId}", created.Value);
         }
-        return placed;
+        return placed.Result is Ok<OrderView> ? AuditLog.Replayed(http, placed) : placed; // the same clientId again: placed and recorded before
     }
 
     private static async Task<Ok<IReadOnlyList<OrderView>>> ListAsync(OrderStore orders, CancellationToken cancellationToken) =>
         TypedResults.Ok<IReadOnlyList<OrderView>>((await orders.ListAsync(RegulatorAccounts.Reserve, null, cancellationToken)).Select(OrderView.Of).ToList());
 
-    private static Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
-        string id, OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock, CancellationToken cancellationToken) =>
-        OrderEndpoints.CancelForAsync(RegulatorAccounts.Reserve, id, orders, journal, matcher, clock, cancellationToken);
+    private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
+        string id, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var cancelled = await OrderEndpoints.CancelForAsync(RegulatorAccounts.Reserve, id, orders, journal, matcher, clock, cancellationToken);
+        if (cancelled.Result is Accepted<OrderView> { Value: { } order }) await audit.RecordAsync(Actor.From(http.User), "market.buyback-cancel-requested", $"buybacks/{id}", order, null, cancellationToken);
+        return cancelled;
+    }
 }

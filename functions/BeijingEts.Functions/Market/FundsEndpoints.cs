@@ -57,7 +57,7 @@ public sealed class FundsEndpoints : IHttpFunction
             case FundsOutcome.IdTaken:
                 return Problems.Conflict($"transactionId {movement.TransactionId} was already used on {code}'s funds account for a different movement.");
             case FundsOutcome.AlreadyApplied:
-                return TypedResults.Ok(view);
+                return AuditLog.Replayed(http, TypedResults.Ok(view));
         }
         await services.Audit.RecordAsync(Actor.From(http.User), $"funds.{view.Kind}", $"market/funds/{code}", null, view, cancellationToken);
         return TypedResults.Created($"/api/market/funds/{code}", view);

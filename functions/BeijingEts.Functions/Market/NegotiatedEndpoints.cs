@@ -56,7 +56,7 @@ public sealed class NegotiatedEndpoints : IHttpFunction
         if (earlier is { } found)
         {
             if (!found.Deal.SameRequest(asked)) return Problems.Conflict($"clientId {asked.ClientId} was already used for a different deal ({found.Deal.Id}).");
-            if (found.Deal.Status != DealStatus.Pending) return TypedResults.Ok(DealView.Of(found.Deal));
+            if (found.Deal.Status != DealStatus.Pending) return AuditLog.Replayed(http, TypedResults.Ok(DealView.Of(found.Deal)));
         }
         else
         {
@@ -78,7 +78,7 @@ public sealed class NegotiatedEndpoints : IHttpFunction
         if (!await services.Deals.TryReplaceAsync(proposed, etag, cancellationToken))
         {
             // Expired by the sweep meanwhile (which gave the tonnes back), or proposed again in parallel: say where it stands.
-            return TypedResults.Ok(DealView.Of((await services.Deals.FindAsync(deal.Id, cancellationToken))!.Value.Deal));
+            return AuditLog.Replayed(http, TypedResults.Ok(DealView.Of((await services.Deals.FindAsync(deal.Id, cancellationToken))!.Value.Deal)));
         }
         if (refusal is not null) return Problems.Unprocessable(refusal, new Dictionary<string, object?> { ["id"] = deal.Id });
         await services.Audit.RecordAsync(Actor.From(http.User), "market.negotiated-proposed", $"market/negotiated/{deal.Id}", null, DealView.Of(proposed), cancellationToken);
@@ -108,7 +108,7 @@ public sealed class NegotiatedEndpoints : IHttpFunction
         var trader = MarketAccess.Trader(http.User);
         if (await FindAsPartyAsync(id, trader, services.Deals, cancellationToken) is not var (deal, etag)) return ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
         if (deal.Buyer != trader) return Problems.Forbidden($"Only the buyer named in deal {id}, {deal.Buyer}, can confirm it.");
-        if (deal.Status == DealStatus.Confirmed) return TypedResults.Ok(DealView.Of(deal));
+        if (deal.Status == DealStatus.Confirmed) return AuditLog.Replayed(http, TypedResults.Ok(DealView.Of(deal)));
         if (!deal.IsOpen) return Problems.Conflict($"Deal {id} is {DealView.Of(deal).Status}; it can no longer be confirmed.");
         var now = services.Clock.GetUtcNow();
         if (now > deal.ConfirmBy) return Problems.Unprocessable($"Deal {id} had to be confirmed by {deal.ConfirmBy:u}; it has expired and its tonnes go back to the seller.");
@@ -122,7 +122,7 @@ public sealed class NegotiatedEndpoints : IHttpFunction
         if (!await services.Deals.TryReplaceAsync(confirmed, etag, cancellationToken))
         {
             var current = (await services.Deals.FindAsync(id, cancellationToken))!.Value.Deal;
-            if (current.Status == DealStatus.Confirmed) return TypedResults.Ok(DealView.Of(current));
+            if (current.Status == DealStatus.Confirmed) return AuditLog.Replayed(http, TypedResults.Ok(DealView.Of(current)));
             // Withdrawn or expired while confirming: the funds frozen just now go back.
             await services.Settlement.ReleaseAsync(current, cancellationToken);
             return Problems.Conflict($"Deal {id} was {DealView.Of(current).Status} while you confirmed it; nothing was traded and your funds are free again.");
@@ -146,7 +146,7 @@ public sealed class NegotiatedEndpoints : IHttpFunction
         var trader = MarketAccess.Trader(http.User);
         if (await FindAsPartyAsync(id, trader, services.Deals, cancellationToken) is not var (deal, etag)) return ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
         if (deal.Seller != trader) return Problems.Forbidden($"Only the seller, {deal.Seller}, can withdraw deal {id}.");
-        if (deal.Status == DealStatus.Withdrawn) return TypedResults.Ok(DealView.Of(deal));
+        if (deal.Status == DealStatus.Withdrawn) return AuditLog.Replayed(http, TypedResults.Ok(DealView.Of(deal)));
         if (!deal.IsOpen) return Problems.Conflict($"Deal {id} is {DealView.Of(deal).Status}; it can no longer be withdrawn.");
         var withdrawn = deal with { Status = DealStatus.Withdrawn, Reason = "withdrawn by the seller", UpdatedAt = services.Clock.GetUtcNow() };
         if (!await services.Deals.TryReplaceAsync(withdrawn, etag, cancellationToken)) return Problems.Conflict($"Deal {id} changed while you withdrew it; look at it again.");

@@ -1,5 +1,6 @@
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Domain.Trading;
+using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
@@ -40,11 +41,13 @@ public sealed class OrderEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Created<OrderView>, Ok<OrderView>, ProblemHttpResult>> PlaceAsync(
-        PlaceRequest request, HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+        PlaceRequest request, HttpContext http, [AsParameters] Services services, AuditLog audit, CancellationToken cancellationToken)
     {
         var trader = MarketAccess.Trader(http.User);
         if (trader is null) return Problems.Forbidden("Orders are placed by a unit or participant for its own account.");
-        return await PlaceForAsync(trader, request, services, cancellationToken);
+        var placed = await PlaceForAsync(trader, request, services, cancellationToken);
+        if (placed.Result is Created<OrderView> { Value: { } order }) await audit.RecordAsync(Actor.From(http.User), "market.order-placed", $"market/orders/{order.OrderId}", null, order, cancellationToken);
+        return placed.Result is Ok<OrderView> ? AuditLog.Replayed(http, placed) : placed; // the same clientOrderId again: placed and recorded before
     }
 
     /// <summary>Places the order for <paramref name="trader"/>: a unit or participant, or the reserve for a buy-back.</summary>
@@ -112,10 +115,13 @@ public sealed class OrderEndpoints : IHttpFunction
             : await services.Checks.HoldingsCoverAsync(order.Participant, order.Book, order.Quantity, order.Lot, cancellationToken);
 
     private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
-        string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, TimeProvider clock, CancellationToken cancellationToken)
+        string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var trader = MarketAccess.Trader(http.User);
-        return trader is null ? ProblemHandling.NotFound($"You have no order {orderId}.") : await CancelForAsync(trader, orderId, orders, journal, matcher, clock, cancellationToken);
+        if (trader is null) return ProblemHandling.NotFound($"You have no order {orderId}.");
+        var cancelled = await CancelForAsync(trader, orderId, orders, journal, matcher, clock, cancellationToken);
+        if (cancelled.Result is Accepted<OrderView> { Value: { } order }) await audit.RecordAsync(Actor.From(http.User), "market.order-cancel-requested", $"market/orders/{orderId}", order, null, cancellationToken);
+        return cancelled;
     }
 
     /// <summary>Cancels what is left of <paramref name="trader"/>'s order, in its book's sequence.</summary>

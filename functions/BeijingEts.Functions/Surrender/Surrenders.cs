@@ -200,7 +200,7 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
             {
                 if (!SameItems(earlier, items)) return Problems.Conflict($"transactionId {request.TransactionId} was already used for a different surrender; use a new id for a new surrender.");
                 foreach (var item in earlier.Items.Where(i => i.State == SurrenderItemState.Pending)) await surrenders.SubmitAsync(record, earlier, item, cancellationToken);
-                return TypedResults.Accepted($"/api/units/{unit.Uscc}/compliance/{year}", new Answer(earlier, ComplianceView.Of(unit.Uscc, year, confirmed, record, schedule, now, succession)));
+                return AuditLog.Replayed(http, TypedResults.Accepted($"/api/units/{unit.Uscc}/compliance/{year}", new Answer(earlier, ComplianceView.Of(unit.Uscc, year, confirmed, record, schedule, now, succession))));
             }
             if (Refusal(record, ComplianceView.Of(unit.Uscc, year, confirmed, record, schedule, now, succession), items, account) is { } refusal) return Problems.Unprocessable(refusal);
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Azure.Storage.Queues;
+using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -58,11 +59,24 @@ public class EtsAppFixture : IAsyncLifetime
 
     private Dictionary<string, string?> _settings = [];
 
-    private WebApplication Build() => EtsApp.Build(["--environment", "Testing"], _settings, services =>
+    /// <summary>Development, as run.sh: the only environment that accepts the local signing key the tokens below are made with.</summary>
+    protected virtual string EnvironmentName => "Development";
+
+    /// <summary>Endpoints a test adds beside the app's own (mapped before the app starts).</summary>
+    protected virtual void MapEndpoints(WebApplication app)
     {
-        foreach (var type in ExtraFunctions) services.AddFunction(type);
-        ConfigureServices(services);
-    });
+    }
+
+    private WebApplication Build()
+    {
+        var app = EtsApp.Build(["--environment", EnvironmentName], _settings, services =>
+        {
+            foreach (var type in ExtraFunctions) services.AddFunction(type);
+            ConfigureServices(services);
+        });
+        MapEndpoints(app);
+        return app;
+    }
 
     private async Task StartAsync()
     {
@@ -74,8 +88,10 @@ public class EtsAppFixture : IAsyncLifetime
     /// <summary>Stops the app as a host would (work in flight is cut off) and starts a new one on the same storage; clients made before point at the old port.</summary>
     public async Task RestartAsync()
     {
+        var gaps = App.Services.GetRequiredService<AuditGaps>();
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
+        AssertEveryChangeAudited(gaps);
         App = Build();
         await StartAsync();
     }
@@ -97,10 +113,19 @@ public class EtsAppFixture : IAsyncLifetime
         GC.SuppressFinalize(this);
         if (App is null) return;
         var storage = Storage;
+        var gaps = App.Services.GetRequiredService<AuditGaps>();
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
         await DeletePrefixedAsync(storage);
+        AssertEveryChangeAudited(gaps);
     }
+
+    /// <summary>
+    /// Fails the test class when a state-changing request succeeded without its audit row (the app also answered it
+    /// 500 in Development; this catches the test that did not look at the answer).
+    /// </summary>
+    private static void AssertEveryChangeAudited(AuditGaps gaps) =>
+        Assert.True(gaps.Requests.Count == 0, $"These requests changed state without an audit row: {string.Join("; ", gaps.Requests)}.");
 
     public HttpClient Client(string? role = null, string? scope = null) => Client(BaseAddress, role, scope);
 
@@ -109,10 +134,13 @@ public class EtsAppFixture : IAsyncLifetime
         var client = new HttpClient { BaseAddress = baseAddress };
         if (role is not null)
         {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LocalTokens.Create(SigningKey, role, scope));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(role, scope));
         }
         return client;
     }
+
+    /// <summary>A bearer token the app accepts for the role and scope.</summary>
+    public virtual string Token(string role, string? scope = null) => LocalTokens.Create(SigningKey, role, scope);
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 

@@ -1,16 +1,23 @@
 using System.Net.Sockets;
 using BeijingEts.Functions.Hosting.Invocation;
 using BeijingEts.Functions.Uploads;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BeijingEts.Functions.Tests.Runtime;
 
-/// <summary>The app as the Functions host runs it: FUNCTIONS_CUSTOMHANDLER_PORT set, no local runtime.</summary>
+/// <summary>The app as the Functions host runs it: FUNCTIONS_CUSTOMHANDLER_PORT set, no local runtime, Entra ID tokens.</summary>
 public sealed class CustomHandlerFixture : EtsAppFixture
 {
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    public EntraTestIssuer Entra { get; } = new();
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(Entra.Settings)
     {
         ["FUNCTIONS_CUSTOMHANDLER_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    protected override void ConfigureServices(IServiceCollection services) => Entra.Configure(services);
+
+    public override string Token(string role, string? scope = null) => Entra.Create(role, scope);
 
     private static int FreePort()
     {
