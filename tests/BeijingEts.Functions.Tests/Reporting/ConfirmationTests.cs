@@ -19,8 +19,9 @@ public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<C
         await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report());
 
         var response = await ConfirmAsync(uscc, new { confirmedEmissions = 5100, basis = "adjusted", reason = "spot check found unreported diesel" });
+        Assert.Equal(HttpStatusCode.NotFound, (await _reporting.Regulator.GetAsync($"/api/units/{uscc}/reports/{Year}/confirmation", Ct)).StatusCode); // not before approval
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await app.ApproveAsync(response);
         var read = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/reports/{Year}/confirmation", Ct);
         Assert.Equal(5100, read.GetProperty("confirmedEmissionsT").GetInt64());
         Assert.Equal("adjusted", read.GetProperty("basis").GetString());
