@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using BeijingEts.Domain.Approvals;
 
 namespace BeijingEts.Functions.Approvals;
@@ -6,7 +7,7 @@ namespace BeijingEts.Functions.Approvals;
 public sealed record StoredProposal(Proposal Proposal, string Payload, string ContentKey, ETag ETag);
 
 /// <summary>The approvals table: one row per proposal, with a Status column to list the pending ones.</summary>
-public sealed class ApprovalStore(StorageClients storage)
+public sealed partial class ApprovalStore(StorageClients storage)
 {
     private const string Partition = "proposal";
 
@@ -14,6 +15,7 @@ public sealed class ApprovalStore(StorageClients storage)
 
     public async Task<StoredProposal?> FindAsync(string id, CancellationToken cancellationToken)
     {
+        if (!IdPattern().IsMatch(id)) return null; // never a key: a table refuses '/', '#', '?' and control characters
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
         return row.HasValue ? Read(row.Value!) : null;
     }
@@ -38,6 +40,9 @@ public sealed class ApprovalStore(StorageClients storage)
         await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add(Read(row));
         return [.. found.OrderBy(p => p.Proposal.ProposedAt)];
     }
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,120}$")]
+    private static partial Regex IdPattern();
 
     public static string Name(ProposalStatus status) => JsonNamingPolicy.KebabCaseLower.ConvertName(status.ToString());
 
