@@ -31,6 +31,21 @@ public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<C
     }
 
     [Fact]
+    public async Task Adjusted_ProposedOnAVersionSinceReplaced_FailsOnApproval_AndConfirmsNothing()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var uscc = await _reporting.ListedUnitAsync(Year);
+        await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report());
+        var proposed = await ConfirmAsync(uscc, new { confirmedEmissions = 6000, basis = "adjusted", reason = "expert review" });
+        await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report(coal: 1200)); // version 2, filed while the proposal waits
+
+        var ended = await app.ApproveAsync(proposed, expectedStatus: "failed");
+
+        Assert.Contains("report version 2", ended.GetProperty("failureReason").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _reporting.Regulator.GetAsync($"/api/units/{uscc}/reports/{Year}/confirmation", Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task Refusals_SayWhatIsMissing()
     {
         await _reporting.SetFactorsAsync(Year);
