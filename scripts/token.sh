@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints a bearer token (and nothing else) that the app started by ./scripts/run.sh on this machine accepts.
-#   ./scripts/token.sh regulator
+#   ./scripts/token.sh regulator          (the default regulator)
+#   ./scripts/token.sh regulator alice    (regulator alice: another person, e.g. to approve what the default one proposed)
 #   ./scripts/token.sh unit 91110000600037341L
 #   ./scripts/token.sh district 朝阳区
 #   ./scripts/token.sh verifier 91110108MA01XXXXXX
@@ -9,11 +10,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange|participant [SCOPE] (district name, unit, verifier or participant USCC)"
+usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange|participant [SCOPE] (regulator name, district name, unit, verifier or participant USCC)"
 [ $# -ge 1 ] && [ $# -le 2 ] || die "$usage"
 ROLE="$1" SCOPE="${2:-}"
 case "$ROLE" in
-  regulator|exchange) [ -z "$SCOPE" ] || die "The $ROLE role takes no scope; $usage" ; SCOPE_CLAIM="" ;;
+  regulator) SCOPE_CLAIM="" ;; # an optional NAME: a distinct regulator (subject local:regulator:NAME), who may approve another's proposal
+  exchange) [ -z "$SCOPE" ] || die "The $ROLE role takes no scope; $usage" ; SCOPE_CLAIM="" ;;
   district) SCOPE_CLAIM="district" ;;
   unit) SCOPE_CLAIM="unit_id" ;;
   verifier) SCOPE_CLAIM="verifier_id" ;;
@@ -21,6 +23,7 @@ case "$ROLE" in
   *) die "Unknown role '$ROLE'; $usage" ;;
 esac
 if [ -n "$SCOPE_CLAIM" ] && [ -z "$SCOPE" ]; then die "The $ROLE role needs a scope; $usage"; fi
+if [ "$ROLE" = regulator ] && ! [[ "$SCOPE" =~ ^[A-Za-z0-9._-]{0,64}$ ]]; then die "A regulator NAME is 1 to 64 letters, digits, '.', '_' or '-'; $usage"; fi
 
 KEY_FILE="${Auth__SigningKeyFile:-$(dev_signing_key_file)}"
 KEY="$(tr -d '[:space:]' <"$KEY_FILE")"

@@ -1,5 +1,6 @@
 using System.Net;
 using BeijingEts.Functions.Allocation;
+using BeijingEts.Functions.Approvals;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Calendar;
@@ -53,6 +54,7 @@ public static class EtsApp
         services.AddVerification();
         services.AddSurrender();
         services.AddMarket();
+        services.AddApprovals();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();

@@ -57,6 +57,7 @@ var tables = [
   'negotiated'
   'auctions'
   'marketwatch'
+  'approvals'
 ]
 
 // Each queue has a -poison twin, where the Functions host moves a message after maxDequeueCount (host.json).

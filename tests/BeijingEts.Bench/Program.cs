@@ -117,6 +117,16 @@ var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Serve
     .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
 using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
 http.DefaultRequestHeaders.Authorization = new("Bearer", BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "regulator"));
+// Issuance and plans are proposals (202) that a second regulator approves before they take effect.
+using var approver = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
+approver.DefaultRequestHeaders.Authorization = new("Bearer", BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "regulator", "approver"));
+async Task ApprovedAsync(HttpResponseMessage response)
+{
+    var answer = await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+    if (!answer.TryGetProperty("proposalId", out var id)) return;
+    var ended = await (await approver.PostAsync($"/api/approvals/{id.GetString()}/approve", null)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+    if (ended.GetProperty("status").GetString() != "executed") throw new InvalidOperationException($"Proposal {id} ended {ended}");
+}
 async Task PostFileAsync(string path, byte[] file) =>
     (await http.PostAsync(path, new ByteArrayContent(file) { Headers = { ContentType = new("text/csv") } })).EnsureSuccessStatusCode();
 var units = Count(10_000);
@@ -149,7 +159,7 @@ async Task WaitSettledAsync()
     }
 }
 async Task SubmitAsync(HttpClient client, object transaction) =>
-    (await client.PostAsJsonAsync("/api/ledger/transactions", transaction)).EnsureSuccessStatusCode();
+    await ApprovedAsync(await client.PostAsJsonAsync("/api/ledger/transactions", transaction));
 await SubmitAsync(http, new { transactionId = "bench-issue", type = "issuance", to = "issuance", product = "BEA", vintage = 2025, quantity = 1_000_000_000L });
 await WaitSettledAsync();
 await Task.WhenAll(holders.Select((h, i) => SubmitAsync(http, new { transactionId = $"bench-alloc-{i}", type = "allocation", from = "issuance", to = h, product = "BEA", vintage = 2025, quantity = 1_000_000L })));
@@ -172,7 +182,7 @@ Report("ledger.transfer.conflicts", (double)conflicts.Value / transfers, "retrie
 await PostFileAsync("/api/lists/2025/statistics", ListsBench.StatisticsFile(units, withRegistration: false, minimumEmissions: 6_000));
 (await http.PostAsync("/api/lists/2025/publish", null)).EnsureSuccessStatusCode();
 var methods = new[] { "power", "heat", "cement", "services", "transport" }.ToDictionary(i => i, _ => (object)new { method = "historical-total", baseYears = new[] { 2023, 2024 }, controlFactor = 0.98m });
-(await http.PutAsJsonAsync("/api/allocation/2025/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods })).EnsureSuccessStatusCode();
+await ApprovedAsync(await http.PutAsJsonAsync("/api/allocation/2025/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods }));
 storageRequests.Reset();
 watch.Restart();
 var run = await (await http.PostAsync("/api/allocation/2025/pre-allocation", null)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
@@ -218,7 +228,7 @@ async Task RunCycleAsync(string name, int unitCount, int year)
     await PostFileAsync($"/api/lists/{year}/statistics", ListsBench.StatisticsFile(unitCount, withRegistration: false, minimumEmissions: 6_000));
     (await http.PostAsync($"/api/lists/{year}/publish", null)).EnsureSuccessStatusCode();
     var cycleMethods = new[] { "power", "heat", "cement", "services", "transport" }.ToDictionary(i => i, _ => (object)new { method = "historical-total", baseYears = new[] { year - 1 }, controlFactor = 0.98m });
-    (await http.PutAsJsonAsync($"/api/allocation/{year}/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods = cycleMethods })).EnsureSuccessStatusCode();
+    await ApprovedAsync(await http.PutAsJsonAsync($"/api/allocation/{year}/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods = cycleMethods }));
     var list = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/lists/{year}");
     var keyUnits = list.GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("category").GetString() == "key").Select(e => e.GetProperty("uscc").GetString()!).ToList();
     var confirmations = app.Services.GetRequiredService<BeijingEts.Functions.Reporting.ConfirmationStore>();

@@ -1,5 +1,7 @@
 using BeijingEts.Domain.Allocation;
+using BeijingEts.Domain.Approvals;
 using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Approvals;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
@@ -44,7 +46,8 @@ public sealed class AllocationPlanStore(StorageClients storage)
 
 /// <summary>
 /// PUT /api/allocation/{year}/plan (regulator): the year's cap, adjustment reserve (at most 5%, Art. 12), pre-allocation
-/// share (Art. 14) and each industry's allocation method. A cap below what is already issued for the year is refused.
+/// share (Art. 14) and each industry's allocation method, proposed (202) and set once a second regulator approves.
+/// A cap below what is already issued for the year is refused.
 /// </summary>
 public sealed class PutAllocationPlan : IHttpFunction
 {
@@ -58,21 +61,55 @@ public sealed class PutAllocationPlan : IHttpFunction
             .WithTags("Allocation");
     }
 
-    private static async Task<Results<Ok<PlanView>, ProblemHttpResult>> HandleAsync(
-        int year, Request request, HttpContext http, AllocationPlanStore plans, LedgerStore ledger, AuditLog audit, CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<ProposalReceipt>, ProblemHttpResult>> HandleAsync(
+        int year, Request request, HttpContext http, AllocationPlanSetter setter, ApprovalService approvals, CancellationToken cancellationToken)
     {
         if (year is < 2013 or > 2100) return ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100).");
         var plan = AllocationPlanStore.ToPlan(new PlanView(year, request.Cap, request.ReserveRatio, request.PreAllocationRatio, Tonnes.Zero, Tonnes.Zero, request.Methods));
         var problems = AllocationPlan.Validate(year, request.Cap.Value, request.ReserveRatio, request.PreAllocationRatio, plan.Methods);
         if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
-        var issued = await ledger.IssuedAsync(year, cancellationToken);
-        if (issued > plan.Cap)
-        {
-            return Problems.Unprocessable($"{issued.Value} t of BEA {year} are already issued, more than the cap of {plan.Cap.Value} t; the cap cannot go below what is issued.");
-        }
-        var before = await plans.FindAsync(year, cancellationToken);
+        if (await setter.RefusalAsync(plan, cancellationToken) is { } refusal) return Problems.Unprocessable(refusal);
+        // The cap bounds issuance (Art. 12): a second regulator approves it before it takes effect.
+        var (_, proposal) = await approvals.ProposeAsync(AllocationPlanApproval.KindName, $"allocation/{year}/plan",
+            $"{year} plan: cap {plan.Cap.Value} t, reserve {plan.ReserveRatio:P1}, pre-allocation {plan.PreAllocationRatio:P0}", PlanView.From(plan),
+            Actor.From(http.User), cancellationToken);
+        return ProposalReceipt.Accepted(proposal);
+    }
+}
+
+/// <summary>Sets a year's plan once approved: a cap below what is already issued for the year is refused.</summary>
+public sealed class AllocationPlanSetter(AllocationPlanStore plans, LedgerStore ledger, AuditLog audit)
+{
+    public async Task<string?> RefusalAsync(AllocationPlan plan, CancellationToken cancellationToken)
+    {
+        var issued = await ledger.IssuedAsync(plan.Year, cancellationToken);
+        return issued > plan.Cap
+            ? $"{issued.Value} t of BEA {plan.Year} are already issued, more than the cap of {plan.Cap.Value} t; the cap cannot go below what is issued."
+            : null;
+    }
+
+    public async Task<string?> SetAsync(AllocationPlan plan, Actor actor, CancellationToken cancellationToken)
+    {
+        if (await RefusalAsync(plan, cancellationToken) is { } refusal) return refusal;
+        var before = await plans.FindAsync(plan.Year, cancellationToken);
         await plans.PutAsync(plan, cancellationToken);
-        await audit.RecordAsync(Actor.From(http.User), "allocation.plan-set", $"allocation/{year}/plan", before is null ? null : PlanView.From(before), PlanView.From(plan), cancellationToken);
-        return TypedResults.Ok(PlanView.From(plan));
+        await audit.RecordAsync(actor, "allocation.plan-set", $"allocation/{plan.Year}/plan", before is null ? null : PlanView.From(before), PlanView.From(plan), cancellationToken);
+        return null;
+    }
+}
+
+/// <summary>PUT /api/allocation/{year}/plan, once a second regulator approves it.</summary>
+public sealed class AllocationPlanApproval(AllocationPlanSetter setter) : ApprovableAction<PlanView>
+{
+    public const string KindName = "allocation.plan";
+
+    public override string Kind => KindName;
+
+    protected override async Task<ActionOutcome> ExecuteAsync(Proposal proposal, PlanView payload, Actor approver, CancellationToken cancellationToken)
+    {
+        var plan = AllocationPlanStore.ToPlan(payload);
+        return await setter.SetAsync(plan, approver, cancellationToken) is { } refusal
+            ? ActionOutcome.Failed(refusal)
+            : ActionOutcome.Executed($"the {plan.Year} plan is set: cap {plan.Cap.Value} t (GET /api/allocation/{plan.Year}/plan)");
     }
 }

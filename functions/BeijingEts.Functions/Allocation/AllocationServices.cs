@@ -8,5 +8,7 @@ public static class AllocationServices
         .AddSingleton<AllocationPayout>()
         .AddSingleton<PreAllocationService>()
         .AddSingleton<VerifiedAllocationService>()
-        .AddSingleton<ObjectionStore>();
+        .AddSingleton<ObjectionStore>()
+        .AddSingleton<AllocationPlanSetter>()
+        .AddSingleton<ObjectionDecisions>();
 }

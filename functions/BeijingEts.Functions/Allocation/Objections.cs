@@ -1,4 +1,5 @@
 using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Approvals;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Calendar;
@@ -103,7 +104,7 @@ public sealed class FileObjection : IHttpFunction
 
 /// <summary>
 /// POST /api/objections/{id}/decision (regulator): upholds or rejects; an upheld objection may carry an adjustment, paid
-/// to the unit from the adjustment reserve (Art. 12) through the ledger.
+/// to the unit from the adjustment reserve (Art. 12) through the ledger, which is proposed (202) and takes a second regulator's approval.
 /// </summary>
 public sealed class DecideObjection : IHttpFunction
 {
@@ -117,42 +118,32 @@ public sealed class DecideObjection : IHttpFunction
         api.MapGet("/objections/{id}", GetAsync).WithTags("Allocation");
     }
 
-    private static async Task<Results<Ok<ObjectionView>, ProblemHttpResult>> HandleAsync(
-        string id, Request request, HttpContext http, ObjectionStore objections, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ObjectionView>, Accepted<ProposalReceipt>, ProblemHttpResult>> HandleAsync(
+        string id, Request request, HttpContext http, ObjectionStore objections, ObjectionDecisions decisions, ApprovalService approvals, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         if (request.Adjustment is { Value: <= 0 }) return ProblemHandling.BadRequest("adjustment must be a positive whole number of tonnes, or left out.");
         if (request.Adjustment is not null && request.Outcome == DecisionOutcome.Rejected) return ProblemHandling.BadRequest("A rejected objection carries no adjustment.");
+        if (request.Explanation?.Length > 2000) return ProblemHandling.BadRequest("explanation is longer than 2000 characters.");
         var found = await objections.FindAsync(id, cancellationToken);
         if (found is null) return ProblemHandling.NotFound($"No objection {id}.");
-        var (objection, etag) = found.Value;
+        var objection = found.Value.Objection;
         if (objection.State != "open") return Problems.Conflict($"Objection {id} was already decided on {objection.DecidedOn:yyyy-MM-dd}.");
 
         var actor = Actor.From(http.User);
-        var today = BeijingTime.Today(clock);
-        LedgerTransaction? payment = request.Adjustment is { } adjustment
-            ? new LedgerTransaction($"objection-{id}", Domain.Ledger.TransactionType.Allocation, RegulatorAccounts.Reserve, objection.Uscc, Products.Bea,
-                objection.Year, adjustment, null, $"Art. 15 adjustment on objection {id}", actor.Id, clock.GetUtcNow())
-            : null;
-        var decided = objection with
+        if (request.Adjustment is { } adjustment)
         {
-            State = "decided",
-            Outcome = JsonNamingPolicy.KebabCaseLower.ConvertName(request.Outcome.ToString()),
-            Adjustment = request.Adjustment,
-            DecidedOn = today,
-            AdjustmentTransactionId = payment?.TransactionId,
-            Explanation = request.Explanation?.Trim(),
+            // A payment from the adjustment reserve (Art. 12) cannot be undone: a second regulator approves it.
+            var (_, proposal) = await approvals.ProposeAsync(ObjectionAdjustmentApproval.KindName, $"objections/{id}",
+                $"uphold objection {id} of {objection.Uscc} ({objection.Year}) and pay {adjustment.Value} t from the reserve", new ObjectionAdjustmentApproval.Payload(id, request),
+                actor, cancellationToken);
+            return ProposalReceipt.Accepted(proposal);
+        }
+        return await decisions.DecideAsync(id, request, actor, cancellationToken) switch
+        {
+            { Decided: { } decided } => TypedResults.Ok(new ObjectionView(decided, decided.OverdueOn(BeijingTime.Today(clock)))),
+            { Refusal: var refusal } => Problems.Conflict(refusal!),
         };
-        try
-        {
-            await objections.DecideAsync(decided, etag, cancellationToken);
-        }
-        catch (TableTransactionFailedException error) when (error.Status == 412)
-        {
-            return Problems.Conflict($"Objection {id} was decided by someone else just now.");
-        }
-        if (payment is not null) await submitter.SubmitAsync(payment, cancellationToken);
-        await audit.RecordAsync(actor, "objection.decided", $"objections/{id}", objection, decided, cancellationToken);
-        return TypedResults.Ok(new ObjectionView(decided, decided.OverdueOn(today)));
     }
 
     private static async Task<Results<Ok<ObjectionView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, ObjectionStore objections, TimeProvider clock, CancellationToken cancellationToken)
@@ -164,4 +155,70 @@ public sealed class DecideObjection : IHttpFunction
         }
         return TypedResults.Ok(new ObjectionView(found.Value.Objection, found.Value.Objection.OverdueOn(BeijingTime.Today(clock))));
     }
+}
+
+/// <summary>What deciding an objection came to: the decided objection, or why it could not be decided.</summary>
+public sealed record ObjectionDecision(Objection? Decided, string? Refusal);
+
+/// <summary>Decides an objection and pays an adjustment to the unit from the reserve through the ledger (Art. 12, 15).</summary>
+public sealed class ObjectionDecisions(ObjectionStore objections, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock)
+{
+    /// <summary>Deciding again the way it was decided pays nothing twice: the payment's id is the objection's.</summary>
+    public async Task<ObjectionDecision> DecideAsync(string id, DecideObjection.Request request, Actor actor, CancellationToken cancellationToken)
+    {
+        var found = await objections.FindAsync(id, cancellationToken);
+        if (found is null) return new(null, $"No objection {id}.");
+        var (objection, etag) = found.Value;
+        var outcome = JsonNamingPolicy.KebabCaseLower.ConvertName(request.Outcome.ToString());
+        var paymentId = request.Adjustment is null ? null : $"objection-{id}";
+        if (objection.State != "open")
+        {
+            var same = objection.Outcome == outcome && objection.Adjustment == request.Adjustment && objection.AdjustmentTransactionId == paymentId;
+            if (!same) return new(null, $"Objection {id} was already decided on {objection.DecidedOn:yyyy-MM-dd}.");
+            if (paymentId is not null) await submitter.SubmitAsync(Payment(objection, paymentId, actor), cancellationToken); // finishes a cut-off payment
+            return new(objection, null);
+        }
+        var decided = objection with
+        {
+            State = "decided",
+            Outcome = outcome,
+            Adjustment = request.Adjustment,
+            DecidedOn = BeijingTime.Today(clock),
+            AdjustmentTransactionId = paymentId,
+            Explanation = request.Explanation?.Trim(),
+        };
+        try
+        {
+            await objections.DecideAsync(decided, etag, cancellationToken);
+        }
+        catch (TableTransactionFailedException error) when (error.Status == 412)
+        {
+            return new(null, $"Objection {id} was decided by someone else just now.");
+        }
+        if (paymentId is not null) await submitter.SubmitAsync(Payment(decided, paymentId, actor), cancellationToken);
+        await audit.RecordAsync(actor, "objection.decided", $"objections/{id}", objection, decided, cancellationToken);
+        return new(decided, null);
+    }
+
+    private LedgerTransaction Payment(Objection objection, string paymentId, Actor actor) =>
+        new(paymentId, Domain.Ledger.TransactionType.Allocation, RegulatorAccounts.Reserve, objection.Uscc, Products.Bea, objection.Year, objection.Adjustment!.Value,
+            null, $"Art. 15 adjustment on objection {objection.Id}", actor.Id, clock.GetUtcNow());
+}
+
+/// <summary>POST /api/objections/{id}/decision that pays an adjustment from the reserve, once a second regulator approves it.</summary>
+public sealed class ObjectionAdjustmentApproval(ObjectionDecisions decisions) : ApprovableAction<ObjectionAdjustmentApproval.Payload>
+{
+    public const string KindName = "objection.adjustment";
+
+    public sealed record Payload(string ObjectionId, DecideObjection.Request Decision);
+
+    public override string Kind => KindName;
+
+    protected override async Task<ActionOutcome> ExecuteAsync(Domain.Approvals.Proposal proposal, Payload payload, Actor approver, CancellationToken cancellationToken) =>
+        await decisions.DecideAsync(payload.ObjectionId, payload.Decision, approver, cancellationToken) switch
+        {
+            { Decided: { } decided } => ActionOutcome.Executed(
+                $"objection {decided.Id} upheld; {decided.Adjustment?.Value} t paid from the reserve as transaction {decided.AdjustmentTransactionId}"),
+            { Refusal: var refusal } => ActionOutcome.Failed(refusal!),
+        };
 }

@@ -50,6 +50,11 @@ public static partial class EndpointAccess
     [
         Public("GET /health"),
         Allow("GET /audit", Regulator),
+        // Two regulators for what can't be undone: the proposer may not decide its own proposal (checked on the proposal)
+        Allow("POST /approvals/{proposalId}/approve", Regulator).CheckedOnLoad(),
+        Allow("POST /approvals/{proposalId}/reject", Regulator).CheckedOnLoad(),
+        Allow("GET /approvals", Regulator),
+        Allow("GET /approvals/{proposalId}", Regulator),
         Allow("GET /runtime/functions", Regulator),
 
         Allow("PUT /calendar/{year}", Regulator),

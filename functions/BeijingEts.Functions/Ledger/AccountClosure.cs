@@ -1,4 +1,5 @@
 using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Approvals;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
@@ -6,22 +7,62 @@ using BeijingEts.Functions.Lists;
 
 namespace BeijingEts.Functions.Ledger;
 
-/// <summary>POST /api/accounts/{accountId}/closure (the holder or the regulator): closes (注销) an account that holds nothing.</summary>
+/// <summary>
+/// POST /api/accounts/{accountId}/closure (the holder or the regulator): closes (注销) an account that holds nothing. The
+/// holder closes its own at once; the regulator's closure of someone else's account is proposed (202) and takes a second regulator's approval.
+/// </summary>
 public sealed class CloseAccount : IHttpFunction
 {
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapPost("/accounts/{accountId}/closure", HandleAsync).WithTags("Ledger");
 
-    private static async Task<Results<Ok<AccountView>, ProblemHttpResult>> HandleAsync(
-        string accountId, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AuditLog audit, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AccountView>, Accepted<ProposalReceipt>, ProblemHttpResult>> HandleAsync(
+        string accountId, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AccountCloser closer, ApprovalService approvals, CancellationToken cancellationToken)
     {
         if (RegulatorAccounts.Is(accountId)) return Problems.Unprocessable("The regulator's own accounts are never closed.");
         if (await AccountAccess.CheckAsync(accountId, http.User, accounts, cancellationToken) is { } problem) return problem;
+        var actor = Actor.From(http.User);
+        if (http.User.IsInRole(Roles.Regulator))
+        {
+            var current = await ledger.ReadAccountAsync(accountId, cancellationToken);
+            if (current.Closed) return Problems.Unprocessable($"Account {accountId} is already closed.");
+            if (current.Holdings.Count > 0) return Problems.Unprocessable($"Account {accountId} still holds holdings; surrender, cancel or transfer them first.");
+            var (_, proposal) = await approvals.ProposeAsync(AccountClosureApproval.KindName, $"accounts/{accountId}", $"close account {accountId}",
+                new AccountClosureApproval.Payload(accountId), actor, cancellationToken);
+            return ProposalReceipt.Accepted(proposal);
+        }
+        return await closer.CloseAsync(accountId, actor, cancellationToken) is { Refusal: { } refusal } ? Problems.Unprocessable(refusal) : TypedResults.Ok(AccountView.From(await ledger.ReadAccountAsync(accountId, cancellationToken)));
+    }
+}
+
+/// <summary>Closes an account that holds nothing, with its audit row; null refusal when closed.</summary>
+public sealed class AccountCloser(LedgerStore ledger, AuditLog audit)
+{
+    public async Task<(string? Refusal, bool AlreadyClosed)> CloseAsync(string accountId, Actor actor, CancellationToken cancellationToken)
+    {
         var before = await ledger.ReadAccountAsync(accountId, cancellationToken);
-        if (await ledger.CloseAsync(accountId, cancellationToken) is { } refusal) return Problems.Unprocessable(refusal);
+        if (before.Closed) return ($"Account {accountId} is already closed.", true);
+        if (await ledger.CloseAsync(accountId, cancellationToken) is { } refusal) return (refusal, false);
         var after = await ledger.ReadAccountAsync(accountId, cancellationToken);
-        await audit.RecordAsync(Actor.From(http.User), "account.closed", $"accounts/{accountId}", AccountView.From(before), AccountView.From(after), cancellationToken);
-        return TypedResults.Ok(AccountView.From(after));
+        await audit.RecordAsync(actor, "account.closed", $"accounts/{accountId}", AccountView.From(before), AccountView.From(after), cancellationToken);
+        return (null, false);
+    }
+}
+
+/// <summary>The regulator's closure of an account, once a second regulator approves it.</summary>
+public sealed class AccountClosureApproval(AccountCloser closer) : ApprovableAction<AccountClosureApproval.Payload>
+{
+    public const string KindName = "account.closure";
+
+    public sealed record Payload(string AccountId);
+
+    public override string Kind => KindName;
+
+    protected override async Task<ActionOutcome> ExecuteAsync(Domain.Approvals.Proposal proposal, Payload payload, Actor approver, CancellationToken cancellationToken)
+    {
+        var (refusal, alreadyClosed) = await closer.CloseAsync(payload.AccountId, approver, cancellationToken);
+        // Closed by an earlier run of this approval (cut off before it recorded the outcome) is this approval's outcome too.
+        return refusal is null || alreadyClosed ? ActionOutcome.Executed($"account {payload.AccountId} is closed") : ActionOutcome.Failed(refusal);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.RegularExpressions;
 using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Approvals;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
@@ -26,9 +27,9 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapPost("/ledger/transactions", HandleAsync).WithTags("Ledger");
 
-    private static async Task<Results<Accepted<TransactionView>, ProblemHttpResult>> HandleAsync(
+    private static async Task<Results<Accepted<TransactionView>, Accepted<ProposalReceipt>, ProblemHttpResult>> HandleAsync(
         Request request, HttpContext http, AccountDirectory accounts, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock,
-        CancellationToken cancellationToken)
+        TransactionStore transactions, ApprovalService approvals, CancellationToken cancellationToken)
     {
         if (!TransactionIdPattern().IsMatch(request.TransactionId ?? ""))
         {
@@ -49,11 +50,16 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
         var actor = Actor.From(http.User);
         var tx = new LedgerTransaction(request.TransactionId!, request.Type, request.From, request.To, request.Product, request.Vintage, request.Quantity,
             request.Lot?.Trim(), request.Reference, actor.Id, clock.GetUtcNow());
-        var (outcome, recorded) = await submitter.SubmitAsync(tx, cancellationToken);
-        if (outcome == SubmitOutcome.IdTaken)
+        var idTaken = Problems.Conflict($"transactionId {tx.TransactionId} was already used for a different transaction; use a new id for a new transaction.");
+        if (LedgerTransactionApproval.Needs(tx.Type))
         {
-            return Problems.Conflict($"transactionId {tx.TransactionId} was already used for a different transaction; use a new id for a new transaction.");
+            // Issuance, deposits and reclaims take a second regulator's approval; approval submits this very transaction.
+            if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is { } taken && taken.Transaction.ContentHash() != tx.ContentHash()) return idTaken;
+            var (verdict, proposal) = await LedgerTransactionApproval.ProposeAsync(approvals, tx, actor, cancellationToken);
+            return verdict == ProposeVerdict.IdTaken ? idTaken : ProposalReceipt.Accepted(proposal);
         }
+        var (outcome, recorded) = await submitter.SubmitAsync(tx, cancellationToken);
+        if (outcome == SubmitOutcome.IdTaken) return idTaken;
         if (outcome == SubmitOutcome.Recorded)
         {
             await audit.RecordAsync(actor, "ledger.transaction-submitted", $"ledger/transactions/{tx.TransactionId}", null, TransactionView.Of(tx), cancellationToken);

@@ -12,6 +12,7 @@ public static class LedgerServices
         services.AddSingleton<LedgerSettlement>();
         services.AddSingleton<LedgerSubmitter>();
         services.AddSingleton<LedgerFaults>();
+        services.AddSingleton<AccountCloser>();
         return services;
     }
 }

@@ -1,5 +1,7 @@
+using BeijingEts.Domain.Approvals;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Domain.Reporting;
+using BeijingEts.Functions.Approvals;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
@@ -40,7 +42,7 @@ public sealed class ConfirmationStore(StorageClients storage)
 
 /// <summary>
 /// POST /api/units/{uscc}/reports/{year}/confirmation (regulator, Art. 23): confirms a key unit's annual emissions, on
-/// the verified figure or adjusted with a reason, against its latest report version. Confirming again replaces the
+/// the verified figure or adjusted with a reason (proposed, 202: a second regulator approves it), against its latest report version. Confirming again replaces the
 /// figure; the audit trail keeps every one. GET: the confirmation (the unit, its district, the regulator).
 /// </summary>
 public sealed class ConfirmEmissions : IHttpFunction
@@ -55,9 +57,9 @@ public sealed class ConfirmEmissions : IHttpFunction
                 code => $"Unit {code}'s {year} emissions have not been confirmed.", ct)).WithTags("Reports");
     }
 
-    private static async Task<Results<Ok<ConfirmedEmissions>, ProblemHttpResult>> HandleAsync(
+    private static async Task<Results<Ok<ConfirmedEmissions>, Accepted<ProposalReceipt>, ProblemHttpResult>> HandleAsync(
         string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, ReportStore reports,
-        VerificationStore verifications, ConfirmationStore confirmations, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        VerificationStore verifications, EmissionConfirmations confirmations, ApprovalService approvals, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "Only the regulator confirms emissions.", cancellationToken);
         if (unit is null) return problem!;
@@ -94,12 +96,48 @@ public sealed class ConfirmEmissions : IHttpFunction
                 return Problems.Unprocessable($"The verified total is {accepted.VerifiedEmissionsT?.Value} t, not {request.ConfirmedEmissions.Value} t; a different figure is confirmed with basis adjusted and a reason.");
             }
         }
-        var before = await confirmations.FindAsync(year, unit.Uscc, cancellationToken);
         var actor = Actor.From(http.User);
         var confirmed = new ConfirmedEmissions(unit.Uscc, year, request.ConfirmedEmissions, request.Basis, request.Reason?.Trim(), report.Version,
             report.TotalEmissionsT, report.Report.Activity, clock.GetUtcNow(), actor.Id);
-        await confirmations.PutAsync(confirmed, cancellationToken);
-        await audit.RecordAsync(actor, "emissions.confirmed", $"units/{unit.Uscc}/reports/{year}", before, confirmed, cancellationToken);
+        if (request.Basis == ConfirmationBasis.Adjusted)
+        {
+            // A figure other than the verified one is what surrender is measured against (Art. 23, 27): a second regulator approves it.
+            var (_, proposal) = await approvals.ProposeAsync(AdjustedConfirmationApproval.KindName, $"units/{unit.Uscc}/reports/{year}",
+                $"confirm {unit.Uscc}'s {year} emissions as {request.ConfirmedEmissions.Value} t (adjusted; report version {report.Version} says {report.TotalEmissionsT.Value} t)",
+                confirmed, actor, cancellationToken);
+            return ProposalReceipt.Accepted(proposal);
+        }
+        await confirmations.SaveAsync(confirmed, actor, cancellationToken);
         return TypedResults.Ok(confirmed);
+    }
+}
+
+/// <summary>Records a confirmation, with its audit row (the before image is the confirmation it replaces).</summary>
+public sealed class EmissionConfirmations(ConfirmationStore confirmations, AuditLog audit)
+{
+    public async Task SaveAsync(ConfirmedEmissions confirmed, Actor actor, CancellationToken cancellationToken)
+    {
+        var before = await confirmations.FindAsync(confirmed.Year, confirmed.Uscc, cancellationToken);
+        await confirmations.PutAsync(confirmed, cancellationToken);
+        await audit.RecordAsync(actor, "emissions.confirmed", $"units/{confirmed.Uscc}/reports/{confirmed.Year}", before, confirmed, cancellationToken);
+    }
+}
+
+/// <summary>An adjusted confirmation, once a second regulator approves it: still against the report version it was proposed on.</summary>
+public sealed class AdjustedConfirmationApproval(ReportStore reports, EmissionConfirmations confirmations, TimeProvider clock) : ApprovableAction<ConfirmedEmissions>
+{
+    public const string KindName = "emissions.adjusted-confirmation";
+
+    public override string Kind => KindName;
+
+    protected override async Task<ActionOutcome> ExecuteAsync(Proposal proposal, ConfirmedEmissions confirmed, Actor approver, CancellationToken cancellationToken)
+    {
+        var latest = await reports.FindLatestAsync(confirmed.Uscc, confirmed.Year, cancellationToken);
+        if (latest?.Version != confirmed.ReportVersion)
+        {
+            return ActionOutcome.Failed($"Unit {confirmed.Uscc} has filed report version {latest?.Version} since this was proposed on version {confirmed.ReportVersion}; propose again against the latest version.");
+        }
+        await confirmations.SaveAsync(confirmed with { ConfirmedAt = clock.GetUtcNow(), ConfirmedBy = approver.Id }, approver, cancellationToken);
+        return ActionOutcome.Executed($"{confirmed.Uscc}'s {confirmed.Year} emissions confirmed as {confirmed.ConfirmedEmissionsT.Value} t (adjusted)");
     }
 }

@@ -10,6 +10,7 @@ public static class ReportingServices
         .AddSingleton<ReportingUnits>()
         .AddSingleton<VerificationStore>()
         .AddSingleton<ConfirmationStore>()
+        .AddSingleton<EmissionConfirmations>()
         .AddSingleton<ReportAttachmentStore>()
         .AddSingleton<IUploadHandler, AttachmentUploads>()
         .AddSingleton<MonthlyDataStore>();

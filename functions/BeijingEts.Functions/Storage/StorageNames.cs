@@ -48,8 +48,10 @@ public sealed class StorageNames(string prefix)
         public const string Auctions = "auctions";
         /// <summary>Price alerts (Art. 20) and declared related parties (Art. 34).</summary>
         public const string MarketWatch = "marketwatch";
+        /// <summary>Proposals of irreversible regulator actions, waiting for or decided by a second regulator.</summary>
+        public const string Approvals = "approvals";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions, MarketWatch];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions, MarketWatch, Approvals];
     }
 
     public static class Queues

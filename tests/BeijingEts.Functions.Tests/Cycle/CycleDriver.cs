@@ -45,11 +45,11 @@ public sealed class CycleDriver(CycleClockFixture app)
             Assert.True(import.IsSuccessStatusCode, await import.Content.ReadAsStringAsync(Ct));
         }
         Assert.True((await regulator.PostAsync($"/api/lists/{Year}/publish", null, Ct)).IsSuccessStatusCode);
-        Assert.True((await regulator.PutAsJsonAsync($"/api/allocation/{Year}/plan", new
+        await app.ApproveAsync(await regulator.PutAsJsonAsync($"/api/allocation/{Year}/plan", new
         {
             cap = 100_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m,
             methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { Year - 2, Year - 1 }, controlFactor = 1.0m } },
-        }, Ct)).IsSuccessStatusCode);
+        }, Ct));
         Assert.True((await regulator.PutAsJsonAsync($"/api/reference/{Year}/emission-factors", ReportingClient.Factors, Ct)).IsSuccessStatusCode);
         var schedule = new
         {

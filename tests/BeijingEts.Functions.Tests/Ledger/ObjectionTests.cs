@@ -35,9 +35,10 @@ public sealed class ObjectionTests(LedgerFixture app) : IClassFixture<LedgerFixt
         var second = await unit.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "again" }, Ct);
         await second.AssertProblemAsync(HttpStatusCode.Conflict);
 
-        var decided = await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "upheld", adjustment = 120, explanation = "核实后调整" }, Ct);
-        Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
-        var view = await decided.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var proposed = await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "upheld", adjustment = 120, explanation = "核实后调整" }, Ct);
+        Assert.Equal("open", (await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/objections/{id}", Ct)).GetProperty("objection").GetProperty("state").GetString());
+        await app.ApproveAsync(proposed);
+        var view = await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/objections/{id}", Ct);
         Assert.False(view.GetProperty("overdue").GetBoolean());
         Assert.Equal("completed", (await _ledger.OutcomeAsync(view.GetProperty("objection").GetProperty("adjustmentTransactionId").GetString()!)).GetProperty("status").GetString());
         Assert.Equal(120, await _ledger.HoldingAsync(uscc, vintage: 2029));

@@ -20,7 +20,7 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
     }
 
     private async Task SetPlanAsync(int year, long cap) =>
-        Assert.True((await _ledger.Regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
+        await app.ApproveAsync(await _ledger.Regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
         {
             cap,
             reserveRatio = 0.05m,
@@ -30,7 +30,7 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
                 ["cement"] = new { method = "historical-total", baseYears = new[] { year - 2, year - 1 }, controlFactor = 1.0m },
                 ["power"] = new { method = "benchmark", benchmarks = new Dictionary<string, decimal> { ["electricity-mwh"] = 0.58m } },
             },
-        }, Ct)).IsSuccessStatusCode);
+        }, Ct));
 
     [Fact]
     public async Task PreAllocation_GivesEachKeyUnitItsShareOnceThroughTheLedger()
@@ -103,11 +103,11 @@ public sealed class RemovalReclaimTests(PreAllocationFixture app) : IClassFixtur
             await _ledger.Regulator.PutAsJsonAsync($"/api/units/{uscc}/statistics/{y}", new { energyConsumptionTce = 5000, directEmissionsT = emissions, indirectEmissionsT = 0 }, Ct);
         }
         await _ledger.Regulator.PostAsync($"/api/lists/{year}/publish", null, Ct);
-        await _ledger.Regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
+        await app.ApproveAsync(await _ledger.Regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
         {
             cap = 1_000_000, reserveRatio = 0.05m, preAllocationRatio = 0.5m,
             methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { 2024, 2025 }, controlFactor = 1.0m } },
-        }, Ct);
+        }, Ct));
         await _ledger.Regulator.PostAsync($"/api/allocation/{year}/pre-allocation", null, Ct);
         await _ledger.OutcomeAsync($"pre-allocation-{year}-{uscc}");
         Assert.Equal(5_000, await _ledger.HoldingAsync(uscc, vintage: year));

@@ -41,13 +41,13 @@ public sealed class MarketClient(EtsAppFixture app)
     public async Task<int> NewVintageWithReserveAsync(long reserve, decimal reference = 50.00m)
     {
         var vintage = 2030 + Interlocked.Increment(ref _vintages);
-        (await Regulator.PutAsJsonAsync($"/api/allocation/{vintage}/plan", new
+        await app.ApproveAsync(await Regulator.PutAsJsonAsync($"/api/allocation/{vintage}/plan", new
         {
             cap = 2_000_000,
             reserveRatio = 0.05m,
             preAllocationRatio = 0.7m,
             methods = new Dictionary<string, object> { ["power"] = new { method = "benchmark", benchmarks = new Dictionary<string, decimal> { ["electricity-mwh"] = 0.58m } } },
-        }, Ct)).EnsureSuccessStatusCode();
+        }, Ct));
         Assert.Equal("completed", (await _ledger.SettleAsync(Regulator, "issuance", null, "issuance", 1_000_000, vintage: vintage)).GetProperty("status").GetString());
         if (reserve > 0) Assert.Equal("completed", (await _ledger.SettleAsync(Regulator, "allocation", "issuance", "reserve", reserve, vintage: vintage)).GetProperty("status").GetString());
         (await Exchange.PutAsJsonAsync("/api/market/BEA/reference-price", new { vintage, price = reference }, Ct)).EnsureSuccessStatusCode();

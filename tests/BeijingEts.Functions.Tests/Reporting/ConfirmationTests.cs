@@ -19,14 +19,30 @@ public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<C
         await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report());
 
         var response = await ConfirmAsync(uscc, new { confirmedEmissions = 5100, basis = "adjusted", reason = "spot check found unreported diesel" });
+        Assert.Equal(HttpStatusCode.NotFound, (await _reporting.Regulator.GetAsync($"/api/units/{uscc}/reports/{Year}/confirmation", Ct)).StatusCode); // not before approval
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await app.ApproveAsync(response);
         var read = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/reports/{Year}/confirmation", Ct);
         Assert.Equal(5100, read.GetProperty("confirmedEmissionsT").GetInt64());
         Assert.Equal("adjusted", read.GetProperty("basis").GetString());
         Assert.Equal(1, read.GetProperty("reportVersion").GetInt32());
         Assert.Equal(5029, read.GetProperty("reportedEmissionsT").GetInt64());
         Assert.Equal("clinker-t", read.GetProperty("activity")[0].GetProperty("product").GetString());
+    }
+
+    [Fact]
+    public async Task Adjusted_ProposedOnAVersionSinceReplaced_FailsOnApproval_AndConfirmsNothing()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var uscc = await _reporting.ListedUnitAsync(Year);
+        await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report());
+        var proposed = await ConfirmAsync(uscc, new { confirmedEmissions = 6000, basis = "adjusted", reason = "expert review" });
+        await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report(coal: 1200)); // version 2, filed while the proposal waits
+
+        var ended = await app.ApproveAsync(proposed, expectedStatus: "failed");
+
+        Assert.Contains("report version 2", ended.GetProperty("failureReason").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _reporting.Regulator.GetAsync($"/api/units/{uscc}/reports/{Year}/confirmation", Ct)).StatusCode);
     }
 
     [Fact]

@@ -35,6 +35,28 @@ public sealed class TokenScriptTests(TokenScriptFixture app) : IClassFixture<Tok
     }
 
     [Fact]
+    public async Task NamedRegulatorToken_IsADistinctPerson_WhoMayApproveTheDefaultRegulatorsProposal()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var regulator = ClientWith(await TokenAsync("regulator"));
+        var alice = ClientWith(await TokenAsync("regulator", "alice"));
+        var methods = new Dictionary<string, object> { ["power"] = new { method = "benchmark", benchmarks = new Dictionary<string, decimal> { ["electricity-mwh"] = 0.58m } } };
+
+        var proposed = await regulator.PutAsJsonAsync("/api/allocation/2041/plan", new { cap = 1_000, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods }, ct);
+        Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
+        var id = (await proposed.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("proposalId").GetString();
+        await (await regulator.PostAsync($"/api/approvals/{id}/approve", null, ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
+        var approved = await alice.PostAsync($"/api/approvals/{id}/approve", null, ct);
+
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        var proposal = await approved.Content.ReadFromJsonAsync<JsonElement>(ct);
+        Assert.Equal(("local:regulator", "local:regulator:alice", "executed"),
+            (proposal.GetProperty("proposedBy").GetString(), proposal.GetProperty("approvedBy").GetString(), proposal.GetProperty("status").GetString()));
+        var trail = await alice.GetFromJsonAsync<JsonElement>($"/api/audit?subject=allocation/2041/plan", ct);
+        Assert.Equal("local:regulator:alice", trail.GetProperty("entries")[0].GetProperty("actor").GetString());
+    }
+
+    [Fact]
     public async Task DistrictToken_CarriesTheChineseDistrictNameAsItsScope()
     {
         var client = ClientWith(await TokenAsync("district", "朝阳区"));
@@ -49,9 +71,11 @@ public sealed class TokenScriptTests(TokenScriptFixture app) : IClassFixture<Tok
     [Theory]
     [InlineData("unit")]          // needs the unit's USCC
     [InlineData("inspector")]     // no such role
-    public async Task BadArguments_FailWithAUsageLine(string role)
+    [InlineData("exchange", "x")] // the exchange is one
+    [InlineData("regulator", "a b")] // a name is one word
+    public async Task BadArguments_FailWithAUsageLine(params string[] arguments)
     {
-        var (exit, stdout, stderr) = await Repository.RunScriptAsync("token.sh", [role]);
+        var (exit, stdout, stderr) = await Repository.RunScriptAsync("token.sh", arguments);
 
         Assert.NotEqual(0, exit);
         Assert.Empty(stdout);
