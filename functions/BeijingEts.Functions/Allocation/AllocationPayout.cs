@@ -21,7 +21,15 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         var wanted = payments.Where(p => p.Quantity.Value > 0).Select(p => new LedgerTransaction(p.TransactionId, TransactionType.Allocation, RegulatorAccounts.Issuance,
             p.Uscc, Products.Bea, year, p.Quantity, null, reference, actor.Id, clock.GetUtcNow())).ToList();
         var recorded = new ConcurrentBag<LedgerTransaction>();
-        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) => recorded.Add(await transactions.TryAddAsync(tx, ct) ?? tx));
+        var taken = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
+        {
+            // An earlier run's payment under the id is this one; a different transaction there is a failure, never ours.
+            var existing = await transactions.TryAddAsync(tx, ct);
+            if (existing is not null && existing.ContentHash() != tx.ContentHash()) taken.Add(tx.TransactionId);
+            else recorded.Add(existing ?? tx);
+        });
+        if (!taken.IsEmpty) return new PayoutResult([.. recorded], Tonnes.Zero, $"Ledger transaction id(s) {string.Join(", ", taken.Order(StringComparer.Ordinal))} are taken by different transactions; nothing was paid.");
         var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
         var needed = pending.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
@@ -29,7 +37,7 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         var toIssue = needed > inIssuance ? needed - inIssuance : Tonnes.Zero;
         if (toIssue.Value > 0)
         {
-            var issuance = new LedgerTransaction($"{idPrefix}-{year}-issuance-{Guid.NewGuid():N}", TransactionType.Issuance, null, RegulatorAccounts.Issuance,
+            var issuance = new LedgerTransaction(LedgerIds.AllocationIssuance(idPrefix, year, Guid.NewGuid()), TransactionType.Issuance, null, RegulatorAccounts.Issuance,
                 Products.Bea, year, toIssue, null, reference, actor.Id, clock.GetUtcNow());
             await transactions.TryAddAsync(issuance, cancellationToken);
             await settlement.SettleAsync(issuance.TransactionId, cancellationToken);

@@ -130,7 +130,7 @@ public sealed class DecideObjection : IHttpFunction
         var actor = Actor.From(http.User);
         var today = BeijingTime.Today(clock);
         LedgerTransaction? payment = request.Adjustment is { } adjustment
-            ? new LedgerTransaction($"objection-{id}", Domain.Ledger.TransactionType.Allocation, RegulatorAccounts.Reserve, objection.Uscc, Products.Bea,
+            ? new LedgerTransaction(LedgerIds.ObjectionPayout(id), Domain.Ledger.TransactionType.Allocation, RegulatorAccounts.Reserve, objection.Uscc, Products.Bea,
                 objection.Year, adjustment, null, $"Art. 15 adjustment on objection {id}", actor.Id, clock.GetUtcNow())
             : null;
         var decided = objection with

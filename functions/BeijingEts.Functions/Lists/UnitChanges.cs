@@ -115,7 +115,7 @@ public sealed class RegisterUnitChange : IHttpFunction
             {
                 var quantity = share + (i == 0 ? holding.Quantity.Value % n : 0);
                 if (quantity == 0) continue;
-                transfers.Add(new Ledger.LedgerTransaction($"succession-{change.Id}-{transfers.Count}", Domain.Ledger.TransactionType.Succession, change.Uscc,
+                transfers.Add(new Ledger.LedgerTransaction(Domain.Ledger.LedgerIds.Succession(change.Id, transfers.Count), Domain.Ledger.TransactionType.Succession, change.Uscc,
                     change.Successors[i], holding.Product, holding.Vintage, new Domain.Ledger.Tonnes(quantity), holding.Lot,
                     $"Art. 8 {change.Kind} {change.Id}", actor.Id, now));
             }

@@ -49,7 +49,7 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
         Assert.Equal(power, failure.GetProperty("uscc").GetString());
         Assert.Contains("activity", failure.GetProperty("reason").GetString());
 
-        await _ledger.OutcomeAsync($"pre-allocation-{year}-{cement}");
+        await _ledger.OutcomeAsync(BeijingEts.Domain.Ledger.LedgerIds.PreAllocation(year, cement));
         Assert.Equal(7_001, await _ledger.HoldingAsync(cement, vintage: year));
         var record = await app.Client("unit", cement).GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/units/{cement}", Ct);
         Assert.Equal(10_001, record.GetProperty("basis").GetInt64());
@@ -109,7 +109,7 @@ public sealed class RemovalReclaimTests(PreAllocationFixture app) : IClassFixtur
             methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { 2024, 2025 }, controlFactor = 1.0m } },
         }, Ct);
         await _ledger.Regulator.PostAsync($"/api/allocation/{year}/pre-allocation", null, Ct);
-        await _ledger.OutcomeAsync($"pre-allocation-{year}-{uscc}");
+        await _ledger.OutcomeAsync(BeijingEts.Domain.Ledger.LedgerIds.PreAllocation(year, uscc));
         Assert.Equal(5_000, await _ledger.HoldingAsync(uscc, vintage: year));
 
         var requested = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/removals", new { reason = "relocated", effectiveOn = "2026-09-30", explanation = "迁出" }, Ct);
