@@ -20,16 +20,20 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
     {
         var wanted = payments.Where(p => p.Quantity.Value > 0).Select(p => new LedgerTransaction(p.TransactionId, TransactionType.Allocation, RegulatorAccounts.Issuance,
             p.Uscc, Products.Bea, year, p.Quantity, null, reference, actor.Id, clock.GetUtcNow())).ToList();
-        var recorded = new ConcurrentBag<LedgerTransaction>();
+        // An earlier run's payment under an id is this one; a different transaction there is a failure, never ours, and
+        // is found before anything is recorded, so no payment is left pending for a run that stops here.
         var taken = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
         {
-            // An earlier run's payment under the id is this one; a different transaction there is a failure, never ours.
-            var existing = await transactions.TryAddAsync(tx, ct);
-            if (existing is not null && existing.ContentHash() != tx.ContentHash()) taken.Add(tx.TransactionId);
-            else recorded.Add(existing ?? tx);
+            if (await transactions.FindAsync(tx.TransactionId, ct) is { Transaction: var existing } && existing.ContentHash() != tx.ContentHash()) taken.Add(tx.TransactionId);
         });
-        if (!taken.IsEmpty) return new PayoutResult([.. recorded], Tonnes.Zero, $"Ledger transaction id(s) {string.Join(", ", taken.Order(StringComparer.Ordinal))} are taken by different transactions; nothing was paid.");
+        if (!taken.IsEmpty) return new PayoutResult([], Tonnes.Zero, $"Ledger transaction id(s) {string.Join(", ", taken.Order(StringComparer.Ordinal))} are taken by different transactions; nothing was paid.");
+        var recorded = new ConcurrentBag<LedgerTransaction>();
+        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
+        {
+            var existing = await transactions.TryAddAsync(tx, ct);
+            recorded.Add(existing is null || existing.ContentHash() == tx.ContentHash() ? existing ?? tx : throw new LedgerIdTakenException(tx.TransactionId));
+        });
         var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
         var needed = pending.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);

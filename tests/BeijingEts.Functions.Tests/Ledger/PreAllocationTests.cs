@@ -32,6 +32,24 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
             },
         }, Ct)).IsSuccessStatusCode);
 
+    /// <summary>Art. 13: a payment whose id holds a different transaction is a failure, never taken as the payment made.</summary>
+    [Fact]
+    public async Task PreAllocation_WhoseIdHoldsADifferentTransaction_FailsAndPaysNothing()
+    {
+        const int year = 2023;
+        var cement = await KeyUnitAsync(year, "cement", 10_000, 10_001);
+        await _ledger.Regulator.PostAsync($"/api/lists/{year}/publish", null, Ct);
+        await SetPlanAsync(year, 1_000_000);
+        var squatter = new BeijingEts.Functions.Ledger.LedgerTransaction(BeijingEts.Domain.Ledger.LedgerIds.PreAllocation(year, cement), BeijingEts.Domain.Ledger.TransactionType.Cancellation,
+            cement, "cancellation", "BEA", year, new BeijingEts.Domain.Ledger.Tonnes(1), null, null, "test", DateTimeOffset.UtcNow);
+        Assert.Null(await app.Service<BeijingEts.Functions.Ledger.TransactionStore>().TryAddAsync(squatter, Ct));
+
+        var run = await _ledger.Regulator.PostAsync($"/api/allocation/{year}/pre-allocation", null, Ct);
+
+        Assert.Contains("taken by different transactions", (await run.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        Assert.Equal(0, await _ledger.HoldingAsync(cement, vintage: year));
+    }
+
     [Fact]
     public async Task PreAllocation_GivesEachKeyUnitItsShareOnceThroughTheLedger()
     {
