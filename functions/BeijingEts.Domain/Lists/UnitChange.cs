@@ -127,7 +127,7 @@ public sealed record UnitChange(
         new[] { registeredOn.Year - 1, registeredOn.Year }.Where(y => !surrenderDue.TryGetValue(y, out var due) || now <= due).ToList();
 
     /// <summary>The ledger id of the n-th movement of this change: fixed by the change, so it moves once however often it is sent.</summary>
-    public string SuccessionTransactionId(int n) => $"succession-{Id}-{n}";
+    public string SuccessionTransactionId(int n) => Ledger.LedgerIds.Succession(Id, n);
 
     /// <summary>Every held tonne to the successors in the registered shares (see <see cref="Divide"/>).</summary>
     private List<HoldingTransfer> Transfers(IReadOnlyList<HeldQuantity> holdings)

@@ -20,8 +20,20 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
     {
         var wanted = payments.Where(p => p.Quantity.Value > 0).Select(p => new LedgerTransaction(p.TransactionId, TransactionType.Allocation, RegulatorAccounts.Issuance,
             p.Uscc, Products.Bea, year, p.Quantity, null, reference, actor.Id, clock.GetUtcNow())).ToList();
+        // An earlier run's payment under an id is this one; a different transaction there is a failure, never ours, and
+        // is found before anything is recorded, so no payment is left pending for a run that stops here.
+        var taken = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
+        {
+            if (await transactions.FindAsync(tx.TransactionId, ct) is { Transaction: var existing } && existing.ContentHash() != tx.ContentHash()) taken.Add(tx.TransactionId);
+        });
+        if (!taken.IsEmpty) return new PayoutResult([], Tonnes.Zero, $"Ledger transaction id(s) {string.Join(", ", taken.Order(StringComparer.Ordinal))} are taken by different transactions; nothing was paid.");
         var recorded = new ConcurrentBag<LedgerTransaction>();
-        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) => recorded.Add(await transactions.TryAddAsync(tx, ct) ?? tx));
+        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
+        {
+            var existing = await transactions.TryAddAsync(tx, ct);
+            recorded.Add(existing is null || existing.ContentHash() == tx.ContentHash() ? existing ?? tx : throw new LedgerIdTakenException(tx.TransactionId));
+        });
         var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
         var needed = pending.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
@@ -29,7 +41,7 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         var toIssue = needed > inIssuance ? needed - inIssuance : Tonnes.Zero;
         if (toIssue.Value > 0)
         {
-            var issuance = new LedgerTransaction($"{idPrefix}-{year}-issuance-{Guid.NewGuid():N}", TransactionType.Issuance, null, RegulatorAccounts.Issuance,
+            var issuance = new LedgerTransaction(LedgerIds.AllocationIssuance(idPrefix, year, Guid.NewGuid()), TransactionType.Issuance, null, RegulatorAccounts.Issuance,
                 Products.Bea, year, toIssue, null, reference, actor.Id, clock.GetUtcNow());
             await transactions.TryAddAsync(issuance, cancellationToken);
             await settlement.SettleAsync(issuance.TransactionId, cancellationToken);

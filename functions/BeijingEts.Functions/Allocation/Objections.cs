@@ -170,7 +170,7 @@ public sealed class ObjectionDecisions(ObjectionStore objections, LedgerSubmitte
         if (found is null) return new(null, $"No objection {id}.");
         var (objection, etag) = found.Value;
         var outcome = JsonNamingPolicy.KebabCaseLower.ConvertName(request.Outcome.ToString());
-        var paymentId = request.Adjustment is null ? null : $"objection-{id}";
+        var paymentId = request.Adjustment is null ? null : LedgerIds.ObjectionPayout(id);
         if (objection.State != "open")
         {
             var same = objection.Outcome == outcome && objection.Adjustment == request.Adjustment && objection.AdjustmentTransactionId == paymentId;

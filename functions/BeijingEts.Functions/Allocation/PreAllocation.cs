@@ -87,7 +87,7 @@ public sealed class PreAllocationService(
         return TypedResults.Ok(answer);
     }
 
-    public static string PreAllocationTransactionId(int year, string uscc) => $"pre-allocation-{year}-{uscc}";
+    public static string PreAllocationTransactionId(int year, string uscc) => LedgerIds.PreAllocation(year, uscc);
 }
 
 /// <summary>GET /api/allocation/{year}/units/{uscc}: the unit's basis, method and pre-allocation, and when it received it.</summary>

@@ -128,7 +128,7 @@ public sealed class VerifiedAllocationService(
             // Finishes each (its legs applied above are found done); one whose debit was refused is rejected with the reason.
             await settlement.SettleAsync(tx.TransactionId, ct, debitApplied: debitedIds.Contains(tx.TransactionId));
             // A suspended account, or holdings moved away since they were read: nothing is taken, all of it is carried.
-            var outcome = (await transactions.FindAsync(tx.TransactionId, ct))!.Value.Transaction;
+            var outcome = (await transactions.FindSameAsync(tx, ct))!;
             taken[tx.From!] = outcome.State == TransactionState.Completed ? tx.Quantity : Tonnes.Zero;
         });
         return taken;
@@ -137,8 +137,13 @@ public sealed class VerifiedAllocationService(
     /// <summary>The unit's claw-back transaction, recorded once; null when it holds none of the year's BEA to take.</summary>
     private async Task<LedgerTransaction?> RecordClawBackAsync(int year, string uscc, Tonnes owed, Actor actor, CancellationToken cancellationToken)
     {
-        var id = $"verified-clawback-{year}-{uscc}";
-        if ((await transactions.FindAsync(id, cancellationToken))?.Transaction is { } recorded) return recorded;
+        var id = LedgerIds.ClawBack(year, uscc);
+        if ((await transactions.FindAsync(id, cancellationToken))?.Transaction is { } recorded)
+        {
+            // The quantity was what the unit held then; everything else says whether it is this claw-back at all.
+            var ours = recorded is { Type: TransactionType.Reclaim, To: RegulatorAccounts.Issuance, Product: Products.Bea } && recorded.From == uscc && recorded.Vintage == year;
+            return ours ? recorded : throw new LedgerIdTakenException(id);
+        }
         var held = await ledger.BalanceAsync(uscc, Products.Bea, year, null, cancellationToken);
         var take = held < owed ? held : owed;
         if (take.Value <= 0) return null;
@@ -147,5 +152,5 @@ public sealed class VerifiedAllocationService(
         return await transactions.TryAddAsync(tx, cancellationToken) ?? tx;
     }
 
-    public static string TopUpTransactionId(int year, string uscc) => $"verified-allocation-{year}-{uscc}";
+    public static string TopUpTransactionId(int year, string uscc) => LedgerIds.VerifiedAllocation(year, uscc);
 }

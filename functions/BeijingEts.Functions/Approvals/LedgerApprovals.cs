@@ -17,7 +17,7 @@ public sealed class LedgerTransactionApproval(AccountDirectory accounts, LedgerS
 
     public override string Kind => KindName;
 
-    public static bool Needs(TransactionType type) => type is TransactionType.Issuance or TransactionType.Deposit or TransactionType.Reclaim;
+    public static bool Needs(TransactionType type) => type is TransactionType.Issuance or TransactionType.Allocation or TransactionType.Deposit or TransactionType.Reclaim;
 
     public static Task<(ProposeVerdict Verdict, Proposal Proposal)> ProposeAsync(ApprovalService approvals, LedgerTransaction tx, Actor proposer, CancellationToken cancellationToken) =>
         approvals.ProposeAsync(KindName, $"ledger/transactions/{tx.TransactionId}",

@@ -141,12 +141,13 @@ public sealed class CyclePhases(
         }
         if (!verified && record.Failure is not null) return new StepResult.Failed(record.Failure);
         var ids = verified
-            ? new[] { (VerifiedAllocationService.TopUpTransactionId(year, uscc), record.TopUp), ($"verified-clawback-{year}-{uscc}", record.ClawedBack) }
+            ? new[] { (VerifiedAllocationService.TopUpTransactionId(year, uscc), record.TopUp), (LedgerIds.ClawBack(year, uscc), record.ClawedBack) }
             : [(PreAllocationService.PreAllocationTransactionId(year, uscc), (Tonnes?)record.PreAllocated)];
         foreach (var (id, quantity) in ids.Where(i => i.Item2 is { Value: > 0 }))
         {
             var found = await transactions.FindAsync(id, cancellationToken);
             if (found is null || !found.Value.Transaction.IsSettled) return new StepResult.NotYet($"transaction {id} is settling");
+            if (found.Value.Transaction is var t && (t.Quantity != quantity || (t.To != uscc && t.From != uscc))) return new StepResult.Failed($"Transaction id {id} is taken by a different transaction.");
             if (found.Value.Transaction.State == TransactionState.Rejected) return new StepResult.Failed($"Transaction {id} was rejected: {found.Value.Transaction.Reason}");
         }
         return new StepResult.Done(verified

@@ -28,12 +28,17 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
         api.MapPost("/ledger/transactions", HandleAsync).WithTags("Ledger");
 
     private static async Task<Results<Accepted<TransactionView>, Accepted<ProposalReceipt>, ProblemHttpResult>> HandleAsync(
-        Request request, HttpContext http, AccountDirectory accounts, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock,
+        Request request, HttpContext http, AccountDirectory accounts, IssuanceCaps caps, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock,
         TransactionStore transactions, ApprovalService approvals, CancellationToken cancellationToken)
     {
         if (!TransactionIdPattern().IsMatch(request.TransactionId ?? ""))
         {
             return ProblemHandling.BadRequest("transactionId must be 1 to 100 letters, digits, '-', '_', '.' or ':'; it is your idempotency key.");
+        }
+        if (LedgerIds.IsReserved(request.TransactionId))
+        {
+            // Art. 13: the platform's own transactions (surrenders, allocations, trades...) live there; no caller may take their ids.
+            return ProblemHandling.BadRequest($"transactionId {request.TransactionId} starts with '{LedgerIds.Prefix}', the namespace the platform keeps for its own transactions; choose an id that does not.");
         }
         var problems = TransactionRules.Validate(request.Type, request.From, request.To, request.Product, request.Vintage, request.Quantity, request.Lot);
         if (request.Reference?.Length > 500) problems = [.. problems, "reference is longer than 500 characters."];
@@ -45,6 +50,10 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
             {
                 return Problems.Unprocessable($"Unknown account {account}: accounts are the USCCs of registered units and participants, or {string.Join(", ", RegulatorAccounts.All)}.");
             }
+        }
+        if (request.Type == TransactionType.Issuance && await caps.CapAsync(request.Vintage, cancellationToken) is null)
+        {
+            return Problems.Unprocessable($"No allocation plan (cap) for {request.Vintage}: BEA {request.Vintage} is issued only within the cap of its plan (Art. 12); set it with PUT /api/allocation/{request.Vintage}/plan first.");
         }
 
         var actor = Actor.From(http.User);
@@ -72,7 +81,8 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
     {
         TransactionType.Issuance or TransactionType.Allocation or TransactionType.Reclaim or TransactionType.Deposit when !user.IsInRole(Roles.Regulator) =>
             $"{TransactionRules.Name(request.Type)} is sent by the regulator.",
-        TransactionType.Transfer when !user.IsInRole(Roles.Exchange) => "transfer is sent by the exchange, as trade settlement.",
+        // The exchange moved allowances between any two accounts this way; trades now settle inside, from the recorded trade.
+        TransactionType.Transfer => "transfer is not sent: trades settle inside the market (public bidding, negotiated deals, auctions, buy-backs), each from its recorded trade.",
         TransactionType.Cancellation when !UnitAccess.IsUnit(user, request.From ?? "") => "cancellation is sent by the holder of the from account.",
         TransactionType.Succession => "succession follows a registered merger or split (POST /api/units/{uscc}/changes); it is not sent.",
         TransactionType.Surrender => "surrender is made with POST /api/units/{uscc}/surrenders/{year}, which applies the obligation and the 5% offset limit (Art. 27-28).",

@@ -2,15 +2,21 @@ using BeijingEts.Domain.Ledger;
 
 namespace BeijingEts.Functions.Ledger;
 
-/// <summary>A seam for the crash test: runs between the debit and the credit of a movement. Does nothing in production.</summary>
+/// <summary>Seams for the crash and race tests: they order or break the steps of a settlement. They do nothing in production.</summary>
 public class LedgerFaults
 {
+    /// <summary>Runs once a delivery has read the pending transaction, before it decides any leg.</summary>
+    public virtual Task AfterReadAsync(LedgerTransaction transaction) => Task.CompletedTask;
+
+    /// <summary>Runs between the debit and the credit of a movement.</summary>
     public virtual Task AfterDebitAsync(LedgerTransaction transaction) => Task.CompletedTask;
 }
 
 /// <summary>
-/// Settles one transaction: debit the source, then credit the target, each leg idempotent, so a redelivered or
-/// duplicated message, or a crash between the legs, ends with the movement applied exactly once.
+/// Settles one transaction: debit the source, then credit the target (or refund the source). Each leg's decision is
+/// recorded once in its account's partition (<see cref="LedgerStore.ApplyAsync"/>), and the status is derived from those
+/// decisions, so a redelivered or duplicated message, or a crash between the legs, ends with the movement applied
+/// exactly once and a status that agrees with the balances, whichever delivery writes it (Art. 13).
 /// </summary>
 public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore ledger, IssuanceCaps caps, LedgerFaults faults, TimeProvider clock)
 {
@@ -21,6 +27,7 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
         var found = await transactions.FindAsync(transactionId, cancellationToken);
         if (found is null || found.Value.Transaction.IsSettled) return found?.Transaction;
         var (tx, etag) = found.Value;
+        await faults.AfterReadAsync(tx);
 
         if (!TransactionRules.Creates(tx.Type) && !debitApplied)
         {
@@ -28,18 +35,18 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
             if (!debit.Applied) return await FinishAsync(tx, etag, TransactionState.Rejected, debit.Rejection, cancellationToken);
             await faults.AfterDebitAsync(tx);
         }
-        var cap = tx.Type == TransactionType.Issuance ? await caps.CapAsync(tx.Vintage, cancellationToken) : null;
+        var cap = tx.Type == TransactionType.Issuance ? await caps.CapAsync(tx.Vintage, cancellationToken) : null; // none: no plan, nothing to issue
         var credit = await ledger.ApplyAsync(tx, Leg.Credit, cap, cancellationToken);
         if (!credit.Applied)
         {
-            // Only issuance over the cap gets here, and it debited nothing; a refund keeps any other case whole.
+            // Issuance over its cap (or with none) debited nothing; a refund gives a debited source back what a closed target refused.
             if (!TransactionRules.Creates(tx.Type)) await ledger.ApplyAsync(tx, Leg.Refund, null, cancellationToken);
             return await FinishAsync(tx, etag, TransactionState.Rejected, credit.Rejection, cancellationToken);
         }
         return await FinishAsync(tx, etag, TransactionState.Completed, null, cancellationToken);
     }
 
-    /// <summary>Records the outcome with the ETag read at the start; if another delivery wrote first, it has settled it, and its record stands.</summary>
+    /// <summary>Records the status with the ETag read at the start; if another delivery wrote first, it derived the same status from the same decisions.</summary>
     private async Task<LedgerTransaction> FinishAsync(LedgerTransaction tx, ETag etag, string state, string? reason, CancellationToken cancellationToken)
     {
         var settled = tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() };
@@ -50,8 +57,8 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
         }
         catch (RequestFailedException error) when (error.Status == 412)
         {
-            // The row changed since it was read: a concurrent delivery of the same message settled it, with the
-            // same legs applied, so the outcome it recorded stands.
+            // The row changed since it was read: a concurrent delivery settled it from the same recorded leg decisions,
+            // so its status is this one.
             if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is not { Transaction.IsSettled: true } recorded) throw;
             return recorded.Transaction;
         }

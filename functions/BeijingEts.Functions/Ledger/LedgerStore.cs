@@ -13,7 +13,7 @@ public enum Leg
     Refund,
 }
 
-/// <summary>The result of one leg: applied (now or by an earlier delivery), or refused with the reason.</summary>
+/// <summary>The decision on one leg, as recorded: applied, or refused with the reason. It is made once; a later delivery reads it.</summary>
 public sealed record LegOutcome(bool Applied, string? Rejection)
 {
     public static readonly LegOutcome Done = new(true, null);
@@ -30,10 +30,10 @@ public sealed record AccountState(string AccountId, bool Suspended, IReadOnlyLis
 
 /// <summary>
 /// The ledger table: one partition per account holding its state row, one balance row per product, vintage and lot,
-/// and one journal row per applied leg. A leg writes its balance row and its journal row in one entity-group
-/// transaction, with ETags on what it read, so a leg is applied exactly once however often it is attempted, and
-/// never on a balance or suspension that changed since it was read. The journal row's key (transaction id + leg) is
-/// the idempotency record.
+/// and one row per decided leg under the leg's key (transaction id + leg): the journal row of an applied leg, written
+/// with its balance row in one entity-group transaction with ETags on what it read, or the refusal of a refused one.
+/// So a leg is decided exactly once however often it is attempted (a later delivery reads the decision instead of
+/// deciding again, Art. 13), and never applied on a balance or suspension that changed since it was read.
 /// </summary>
 public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILogger<LedgerStore> logger)
 {
@@ -56,37 +56,18 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             var stateRead = ReadAsync(account, StateKey, cancellationToken);
             var balanceRead = ReadAsync(account, balanceKey, cancellationToken);
             var issuedRead = issued ? ReadAsync(account, IssuedKey(tx.Vintage), cancellationToken) : Task.FromResult<TableEntity?>(null);
-            if (await journalRead is not null) return LegOutcome.Done; // applied by an earlier delivery
+            if (await journalRead is { } decided) return Decision(decided); // decided by an earlier delivery
             var state = await stateRead;
             var balanceRow = await balanceRead;
             var issuedRow = await issuedRead;
             var balance = new Tonnes(balanceRow?.GetInt64("Quantity") ?? 0);
 
-            if (state?.GetBoolean("Closed") == true && leg != Leg.Refund)
-            {
-                return LegOutcome.Refused($"Account {account} is closed (注销); it neither sends nor receives.");
-            }
-            if (leg == Leg.Debit)
-            {
-                if (Suspensions(state) is { Count: > 0 } active)
-                {
-                    return LegOutcome.Refused($"Account {account} is suspended ({string.Join(", ", active)}); it can receive but not send until the suspension is lifted.");
-                }
-                if (balance < tx.Quantity)
-                {
-                    // The reads ran in parallel: a concurrent delivery may have applied this very leg between the
-                    // journal read and the balance read. Its journal row was written with the balance, so a second
-                    // look tells a leg already applied from a real shortfall.
-                    if (await ReadAsync(account, journalKey, cancellationToken) is not null) return LegOutcome.Done;
-                    return LegOutcome.Refused(account == Domain.Ledger.RegulatorAccounts.Issuance && balanceRow is null
-                        ? $"{tx.Product} of vintage {tx.Vintage} has not been issued."
-                        : $"Insufficient holdings: account {account} holds {balance.Value} t of {Describe(tx)}; {tx.Quantity.Value} t were asked for.");
-                }
-            }
             var issuedSoFar = new Tonnes(issuedRow?.GetInt64("Quantity") ?? 0);
-            if (issued && issuanceCap is { } cap && issuedSoFar + tx.Quantity > cap)
+            if (Refusal(tx, leg, account, state, balanceRow, balance, issued ? issuanceCap : null, issuedSoFar) is { } refusal)
             {
-                return LegOutcome.Refused($"Over the cap: {issuedSoFar.Value} t of BEA {tx.Vintage} are issued and the {tx.Vintage} cap is {cap.Value} t; at most {(cap - issuedSoFar).Value} t more can be issued.");
+                // A concurrent delivery may have decided this very leg since the reads; recording the refusal under the
+                // leg's key then conflicts, and its decision stands.
+                return await RefuseAsync(account, journalKey, tx, leg, refusal, cancellationToken);
             }
 
             var now = clock.GetUtcNow();
@@ -124,13 +105,61 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
-                // Another leg on this account, a replay of this one, or a suspension got in first: read again.
+                // Another leg on this account, a replay of this one (applied or refused), or a suspension got in first: read again.
                 await BackOffAsync(attempt, cancellationToken);
             }
         }
         logger.LogWarning("Leg {Leg} of {TransactionId} on {Account} lost {Attempts} races in a row", leg, tx.TransactionId, account, MaxAttempts);
         throw new InvalidOperationException($"Account {account} is too busy to apply {tx.TransactionId} now; the message will be retried.");
     }
+
+    /// <summary>Why the leg cannot be applied to what was read, or null when it can.</summary>
+    private static string? Refusal(LedgerTransaction tx, Leg leg, string account, TableEntity? state, TableEntity? balanceRow, Tonnes balance, Tonnes? issuanceCap, Tonnes issuedSoFar)
+    {
+        if (state?.GetBoolean("Closed") == true && leg != Leg.Refund) return $"Account {account} is closed (注销); it neither sends nor receives.";
+        if (leg == Leg.Debit && Suspensions(state) is { Count: > 0 } active)
+        {
+            return $"Account {account} is suspended ({string.Join(", ", active)}); it can receive but not send until the suspension is lifted.";
+        }
+        if (leg == Leg.Debit && balance < tx.Quantity)
+        {
+            return account == Domain.Ledger.RegulatorAccounts.Issuance && balanceRow is null
+                ? $"{tx.Product} of vintage {tx.Vintage} has not been issued."
+                : $"Insufficient holdings: account {account} holds {balance.Value} t of {Describe(tx)}; {tx.Quantity.Value} t were asked for.";
+        }
+        if (tx.Type == TransactionType.Issuance && leg == Leg.Credit)
+        {
+            // Art. 12: allowances are issued within the year's cap, so a vintage with no plan has nothing to issue.
+            if (issuanceCap is not { } cap) return $"No allocation plan (cap) for {tx.Vintage}: BEA {tx.Vintage} is issued only within the cap of its plan (Art. 12); set it with PUT /api/allocation/{tx.Vintage}/plan first.";
+            if (issuedSoFar + tx.Quantity > cap)
+            {
+                return $"Over the cap: {issuedSoFar.Value} t of BEA {tx.Vintage} are issued and the {tx.Vintage} cap is {cap.Value} t; at most {(cap - issuedSoFar).Value} t more can be issued.";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Records the refusal under the leg's key, once; if the leg was decided meanwhile, that decision stands.</summary>
+    private async Task<LegOutcome> RefuseAsync(string account, string legKey, LedgerTransaction tx, Leg leg, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.AddEntityAsync(new TableEntity(account, legKey)
+            {
+                ["TransactionId"] = tx.TransactionId, ["Leg"] = leg.ToString().ToLowerInvariant(), ["Refused"] = reason, ["At"] = clock.GetUtcNow(),
+            }, cancellationToken);
+            return LegOutcome.Refused(reason);
+        }
+        catch (RequestFailedException error) when (error.Status == 409)
+        {
+            return Decision((await ReadAsync(account, legKey, cancellationToken))!);
+        }
+    }
+
+    /// <summary>The decision a leg's row records: a journal row is an applied leg, a refusal row a refused one.</summary>
+    private static LegOutcome Decision(TableEntity legRow) => legRow.GetString("Refused") is { } reason ? LegOutcome.Refused(reason) : LegOutcome.Done;
+
+    private static bool IsRefusal(TableEntity legRow) => legRow.GetString("Refused") is not null;
 
     /// <summary>
     /// Applies the debit legs of many transactions from one account, product, vintage and lot, up to
@@ -196,12 +225,15 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
         return debitedBefore;
     }
 
-    /// <summary>Moves the transactions whose leg already has its journal row into <paramref name="applied"/>; returns the rest.</summary>
+    /// <summary>
+    /// Moves the transactions whose leg is already applied into <paramref name="applied"/>; returns those not decided yet.
+    /// One whose leg was refused is in neither: the single-leg settlement finds its refusal.
+    /// </summary>
     private async Task<List<LedgerTransaction>> TakeOutAppliedAsync(string account, List<LedgerTransaction> remaining, Leg leg, List<LedgerTransaction> applied, CancellationToken cancellationToken)
     {
-        var found = await Task.WhenAll(remaining.Select(async t => (Tx: t, Applied: await ReadAsync(account, JournalKey(t.TransactionId, leg), cancellationToken) is not null)));
-        applied.AddRange(found.Where(f => f.Applied).Select(f => f.Tx));
-        return found.Where(f => !f.Applied).Select(f => f.Tx).ToList();
+        var found = await Task.WhenAll(remaining.Select(async t => (Tx: t, Row: await ReadAsync(account, JournalKey(t.TransactionId, leg), cancellationToken))));
+        applied.AddRange(found.Where(f => f.Row is not null && !IsRefusal(f.Row)).Select(f => f.Tx));
+        return found.Where(f => f.Row is null).Select(f => f.Tx).ToList();
     }
 
     /// <summary>How many debits <see cref="DebitManyAsync"/> takes at once: an entity-group transaction holds 100 actions, two of them the state and balance rows.</summary>
@@ -315,6 +347,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
         var lines = new List<JournalLine>();
         await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == account && r.RowKey.CompareTo("journal|") >= 0 && r.RowKey.CompareTo("journal}") < 0, cancellationToken: cancellationToken))
         {
+            if (IsRefusal(row)) continue; // a refused leg moved nothing
             var line = ToLine(row);
             if ((from is null || line.At >= from) && (to is null || line.At < to)) lines.Add(line);
         }
@@ -326,7 +359,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         await foreach (var row in Table.QueryAsync<TableEntity>(r => r.RowKey.CompareTo("journal|") >= 0 && r.RowKey.CompareTo("journal}") < 0, cancellationToken: cancellationToken))
         {
-            yield return (row.PartitionKey, ToLine(row));
+            if (!IsRefusal(row)) yield return (row.PartitionKey, ToLine(row));
         }
     }
 

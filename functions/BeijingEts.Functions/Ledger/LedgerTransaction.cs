@@ -35,6 +35,13 @@ public sealed record LedgerTransaction(
         string.Join("\n", TransactionRules.Name(Type), From ?? "", To, Product, Vintage, Quantity.Value, Lot ?? "", Reference ?? ""))));
 }
 
+/// <summary>A caller found its transaction id held by a different transaction: a failure, never its own outcome.</summary>
+public sealed class LedgerIdTakenException(string transactionId)
+    : InvalidOperationException($"Ledger transaction id {transactionId} is taken by a different transaction.")
+{
+    public string TransactionId { get; } = transactionId;
+}
+
 /// <summary>The ledgertransactions table: one row per transaction id, the idempotency record and its outcome.</summary>
 public sealed class TransactionStore(StorageClients storage)
 {
@@ -60,6 +67,16 @@ public sealed class TransactionStore(StorageClients storage)
         {
             return (await FindAsync(transaction.TransactionId, cancellationToken))!.Value.Transaction;
         }
+    }
+
+    /// <summary>
+    /// The transaction recorded under <paramref name="expected"/>'s id, read together with its content: null when none is,
+    /// and <see cref="LedgerIdTakenException"/> when a different transaction holds the id, whose outcome is not ours (Art. 13).
+    /// </summary>
+    public async Task<LedgerTransaction?> FindSameAsync(LedgerTransaction expected, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(expected.TransactionId, cancellationToken) is not { Transaction: var recorded }) return null;
+        return recorded.ContentHash() == expected.ContentHash() ? recorded : throw new LedgerIdTakenException(expected.TransactionId);
     }
 
     public Task ReplaceAsync(LedgerTransaction transaction, ETag etag, CancellationToken cancellationToken) =>

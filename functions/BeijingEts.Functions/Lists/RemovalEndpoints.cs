@@ -147,7 +147,7 @@ public sealed class ConfirmRemoval : IHttpFunction
         Ledger.LedgerTransaction? reclaim = null;
         if (allocation is { PreAllocated.Value: > 0 })
         {
-            reclaim = new Ledger.LedgerTransaction($"removal-reclaim-{removal.Id}", Domain.Ledger.TransactionType.Reclaim, removal.Uscc,
+            reclaim = new Ledger.LedgerTransaction(Domain.Ledger.LedgerIds.RemovalReclaim(removal.Id), Domain.Ledger.TransactionType.Reclaim, removal.Uscc,
                 Domain.Ledger.RegulatorAccounts.Issuance, Domain.Ledger.Products.Bea, allocation.Year, allocation.PreAllocated, null,
                 $"Art. 14 reclaim of the {allocation.Year} pre-allocation on removal {removal.Id}", actor.Id, clock.GetUtcNow());
             after = after with { ReclaimTransactionId = reclaim.TransactionId };

@@ -41,6 +41,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
     public static string ExchangeFeeAccount(string tradeTransactionId) =>
         $"{ExchangeAccount}-{tradeTransactionId.Aggregate(2166136261u, (hash, c) => unchecked((hash ^ c) * 16777619u)) % FeeShards}"; // FNV-1a: stable across processes
 
+    /// <summary>The id of the funds a buy order sets aside; its holdings (a sell order) go under <see cref="LedgerIds.OrderFreeze"/>.</summary>
     public static string FreezeTransactionId(string orderId) => $"order-{orderId}-freeze";
 
     public async Task RunAsync(SettlementMessage message, CancellationToken cancellationToken)
@@ -55,7 +56,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
                 await MoveFundsAsync(message.Participant!, new FundsMovement($"order-{message.Id}-release", FundsMovementKind.Release, message.Amount, message.Id, clock.GetUtcNow()), cancellationToken);
                 break;
             case SettlementMessage.ReleaseHoldingsKind:
-                await ReleaseHoldingsAsync($"order-{message.Id}-release", message.Participant!, book, message.Amount, message.Lot, $"order {message.Id} ended", cancellationToken);
+                await ReleaseHoldingsAsync(LedgerIds.OrderRelease(message.Id), message.Participant!, book, message.Amount, message.Lot, $"order {message.Id} ended", cancellationToken);
                 break;
             default:
                 throw new InvalidOperationException($"Unknown settlement kind {message.Kind}.");
@@ -66,13 +67,14 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
     public async Task SettleTradeAsync(BookKey book, string tradeId, CancellationToken cancellationToken)
     {
         var trade = await journal.FindTradeAsync(book, tradeId, cancellationToken) ?? throw new InvalidOperationException($"Trade {tradeId} of {book} is not recorded.");
+        // The funds legs keep their own ids (the funds accounts are not the ledger); the tonnes move under the platform's.
         var id = $"trade-{book}-{tradeId}";
         var now = clock.GetUtcNow();
         // An auction sells from the reserve itself (Art. 12); every other trade from the seller's frozen holdings.
         var (type, from) = trade.MethodName == TradeMethods.Auction
             ? (TransactionType.Allocation, RegulatorAccounts.Reserve)
             : (TransactionType.Transfer, FrozenAccounts.For(trade.Seller));
-        await MoveTonnesAsync(new LedgerTransaction(id, type, from, trade.Buyer, trade.Product, trade.Vintage,
+        await MoveTonnesAsync(new LedgerTransaction(LedgerIds.Trade(book.ToString(), tradeId), type, from, trade.Buyer, trade.Product, trade.Vintage,
             new Tonnes(trade.Quantity), trade.Lot, $"{trade.MethodName} trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
         await MoveFundsAsync(trade.Buyer, new FundsMovement($"{id}-pay", FundsMovementKind.Pay, trade.TurnoverFen + trade.BuyerFeeFen, id, now), cancellationToken);
         // The seller's proceeds and its fee, as two journal lines in one write.

@@ -46,8 +46,8 @@ public sealed record NegotiatedDeal(
     public Trade ToTrade() => new(TradeId, Product, Vintage, Buyer, Seller, Id, Id, Price, Quantity, BuyerFeeFen, SellerFeeFen, ConfirmedAt ?? UpdatedAt, TradeMethods.Negotiated, Lot);
 
     // Ids of the movements the deal makes, derived from it so each happens once.
-    public string FreezeTransactionId => $"deal-{Id}-freeze";
-    public string ReleaseTransactionId => $"deal-{Id}-release";
+    public string FreezeTransactionId => LedgerIds.DealFreeze(Id);
+    public string ReleaseTransactionId => LedgerIds.DealRelease(Id);
     public string BuyerFreezeId => $"deal-{Id}-buyer-freeze";
     public string BuyerReleaseId => $"deal-{Id}-buyer-release";
 

@@ -47,7 +47,7 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
             var (outcome, _, refusal) = await funds.ApplyAsync(order.Participant, movement, cancellationToken);
             return outcome == FundsOutcome.Refused ? $"Insufficient funds for this buy order ({Money.ToYuan(order.FrozenFen):0.00} yuan with the fee): {refusal}" : null;
         }
-        var refused = await settlement.FreezeHoldingsAsync(MarketSettlement.FreezeTransactionId(order.OrderId), order.Participant, order.Book, order.Quantity, order.Lot,
+        var refused = await settlement.FreezeHoldingsAsync(LedgerIds.OrderFreeze(order.OrderId), order.Participant, order.Book, order.Quantity, order.Lot,
             $"sell order {order.OrderId}", cancellationToken);
         return refused is null ? null : $"The holdings cannot be frozen for this sell order: {refused}";
     }

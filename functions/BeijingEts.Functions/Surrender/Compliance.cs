@@ -7,14 +7,17 @@ using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Surrender;
 
-/// <summary>Compliance for a year (Art. 27-29): a unit's standing, or every key unit's, from confirmations and settled surrenders.</summary>
+/// <summary>
+/// Compliance for a year (Art. 27-29): a unit's standing, or every key unit's, from confirmations and surrenders as
+/// recorded. It writes nothing: pending surrenders are settled by the ledger's queue and <see cref="SettlePendingSurrenders"/>.
+/// </summary>
 public sealed class ComplianceService(ConfirmationStore confirmations, SurrenderStore surrenders, CycleScheduleStore schedules, PublishedListStore lists,
     SuccessionObligations successions, TimeProvider clock)
 {
     public async Task<ComplianceView> ForUnitAsync(string uscc, int year, CancellationToken cancellationToken)
     {
-        var (record, etag) = await surrenders.FindAsync(year, uscc, cancellationToken);
-        if (record is not null) record = await surrenders.SettleAsync(record, etag, cancellationToken);
+        var (record, _) = await surrenders.FindAsync(year, uscc, cancellationToken);
+        if (record is not null) record = await surrenders.ViewAsync(record, cancellationToken);
         return ComplianceView.Of(uscc, year, await confirmations.FindAsync(year, uscc, cancellationToken), record, await schedules.FindAsync(year, cancellationToken), clock.GetUtcNow(),
             await successions.ForUnitAsync(uscc, year, cancellationToken));
     }
@@ -37,16 +40,14 @@ public sealed class ComplianceService(ConfirmationStore confirmations, Surrender
         foreach (var unit in keyUnits)
         {
             var record = surrendered.GetValueOrDefault(unit.Uscc);
-            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending))
-            {
-                var (fresh, etag) = await surrenders.FindAsync(year, unit.Uscc, cancellationToken);
-                record = fresh is null ? null : await surrenders.SettleAsync(fresh, etag, cancellationToken);
-            }
+            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending)) record = await surrenders.ViewAsync(record, cancellationToken);
             views.Add(ComplianceView.Of(unit.Uscc, year, confirmed.GetValueOrDefault(unit.Uscc), record, schedule, now, await yearSuccessions.ForUnitAsync(unit.Uscc, cancellationToken)));
         }
         foreach (var successor in yearSuccessions.Successors.Where(s => views.All(v => v.Unit != s)).Order(StringComparer.Ordinal))
         {
-            views.Add(ComplianceView.Of(successor, year, confirmed.GetValueOrDefault(successor), surrendered.GetValueOrDefault(successor), schedule, now,
+            var record = surrendered.GetValueOrDefault(successor);
+            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending)) record = await surrenders.ViewAsync(record, cancellationToken);
+            views.Add(ComplianceView.Of(successor, year, confirmed.GetValueOrDefault(successor), record, schedule, now,
                 await yearSuccessions.ForUnitAsync(successor, cancellationToken)));
         }
         return views;

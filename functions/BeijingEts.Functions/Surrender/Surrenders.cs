@@ -55,10 +55,35 @@ public sealed class SurrenderStore(StorageClients storage, TransactionStore tran
         Table.TryWriteAsync(DocumentRows.Entity(DocumentRows.YearKey(record.Year), record.Uscc, record), etag, cancellationToken);
 
     /// <summary>
+    /// The record as it stands, each pending item shown with the outcome its ledger transaction has recorded, read
+    /// together with the item it belongs to. Writes nothing: what a GET shows (<see cref="SettleAsync"/> writes it back).
+    /// </summary>
+    public async Task<SurrenderRecord> ViewAsync(SurrenderRecord record, CancellationToken cancellationToken) =>
+        (await WithOutcomesAsync(record, submitMissing: false, cancellationToken)).Record;
+
+    /// <summary>
     /// The record with each pending item's ledger outcome filled in (written back when any changed). An item whose ledger
     /// transaction is missing (the process stopped between recording the surrender and submitting it) is submitted now.
     /// </summary>
     public async Task<SurrenderRecord> SettleAsync(SurrenderRecord record, ETag? etag, CancellationToken cancellationToken)
+    {
+        var (updated, changed) = await WithOutcomesAsync(record, submitMissing: true, cancellationToken);
+        if (!changed) return record;
+        await SaveAsync(updated, etag, cancellationToken); // a lost race only means the next sweep fills it in
+        return updated;
+    }
+
+    /// <summary>Every record with an item still pending, of any year, settled as far as the ledger has: the sweep behind the GETs.</summary>
+    public async Task SettlePendingAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var row in Table.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+        {
+            var record = DocumentRows.Read<SurrenderRecord>(row);
+            if (record.Items.Any(i => i.State == SurrenderItemState.Pending)) await SettleAsync(record, row.ETag, cancellationToken);
+        }
+    }
+
+    private async Task<(SurrenderRecord Record, bool Changed)> WithOutcomesAsync(SurrenderRecord record, bool submitMissing, CancellationToken cancellationToken)
     {
         var changed = false;
         var submissions = new List<SurrenderSubmission>();
@@ -67,28 +92,51 @@ public sealed class SurrenderStore(StorageClients storage, TransactionStore tran
             var items = new List<SurrenderItem>();
             foreach (var item in submission.Items)
             {
-                var settled = item;
-                if (item.State == SurrenderItemState.Pending)
-                {
-                    var found = await transactions.FindAsync(item.LedgerTransactionId, cancellationToken);
-                    if (found is null) await SubmitAsync(record, submission, item, cancellationToken);
-                    else if (found.Value.Transaction.State == TransactionState.Completed) settled = item with { State = SurrenderItemState.Completed };
-                    else if (found.Value.Transaction.State == TransactionState.Rejected) settled = item with { State = SurrenderItemState.Rejected, Reason = found.Value.Transaction.Reason };
-                }
+                var settled = item.State == SurrenderItemState.Pending ? await OutcomeAsync(record, submission, item, submitMissing, cancellationToken) : item;
                 changed |= settled != item;
                 items.Add(settled);
             }
             submissions.Add(submission with { Items = items });
         }
-        if (!changed) return record;
-        var updated = record with { Submissions = submissions };
-        await SaveAsync(updated, etag, cancellationToken); // a lost race only means the next read fills it in
-        return updated;
+        return (record with { Submissions = submissions }, changed);
+    }
+
+    /// <summary>A pending item with its ledger outcome, if the transaction recorded under its id is this item's (Art. 13).</summary>
+    private async Task<SurrenderItem> OutcomeAsync(SurrenderRecord record, SurrenderSubmission submission, SurrenderItem item, bool submitMissing, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var recorded = await transactions.FindSameAsync(Transaction(record, submission, item), cancellationToken);
+            if (recorded is null && submitMissing) await SubmitAsync(record, submission, item, cancellationToken);
+            return recorded?.State switch
+            {
+                TransactionState.Completed => item with { State = SurrenderItemState.Completed },
+                TransactionState.Rejected => item with { State = SurrenderItemState.Rejected, Reason = recorded.Reason },
+                _ => item,
+            };
+        }
+        catch (LedgerIdTakenException taken)
+        {
+            return item with { State = SurrenderItemState.Rejected, Reason = $"{taken.Message} Nothing was surrendered under it." };
+        }
     }
 
     public Task SubmitAsync(SurrenderRecord record, SurrenderSubmission submission, SurrenderItem item, CancellationToken cancellationToken) =>
-        submitter.SubmitAsync(new LedgerTransaction(item.LedgerTransactionId, TransactionType.Surrender, record.Uscc, RegulatorAccounts.Surrender, item.Product,
-            item.Vintage, item.Quantity, item.Lot, $"surrender for {record.Year}", submission.SubmittedBy, submission.SubmittedAt), cancellationToken);
+        submitter.SubmitAsync(Transaction(record, submission, item), cancellationToken);
+
+    private static LedgerTransaction Transaction(SurrenderRecord record, SurrenderSubmission submission, SurrenderItem item) =>
+        new(item.LedgerTransactionId, TransactionType.Surrender, record.Uscc, RegulatorAccounts.Surrender, item.Product,
+            item.Vintage, item.Quantity, item.Lot, $"surrender for {record.Year}", submission.SubmittedBy, submission.SubmittedAt);
+}
+
+/// <summary>
+/// Every minute: surrender items still pending get their ledger outcome written into the record (and a transaction lost
+/// between recording a surrender and submitting it is submitted), so the GETs, which write nothing, show it settled.
+/// </summary>
+[TimerTrigger("30 * * * * *")]
+public sealed class SettlePendingSurrenders(SurrenderStore surrenders) : ITimerFunction
+{
+    public Task RunAsync(TimerTriggerInfo timer, CancellationToken cancellationToken) => surrenders.SettlePendingAsync(cancellationToken);
 }
 
 public enum ComplianceStatus
@@ -154,8 +202,8 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
         api.MapGet("/units/{uscc}/surrenders/{year:int}", (string uscc, int year, HttpContext http, UnitStore units, SurrenderStore surrenders, CancellationToken ct) =>
             UnitInput.ReadVisibleAsync(uscc, http.User, units, "surrenders", async code =>
             {
-                var (record, etag) = await surrenders.FindAsync(year, code, ct);
-                return record is null ? null : await surrenders.SettleAsync(record, etag, ct);
+                var (record, _) = await surrenders.FindAsync(year, code, ct);
+                return record is null ? null : await surrenders.ViewAsync(record, ct);
             }, code => $"Unit {code} has surrendered nothing for {year}.", ct)).WithTags("Surrender");
     }
 
@@ -187,7 +235,7 @@ public sealed partial class SurrenderEndpoints : IHttpFunction
 
         var actor = Actor.From(http.User);
         var now = clock.GetUtcNow();
-        var items = request.Items.Select((item, i) => new SurrenderItem($"surrender-{year}-{unit.Uscc}-{request.TransactionId}-{i}", item.Product, item.Vintage,
+        var items = request.Items.Select((item, i) => new SurrenderItem(LedgerIds.Surrender(year, unit.Uscc, request.TransactionId, i), item.Product, item.Vintage,
             item.Lot?.Trim(), item.Quantity, SurrenderItemState.Pending, null)).ToList();
         var submission = new SurrenderSubmission(request.TransactionId, now, actor.Id, items);
         while (true)

@@ -75,7 +75,8 @@ public sealed class LedgerTests(LedgerFixture app) : IClassFixture<LedgerFixture
 
     [Theory]
     [InlineData("exchange", "allocation", "allocation is sent by the regulator")]
-    [InlineData("regulator", "transfer", "transfer is sent by the exchange")]
+    [InlineData("exchange", "transfer", "transfer is not sent: trades settle inside the market")]
+    [InlineData("regulator", "transfer", "transfer is not sent: trades settle inside the market")]
     [InlineData("unit", "cancellation", "holder of the from account")]
     public async Task WrongRole_Gives403AndRecordsNothing(string role, string type, string expected)
     {
@@ -113,7 +114,7 @@ public sealed class LedgerTests(LedgerFixture app) : IClassFixture<LedgerFixture
     {
         var a = await _ledger.NewAccountAsync();
 
-        var response = await _ledger.SubmitAsync(_ledger.Exchange, "transfer", a, Lists.TestUnits.NewUscc(), 1);
+        var response = await _ledger.SubmitAsync(_ledger.Regulator, "allocation", "issuance", Lists.TestUnits.NewUscc(), 1);
 
         Assert.Contains("Unknown account", (await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
     }

@@ -32,6 +32,24 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
             },
         }, Ct));
 
+    /// <summary>Art. 13: a payment whose id holds a different transaction is a failure, never taken as the payment made.</summary>
+    [Fact]
+    public async Task PreAllocation_WhoseIdHoldsADifferentTransaction_FailsAndPaysNothing()
+    {
+        const int year = 2023;
+        var cement = await KeyUnitAsync(year, "cement", 10_000, 10_001);
+        await _ledger.Regulator.PostAsync($"/api/lists/{year}/publish", null, Ct);
+        await SetPlanAsync(year, 1_000_000);
+        var squatter = new BeijingEts.Functions.Ledger.LedgerTransaction(BeijingEts.Domain.Ledger.LedgerIds.PreAllocation(year, cement), BeijingEts.Domain.Ledger.TransactionType.Cancellation,
+            cement, "cancellation", "BEA", year, new BeijingEts.Domain.Ledger.Tonnes(1), null, null, "test", DateTimeOffset.UtcNow);
+        Assert.Null(await app.Service<BeijingEts.Functions.Ledger.TransactionStore>().TryAddAsync(squatter, Ct));
+
+        var run = await _ledger.Regulator.PostAsync($"/api/allocation/{year}/pre-allocation", null, Ct);
+
+        Assert.Contains("taken by different transactions", (await run.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
+        Assert.Equal(0, await _ledger.HoldingAsync(cement, vintage: year));
+    }
+
     [Fact]
     public async Task PreAllocation_GivesEachKeyUnitItsShareOnceThroughTheLedger()
     {
@@ -49,7 +67,7 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
         Assert.Equal(power, failure.GetProperty("uscc").GetString());
         Assert.Contains("activity", failure.GetProperty("reason").GetString());
 
-        await _ledger.OutcomeAsync($"pre-allocation-{year}-{cement}");
+        await _ledger.OutcomeAsync(BeijingEts.Domain.Ledger.LedgerIds.PreAllocation(year, cement));
         Assert.Equal(7_001, await _ledger.HoldingAsync(cement, vintage: year));
         var record = await app.Client("unit", cement).GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/units/{cement}", Ct);
         Assert.Equal(10_001, record.GetProperty("basis").GetInt64());
@@ -109,7 +127,7 @@ public sealed class RemovalReclaimTests(PreAllocationFixture app) : IClassFixtur
             methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { 2024, 2025 }, controlFactor = 1.0m } },
         }, Ct));
         await _ledger.Regulator.PostAsync($"/api/allocation/{year}/pre-allocation", null, Ct);
-        await _ledger.OutcomeAsync($"pre-allocation-{year}-{uscc}");
+        await _ledger.OutcomeAsync(BeijingEts.Domain.Ledger.LedgerIds.PreAllocation(year, uscc));
         Assert.Equal(5_000, await _ledger.HoldingAsync(uscc, vintage: year));
 
         var requested = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/removals", new { reason = "relocated", effectiveOn = "2026-09-30", explanation = "迁出" }, Ct);

@@ -34,6 +34,9 @@ public sealed class MarketClient(EtsAppFixture app)
 
     private static int _vintages;
 
+    /// <summary>A vintage nobody in the class uses, without a plan, so nothing of it can be issued (Art. 12).</summary>
+    public static int UnplannedVintage() => 2030 + Interlocked.Increment(ref _vintages);
+
     /// <summary>
     /// A new vintage under an allocation plan whose cap is 2,000,000 t (so a reserve ceiling of 100,000 t, 5%), with
     /// 1,000,000 t issued and <paramref name="reserve"/> of them allocated into the reserve account.

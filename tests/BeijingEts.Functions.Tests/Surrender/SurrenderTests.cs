@@ -83,6 +83,71 @@ public sealed class SurrenderTests(SurrenderFixture app) : IClassFixture<Surrend
         Assert.Equal(900, await _ledger.HoldingAsync(uscc, vintage: Year));
     }
 
+    /// <summary>
+    /// Harm 1: the unit cancelled 1 t under the id its surrender was going to use, then surrendered 1,000 t, and was
+    /// recorded as having surrendered 1,000 t while 999 t stayed in its account.
+    /// </summary>
+    [Fact]
+    public async Task ACancellationUnderTheIdOfASurrender_CannotFakeIt()
+    {
+        var uscc = await ObligedUnitAsync();
+        var unit = app.Client("unit", uscc);
+        var theOldId = await _ledger.SettleAsync(unit, "cancellation", uscc, "cancellation", 1, vintage: Year, id: $"surrender-{Year}-{uscc}-s1-0");
+        Assert.Equal("completed", theOldId.GetProperty("status").GetString()); // an ordinary id now: it is the unit's own cancellation
+        var theSurrendersId = await _ledger.SubmitAsync(unit, "cancellation", uscc, "cancellation", 1, vintage: Year, id: BeijingEts.Domain.Ledger.LedgerIds.Surrender(Year, uscc, "s1", 0));
+        Assert.Contains("namespace the platform keeps", (await theSurrendersId.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await SurrenderAsync(uscc, "s1", Bea(999))).StatusCode);
+
+        var view = await ComplianceAsync(uscc, v => v.GetProperty("surrenderedAllowancesT").GetInt64() > 0);
+        Assert.Equal(999, view.GetProperty("surrenderedAllowancesT").GetInt64());
+        Assert.Equal(1200 - 1 - 999, await _ledger.HoldingAsync(uscc, vintage: Year)); // what it surrendered left its account
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    /// <summary>The GETs show the record as it stands and write nothing; the timer settles what is pending.</summary>
+    [Fact]
+    public async Task ReadingSurrendersAndCompliance_WritesNothing_AndPendingItemsSettleOnTheTimer()
+    {
+        var uscc = await ObligedUnitAsync();
+        // A surrender recorded whose ledger transaction was never submitted: the process stopped in between.
+        var item = new BeijingEts.Functions.Surrender.SurrenderItem(BeijingEts.Domain.Ledger.LedgerIds.Surrender(Year, uscc, "lost", 0), "BEA", Year, null,
+            new BeijingEts.Domain.Ledger.Tonnes(100), BeijingEts.Functions.Surrender.SurrenderItemState.Pending, null);
+        var record = new BeijingEts.Functions.Surrender.SurrenderRecord(uscc, Year,
+            [new BeijingEts.Functions.Surrender.SurrenderSubmission("lost", DateTimeOffset.UtcNow, "test", [item])], DateTimeOffset.UtcNow);
+        var store = app.Service<BeijingEts.Functions.Surrender.SurrenderStore>();
+        Assert.True(await store.SaveAsync(record, null, Ct));
+        var before = (await store.FindAsync(Year, uscc, Ct)).ETag;
+
+        var surrenders = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/surrenders/{Year}", Ct);
+        var compliance = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/compliance/{Year}", Ct);
+        var table = await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/compliance/{Year}", Ct);
+
+        Assert.Equal("pending", surrenders.GetProperty("submissions")[0].GetProperty("items")[0].GetProperty("state").GetString(), ignoreCase: true);
+        Assert.Equal(100, compliance.GetProperty("pendingT").GetInt64());
+        Assert.Equal(100, table.GetProperty("units").EnumerateArray().Single(u => u.GetProperty("unit").GetString() == uscc).GetProperty("pendingT").GetInt64());
+        Assert.Equal(before, (await store.FindAsync(Year, uscc, Ct)).ETag);
+        Assert.Equal(HttpStatusCode.NotFound, (await _ledger.Regulator.GetAsync($"/api/ledger/transactions/{item.LedgerTransactionId}", Ct)).StatusCode);
+
+        await RunSettlePendingSurrendersAsync(); // submits the lost transaction; the ledger's queue settles it
+        Assert.Equal("completed", (await _ledger.OutcomeAsync(item.LedgerTransactionId)).GetProperty("status").GetString());
+        await RunSettlePendingSurrendersAsync(); // writes its outcome into the record
+
+        var settled = (await store.FindAsync(Year, uscc, Ct)).Record!;
+        Assert.Equal(BeijingEts.Functions.Surrender.SurrenderItemState.Completed, settled.Items.Single().State);
+        var after = await ComplianceAsync(uscc, v => v.GetProperty("surrenderedAllowancesT").GetInt64() == 100);
+        Assert.Equal(0, after.GetProperty("pendingT").GetInt64());
+        Assert.Equal(1100, await _ledger.HoldingAsync(uscc, vintage: Year));
+    }
+
+    private async Task RunSettlePendingSurrendersAsync()
+    {
+        var timer = new Dictionary<string, JsonElement> { ["timer"] = JsonSerializer.SerializeToElement(new { IsPastDue = false }) };
+        var (succeeded, _) = await app.Service<BeijingEts.Functions.Hosting.Local.LocalInvoker>().InvokeAsync(
+            nameof(BeijingEts.Functions.Surrender.SettlePendingSurrenders), new BeijingEts.Functions.Hosting.Invocation.InvocationRequest(timer, []), Guid.NewGuid().ToString("N"), Ct);
+        Assert.True(succeeded);
+    }
+
     [Fact]
     public async Task BadSurrenders_AreRefused_AndNothingMoves()
     {
