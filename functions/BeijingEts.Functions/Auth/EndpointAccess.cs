@@ -10,7 +10,7 @@ public enum ScopeKind
     None,
     /// <summary>The route value is a unit's USCC: the unit itself (else 404), the unit's district bureau (else 403), any other declared role.</summary>
     Unit,
-    /// <summary>The route value is a verification body's USCC: a verifier only for its own id (else 403).</summary>
+    /// <summary>The route value is a verification body's USCC: a verifier only for its own id (else 404: a body does not learn of another).</summary>
     Verifier,
     /// <summary>The route value is an account or funds holder: a unit or participant only for its own (else 404, as the handlers answer).</summary>
     Holder,

@@ -59,6 +59,7 @@ public sealed class ConfirmUnitChange : IHttpFunction
         {
             return UnitChangeTransitions.Problem(decision);
         }
+        else AuditLog.MarkReplayed(http); // confirmed (and audited) before: this only finishes what that confirmation began
         await effects.TakeEffectAsync(decision.Change, actor, cancellationToken);
         return TypedResults.Ok(decision.Change);
     }
