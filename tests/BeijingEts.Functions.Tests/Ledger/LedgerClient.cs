@@ -42,6 +42,7 @@ public sealed class LedgerClient(EtsAppFixture app)
         var plan = new { cap = 1_000_000_000_000L, reserveRatio = 0m, preAllocationRatio = 0.7m, methods = new Dictionary<string, object>() };
         var response = await Regulator.PutAsJsonAsync($"/api/allocation/{vintage}/plan", plan, Ct);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
+        await app.ApproveAsync(response); // a plan (the cap) takes a second regulator (Art. 12)
     }
 
     /// <summary>
