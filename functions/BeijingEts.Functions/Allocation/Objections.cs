@@ -31,6 +31,7 @@ public sealed class ObjectionStore(StorageClients storage)
 
     public async Task<(Objection Objection, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
     {
+        if (!PlatformIds.IsValid(id)) return null; // the "open" guard rows share the partition; no caller reads them as objections
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
         return row.HasValue ? (JsonSerializer.Deserialize<Objection>(row.Value!.GetString("Document"), AuditLog.AuditJson)!, row.Value.ETag) : null;
     }
@@ -91,7 +92,7 @@ public sealed class FileObjection : IHttpFunction
         {
             return Problems.Unprocessable($"The {year} allocation was received on {receivedOn:yyyy-MM-dd}; objections were due by {filingDeadline:yyyy-MM-dd} (7 working days, Art. 15).");
         }
-        var objection = new Objection(Guid.NewGuid().ToString("N"), year, unit.Uscc, unit.District, request.Reason.Trim(), receivedOn, today,
+        var objection = new Objection(PlatformIds.New(), year, unit.Uscc, unit.District, request.Reason.Trim(), receivedOn, today,
             working.AddWorkingDays(today, Objection.DecisionWorkingDays), "open");
         if (!await objections.TryAddAsync(objection, cancellationToken))
         {

@@ -1,3 +1,4 @@
+using BeijingEts.Functions.Audit;
 using BeijingEts.Domain.Approvals;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
@@ -42,14 +43,16 @@ public sealed class ApprovalEndpoints : IHttpFunction
 
     private static async Task<Results<Ok<ProposalView>, ProblemHttpResult>> ApproveAsync(
         string proposalId, HttpContext http, ApprovalService approvals, CancellationToken cancellationToken) =>
-        Answer(proposalId, "approve", await approvals.ApproveAsync(proposalId, Actor.From(http.User), cancellationToken));
+        Answer(http, proposalId, "approve", await approvals.ApproveAsync(proposalId, Actor.From(http.User), cancellationToken));
 
     private static async Task<Results<Ok<ProposalView>, ProblemHttpResult>> RejectAsync(
         string proposalId, HttpContext http, ApprovalService approvals, CancellationToken cancellationToken) =>
-        Answer(proposalId, "reject", await approvals.RejectAsync(proposalId, Actor.From(http.User), cancellationToken));
+        Answer(http, proposalId, "reject", await approvals.RejectAsync(proposalId, Actor.From(http.User), cancellationToken));
 
-    private static Results<Ok<ProposalView>, ProblemHttpResult> Answer(string id, string verb, (DecisionVerdict Verdict, StoredProposal? Proposal) result) => result switch
+    private static Results<Ok<ProposalView>, ProblemHttpResult> Answer(HttpContext http, string id, string verb, (DecisionVerdict Verdict, StoredProposal? Proposal) result) => result switch
     {
+        // The same person deciding the same way again: the decision was audited when made (and any execution it finishes is audited then).
+        (DecisionVerdict.AlreadyDecided, { } p) => AuditLog.Replayed(http, TypedResults.Ok(ProposalView.Of(p))),
         (_, null) => ProblemHandling.NotFound($"No proposal {id}."),
         (DecisionVerdict.OwnProposal, _) => Problems.Forbidden($"You proposed {id}; a different regulator must {verb} it."),
         (DecisionVerdict.DecidedOtherwise, { } p) => Problems.Conflict(

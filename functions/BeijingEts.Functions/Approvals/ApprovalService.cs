@@ -75,10 +75,15 @@ public sealed class ApprovalService(ApprovalStore store, IEnumerable<IApprovable
         return read;
     }
 
+    /// <summary>How long an approved proposal waits for its own request to carry it out before the sweep takes it as cut off.</summary>
+    public static readonly TimeSpan CutOffAfter = TimeSpan.FromMinutes(2);
+
     /// <summary>Approved proposals whose execution was cut off (a crash between approval and execution).</summary>
     public async Task<int> FinishApprovedAsync(CancellationToken cancellationToken)
     {
-        var approved = await store.ListAsync(ProposalStatus.Approved, cancellationToken);
+        // Only approvals left for a while: one approved just now is being carried out by its own request, not cut off.
+        var before = clock.GetUtcNow() - CutOffAfter;
+        var approved = (await store.ListAsync(ProposalStatus.Approved, cancellationToken)).Where(p => p.Proposal.DecidedAt < before).ToList();
         foreach (var proposal in approved) await ExecuteAsync(proposal, cancellationToken);
         return approved.Count;
     }

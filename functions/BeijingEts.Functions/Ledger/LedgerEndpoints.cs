@@ -65,7 +65,9 @@ public sealed partial class SubmitLedgerTransaction : IHttpFunction
             // Issuance, deposits and reclaims take a second regulator's approval; approval submits this very transaction.
             if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is { } taken && taken.Transaction.ContentHash() != tx.ContentHash()) return idTaken;
             var (verdict, proposal) = await LedgerTransactionApproval.ProposeAsync(approvals, tx, actor, cancellationToken);
-            return verdict == ProposeVerdict.IdTaken ? idTaken : ProposalReceipt.Accepted(proposal);
+            if (verdict == ProposeVerdict.IdTaken) return idTaken;
+            if (verdict == ProposeVerdict.AlreadyRecorded) AuditLog.MarkReplayed(http); // the same proposal again: audited when first made
+            return ProposalReceipt.Accepted(proposal);
         }
         var (outcome, recorded) = await submitter.SubmitAsync(tx, cancellationToken);
         if (outcome == SubmitOutcome.IdTaken) return idTaken;

@@ -57,7 +57,7 @@ public sealed class RequestRemoval : IHttpFunction
             }
         }
 
-        var removal = new Removal(Guid.NewGuid().ToString("N"), code, unit.District, Reason(request.Reason), request.EffectiveOn, request.Explanation.Trim(),
+        var removal = new Removal(PlatformIds.New(), code, unit.District, Reason(request.Reason), request.EffectiveOn, request.Explanation.Trim(),
             RemovalState.PendingDistrict, Actor.From(http.User).Id, clock.GetUtcNow());
         if (await removals.TryAddAsync(removal, cancellationToken) is { } open)
         {

@@ -38,6 +38,7 @@ public sealed class RemovalStore(StorageClients storage)
 
     public async Task<(Removal Removal, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
     {
+        if (!PlatformIds.IsValid(id)) return null; // the "open" guard rows share the partition; no caller reads them as removals
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
         return row.HasValue ? (JsonSerializer.Deserialize<Removal>(row.Value!.GetString("Document"))!, row.Value.ETag) : null;
     }

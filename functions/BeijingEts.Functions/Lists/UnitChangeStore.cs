@@ -14,7 +14,7 @@ public sealed class UnitChangeStore(StorageClients storage)
 
     public async Task<(UnitChange Change, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParseExact(id, "N", out _)) return null; // ids are made here; anything else (a guard row, an odd key) is no change
+        if (!PlatformIds.IsValid(id)) return null; // ids are made here; anything else (a guard row, an odd key) is no change
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
         return row.HasValue ? (DocumentRows.Read<UnitChange>(row.Value!), row.Value!.ETag) : null;
     }

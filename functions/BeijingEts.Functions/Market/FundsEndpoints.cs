@@ -30,6 +30,9 @@ public sealed class FundsEndpoints : IHttpFunction
         api.MapGet("/market/funds/{participant}", GetAsync).WithTags("Market");
     }
 
+    /// <summary>The prefix of the funds-journal ids of the exchange's deposits and withdrawals; the platform's own legs never start with it.</summary>
+    public const string ExchangeReference = "ext:";
+
     public sealed record Services(FundsStore Funds, AccountDirectory Accounts, AuditLog Audit, TimeProvider Clock);
 
     private static async Task<Results<Created<MovementView>, Ok<MovementView>, ProblemHttpResult>> MoveAsync(
@@ -38,24 +41,26 @@ public sealed class FundsEndpoints : IHttpFunction
         // The reserve's funds account (the municipal finance's money for buy-backs, Art. 31) takes deposits too.
         var code = participant;
         if (participant != AuctionHouse.ReserveFunds && !UnitInput.TryParse(participant, out code, out var invalid)) return invalid!;
-        if (string.IsNullOrWhiteSpace(request.TransactionId) || request.TransactionId.Length > 100)
+        var reference = request.TransactionId?.Trim() ?? "";
+        if (!MarketChecks.IsClientId(reference))
         {
-            return ProblemHandling.BadRequest("transactionId is required (up to 100 characters): the exchange's reference that makes the movement happen once.");
+            return ProblemHandling.BadRequest("transactionId is required: 1 to 64 letters, digits, '-', '_' or '.', the exchange's reference that makes the movement happen once.");
         }
         if (Money.Problem("amount", request.Amount) is { } wrong) return ProblemHandling.BadRequest(wrong);
         if (code != AuctionHouse.ReserveFunds && !await services.Accounts.ExistsAsync(code, cancellationToken))
         {
             return ProblemHandling.NotFound($"{code} has no account: funds accounts belong to registered units and voluntary participants (PUT /api/participants/{{uscc}}).");
         }
-        var movement = new FundsMovement(request.TransactionId.Trim(), kind, Money.ToFen(request.Amount), null, services.Clock.GetUtcNow());
+        // The exchange's references live in a namespace of their own, so none can take the id of a settlement's funds leg.
+        var movement = new FundsMovement(ExchangeReference + reference, kind, Money.ToFen(request.Amount), null, services.Clock.GetUtcNow());
         var (outcome, balance, refusal) = await services.Funds.ApplyAsync(code, movement, cancellationToken);
-        var view = new MovementView(movement.TransactionId, kind.ToString().ToLowerInvariant(), request.Amount, FundsView.Of(code, balance));
+        var view = new MovementView(reference, kind.ToString().ToLowerInvariant(), request.Amount, FundsView.Of(code, balance));
         switch (outcome)
         {
             case FundsOutcome.Refused:
                 return Problems.Unprocessable(refusal!, new Dictionary<string, object?> { ["available"] = Money.ToYuan(balance.AvailableFen) });
             case FundsOutcome.IdTaken:
-                return Problems.Conflict($"transactionId {movement.TransactionId} was already used on {code}'s funds account for a different movement.");
+                return Problems.Conflict($"transactionId {reference} was already used on {code}'s funds account for a different movement.");
             case FundsOutcome.AlreadyApplied:
                 return AuditLog.Replayed(http, TypedResults.Ok(view));
         }

@@ -43,7 +43,7 @@ public sealed class DrawReportSample : IHttpFunction
     private static async Task<Results<Ok<ReportSample>, ProblemHttpResult>> GetAsync(
         int year, string id, HttpContext http, StorageClients storage, UnitStore units, CancellationToken cancellationToken)
     {
-        var sample = id.Length == 32 && id.All(char.IsAsciiHexDigitLower)
+        var sample = PlatformIds.IsValid(id)
             ? await storage.Table(StorageNames.Tables.ReportSamples).FindDocumentAsync<ReportSample>(DocumentRows.YearKey(year), id, cancellationToken)
             : null;
         if (sample is null) return ProblemHandling.NotFound($"No sample {id} was drawn for {year}.");

@@ -12,7 +12,9 @@ namespace BeijingEts.Functions.Verification;
 /// </summary>
 public sealed record PdfLimits(int MaxPages, int MaxNesting, long MaxDecodedBytes, TimeSpan MaxTime)
 {
-    public static readonly PdfLimits Default = new(2000, 64, 256L * 1024 * 1024, TimeSpan.FromSeconds(30));
+    // 32 MB decoded covers a report page's content and embedded CJK fonts; every decoded byte of text becomes a glyph object,
+    // so the budget also bounds the memory a page of one huge string can take.
+    public static readonly PdfLimits Default = new(2000, 64, 32L * 1024 * 1024, TimeSpan.FromSeconds(30));
 }
 
 /// <summary>A limit a PDF went past while being read; its message says which, for the body to act on.</summary>

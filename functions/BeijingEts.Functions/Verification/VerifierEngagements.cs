@@ -87,7 +87,7 @@ public sealed class VerifierEngagementEndpoints : IHttpFunction
         return false;
     }
 
-    private static bool IsEngagementId(string text) => text.Length == 32 && text.All(char.IsAsciiHexDigitLower);
+    private static bool IsEngagementId(string text) => PlatformIds.IsValid(text);
 
     private static EngagementStatus StatusOf(VerifierEngagement engagement, VerificationRecord? record) =>
         record is null || record.Engagement != engagement.Engagement

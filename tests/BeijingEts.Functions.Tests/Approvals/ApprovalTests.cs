@@ -226,7 +226,8 @@ public sealed class ApprovalTests(ApprovalFixture app) : IClassFixture<ApprovalF
         // The process stopped right after the approval was written: the proposal is approved and nothing was done.
         var store = app.Service<ApprovalStore>();
         var read = (await store.FindAsync(id, Ct))!;
-        Assert.True(await store.TryReplaceAsync(read, read.Proposal.Approve("local:regulator:approver", DateTimeOffset.UtcNow).Proposal, Ct));
+        var approvedAt = DateTimeOffset.UtcNow - ApprovalService.CutOffAfter - TimeSpan.FromMinutes(1);
+        Assert.True(await store.TryReplaceAsync(read, read.Proposal.Approve("local:regulator:approver", approvedAt).Proposal, Ct));
         Assert.Equal("approved", (await ProposalAsync(id)).GetProperty("status").GetString());
 
         using (var scope = app.App.Services.CreateScope())

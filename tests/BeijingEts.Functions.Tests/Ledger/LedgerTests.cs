@@ -46,7 +46,10 @@ public sealed class LedgerTests(LedgerFixture app) : IClassFixture<LedgerFixture
         await _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", a, 100, vintage: 2030, id: id);
         var again = await _ledger.SubmitAsync(_ledger.Regulator, "allocation", "issuance", a, 100, vintage: 2030, id: id);
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
-        Assert.Equal("completed", (await again.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString());
+        // An allocation by the regulator is a proposal (two regulators): sending it again finds that proposal, already executed.
+        var answer = await again.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal("ledger-" + id, answer.GetProperty("proposalId").GetString());
+        Assert.Equal("executed", answer.GetProperty("status").GetString());
         var different = await _ledger.SubmitAsync(_ledger.Regulator, "allocation", "issuance", a, 101, vintage: 2030, id: id);
         Assert.Contains(id, (await different.AssertProblemAsync(HttpStatusCode.Conflict)).Detail);
 
