@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using BeijingEts.Functions.Errors;
 
 namespace BeijingEts.Functions.Auth;
 
@@ -33,4 +34,16 @@ public static class UnitAccess
 
     public static bool IsDistrictOf(ClaimsPrincipal user, string district) =>
         user.IsInRole(Roles.District) && user.FindFirstValue(EtsClaims.District) == district;
+
+    /// <summary>
+    /// A record about a unit (a removal, a change) as its readers see it: the regulator, the unit's district bureau and the
+    /// unit itself; 404 for a missing record and for another unit (which must not learn it exists), 403 for anyone else.
+    /// </summary>
+    public static Results<Ok<T>, ProblemHttpResult> Read<T>(ClaimsPrincipal user, T? record, string uscc, string? district, string what) where T : class =>
+        (record is null ? AccessVerdict.Hidden : Check(user, uscc, district)) switch
+        {
+            AccessVerdict.Allowed => TypedResults.Ok(record!),
+            AccessVerdict.Forbidden => Problems.Forbidden($"{what} can be read by the regulator, the unit's district bureau and the unit."),
+            _ => ProblemHandling.NotFound($"No {char.ToLowerInvariant(what[0])}{what[1..]}."),
+        };
 }

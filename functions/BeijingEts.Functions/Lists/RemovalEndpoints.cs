@@ -212,14 +212,8 @@ public sealed class GetRemoval : IHttpFunction
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(string id, HttpContext http, RemovalStore removals, CancellationToken cancellationToken)
     {
-        var found = await removals.FindAsync(id, cancellationToken);
-        var verdict = found is null ? AccessVerdict.Hidden : UnitAccess.Check(http.User, found.Value.Removal.Uscc, found.Value.Removal.District);
-        return verdict switch
-        {
-            AccessVerdict.Allowed => TypedResults.Ok(found!.Value.Removal),
-            AccessVerdict.Forbidden => Problems.Forbidden($"Removal {id} can be read by the regulator, the unit's district bureau and the unit."),
-            _ => ProblemHandling.NotFound($"No removal {id}."),
-        };
+        var removal = (await removals.FindAsync(id, cancellationToken))?.Removal;
+        return UnitAccess.Read(http.User, removal, removal?.Uscc ?? "", removal?.District, $"Removal {id}");
     }
 }
 

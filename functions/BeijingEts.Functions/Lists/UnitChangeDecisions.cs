@@ -124,14 +124,8 @@ public sealed class GetUnitChange : IHttpFunction
 
     private static async Task<Results<Ok<UnitChange>, ProblemHttpResult>> HandleAsync(string id, HttpContext http, UnitChangeStore changes, CancellationToken cancellationToken)
     {
-        var found = await changes.FindAsync(id, cancellationToken);
-        var verdict = found is null ? AccessVerdict.Hidden : UnitAccess.Check(http.User, found.Value.Change.Uscc, found.Value.Change.District);
-        return verdict switch
-        {
-            AccessVerdict.Allowed => TypedResults.Ok(found!.Value.Change),
-            AccessVerdict.Forbidden => Problems.Forbidden($"Change {id} can be read by the regulator, the unit's district bureau and the unit."),
-            _ => ProblemHandling.NotFound($"No change {id}."),
-        };
+        var change = (await changes.FindAsync(id, cancellationToken))?.Change;
+        return UnitAccess.Read(http.User, change, change?.Uscc ?? "", change?.District, $"Change {id}");
     }
 }
 
