@@ -23,6 +23,7 @@ public sealed class FuzzFixture : OneUnitFixture
 /// Hostile input on every endpoint of the OpenAPI document, from each role that may call it: never a 5xx, every
 /// refusal a problem document, and not one entity, blob or queue message written. A fixed set of cases per endpoint.
 /// </summary>
+[Collection(nameof(Market.RunsAlone))]
 public sealed class FuzzTests(FuzzFixture app) : IClassFixture<FuzzFixture>
 {
     private static readonly string Overlong = new('x', 20_000);

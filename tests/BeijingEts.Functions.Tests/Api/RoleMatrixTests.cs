@@ -54,6 +54,7 @@ public sealed class RoleMatrixFixture : OneUnitFixture;
 /// Every endpoint of the OpenAPI document, called with no token, with each role and outside the caller's scope,
 /// answers as Auth/EndpointAccess.cs declares it.
 /// </summary>
+[Collection(nameof(Market.RunsAlone))]
 public sealed class RoleMatrixTests(RoleMatrixFixture app) : IClassFixture<RoleMatrixFixture>
 {
     [Fact]

@@ -105,6 +105,7 @@ public abstract class CycleReliability(CycleClockFixture app)
     }
 }
 
+[Collection(nameof(Market.RunsAlone))]
 public sealed class CycleReliabilityTests(CycleClockFixture app) : CycleReliability(app), IClassFixture<CycleClockFixture>
 {
     [Fact]
@@ -120,6 +121,7 @@ public sealed class TwiceDeliveredFixture : CycleClockFixture
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings) { ["Ets:FaultInjection:DeliverTwice"] = "true" };
 }
 
+[Collection(nameof(Market.RunsAlone))]
 public sealed class CycleTwiceDeliveredTests(TwiceDeliveredFixture app) : CycleReliability(app), IClassFixture<TwiceDeliveredFixture>
 {
     [Fact]

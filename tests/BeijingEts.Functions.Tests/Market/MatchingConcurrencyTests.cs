@@ -4,7 +4,10 @@ namespace BeijingEts.Functions.Tests.Market;
 
 public sealed class MatchingConcurrencyFixture : FastQueueFixture;
 
-/// <summary>Runs alone, after the parallel tests: two app instances and 32 clients would otherwise starve them (and be starved).</summary>
+/// <summary>
+/// Runs alone, after the parallel tests: classes that load the one Azurite hard (two app instances and 32 clients, a fuzz
+/// or role sweep of every endpoint, a 200-unit year) would otherwise starve the others' queues and timers (and be starved).
+/// </summary>
 [CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
 public sealed class RunsAlone;
 
