@@ -2,6 +2,7 @@ using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
+using Microsoft.AspNetCore.Mvc;
 
 namespace BeijingEts.Functions.Market;
 
@@ -36,7 +37,7 @@ public sealed class AuctionEndpoints : IHttpFunction
 
     public sealed record BidRequest(decimal Price, Tonnes Quantity, string? ClientBidId = null);
 
-    public sealed record Services(AuctionStore Auctions, ReserveBudget Reserve, MarketChecks Checks, FundsStore Funds, MarketSettings Settings, AuditLog Audit, TimeProvider Clock);
+    public sealed record Services([FromServices] AuctionStore Auctions, [FromServices] ReserveBudget Reserve, [FromServices] MarketChecks Checks, [FromServices] FundsStore Funds, [FromServices] MarketSettings Settings, [FromServices] AuditLog Audit, [FromServices] TimeProvider Clock);
 
     public static void Map(IEndpointRouteBuilder api)
     {

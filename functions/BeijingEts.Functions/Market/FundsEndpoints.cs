@@ -3,6 +3,7 @@ using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using Microsoft.AspNetCore.Mvc;
 
 namespace BeijingEts.Functions.Market;
 
@@ -33,7 +34,7 @@ public sealed class FundsEndpoints : IHttpFunction
     /// <summary>The prefix of the funds-journal ids of the exchange's deposits and withdrawals; the platform's own legs never start with it.</summary>
     public const string ExchangeReference = "ext:";
 
-    public sealed record Services(FundsStore Funds, AccountDirectory Accounts, AuditLog Audit, TimeProvider Clock);
+    public sealed record Services([FromServices] FundsStore Funds, [FromServices] AccountDirectory Accounts, [FromServices] AuditLog Audit, [FromServices] TimeProvider Clock);
 
     private static async Task<Results<Created<MovementView>, Ok<MovementView>, ProblemHttpResult>> MoveAsync(
         string participant, Request request, FundsMovementKind kind, HttpContext http, Services services, CancellationToken cancellationToken)

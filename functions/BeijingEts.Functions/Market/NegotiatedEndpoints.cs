@@ -3,6 +3,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
+using Microsoft.AspNetCore.Mvc;
 
 namespace BeijingEts.Functions.Market;
 
@@ -27,7 +28,7 @@ public sealed class NegotiatedEndpoints : IHttpFunction
     /// <summary>A proposal; <c>lot</c> only for BCER, the lot delivered.</summary>
     public sealed record ProposeRequest(string? ClientId, string? Buyer, string? Product, int Vintage, decimal Price, Tonnes Quantity, string? Lot = null);
 
-    public sealed record Services(NegotiatedStore Deals, NegotiatedSettlement Settlement, MarketChecks Checks, FundsStore Funds, MarketSettings Settings, AuditLog Audit, TimeProvider Clock);
+    public sealed record Services([FromServices] NegotiatedStore Deals, [FromServices] NegotiatedSettlement Settlement, [FromServices] MarketChecks Checks, [FromServices] FundsStore Funds, [FromServices] MarketSettings Settings, [FromServices] AuditLog Audit, [FromServices] TimeProvider Clock);
 
     public static void Map(IEndpointRouteBuilder api)
     {

@@ -5,6 +5,7 @@ using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using Microsoft.AspNetCore.Mvc;
 
 namespace BeijingEts.Functions.Market;
 
@@ -30,7 +31,7 @@ public sealed class OrderEndpoints : IHttpFunction
     /// <summary>An order; <c>lot</c> only on a BCER sell order, the lot it delivers (a BCER buy takes any lot).</summary>
     public sealed record PlaceRequest(string? ClientOrderId, string? Product, int Vintage, string? Side, decimal Price, Tonnes Quantity, string? Lot = null);
 
-    public sealed record Services(OrderStore Orders, OrderPlacement Placement, MarketChecks Checks, MarketSettings Settings, TimeProvider Clock);
+    public sealed record Services([FromServices] OrderStore Orders, [FromServices] OrderPlacement Placement, [FromServices] MarketChecks Checks, [FromServices] MarketSettings Settings, [FromServices] TimeProvider Clock);
 
     public static void Map(IEndpointRouteBuilder api)
     {

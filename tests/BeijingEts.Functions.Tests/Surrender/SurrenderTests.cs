@@ -3,7 +3,14 @@ using BeijingEts.Functions.Tests.Reporting;
 
 namespace BeijingEts.Functions.Tests.Surrender;
 
-public sealed class SurrenderFixture : FastQueueFixture;
+/// <summary>The settlement timer is off: the tests that need it run it themselves, so it never fires between a test's steps.</summary>
+public sealed class SurrenderFixture : FastQueueFixture
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
+    {
+        [$"AzureWebJobs.{nameof(BeijingEts.Functions.Surrender.SettlePendingSurrenders)}.Disabled"] = "true",
+    };
+}
 
 /// <summary>Art. 27-28: key units surrender allowances and (within 5%) offsets against their confirmed emissions.</summary>
 public sealed class SurrenderTests(SurrenderFixture app) : IClassFixture<SurrenderFixture>
