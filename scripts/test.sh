@@ -7,7 +7,8 @@ cd "$ROOT"
 
 ensure_azurite
 RESULTS="$(mktemp -d)"
-trap 'stop_azurite; rm -rf "$RESULTS"' EXIT
+# TEST_RESULTS_DIR=dir keeps the xUnit result files (each test's time and output) there.
+trap 'stop_azurite; [ -n "${TEST_RESULTS_DIR:-}" ] && cp "$RESULTS"/*.xml "$TEST_RESULTS_DIR"/ 2>/dev/null; rm -rf "$RESULTS"' EXIT
 trap 'exit 130' INT TERM
 
 read -r BLOB QUEUE TABLE < <(free_ports 3)
