@@ -21,13 +21,10 @@ public sealed class ScopeFailure(IAuthorizationHandler handler, string detail, b
 /// </summary>
 public sealed class EndpointScopeHandler(UnitStore units) : AuthorizationHandler<EndpointScopeRequirement, HttpContext>
 {
-    private static readonly (string Role, string Claim)[] ScopedRoles =
-        [(Roles.Unit, EtsClaims.UnitId), (Roles.Participant, EtsClaims.ParticipantId), (Roles.District, EtsClaims.District), (Roles.Verifier, EtsClaims.VerifierId)];
-
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, EndpointScopeRequirement requirement, HttpContext http)
     {
         var user = context.User;
-        foreach (var (role, claim) in ScopedRoles)
+        foreach (var (role, claim) in EtsClaims.ScopedRoles)
         {
             // An unscoped unit or district token would otherwise read as "no restriction".
             if (user.IsInRole(role) && string.IsNullOrWhiteSpace(user.FindFirstValue(claim)))

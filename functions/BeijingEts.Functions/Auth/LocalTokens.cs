@@ -11,20 +11,7 @@ public static class LocalTokens
     public static string Create(string signingKey, string role, string? scope = null, TimeSpan? lifetime = null, DateTimeOffset? now = null)
     {
         var issued = now ?? DateTimeOffset.UtcNow;
-        var claims = new Dictionary<string, object>
-        {
-            [EtsClaims.Subject] = scope is null ? $"local:{role}" : $"local:{role}:{scope}",
-            [EtsClaims.Roles] = new[] { role },
-        };
-        var scopeClaim = role switch
-        {
-            Roles.District => EtsClaims.District,
-            Roles.Unit => EtsClaims.UnitId,
-            Roles.Verifier => EtsClaims.VerifierId,
-            Roles.Participant => EtsClaims.ParticipantId,
-            _ => null,
-        };
-        if (scopeClaim is not null && scope is not null) claims[scopeClaim] = scope;
+        var claims = Claims(role, scope, subject: scope is null ? $"local:{role}" : $"local:{role}:{scope}");
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = AuthSetup.LocalIssuer,
@@ -36,5 +23,13 @@ public static class LocalTokens
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)), SecurityAlgorithms.HmacSha256),
         };
         return new JsonWebTokenHandler().CreateToken(descriptor);
+    }
+
+    /// <summary>The claims of a token for the role: its subject, its role and, for a scoped role, the claim naming its scope.</summary>
+    public static Dictionary<string, object> Claims(string role, string? scope, string subject)
+    {
+        var claims = new Dictionary<string, object> { [EtsClaims.Subject] = subject, [EtsClaims.Roles] = new[] { role } };
+        if (EtsClaims.ScopeOf(role) is { } scopeClaim && scope is not null) claims[scopeClaim] = scope;
+        return claims;
     }
 }

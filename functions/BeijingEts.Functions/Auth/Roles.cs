@@ -27,6 +27,13 @@ public static class EtsClaims
     public const string UnitId = "unit_id";
     public const string VerifierId = "verifier_id";
     public const string ParticipantId = "participant_id";
+
+    /// <summary>The roles held to a scope, each with the claim that names it (a unit's USCC, a district, ...).</summary>
+    public static readonly IReadOnlyList<(string Role, string Claim)> ScopedRoles =
+        [(Auth.Roles.Unit, UnitId), (Auth.Roles.Participant, ParticipantId), (Auth.Roles.District, District), (Auth.Roles.Verifier, VerifierId)];
+
+    /// <summary>The claim that names the role's scope; null for a role without one (regulator, exchange).</summary>
+    public static string? ScopeOf(string role) => ScopedRoles.FirstOrDefault(r => r.Role == role).Claim;
 }
 
 /// <summary>Who did something, as the audit log records it: by a stable id, so one person's trail is one search.</summary>
@@ -37,14 +44,7 @@ public sealed record Actor(string Id, string Role, string? Scope)
     public static Actor From(ClaimsPrincipal user)
     {
         var role = Roles.All.FirstOrDefault(user.IsInRole) ?? "unknown";
-        var scope = role switch
-        {
-            Roles.District => user.FindFirstValue(EtsClaims.District),
-            Roles.Unit => user.FindFirstValue(EtsClaims.UnitId),
-            Roles.Verifier => user.FindFirstValue(EtsClaims.VerifierId),
-            Roles.Participant => user.FindFirstValue(EtsClaims.ParticipantId),
-            _ => null,
-        };
+        var scope = EtsClaims.ScopeOf(role) is { } claim ? user.FindFirstValue(claim) : null;
         var id = user.FindFirstValue(EtsClaims.ObjectId) ?? user.FindFirstValue(EtsClaims.Subject) ?? user.Identity?.Name ?? "anonymous";
         return new Actor(id, role, scope);
     }

@@ -188,6 +188,7 @@ public sealed class RejectRemoval : IHttpFunction
         string id, Request request, HttpContext http, RemovalStore removals, AuditLog audit, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reason)) return ProblemHandling.BadRequest("reason is required: say why the removal is turned down.");
+        if (request.Reason.Length > 4000) return ProblemHandling.BadRequest("reason is longer than 4000 characters.");
         var found = await removals.FindAsync(id, cancellationToken);
         if (found is null) return ProblemHandling.NotFound($"No removal {id}.");
         var (removal, etag) = found.Value;
@@ -219,18 +220,7 @@ public sealed class GetRemoval : IHttpFunction
 
 internal static class RemovalTransitions
 {
-    public static async Task<Results<Ok<Removal>, ProblemHttpResult>> SaveAsync(
+    public static Task<Results<Ok<Removal>, ProblemHttpResult>> SaveAsync(
         RemovalStore removals, AuditLog audit, Actor actor, string action, Removal before, Removal after, ETag etag, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await removals.ReplaceAsync(after, etag, cancellationToken);
-        }
-        catch (TableTransactionFailedException error) when (error.Status == 412)
-        {
-            return Problems.Conflict($"Removal {before.Id} changed while you were deciding it; read it and try again.");
-        }
-        await audit.RecordAsync(actor, action, $"removals/{before.Id}", before, after, cancellationToken);
-        return TypedResults.Ok(after);
-    }
+        => DecidedRecords.SaveAsync<Removal>(removals.ReplaceAsync, $"Removal {before.Id}", $"removals/{before.Id}", audit, actor, action, before, after, etag, cancellationToken);
 }

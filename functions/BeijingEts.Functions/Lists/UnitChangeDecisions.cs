@@ -135,16 +135,8 @@ internal static class UnitChangeTransitions
         UnitChangeStore changes, AuditLog audit, Actor actor, string action, UnitChange before, ChangeDecision decision, ETag etag, CancellationToken cancellationToken)
     {
         if (decision.Outcome != ChangeOutcome.Decided) return Problem(decision);
-        try
-        {
-            await changes.ReplaceAsync(decision.Change, etag, cancellationToken);
-        }
-        catch (TableTransactionFailedException error) when (error.Status == 412)
-        {
-            return Problems.Conflict($"Change {decision.Change.Id} changed while you were deciding it; read it and try again.");
-        }
-        await audit.RecordAsync(actor, action, $"changes/{decision.Change.Id}", before, decision.Change, cancellationToken);
-        return TypedResults.Ok(decision.Change);
+        return await DecidedRecords.SaveAsync<UnitChange>(
+            changes.ReplaceAsync, $"Change {decision.Change.Id}", $"changes/{decision.Change.Id}", audit, actor, action, before, decision.Change, etag, cancellationToken);
     }
 
     public static ProblemHttpResult Problem(ChangeDecision decision) => decision.Outcome == ChangeOutcome.NotYours

@@ -45,21 +45,8 @@ public sealed class EntraTestIssuer
     /// <summary>A token as Entra ID issues it: roles, the per-app "sub" and the stable "oid".</summary>
     public string Create(string role, string? scope = null, string? objectId = null, string algorithm = SecurityAlgorithms.RsaSha256)
     {
-        var claims = new Dictionary<string, object>
-        {
-            [EtsClaims.Subject] = "pairwise-" + Guid.NewGuid().ToString("N"),
-            [EtsClaims.ObjectId] = objectId ?? ObjectIdOf(role, scope),
-            [EtsClaims.Roles] = new[] { role },
-        };
-        var scopeClaim = role switch
-        {
-            Roles.District => EtsClaims.District,
-            Roles.Unit => EtsClaims.UnitId,
-            Roles.Verifier => EtsClaims.VerifierId,
-            Roles.Participant => EtsClaims.ParticipantId,
-            _ => null,
-        };
-        if (scopeClaim is not null && scope is not null) claims[scopeClaim] = scope;
+        var claims = LocalTokens.Claims(role, scope, subject: "pairwise-" + Guid.NewGuid().ToString("N"));
+        claims[EtsClaims.ObjectId] = objectId ?? ObjectIdOf(role, scope);
         var now = DateTime.UtcNow;
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
