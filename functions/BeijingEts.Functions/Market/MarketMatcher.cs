@@ -136,25 +136,62 @@ public static class MarketLocks
         return null;
     }
 
-    /// <summary>Runs <paramref name="work"/> holding the name's lease, waiting (up to about 10 s) while another instance holds it; Held is false if it never came free.</summary>
+    private static readonly TimeSpan HoldingLease = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> holding the name's lease, waiting (up to about 10 s) while another instance holds it;
+    /// Held is false if it never came free. The lease is renewed every 5 s while the work runs, so slow work (a loaded
+    /// machine, a slow storage call) never lets a second instance in beside it.
+    /// </summary>
     public static async Task<(bool Held, T? Result)> WhileHoldingAsync<T>(BlobContainerClient locks, string name, Func<Task<T>> work, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= 100; attempt++)
         {
-            if (await TryAcquireAsync(locks, name, TimeSpan.FromSeconds(15), cancellationToken) is { } lease)
+            if (await TryAcquireAsync(locks, name, HoldingLease, cancellationToken) is { } lease)
             {
+                using var done = new CancellationTokenSource();
+                var renewal = KeepAsync(lease, HoldingLease / 3, done.Token);
                 try
                 {
                     return (true, await work());
                 }
                 finally
                 {
-                    await lease.ReleaseAsync(cancellationToken: CancellationToken.None);
+                    await done.CancelAsync();
+                    await renewal;
+                    try
+                    {
+                        await lease.ReleaseAsync(cancellationToken: CancellationToken.None);
+                    }
+                    catch (RequestFailedException error) when (error.Status == 409)
+                    {
+                        // The lease ran out (renewal could not reach storage in time): the work is done, and the lease is free anyway.
+                    }
                 }
             }
             await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
         }
         return (false, default);
+    }
+
+    private static async Task KeepAsync(BlobLeaseClient lease, TimeSpan every, CancellationToken done)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, done);
+                // Not cancelled mid-flight: a renewal the server applied must be seen through.
+                await lease.RenewAsync(cancellationToken: CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException) when (done.IsCancellationRequested)
+        {
+        }
+        catch (RequestFailedException)
+        {
+            // Lost (storage unreachable past the lease's end): nothing more to keep; the release above finds it gone.
+        }
     }
 }
 
