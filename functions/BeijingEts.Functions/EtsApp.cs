@@ -5,6 +5,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Calendar;
 using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Hosting.Durable;
 using BeijingEts.Functions.Hosting.Invocation;
 using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
@@ -41,6 +42,7 @@ public static class EtsApp
         services.AddSingleton(new StorageNames(builder.Configuration["Ets:StoragePrefix"] ?? ""));
         services.AddSingleton(sp => new StorageClients(builder.Configuration, sp.GetRequiredService<StorageNames>(), hostSettings.Queues.MessageEncoding));
         services.AddHostedService<StorageInitializer>();
+        services.AddDurableEngine();
         services.AddFunctions(typeof(EtsApp).Assembly);
         services.AddSingleton<FunctionInvoker>();
         services.AddSingleton<TimerStatusStore>();

@@ -148,6 +148,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       linuxFxVersion: '' // a custom handler brings its own self-contained executable
       alwaysOn: !isElasticPremium
+      // The durable engine's worker runs in the app, unseen by the scale controller: one instance stays ready always.
+      minimumElasticInstanceCount: isElasticPremium ? 1 : null
       ftpsState: 'Disabled'
       minTlsVersion: '1.2'
       http20Enabled: true

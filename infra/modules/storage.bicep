@@ -64,7 +64,6 @@ var tables = [
 var queues = [
   'upload-events'
   'allowance-events'
-  'cycle-steps'
   'market-match'
   'market-settlement'
 ]

@@ -6,6 +6,7 @@ using Azure.Storage.Queues;
 using BeijingEts.Bench;
 using BeijingEts.Functions;
 using BeijingEts.Functions.Hosting;
+using BeijingEts.Functions.Hosting.Durable;
 using BeijingEts.Functions.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -92,6 +93,8 @@ var app = EtsApp.Build(["--environment", "Development"], settings, services =>
 {
     services.AddFunction(typeof(NoopQueueFunction));
     services.AddSingleton(counter);
+    services.AddOrchestrator<NoopFanOut>();
+    services.AddActivity<NoopActivity>();
 });
 // The baseline of reports.submit: an endpoint in the same process, behind the same authentication, that reads the
 // same JSON body and writes it as one table row.
@@ -109,6 +112,15 @@ var watch = Stopwatch.StartNew();
 await RatePerSecondAsync(messages, 16, i => noop.SendMessageAsync($"noop {i}"));
 while (counter.Value < messages) await Task.Delay(5);
 Report("runtime.queue.noop", messages / watch.Elapsed.TotalSeconds, "messages/s", over: "storage.queue.roundtrip", target: 0.5);
+
+// Issue 16: the durable engine's own baseline: no-op activities through one orchestration, on the same Azurite.
+var durable = app.Services.GetRequiredService<DurableEngine>().Client;
+var activities = Count(1000);
+watch.Restart();
+var fanOut = await durable.CreateOrchestrationInstanceAsync(nameof(NoopFanOut), "", "bench-fanout", activities);
+var fannedOut = await durable.WaitForOrchestrationAsync(fanOut, TimeSpan.FromMinutes(10));
+if (fannedOut.OrchestrationStatus != DurableTask.Core.OrchestrationStatus.Completed) throw new InvalidOperationException($"The fan-out ended {fannedOut.OrchestrationStatus}: {fannedOut.Output}");
+Report("durable.fanout", activities / watch.Elapsed.TotalSeconds, "activities/s", over: "storage.queue.roundtrip");
 
 // Issue 3: a year's statistics for 10,000 registered units, imported and published as the list, over HTTP. The units
 // are registered first (untimed; timed on its own as lists.register-import.10k.seconds), as they are in any year
@@ -225,8 +237,8 @@ Report("reports.submit.p99_ms", ReportsBench.Percentile(reportTimes, 99), "ms");
 Report("reports.submit.storage-requests", (double)storageRequests.Value / submissions, "requests/report");
 
 // Issue 6: a whole cycle for 1,000 and 10,000 units, every due time already come, confirmations pre-loaded (straight into
-// storage). The bench ticks the engine every 250 ms (the CycleTick timer runs every 5 s) and reports unit steps per
-// second, seconds per phase, and storage requests per unit step.
+// storage). The year's orchestration runs on the durable engine in the app; the bench reports unit steps per second,
+// seconds per phase, and storage requests per unit step (the engine's own included).
 async Task RunCycleAsync(string name, int unitCount, int year)
 {
     await PostFileAsync($"/api/lists/{year - 1}/statistics", ListsBench.StatisticsFile(unitCount, withRegistration: false, minimumEmissions: 6_000));
@@ -245,7 +257,6 @@ async Task RunCycleAsync(string name, int unitCount, int year)
     {
         listPublication = due, preAllocation = due, reportsDue = due, verificationDue = due, confirmationDue = due, verifiedAllocation = due, surrenderDue = due, close = due,
     })).EnsureSuccessStatusCode();
-    var engine = app.Services.GetRequiredService<BeijingEts.Functions.Cycle.CycleEngine>();
     storageRequests.Reset();
     watch.Restart();
     (await http.PostAsync($"/api/cycles/{year}/start", null)).EnsureSuccessStatusCode();
@@ -259,17 +270,12 @@ async Task RunCycleAsync(string name, int unitCount, int year)
             var now = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/cycles/{year}");
             var name = now.GetProperty("phase").GetString();
             var current = now.GetProperty("phases").EnumerateArray().First(p => p.GetProperty("name").GetString() == name);
-            var queued = (await queues.GetQueueClient(prefix + "cycle-steps").GetPropertiesAsync()).Value.ApproximateMessagesCount;
             var settling = (await queues.GetQueueClient(prefix + "allowance-events").GetPropertiesAsync()).Value.ApproximateMessagesCount;
-            Console.Error.WriteLine($"{watch.Elapsed.TotalSeconds,6:F1}s {name} {current.GetProperty("done").GetInt32()}/{current.GetProperty("total").GetInt32()} queued={queued} settling={settling} blocked={now.GetProperty("blocked")}");
+            Console.Error.WriteLine($"{watch.Elapsed.TotalSeconds,6:F1}s {name} {current.GetProperty("done").GetInt32()}/{current.GetProperty("total").GetInt32()} settling={settling} blocked={now.GetProperty("blocked")}");
             await Task.Delay(5000, tracing.Token).ContinueWith(_ => { });
         }
     }) : Task.CompletedTask;
-    while ((await cycles.FindAsync(year, CancellationToken.None))?.State.Phase != BeijingEts.Functions.Cycle.CyclePhase.Closed)
-    {
-        await engine.TickAsync(year, CancellationToken.None);
-        await Task.Delay(250);
-    }
+    while ((await cycles.FindAsync(year, CancellationToken.None))?.State.Phase != BeijingEts.Functions.Cycle.CyclePhase.Closed) await Task.Delay(250);
     var seconds = watch.Elapsed.TotalSeconds;
     await tracing.CancelAsync();
     await trace;

@@ -19,7 +19,7 @@ public sealed class CycleEndpoints : IHttpFunction
     public sealed record HistoryView(DateTimeOffset At, string? From, string To, string Cause);
 
     public sealed record StatusView(int Year, string Phase, bool Paused, string? Blocked, int? ListRevision, IReadOnlyList<PhaseView> Phases,
-        IReadOnlyList<FailureView> Failures, DateTimeOffset? NextTimer, IReadOnlyList<HistoryView> History);
+        IReadOnlyList<FailureView> Failures, DateTimeOffset? NextTimer, IReadOnlyList<HistoryView> History, string InstanceId, string? RuntimeStatus);
 
     public sealed record StepView(string Unit, string State, string? Outcome, string? Reason, int Attempts, DateTimeOffset UpdatedAt);
 
@@ -29,24 +29,32 @@ public sealed class CycleEndpoints : IHttpFunction
     {
         var cycles = api.MapGroup("/cycles/{year:int}").WithTags("Cycle");
         cycles.MapPost("/start", StartAsync);
-        cycles.MapPost("/pause", (int year, HttpContext http, CycleStore store, CycleEngine engine, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
-            ChangeAsync(year, http, store, schedules, audit, clock, "cycle.paused", s => s.Paused ? null : s with { Paused = true }, "paused", ct));
-        cycles.MapPost("/resume", async (int year, HttpContext http, CycleStore store, CycleEngine engine, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
+        cycles.MapPost("/pause", async (int year, HttpContext http, CycleStore store, CycleInstances instances, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
         {
-            var answer = await ChangeAsync(year, http, store, schedules, audit, clock, "cycle.resumed", s => s.Paused ? s with { Paused = false } : null, "resumed", ct);
-            await engine.TickAsync(year, ct);
+            var answer = await ChangeAsync(year, http, store, instances, schedules, audit, clock, "cycle.paused", s => s.Paused ? null : s with { Paused = true }, "paused", ct);
+            if (answer.Result is Ok<StatusView>) await instances.SuspendAsync(year, $"paused by {Actor.From(http.User).Id}");
             return answer;
         });
-        cycles.MapPost("/advance", async (int year, HttpContext http, CycleStore store, CycleEngine engine, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
+        cycles.MapPost("/resume", async (int year, HttpContext http, CycleStore store, CycleInstances instances, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
         {
-            var answer = await ChangeAsync(year, http, store, schedules, audit, clock, "cycle.advance-requested",
+            var answer = await ChangeAsync(year, http, store, instances, schedules, audit, clock, "cycle.resumed", s => s.Paused ? s with { Paused = false } : null, "resumed", ct);
+            if (answer.Result is Ok<StatusView>)
+            {
+                await instances.ResumeAsync(year, $"resumed by {Actor.From(http.User).Id}");
+                await instances.WakeAsync(year);
+            }
+            return answer;
+        });
+        cycles.MapPost("/advance", async (int year, HttpContext http, CycleStore store, CycleInstances instances, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
+        {
+            var answer = await ChangeAsync(year, http, store, instances, schedules, audit, clock, "cycle.advance-requested",
                 s => s.Phase == CyclePhase.Confirmation && !s.AdvanceRequested ? s with { AdvanceRequested = true } : null, "advance requested", ct, CyclePhase.Confirmation);
-            await engine.TickAsync(year, ct);
+            if (answer.Result is Ok<StatusView>) await instances.WakeAsync(year);
             return answer;
         });
         cycles.MapPost("/retry", RetryAsync);
-        cycles.MapGet("", async Task<Results<Ok<StatusView>, ProblemHttpResult>> (int year, CycleStore store, CycleScheduleStore schedules, CancellationToken ct) =>
-            await store.FindAsync(year, ct) is var (state, _) ? TypedResults.Ok(await ViewAsync(state, store, schedules, ct)) : NotStarted(year));
+        cycles.MapGet("", async Task<Results<Ok<StatusView>, ProblemHttpResult>> (int year, CycleStore store, CycleInstances instances, CycleScheduleStore schedules, CancellationToken ct) =>
+            await store.FindAsync(year, ct) is var (state, _) ? TypedResults.Ok(await ViewAsync(state, store, instances, schedules, ct)) : NotStarted(year));
         cycles.MapGet("/phases/{name}", PhaseAsync);
         cycles.MapGet("/non-compliant", async Task<Results<Ok<IReadOnlyList<StepView>>, ProblemHttpResult>> (int year, CycleStore store, CancellationToken ct) =>
         {
@@ -62,7 +70,7 @@ public sealed class CycleEndpoints : IHttpFunction
         ProblemHandling.NotFound($"The {year} cycle has not been started; the regulator sets its schedule (PUT /api/cycles/{year}/schedule) and starts it (POST /api/cycles/{year}/start).");
 
     private static async Task<Results<Created<StatusView>, Ok<StatusView>, ProblemHttpResult>> StartAsync(
-        int year, HttpContext http, CycleStore store, CycleScheduleStore schedules, CycleEngine engine, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        int year, HttpContext http, CycleStore store, CycleScheduleStore schedules, CycleInstances instances, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (await schedules.FindAsync(year, cancellationToken) is null)
         {
@@ -76,16 +84,17 @@ public sealed class CycleEndpoints : IHttpFunction
         if (started)
         {
             await audit.RecordAsync(actor, "cycle.started", $"cycles/{year}", null, state, cancellationToken);
-            await engine.TickAsync(year, cancellationToken);
         }
+        // Also on a repeated start: the instance may be missing if the first start stopped between the state and the instance.
+        await instances.EnsureStartedAsync(year);
         var (current, _) = (await store.FindAsync(year, cancellationToken))!.Value;
-        var view = await ViewAsync(current, store, schedules, cancellationToken);
+        var view = await ViewAsync(current, store, instances, schedules, cancellationToken);
         return started ? TypedResults.Created($"/api/cycles/{year}", view) : AuditLog.Replayed(http, TypedResults.Ok(view)); // started (and recorded) before
     }
 
     /// <summary>Applies a change to the state under its ETag (null: nothing to change) and records it in the history.</summary>
     private static async Task<Results<Ok<StatusView>, ProblemHttpResult>> ChangeAsync(
-        int year, HttpContext http, CycleStore store, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, string action,
+        int year, HttpContext http, CycleStore store, CycleInstances instances, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, string action,
         Func<CycleState, CycleState?> change, string cause, CancellationToken cancellationToken, CyclePhase? onlyIn = null)
     {
         var actor = Actor.From(http.User);
@@ -98,17 +107,17 @@ public sealed class CycleEndpoints : IHttpFunction
             }
             if (state.Phase == CyclePhase.Closed) return Problems.Unprocessable($"The {year} cycle is closed.");
             var changed = change(state);
-            if (changed is null) return AuditLog.Replayed(http, TypedResults.Ok(await ViewAsync(state, store, schedules, cancellationToken))); // already so
+            if (changed is null) return AuditLog.Replayed(http, TypedResults.Ok(await ViewAsync(state, store, instances, schedules, cancellationToken))); // already so
             var now = clock.GetUtcNow();
             changed = changed with { History = [.. changed.History, new CycleTransition(now, CycleState.Name(state.Phase), CycleState.Name(state.Phase), $"{cause} by {actor.Id}")] };
             if (!await store.TryReplaceAsync(changed, etag, cancellationToken)) continue;
             await audit.RecordAsync(actor, action, $"cycles/{year}", new { state.Paused, state.AdvanceRequested }, new { changed.Paused, changed.AdvanceRequested }, cancellationToken);
-            return TypedResults.Ok(await ViewAsync(changed, store, schedules, cancellationToken));
+            return TypedResults.Ok(await ViewAsync(changed, store, instances, schedules, cancellationToken));
         }
     }
 
     private static async Task<Results<Ok<StatusView>, ProblemHttpResult>> RetryAsync(
-        int year, RetryRequest? request, HttpContext http, CycleStore store, CycleScheduleStore schedules, CycleEngine engine, AuditLog audit, TimeProvider clock,
+        int year, RetryRequest? request, HttpContext http, CycleStore store, CycleScheduleStore schedules, CycleInstances instances, AuditLog audit, TimeProvider clock,
         CancellationToken cancellationToken)
     {
         if (await store.FindAsync(year, cancellationToken) is not var (state, _)) return NotStarted(year);
@@ -123,14 +132,13 @@ public sealed class CycleEndpoints : IHttpFunction
         {
             foreach (var (step, etag) in await store.StepsInAsync(year, phase, StepState.Failed, cancellationToken))
             {
-                var again = step with { State = StepState.Pending, Attempts = 0, Reason = null, UpdatedAt = clock.GetUtcNow(), EnqueuedAt = DateTimeOffset.UtcNow };
-                if (!await store.TryReplaceStepAsync(year, again, etag, cancellationToken)) continue;
-                await engine.SendAsync(new CycleStepMessage(year, phase, step.Uscc), null, cancellationToken);
-                retried++;
+                var again = step with { State = StepState.Pending, Attempts = 0, Waits = 0, Reason = null, UpdatedAt = clock.GetUtcNow(), NotBefore = CycleStore.ReadyNow };
+                if (await store.TryReplaceStepAsync(year, again, etag, cancellationToken)) retried++;
             }
         }
         await audit.RecordAsync(Actor.From(http.User), "cycle.steps-retried", $"cycles/{year}", null, new { phase = only is null ? null : CycleState.Name(only.Value), retried }, cancellationToken);
-        return TypedResults.Ok(await ViewAsync((await store.FindAsync(year, cancellationToken))!.Value.State, store, schedules, cancellationToken));
+        if (retried > 0 && state.Phase != CyclePhase.Closed) await instances.WakeAsync(year);
+        return TypedResults.Ok(await ViewAsync((await store.FindAsync(year, cancellationToken))!.Value.State, store, instances, schedules, cancellationToken));
     }
 
     private static async Task<Results<Ok<IReadOnlyList<StepView>>, ProblemHttpResult>> PhaseAsync(int year, string name, CycleStore store, CancellationToken cancellationToken)
@@ -157,7 +165,7 @@ public sealed class CycleEndpoints : IHttpFunction
 
     private static StepView ToView(CycleStep s) => new(s.Uscc, JsonNamingPolicy.KebabCaseLower.ConvertName(s.State.ToString()), s.Outcome, s.Reason, s.Attempts, s.UpdatedAt);
 
-    public static async Task<StatusView> ViewAsync(CycleState state, CycleStore store, CycleScheduleStore schedules, CancellationToken cancellationToken)
+    public static async Task<StatusView> ViewAsync(CycleState state, CycleStore store, CycleInstances instances, CycleScheduleStore schedules, CancellationToken cancellationToken)
     {
         var phases = new List<PhaseView>();
         var failures = new List<FailureView>();
@@ -182,7 +190,8 @@ public sealed class CycleEndpoints : IHttpFunction
             : !state.FannedOut ? CyclePhases.DueAt(state.Phase, schedule)
             : state.Phase == CyclePhase.Assessment ? schedule.Close
             : null;
+        var (instanceId, runtimeStatus) = await instances.StatusAsync(state.Year);
         return new StatusView(state.Year, CycleState.Name(state.Phase), state.Paused, state.Blocked, state.ListRevision, phases, failures, next,
-            state.History.Select(h => new HistoryView(h.At, h.From, h.To, h.Cause)).ToList());
+            state.History.Select(h => new HistoryView(h.At, h.From, h.To, h.Cause)).ToList(), instanceId, runtimeStatus);
     }
 }

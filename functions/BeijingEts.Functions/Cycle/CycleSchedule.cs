@@ -66,7 +66,8 @@ public sealed class CycleScheduleEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Ok<CycleSchedule>, ProblemHttpResult>> PutAsync(
-        int year, Request request, HttpContext http, CycleScheduleStore schedules, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        int year, Request request, HttpContext http, CycleScheduleStore schedules, CycleStore cycles, CycleInstances instances, AuditLog audit, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         if (year is < 2013 or > 2100) return ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100).");
         var actor = Actor.From(http.User);
@@ -77,6 +78,8 @@ public sealed class CycleScheduleEndpoints : IHttpFunction
         var before = await schedules.FindAsync(year, cancellationToken);
         await schedules.PutAsync(schedule, cancellationToken);
         await audit.RecordAsync(actor, "cycle.schedule-set", $"cycles/{year}", before, schedule, cancellationToken);
+        // A running year sleeps until the due time it knew: it looks at the new schedule now.
+        if (await cycles.FindAsync(year, cancellationToken) is ({ Phase: not CyclePhase.Closed }, _)) await instances.WakeAsync(year);
         return TypedResults.Ok(schedule);
     }
 }

@@ -42,11 +42,12 @@ public sealed record CycleState(
     public static string Name(CyclePhase phase) => JsonNamingPolicy.KebabCaseLower.ConvertName(phase.ToString());
 }
 
-/// <summary>One unit's step of one phase: its state, attempts, and what it found (a reminder, a listing, an amount) or why it failed.</summary>
-public sealed record CycleStep(string Uscc, CyclePhase Phase, StepState State, int Attempts, string? Outcome, string? Reason, DateTimeOffset UpdatedAt, DateTimeOffset EnqueuedAt);
-
-/// <summary>The queue message that runs one unit step; <c>Waits</c> counts how often it found the step not ready yet.</summary>
-public sealed record CycleStepMessage(int Year, CyclePhase Phase, string Uscc, int Waits = 0);
+/// <summary>
+/// One unit's step of one phase: its state, attempts, and what it found (a reminder, a listing, an amount) or why it
+/// failed. A pending step is not looked at before NotBefore (wall clock: it waits for money to settle), and Waits counts
+/// how often it was found not ready yet.
+/// </summary>
+public sealed record CycleStep(string Uscc, CyclePhase Phase, StepState State, int Attempts, string? Outcome, string? Reason, DateTimeOffset UpdatedAt, DateTimeOffset NotBefore, int Waits = 0);
 
 /// <summary>
 /// The cycles table (partition {yyyy}: the "schedule" and "state" rows) and the cyclesteps table (partition
@@ -55,6 +56,7 @@ public sealed record CycleStepMessage(int Year, CyclePhase Phase, string Uscc, i
 public sealed class CycleStore(StorageClients storage)
 {
     private const string StateRow = "state";
+    private const string NotBeforeColumn = "NotBefore";
 
     private TableClient Cycles => storage.Table(StorageNames.Tables.Cycles);
 
@@ -101,21 +103,58 @@ public sealed class CycleStore(StorageClients storage)
         return steps;
     }
 
-    /// <summary>Whether any of the phase's steps is still pending: one row at most, its key only.</summary>
-    public async Task<bool> AnyPendingAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
+    /// <summary>
+    /// Up to <paramref name="take"/> of the phase's pending steps that may run now (their keys, in key order), and when
+    /// the soonest of those that may not will be ready. Reads the keys and the wait column only.
+    /// </summary>
+    public async Task<(IReadOnlyList<string> Ready, DateTimeOffset? Later)> PendingAsync(int year, CyclePhase phase, DateTimeOffset now, int take, CancellationToken cancellationToken)
     {
+        var ready = new List<string>();
+        DateTimeOffset? later = null;
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {StepPartition(year, phase)} and State eq {StateName(StepState.Pending)}");
-        await foreach (var page in Steps.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["RowKey"], cancellationToken: cancellationToken).AsPages())
+        await foreach (var row in Steps.QueryAsync<TableEntity>(filter, select: ["RowKey", NotBeforeColumn], cancellationToken: cancellationToken))
         {
-            if (page.Values.Count > 0) return true;
-            if (page.ContinuationToken is null) break;
+            var notBefore = row.GetDateTimeOffset(NotBeforeColumn) ?? ReadyNow;
+            if (notBefore <= now)
+            {
+                ready.Add(row.RowKey);
+                if (ready.Count == take) break;
+            }
+            else if (later is null || notBefore < later) later = notBefore;
         }
-        return false;
+        return (ready, later);
     }
 
-    /// <summary>The phase's pending steps whose message went out before <paramref name="before"/>.</summary>
-    public Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> PendingSinceAsync(int year, CyclePhase phase, DateTimeOffset before, CancellationToken cancellationToken) =>
-        QueryStepsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {StepPartition(year, phase)} and State eq {StateName(StepState.Pending)} and EnqueuedAt lt {before}"), cancellationToken);
+    /// <summary>The steps of the named units that are still pending, with their ETags: one query over the units' key range.</summary>
+    public async Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> PendingStepsAsync(int year, CyclePhase phase, IReadOnlyList<string> units, CancellationToken cancellationToken)
+    {
+        if (units.Count == 0) return [];
+        var wanted = units.ToHashSet(StringComparer.Ordinal);
+        var first = units.Min(StringComparer.Ordinal)!;
+        var last = units.Max(StringComparer.Ordinal)!;
+        var steps = await QueryStepsAsync(TableClient.CreateQueryFilter(
+            $"PartitionKey eq {StepPartition(year, phase)} and RowKey ge {first} and RowKey le {last} and State eq {StateName(StepState.Pending)}"), cancellationToken);
+        return steps.Where(s => wanted.Contains(s.Step.Uscc)).ToList();
+    }
+
+    /// <summary>
+    /// Writes steps of one phase back under their ETags, 100 rows a transaction; when a transaction is refused because
+    /// another writer changed one of its rows first, its rows are written one by one and the changed ones are left.
+    /// </summary>
+    public async Task ReplaceStepsAsync(int year, IReadOnlyList<(CycleStep Step, ETag ETag)> steps, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in steps.Chunk(100))
+        {
+            try
+            {
+                await Steps.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.UpdateReplace, StepEntity(year, s.Step), s.ETag)), cancellationToken);
+            }
+            catch (TableTransactionFailedException error) when (error.Status is 412 or 404)
+            {
+                foreach (var (step, etag) in chunk) await TryReplaceStepAsync(year, step, etag, cancellationToken);
+            }
+        }
+    }
 
     /// <summary>How many of the phase's steps there are, and how many are done and failed: the State column only.</summary>
     public async Task<(int Total, int Done, int Failed)> CountStepsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
@@ -146,7 +185,7 @@ public sealed class CycleStore(StorageClients storage)
     {
         var entity = DocumentRows.Entity(StepPartition(year, step.Phase), step.Uscc, step);
         entity["State"] = StateName(step.State);
-        entity["EnqueuedAt"] = step.EnqueuedAt;
+        entity[NotBeforeColumn] = step.NotBefore;
         return entity;
     }
 
@@ -156,25 +195,25 @@ public sealed class CycleStore(StorageClients storage)
         return row.HasValue ? (DocumentRows.Read<CycleStep>(row.Value!), row.Value!.ETag) : null;
     }
 
-    /// <summary>Adds new steps in batches of 100 (one partition per phase); steps that already exist are left as they are.</summary>
-    public async Task AddStepsAsync(int year, IReadOnlyList<CycleStep> steps, CancellationToken cancellationToken)
+    /// <summary>A pending step's NotBefore when nothing holds it back.</summary>
+    public static readonly DateTimeOffset ReadyNow = DateTimeOffset.UnixEpoch;
+
+    /// <summary>Adds a pending step per unit in batches of 100 (one partition per phase); steps that already exist are left as they are.</summary>
+    public async Task AddStepsAsync(int year, CyclePhase phase, IReadOnlyList<string> units, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        foreach (var phase in steps.GroupBy(s => s.Phase))
+        foreach (var chunk in units.Select(u => new CycleStep(u, phase, StepState.Pending, 0, null, null, now, ReadyNow)).Chunk(100))
         {
-            foreach (var chunk in phase.Chunk(100))
+            try
             {
-                try
+                await Steps.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.Add, StepEntity(year, s))), cancellationToken);
+            }
+            catch (TableTransactionFailedException error) when (error.Status == 409)
+            {
+                // Some were added by an earlier attempt that stopped halfway: add the rest one by one.
+                foreach (var step in chunk)
                 {
-                    await Steps.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.Add, StepEntity(year, s))), cancellationToken);
-                }
-                catch (TableTransactionFailedException error) when (error.Status == 409)
-                {
-                    // Some were added by an earlier attempt that stopped halfway: add the rest one by one.
-                    foreach (var step in chunk)
-                    {
-                        try { await Steps.AddEntityAsync(StepEntity(year, step), cancellationToken); }
-                        catch (RequestFailedException one) when (one.Status == 409) { }
-                    }
+                    try { await Steps.AddEntityAsync(StepEntity(year, step), cancellationToken); }
+                    catch (RequestFailedException one) when (one.Status == 409) { }
                 }
             }
         }
@@ -183,23 +222,4 @@ public sealed class CycleStore(StorageClients storage)
     /// <summary>Replaces a step if unchanged since read; false if another delivery changed it first.</summary>
     public Task<bool> TryReplaceStepAsync(int year, CycleStep step, ETag etag, CancellationToken cancellationToken) =>
         Steps.TryWriteAsync(StepEntity(year, step), etag, cancellationToken);
-}
-
-/// <summary>
-/// The cycle state and schedule as unit steps read them: from storage at most once a second per year and process, which
-/// saves two reads per step. A pause therefore reaches running steps within a second, well within one CycleTick.
-/// </summary>
-public sealed class CycleSnapshots(CycleStore store, CycleScheduleStore schedules)
-{
-    private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(1);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (DateTime ReadAt, CycleState? State, CycleSchedule? Schedule)> _years = new();
-
-    public async Task<(CycleState? State, CycleSchedule? Schedule)> GetAsync(int year, CancellationToken cancellationToken)
-    {
-        if (_years.TryGetValue(year, out var cached) && DateTime.UtcNow - cached.ReadAt < Fresh) return (cached.State, cached.Schedule);
-        var state = (await store.FindAsync(year, cancellationToken))?.State;
-        var schedule = await schedules.FindAsync(year, cancellationToken);
-        _years[year] = (DateTime.UtcNow, state, schedule);
-        return (state, schedule);
-    }
 }

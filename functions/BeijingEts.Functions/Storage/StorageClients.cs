@@ -1,5 +1,6 @@
 using Azure.Core;
 using Azure.Identity;
+using DurableTask.AzureStorage;
 
 namespace BeijingEts.Functions.Storage;
 
@@ -27,6 +28,10 @@ public sealed class StorageClients
             Tables = new TableServiceClient(endpoints.Table, credential, tableOptions);
             Blobs = new BlobServiceClient(endpoints.Blob, credential, blobOptions);
             Queues = new QueueServiceClient(endpoints.Queue, credential, queueOptions);
+            _durable = () => new StorageAccountClientProvider(
+                StorageServiceClientProvider.ForBlob(endpoints.Blob, credential, Counted(new BlobClientOptions())),
+                StorageServiceClientProvider.ForQueue(endpoints.Queue, credential, Counted(new QueueClientOptions())),
+                StorageServiceClientProvider.ForTable(endpoints.Table, credential, Counted(new TableClientOptions())));
         }
         else
         {
@@ -34,8 +39,20 @@ public sealed class StorageClients
             Tables = new TableServiceClient(connectionString, tableOptions);
             Blobs = new BlobServiceClient(connectionString, blobOptions);
             Queues = new QueueServiceClient(connectionString, queueOptions);
+            _durable = () => new StorageAccountClientProvider(
+                StorageServiceClientProvider.ForBlob(connectionString, Counted(new BlobClientOptions())),
+                StorageServiceClientProvider.ForQueue(connectionString, Counted(new QueueClientOptions())),
+                StorageServiceClientProvider.ForTable(connectionString, Counted(new TableClientOptions())));
         }
     }
+
+    private readonly Func<StorageAccountClientProvider> _durable;
+
+    /// <summary>
+    /// The same account, credential and request counting for the Durable Task Framework's storage provider (its own
+    /// clients: it sets its own message encoding and retries).
+    /// </summary>
+    public StorageAccountClientProvider DurableTaskProvider() => _durable();
 
     private sealed record Endpoints(Uri Blob, Uri Queue, Uri Table);
 

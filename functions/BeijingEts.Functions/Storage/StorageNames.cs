@@ -59,8 +59,6 @@ public sealed class StorageNames(string prefix)
         public const string UploadEvents = "upload-events";
         /// <summary>Ledger transactions to settle, one message per transaction id.</summary>
         public const string AllowanceEvents = "allowance-events";
-        /// <summary>The yearly cycle's unit steps, one message per unit and phase.</summary>
-        public const string CycleSteps = "cycle-steps";
         /// <summary>A book has commands to match, one message per request.</summary>
         public const string MarketMatch = "market-match";
         /// <summary>Trades to settle and ended orders' releases.</summary>

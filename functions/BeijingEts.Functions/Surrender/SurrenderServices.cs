@@ -1,4 +1,5 @@
 using BeijingEts.Functions.Cycle;
+using BeijingEts.Functions.Hosting.Durable;
 
 namespace BeijingEts.Functions.Surrender;
 
@@ -12,5 +13,9 @@ public static class SurrenderServices
         .AddSingleton<CycleStore>()
         .AddSingleton<CyclePhases>()
         .AddSingleton<CycleEngine>()
-        .AddSingleton<CycleSnapshots>();
+        .AddSingleton<CycleFaults>()
+        .AddSingleton<CycleInstances>()
+        .AddOrchestrator<YearlyCycle>()
+        .AddActivity<MoveCycleOn>()
+        .AddActivity<RunCycleSteps>();
 }

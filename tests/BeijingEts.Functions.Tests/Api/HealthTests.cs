@@ -25,9 +25,12 @@ public sealed class HealthTests
             ["Auth:Audience"] = EntraTestIssuer.Audience,
             ["Logging:LogLevel:Default"] = "None",
         };
-        // Storage is unreachable from the start, so the app starts without creating its tables first.
+        // Storage is unreachable from the start, so the app starts without creating its tables or its task hub first.
         await using var app = EtsApp.Build(["--environment", "Production"], settings, services =>
-            services.Remove(services.Single(s => s.ServiceType == typeof(IHostedService) && s.ImplementationType == typeof(StorageInitializer))));
+        {
+            services.Remove(services.Single(s => s.ServiceType == typeof(IHostedService) && s.ImplementationType == typeof(StorageInitializer)));
+            services.Remove(services.Single(s => s.ServiceType == typeof(IHostedService) && s.ImplementationType == typeof(BeijingEts.Functions.Hosting.Durable.DurableEngineHost)));
+        });
         await app.StartAsync(ct);
         try
         {

@@ -6,7 +6,7 @@ namespace BeijingEts.Functions.Tests.Cycle;
 
 /// <summary>
 /// Sets up a year (cement units with two base years of 10,000 t, the list, a plan, factors, an hourly schedule from the
-/// fake clock's now) and drives its cycle: moves the fake clock, lets the CycleTick run, reads the status. Makes its
+/// fake clock's now) and drives its cycle: moves the fake clock, lets the year's orchestration see it, reads the status. Makes its
 /// clients afresh, so it keeps working across restarts of the app.
 /// </summary>
 public sealed class CycleDriver(CycleClockFixture app)
@@ -68,14 +68,14 @@ public sealed class CycleDriver(CycleClockFixture app)
         if (at > app.Clock.GetUtcNow()) app.Clock.SetUtcNow(at);
     }
 
-    /// <summary>Moves the clock to <paramref name="at"/>, then lets the CycleTick run until the cycle is in the phase.</summary>
+    /// <summary>Moves the clock to <paramref name="at"/>, then waits until the cycle is in the phase.</summary>
     public async Task<JsonElement> AtPhaseAsync(DateTimeOffset at, string phase)
     {
         MoveClockTo(at);
         return await UntilAsync(at, s => s.GetProperty("phase").GetString() == phase, $"the {Year} cycle reaches {phase}");
     }
 
-    /// <summary>Lets the CycleTick run (see <see cref="NudgeAsync"/>) until the status satisfies the condition (a liveness bound: 200 units on a busy 2-core machine).</summary>
+    /// <summary>Nudges the cycle (see <see cref="NudgeAsync"/>) until the status satisfies the condition (a liveness bound: 200 units on a busy 2-core machine).</summary>
     public async Task<JsonElement> UntilAsync(DateTimeOffset at, Func<JsonElement, bool> condition, string because)
     {
         JsonElement status = default;
@@ -89,13 +89,13 @@ public sealed class CycleDriver(CycleClockFixture app)
     }
 
     /// <summary>
-    /// Lets the CycleTick timer fire by moving the fake clock 5 s, but never more than 30 minutes past <paramref name="at"/>,
-    /// so a slow machine cannot carry the clock into the next phase's due time; past that, ticks the engine directly.
+    /// Moves the fake clock 5 s, but never more than 30 minutes past <paramref name="at"/>, so a slow machine cannot carry
+    /// the clock into the next phase's due time; past that, wakes the year's orchestration instead.
     /// </summary>
     public async Task NudgeAsync(DateTimeOffset at)
     {
         if (app.Clock.GetUtcNow() < at.AddMinutes(30)) app.Clock.Advance(TimeSpan.FromSeconds(5));
-        else await app.Service<BeijingEts.Functions.Cycle.CycleEngine>().TickAsync(Year, Ct);
+        else await app.Service<BeijingEts.Functions.Cycle.CycleInstances>().WakeAsync(Year);
     }
 
     public async Task<IReadOnlyDictionary<string, JsonElement>> StepsAsync(string phase) =>

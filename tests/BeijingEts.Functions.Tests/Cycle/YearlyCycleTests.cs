@@ -6,14 +6,66 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace BeijingEts.Functions.Tests.Cycle;
 
-/// <summary>The app on a fake clock early in 2026, so a 2025 cycle runs its schedule in fake hours; queues run on real time.</summary>
+/// <summary>
+/// The app on a fake clock early in 2026, so a 2025 cycle runs its schedule in fake hours; queues and the durable
+/// engine run on real time, and the year's orchestration looks at the fake clock at least every second.
+/// </summary>
 public class CycleClockFixture : FastQueueFixture
 {
     public static readonly DateTimeOffset Start = new(2026, 1, 5, 0, 0, 0, TimeSpan.Zero);
 
     public FakeTimeProvider Clock { get; } = new(Start);
 
-    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
+    {
+        ["Ets:Durable:Worker"] = "true",
+        ["Ets:Cycle:MaxWaitSeconds"] = "1",
+        // A restarted app takes its partition back within a second or two; after a kill, the lease runs out in 10 s and
+        // the work the killed app had taken reappears in 40 s.
+        ["Ets:Durable:LeaseAcquireInterval"] = "00:00:01",
+        ["Ets:Durable:LeaseRenewInterval"] = "00:00:02",
+        ["Ets:Durable:LeaseInterval"] = "00:00:10",
+        ["Ets:Durable:WorkItemVisibilityTimeout"] = "00:00:40",
+        ["Ets:Durable:ControlVisibilityTimeout"] = "00:00:40",
+    };
+
+    /// <summary>Steps held up on purpose; kept across restarts, as the fixture's settings are.</summary>
+    public HeldSteps Faults { get; } = new();
+
+    protected override void ConfigureServices(IServiceCollection services)
+    {
+        services.AddSingleton<TimeProvider>(Clock);
+        services.AddSingleton<BeijingEts.Functions.Cycle.CycleFaults>(Faults);
+    }
+}
+
+/// <summary>Holds the first run of a chosen unit's step until released; every later run of it goes through.</summary>
+public sealed class HeldSteps : BeijingEts.Functions.Cycle.CycleFaults
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HeldStep> _holds = new();
+
+    public sealed class HeldStep
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _runs;
+
+        public Task Reached => _reached.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        internal Task PassAsync()
+        {
+            if (Interlocked.Increment(ref _runs) > 1) return Task.CompletedTask;
+            _reached.TrySetResult();
+            return _released.Task;
+        }
+    }
+
+    public HeldStep Hold(int year, string phase, string uscc) => _holds.GetOrAdd($"{year}/{phase}/{uscc}", _ => new HeldStep());
+
+    public override Task BeforeStepAsync(int year, BeijingEts.Functions.Cycle.CyclePhase phase, string uscc) =>
+        _holds.TryGetValue($"{year}/{phase}/{uscc}", out var hold) ? hold.PassAsync() : Task.CompletedTask;
 }
 
 /// <summary>A year of a handful of units under one clock: what each phase does, pausing, and one orchestration per year.</summary>
@@ -113,6 +165,8 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         var closed = await AtPhaseAsync(year, At(8), "closed");
         var path = closed.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("to").GetString()).Distinct().ToList();
         Assert.Equal(["list-published", "pre-allocation", "reporting", "verification", "confirmation", "verified-allocation", "surrender", "assessment", "closed"], path);
+        Assert.Equal($"cycle-{year}", closed.GetProperty("instanceId").GetString());
+        await Eventually.HoldsAsync(async () => (await StatusAsync(year)).GetProperty("runtimeStatus").GetString() == "Completed", "the year's orchestration completes");
         await _ledger.AssertNoDriftAsync();
     }
 
@@ -132,6 +186,7 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
 
         var paused = await _cycle.Regulator.PostAsync($"/api/cycles/{year}/pause", null, Ct);
         Assert.True((await paused.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("paused").GetBoolean());
+        await Eventually.HoldsAsync(async () => (await StatusAsync(year)).GetProperty("runtimeStatus").GetString() == "Suspended", "the engine suspends the year's instance");
         if (At(2) > app.Clock.GetUtcNow()) app.Clock.SetUtcNow(At(2));
         for (var i = 0; i < 5; i++)
         {
@@ -145,6 +200,7 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
 
         Assert.Equal(HttpStatusCode.OK, (await _cycle.Regulator.PostAsync($"/api/cycles/{year}/resume", null, Ct)).StatusCode);
         await AtPhaseAsync(year, At(2), "reporting");
+        Assert.Equal("Running", (await StatusAsync(year)).GetProperty("runtimeStatus").GetString());
         Assert.Equal(7000, await _ledger.HoldingAsync(key[0], vintage: year));
         var causes = (await StatusAsync(year)).GetProperty("history").EnumerateArray().Select(h => h.GetProperty("cause").GetString()!).ToList();
         Assert.Contains(causes, c => c.StartsWith("paused by"));
@@ -184,6 +240,8 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Created], starts.Select(s => s.StatusCode).Order());
         var status = await StatusAsync(year);
         Assert.Single(status.GetProperty("history").EnumerateArray(), h => h.GetProperty("cause").GetString()!.StartsWith("started by"));
+        Assert.Equal($"cycle-{year}", status.GetProperty("instanceId").GetString());
+        await Eventually.HoldsAsync(async () => (await StatusAsync(year)).GetProperty("runtimeStatus").GetString() == "Running", "one instance runs");
     }
 
     [Fact]

@@ -43,6 +43,9 @@ public class EtsAppFixture : IAsyncLifetime
             ["Ets:Port"] = "0",
             ["Ets:StoragePrefix"] = Prefix,
             ["Ets:BlobScanIntervalMs"] = "200",
+            // The durable engine's worker polls its queues: only the classes that run orchestrations turn it on.
+            ["Ets:Durable:Worker"] = "false",
+            ["Ets:Durable:PartitionCount"] = "1",
             ["Auth:SigningKey"] = SigningKey,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
@@ -86,10 +89,24 @@ public class EtsAppFixture : IAsyncLifetime
     }
 
     /// <summary>Stops the app as a host would (work in flight is cut off) and starts a new one on the same storage; clients made before point at the old port.</summary>
-    public async Task RestartAsync()
+    public Task RestartAsync() => RestartAsync(CancellationToken.None);
+
+    /// <summary>
+    /// Stops the app as a crash would, as near as one process can: the host gets no time to stop, so the durable worker
+    /// drops what it is running (a dropped activity may still finish its writes, as a dying machine's last requests
+    /// may); then starts a new one on the same storage.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        using var noTime = new CancellationTokenSource();
+        noTime.Cancel();
+        await RestartAsync(noTime.Token);
+    }
+
+    private async Task RestartAsync(CancellationToken stopping)
     {
         var gaps = App.Services.GetRequiredService<AuditGaps>();
-        await App.StopAsync(CancellationToken.None);
+        await App.StopAsync(stopping);
         await App.DisposeAsync();
         AssertEveryChangeAudited(gaps);
         App = Build();
@@ -153,7 +170,13 @@ public class EtsAppFixture : IAsyncLifetime
         await foreach (var queue in storage.Queues.GetQueuesAsync(prefix: Prefix))
             await storage.Queues.DeleteQueueAsync(queue.Name);
         await foreach (var container in storage.Blobs.GetBlobContainersAsync(prefix: Prefix))
-            await storage.Blobs.DeleteBlobContainerAsync(container.Name);
+        {
+            // The durable engine's app-lease container may still be leased by the stopped app.
+            var client = storage.Blobs.GetBlobContainerClient(container.Name);
+            if (container.Properties.LeaseState == Azure.Storage.Blobs.Models.LeaseState.Leased)
+                await Azure.Storage.Blobs.Specialized.SpecializedBlobExtensions.GetBlobLeaseClient(client).BreakAsync(TimeSpan.Zero);
+            await client.DeleteAsync();
+        }
     }
 }
 

@@ -27,7 +27,12 @@ public class FakeClockFixture : EtsAppFixture
 
     protected override IEnumerable<Type> ExtraFunctions => [typeof(HourlyTimerFunction)];
 
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Ets:BlobScanDisabled"] = "true" };
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Ets:BlobScanDisabled"] = "true",
+        // The scheduler's own warnings (an occurrence that could not be invoked), which the other fixtures keep quiet.
+        [$"Logging:LogLevel:Function.{nameof(HourlyTimerFunction)}"] = "Warning",
+    };
 
     protected override void ConfigureServices(IServiceCollection services)
     {
