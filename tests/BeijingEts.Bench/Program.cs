@@ -114,7 +114,7 @@ while (counter.Value < messages) await Task.Delay(5);
 Report("runtime.queue.noop", messages / watch.Elapsed.TotalSeconds, "messages/s", over: "storage.queue.roundtrip", target: 0.5);
 
 // Issue 16: the durable engine's own baseline: no-op activities through one orchestration, on the same Azurite.
-var durable = app.Services.GetRequiredService<DurableEngine>().Client;
+var durable = await app.Services.GetRequiredService<DurableEngine>().ClientAsync();
 var activities = Count(1000);
 watch.Restart();
 var fanOut = await durable.CreateOrchestrationInstanceAsync(nameof(NoopFanOut), "", "bench-fanout", activities);
@@ -239,10 +239,10 @@ Report("reports.submit.storage-requests", (double)storageRequests.Value / submis
 // Issue 6: a whole cycle for 1,000 and 10,000 units, every due time already come, confirmations pre-loaded (straight into
 // storage). The year's orchestration runs on the durable engine in the app; the bench reports unit steps per second,
 // seconds per phase, and storage requests per unit step (the engine's own included).
-async Task RunCycleAsync(string name, int unitCount, int year)
+async Task<double> RunCycleAsync(string name, int year, byte[] baseYear, byte[] cycleYear)
 {
-    await PostFileAsync($"/api/lists/{year - 1}/statistics", ListsBench.StatisticsFile(unitCount, withRegistration: false, minimumEmissions: 6_000));
-    await PostFileAsync($"/api/lists/{year}/statistics", ListsBench.StatisticsFile(unitCount, withRegistration: false, minimumEmissions: 6_000));
+    await PostFileAsync($"/api/lists/{year - 1}/statistics", baseYear);
+    await PostFileAsync($"/api/lists/{year}/statistics", cycleYear);
     (await http.PostAsync($"/api/lists/{year}/publish", null)).EnsureSuccessStatusCode();
     var cycleMethods = new[] { "power", "heat", "cement", "services", "transport" }.ToDictionary(i => i, _ => (object)new { method = "historical-total", baseYears = new[] { year - 1 }, controlFactor = 0.98m });
     await ApprovedAsync(await http.PutAsJsonAsync($"/api/allocation/{year}/plan", new { cap = 10_000_000_000L, reserveRatio = 0.05m, preAllocationRatio = 0.7m, methods = cycleMethods }));
@@ -291,16 +291,26 @@ async Task RunCycleAsync(string name, int unitCount, int year)
         var phaseSeconds = (phase.GetProperty("endedAt").GetDateTimeOffset() - phase.GetProperty("startedAt").GetDateTimeOffset()).TotalSeconds;
         Report($"{name}.phase.{phase.GetProperty("name").GetString()}_s", phaseSeconds, "s");
     }
+    return seconds / steps;
 }
-await RunCycleAsync("cycle.1k", Count(1_000), 2019);
-await RunCycleAsync("cycle.10k", Count(10_000), 2016);
+byte[] KeyUnits(int count) => ListsBench.StatisticsFile(count, withRegistration: false, minimumEmissions: 6_000);
+var perStep1k = await RunCycleAsync("cycle.1k", 2019, KeyUnits(Count(1_000)), KeyUnits(Count(1_000)));
+var perStep10k = await RunCycleAsync("cycle.10k", 2016, KeyUnits(Count(10_000)), KeyUnits(Count(10_000)));
+Report("cycle.growth", perStep10k / perStep1k, "x per-unit cost 10k/1k (target at most 1.3)");
+// Issue 16: a whole year the size of the EU ETS, 12,000 key units and 3,000 reporting ones (their own registrations,
+// untimed), from start to closed; target at most 300 s at full scale.
+{
+    var (key15k, reporting15k) = (Count(12_000), Count(3_000));
+    await PostFileAsync("/api/lists/2020/statistics", ListsBench.CycleFile(key15k, reporting15k, withRegistration: true, seed: 15_000));
+    await RunCycleAsync("cycle.15k", 2022, ListsBench.CycleFile(key15k, reporting15k, withRegistration: false, seed: 15_000), ListsBench.CycleFile(key15k, reporting15k, withRegistration: false, seed: 15_000));
+}
 
 // Issue 8: public bidding end to end. 32 clients place random BEA orders around the reference price for 16
 // participants; orders/s is from the first submission until the matcher has taken the last one, and the latency is
 // from submission until the order is matched (traded, or resting in the book), for one order in eight, polled.
 {
     const int vintage = 2040;
-    (await http.PutAsJsonAsync($"/api/allocation/{vintage}/plan", new { cap = 100_000_000L, reserveRatio = 0m, preAllocationRatio = 0.7m, methods = new Dictionary<string, object>() })).EnsureSuccessStatusCode();
+    await ApprovedAsync(await http.PutAsJsonAsync($"/api/allocation/{vintage}/plan", new { cap = 100_000_000L, reserveRatio = 0m, preAllocationRatio = 0.7m, methods = new Dictionary<string, object>() }));
     await SubmitAsync(http, new { transactionId = "bench-issue-2040", type = "issuance", to = "issuance", product = "BEA", vintage, quantity = 100_000_000L });
     await WaitSettledAsync();
     (await exchange.PutAsJsonAsync("/api/market/BEA/reference-price", new { vintage, price = 50.00m })).EnsureSuccessStatusCode();

@@ -14,12 +14,13 @@ public sealed class CycleInstances(DurableEngine durable, IConfiguration configu
     /// <summary>Starts the year's instance unless it already runs (a second start, or a start after a crash between the state and the instance).</summary>
     public async Task EnsureStartedAsync(int year)
     {
-        var existing = await durable.Client.GetOrchestrationStateAsync(InstanceId(year));
+        var client = await durable.ClientAsync();
+        var existing = await client.GetOrchestrationStateAsync(InstanceId(year));
         if (existing is not null && existing.OrchestrationStatus is not (OrchestrationStatus.Failed or OrchestrationStatus.Terminated or OrchestrationStatus.Canceled)) return;
         var run = new CycleRun(year, configuration.GetValue("Ets:Cycle:MaxWaitSeconds", 300.0), configuration.GetValue("Ets:FaultInjection:DeliverTwice", false));
         try
         {
-            await durable.Client.CreateOrchestrationInstanceAsync(nameof(YearlyCycle), "", InstanceId(year), run, tags: null,
+            await client.CreateOrchestrationInstanceAsync(nameof(YearlyCycle), "", InstanceId(year), run, tags: null,
                 dedupeStatuses: [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.Suspended, OrchestrationStatus.Completed, OrchestrationStatus.ContinuedAsNew]);
         }
         catch (OrchestrationAlreadyExistsException)
@@ -29,16 +30,16 @@ public sealed class CycleInstances(DurableEngine durable, IConfiguration configu
     }
 
     /// <summary>Makes a sleeping instance look at the year again now; an instance not running takes it when it next waits.</summary>
-    public Task WakeAsync(int year) => durable.Client.RaiseEventAsync(Instance(year), YearlyCycle.WakeEvent, "wake");
+    public async Task WakeAsync(int year) => await (await durable.ClientAsync()).RaiseEventAsync(Instance(year), YearlyCycle.WakeEvent, "wake");
 
-    public Task SuspendAsync(int year, string reason) => durable.Client.SuspendInstanceAsync(Instance(year), reason);
+    public async Task SuspendAsync(int year, string reason) => await (await durable.ClientAsync()).SuspendInstanceAsync(Instance(year), reason);
 
-    public Task ResumeAsync(int year, string reason) => durable.Client.ResumeInstanceAsync(Instance(year), reason);
+    public async Task ResumeAsync(int year, string reason) => await (await durable.ClientAsync()).ResumeInstanceAsync(Instance(year), reason);
 
     /// <summary>The instance's id and the engine's own status (Running, Suspended, Completed, Failed ...); null status when it has none yet.</summary>
     public async Task<(string InstanceId, string? RuntimeStatus)> StatusAsync(int year)
     {
-        var state = await durable.Client.GetOrchestrationStateAsync(InstanceId(year));
+        var state = await (await durable.ClientAsync()).GetOrchestrationStateAsync(InstanceId(year));
         return (InstanceId(year), state?.OrchestrationStatus switch
         {
             null => null,

@@ -58,7 +58,7 @@ public sealed class DurableEngineTests(DurableFixture app) : IClassFixture<Durab
     [Fact]
     public async Task Orchestration_FansOutActivitiesAndTakesAnEvent_OnTheAppsOwnStorage()
     {
-        var client = app.Service<DurableEngine>().Client;
+        var client = await app.Service<DurableEngine>().ClientAsync();
         var instance = await client.CreateOrchestrationInstanceAsync(nameof(SumOfSquares), "", "sum-" + Guid.NewGuid().ToString("N"), new SquaresRequest(20, "twenty"));
 
         await Eventually.HoldsAsync(async () => (await client.GetOrchestrationStateAsync(instance))?.Status == "\"summed\"", "the squares are summed", Bound);

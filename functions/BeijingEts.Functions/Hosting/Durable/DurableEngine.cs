@@ -22,18 +22,54 @@ public sealed class DurableEngine(
     public static readonly JsonSerializerOptions Json = new() { IncludeFields = true };
 
     private AzureStorageOrchestrationService? _service;
-    private TaskHubClient? _client;
+    private readonly Lock _gate = new();
+    private Task<TaskHubClient>? _hub;
     private TaskHubWorker? _worker;
 
-    public TaskHubClient Client => _client ?? throw new InvalidOperationException("The durable engine has not started.");
+    /// <summary>
+    /// The client of the task hub, which is created on first use (an app that runs no worker and starts no instance
+    /// never touches it); a failed creation is tried again on the next call.
+    /// </summary>
+    public Task<TaskHubClient> ClientAsync()
+    {
+        lock (_gate)
+        {
+            if (_hub is null || _hub.IsFaulted || _hub.IsCanceled) _hub = CreateHubAsync();
+            return _hub;
+        }
+    }
+
+    private async Task<TaskHubClient> CreateHubAsync()
+    {
+        var service = new AzureStorageOrchestrationService(Settings());
+        await service.CreateIfNotExistsAsync();
+        _service = service;
+        return new TaskHubClient(service, new SystemTextJsonConverter(), loggers);
+    }
 
     /// <summary>The task hub's name: letters and digits only, from the storage prefix, so each test class has its own.</summary>
     public static string HubName(string prefix) => new string([.. prefix.Where(char.IsAsciiLetterOrDigit)]) + "EtsHub";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!configuration.GetValue("Ets:Durable:Worker", true)) return;
+        await ClientAsync();
+        var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { DataConverter = new Microsoft.DurableTask.Converters.JsonDataConverter(Json) }, loggers);
+        var orchestrations = new Creators<TaskOrchestration>();
+        var activities = new Creators<TaskActivity>();
+        foreach (var registration in registrations)
+        {
+            if (registration.IsOrchestrator) orchestrations.Add(new Creator<TaskOrchestration>(registration.Name, () => shims.CreateOrchestration(registration.Name, registration.Create<ITaskOrchestrator>(services))));
+            else activities.Add(new Creator<TaskActivity>(registration.Name, () => shims.CreateActivity(registration.Name, registration.Create<ITaskActivity>(services))));
+        }
+        _worker = new TaskHubWorker(_service!, orchestrations, activities, loggers);
+        await _worker.StartAsync();
+    }
+
+    private AzureStorageOrchestrationServiceSettings Settings()
+    {
         var section = configuration.GetSection("Ets:Durable");
-        var settings = new AzureStorageOrchestrationServiceSettings
+        return new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = HubName(storage.Names.Prefix),
             StorageAccountClientProvider = storage.DurableTaskProvider(),
@@ -54,21 +90,6 @@ public sealed class DurableEngine(
             LeaseAcquireInterval = section.GetValue("LeaseAcquireInterval", TimeSpan.FromSeconds(10)),
             LoggerFactory = loggers,
         };
-        _service = new AzureStorageOrchestrationService(settings);
-        await _service.CreateIfNotExistsAsync();
-        _client = new TaskHubClient(_service, new SystemTextJsonConverter(), loggers);
-        if (!section.GetValue("Worker", true)) return;
-
-        var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { DataConverter = new Microsoft.DurableTask.Converters.JsonDataConverter(Json) }, loggers);
-        var orchestrations = new Creators<TaskOrchestration>();
-        var activities = new Creators<TaskActivity>();
-        foreach (var registration in registrations)
-        {
-            if (registration.IsOrchestrator) orchestrations.Add(new Creator<TaskOrchestration>(registration.Name, () => shims.CreateOrchestration(registration.Name, registration.Create<ITaskOrchestrator>(services))));
-            else activities.Add(new Creator<TaskActivity>(registration.Name, () => shims.CreateActivity(registration.Name, registration.Create<ITaskActivity>(services))));
-        }
-        _worker = new TaskHubWorker(_service, orchestrations, activities, loggers);
-        await _worker.StartAsync();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
