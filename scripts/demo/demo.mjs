@@ -12,6 +12,7 @@ function token(role, scope) {
   const now = Math.floor(Date.now() / 1000);
   const claims = { iss: "beijing-ets-local", aud: "beijing-ets-api", sub: `local:${role}${scope ? ":" + scope : ""}`, roles: [role], iat: now, nbf: now, exp: now + 8 * 3600 };
   if (role === "unit") claims.unit_id = scope;
+  if (role === "verifier") claims.verifier_id = scope;
   const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + b64url(JSON.stringify(claims));
   return head + "." + createHmac("sha256", key).update(head).digest("base64url");
 }
@@ -27,6 +28,15 @@ async function call(method, path, body, as = regulator, { ok = true, type = "app
   if (ok && !response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
   const json = text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
   return { status: response.status, body: json };
+}
+// Irreversible regulator actions are proposals (202) that a second regulator approves before they take effect.
+const approver = token("regulator", "approver");
+async function approved(response) {
+  const id = response.body?.proposalId;
+  if (!id) return response;
+  const ended = await call("POST", `/approvals/${id}/approve`, undefined, approver);
+  if (ended.body.status !== "executed") throw new Error(`Proposal ${id} ended ${JSON.stringify(ended.body)}`);
+  return ended;
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (text) => console.log(`${new Date().toISOString().slice(11, 19)}  ${text}`);
@@ -82,10 +92,10 @@ log(`Published the ${year} list: ${published.keyUnits} key units, ${published.re
 const entries = (await call("GET", `/lists/${year}`)).body.entries;
 const listed = new Set(entries.map((e) => e.uscc));
 const keyUnits = units.filter((u) => entries.some((e) => e.uscc === u.uscc && e.category === "key"));
-await call("PUT", `/allocation/${year}/plan`, {
+await approved(await call("PUT", `/allocation/${year}/plan`, {
   cap: 100_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
   methods: Object.fromEntries(industries.map((i) => [i, { method: "historical-total", baseYears: [year - 2, year - 1], controlFactor: 0.98 }])),
-});
+}));
 await call("PUT", `/reference/${year}/emission-factors`, {
   fuels: { "natural-gas": { unit: "10^4 Nm3", ncvGJPerUnit: 389.31, carbonContentTCPerGJ: 0.01532, oxidationRate: 0.99 } },
   electricityTCO2PerMWh: 0.5703, heatTCO2PerGJ: 0.11,
@@ -138,7 +148,9 @@ await call("PUT", `/verifiers/${verifier}`, {
 const verified = keyUnits.filter((u) => reports.has(u.uscc)).slice(0, 8);
 for (const [n, u] of verified.entries()) {
   const report = reports.get(u.uscc);
-  const links = (await call("POST", `/units/${u.uscc}/reports/${year}/verification`, { verifier, leadVerifier: "lead" }, token("unit", u.uscc))).body;
+  // The unit engages the body; only the body, with its own token, obtains the upload links (Art. 24).
+  const engagement = (await call("POST", `/units/${u.uscc}/reports/${year}/verification`, { verifier, leadVerifier: "lead" }, token("unit", u.uscc))).body;
+  const links = (await call("POST", `/verifiers/${verifier}/engagements/${engagement.engagementId}/links`, undefined, token("verifier", verifier))).body;
   const total = n === 6 ? Math.round(report.totalEmissionsT * 1.1) : report.totalEmissionsT;
   const statement = (y) => JSON.stringify({ unit: u.uscc, year: y, reportVersion: report.version, directEmissionsT: total - report.indirectEmissionsT, indirectEmissionsT: report.indirectEmissionsT,
     totalEmissionsT: total, opinion: n === 6 ? "with-comments" : "satisfactory", misstatements: [], nonConformities: n === 6 ? ["fuel meter 3 uncalibrated"] : [] });
@@ -158,12 +170,12 @@ for (const u of keyUnits.filter((u) => reports.has(u.uscc))) {
   const body = v?.status === "accepted"
     ? { confirmedEmissions: v.verifiedEmissionsT, basis: "verified" }
     : { confirmedEmissions: reports.get(u.uscc).totalEmissionsT, basis: "adjusted", reason: "Confirmed on the report after the regulator's document review (Art. 23)." };
-  await call("POST", `/units/${u.uscc}/reports/${year}/confirmation`, body);
+  await approved(await call("POST", `/units/${u.uscc}/reports/${year}/confirmation`, body));
 }
 log(`Confirmed the emissions of ${keyUnits.filter((u) => reports.has(u.uscc)).length} key units`);
 
 for (const u of keyUnits.filter((u) => u.i % 4 === 0)) {
-  await call("POST", "/ledger/transactions", { transactionId: `demo-${year}-ccer-${u.uscc}`, type: "deposit", to: u.uscc, product: "CCER", vintage: year, quantity: 400, lot: `CCER-DEMO-${u.i}` });
+  await approved(await call("POST", "/ledger/transactions", { transactionId: `demo-${year}-ccer-${u.uscc}`, type: "deposit", to: u.uscc, product: "CCER", vintage: year, quantity: 400, lot: `CCER-DEMO-${u.i}` }));
 }
 await phase("surrender", { advance: true });
 log("Verified allocation settled; surrender is open");
