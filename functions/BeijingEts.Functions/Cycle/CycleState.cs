@@ -78,17 +78,6 @@ public sealed class CycleStore(StorageClients storage)
     public Task<bool> TryReplaceAsync(CycleState state, ETag etag, CancellationToken cancellationToken) =>
         Cycles.TryWriteAsync(DocumentRows.Entity(DocumentRows.YearKey(state.Year), StateRow, state), etag, cancellationToken);
 
-    /// <summary>The years whose cycle has a state row (started), closed ones included.</summary>
-    public async Task<IReadOnlyList<int>> YearsAsync(CancellationToken cancellationToken)
-    {
-        var years = new List<int>();
-        await foreach (var row in Cycles.QueryAsync<TableEntity>(r => r.RowKey == StateRow, select: ["PartitionKey"], cancellationToken: cancellationToken))
-        {
-            years.Add(int.Parse(row.PartitionKey, System.Globalization.CultureInfo.InvariantCulture));
-        }
-        return years;
-    }
-
     public Task<IReadOnlyList<(CycleStep Step, ETag ETag)>> StepsAsync(int year, CyclePhase phase, CancellationToken cancellationToken) =>
         QueryStepsAsync($"PartitionKey eq '{StepPartition(year, phase)}'", cancellationToken);
 
@@ -187,12 +176,6 @@ public sealed class CycleStore(StorageClients storage)
         entity["State"] = StateName(step.State);
         entity[NotBeforeColumn] = step.NotBefore;
         return entity;
-    }
-
-    public async Task<(CycleStep Step, ETag ETag)?> FindStepAsync(int year, CyclePhase phase, string uscc, CancellationToken cancellationToken)
-    {
-        var row = await Steps.GetEntityIfExistsAsync<TableEntity>(StepPartition(year, phase), uscc, cancellationToken: cancellationToken);
-        return row.HasValue ? (DocumentRows.Read<CycleStep>(row.Value!), row.Value!.ETag) : null;
     }
 
     /// <summary>A pending step's NotBefore when nothing holds it back.</summary>
