@@ -101,5 +101,11 @@ public sealed class CycleDriver(CycleClockFixture app)
     public async Task<IReadOnlyDictionary<string, JsonElement>> StepsAsync(string phase) =>
         (await Regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{Year}/phases/{phase}", Ct)).EnumerateArray().ToDictionary(s => s.GetProperty("unit").GetString()!);
 
+    /// <summary>The reasons the phase's failed steps give, each with how many units give it: what a failing test should print.</summary>
+    public static string FailureReasons(JsonElement status, string phase) => string.Join("; ", status.GetProperty("failures").EnumerateArray()
+        .Where(f => f.GetProperty("phase").GetString() == phase)
+        .GroupBy(f => $"{f.GetProperty("reason").GetString()} (attempts {f.GetProperty("attempts").GetInt32()})")
+        .Select(g => $"{g.Count()} x {g.Key}"));
+
     public static JsonElement Phase(JsonElement status, string name) => status.GetProperty("phases").EnumerateArray().Single(p => p.GetProperty("name").GetString() == name);
 }

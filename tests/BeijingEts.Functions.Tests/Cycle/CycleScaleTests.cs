@@ -36,7 +36,8 @@ public sealed class CycleScaleTests(CycleClockFixture app) : IClassFixture<Cycle
         })
         {
             var counts = CycleDriver.Phase(closed, phase);
-            Assert.Equal((phase, units, done, failed), (phase, counts.GetProperty("total").GetInt32(), counts.GetProperty("done").GetInt32(), counts.GetProperty("failed").GetInt32()));
+            var actual = (phase, counts.GetProperty("total").GetInt32(), counts.GetProperty("done").GetInt32(), counts.GetProperty("failed").GetInt32());
+            Assert.True((phase, units, done, failed) == actual, $"Expected {(phase, units, done, failed)}, found {actual}; failures: {CycleDriver.FailureReasons(closed, phase)}");
         }
         // Nobody reported, so nobody was confirmed: each keeps its pre-allocation, and the verified allocation failed, visibly, for each.
         Assert.All(closed.GetProperty("failures").EnumerateArray(), f => Assert.Contains("not confirmed", f.GetProperty("reason").GetString()));
