@@ -23,20 +23,20 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         // An earlier run's payment under an id is this one; a different transaction there is a failure, never ours, and
         // is found before anything is recorded, so no payment is left pending for a run that stops here.
         var taken = new ConcurrentBag<string>();
+        var earlier = new ConcurrentDictionary<string, LedgerTransaction>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
         {
-            if (await transactions.FindAsync(tx.TransactionId, ct) is { Transaction: var existing } && existing.ContentHash() != tx.ContentHash()) taken.Add(tx.TransactionId);
+            if (await transactions.FindAsync(tx.TransactionId, ct) is not { Transaction: var existing }) return;
+            if (existing.ContentHash() != tx.ContentHash()) taken.Add(tx.TransactionId);
+            else earlier[tx.TransactionId] = existing;
         });
         if (!taken.IsEmpty) return new PayoutResult([], Tonnes.Zero, $"Ledger transaction id(s) {string.Join(", ", taken.Order(StringComparer.Ordinal))} are taken by different transactions; nothing was paid.");
-        var recorded = new ConcurrentBag<LedgerTransaction>();
-        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
-        {
-            var existing = await transactions.TryAddAsync(tx, ct);
-            recorded.Add(existing is null || existing.ContentHash() == tx.ContentHash() ? existing ?? tx : throw new LedgerIdTakenException(tx.TransactionId));
-        });
-        var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
-        var needed = pending.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
+        // The allowances are issued before any payment is recorded: a recorded payment may be settled on its own at any
+        // moment (ResumePendingTransactions re-sends one left pending for a minute, as a long run leaves them), and it
+        // must find them there, or be refused for good.
+        var unsettled = wanted.Where(t => !(earlier.TryGetValue(t.TransactionId, out var e) && e.IsSettled)).ToList();
+        var needed = unsettled.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
         var inIssuance = await ledger.BalanceAsync(RegulatorAccounts.Issuance, Products.Bea, year, null, cancellationToken);
         var toIssue = needed > inIssuance ? needed - inIssuance : Tonnes.Zero;
         if (toIssue.Value > 0)
@@ -47,9 +47,17 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             await settlement.SettleAsync(issuance.TransactionId, cancellationToken);
             if ((await transactions.FindAsync(issuance.TransactionId, cancellationToken))!.Value.Transaction is { State: TransactionState.Rejected } rejected)
             {
-                return new PayoutResult([.. recorded], Tonnes.Zero, $"The allowances to allocate could not be issued: {rejected.Reason}");
+                return new PayoutResult([.. earlier.Values], Tonnes.Zero, $"The allowances to allocate could not be issued: {rejected.Reason}");
             }
         }
+
+        var recorded = new ConcurrentBag<LedgerTransaction>(earlier.Values);
+        await Parallel.ForEachAsync(wanted.Where(t => !earlier.ContainsKey(t.TransactionId)), Parallelism(cancellationToken), async (tx, ct) =>
+        {
+            var existing = await transactions.TryAddAsync(tx, ct);
+            recorded.Add(existing is null || existing.ContentHash() == tx.ContentHash() ? existing ?? tx : throw new LedgerIdTakenException(tx.TransactionId));
+        });
+        var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
         // What a batch could not pay goes through the queue and is settled (or refused, with the reason) alone.
         await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellationToken }, async (batch, ct) =>
