@@ -37,7 +37,12 @@ public sealed record AccountState(string AccountId, bool Suspended, IReadOnlyLis
 /// </summary>
 public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILogger<LedgerStore> logger)
 {
-    internal const string StateKey = "account";
+    /// <summary>
+    /// The account's state row. Row keys name their account (the state row's, the balance rows'): Azurite finds a row by
+    /// its row key first and then scans every row sharing it, so keys common to all accounts made every leg cost in
+    /// proportion to the number of accounts.
+    /// </summary>
+    internal static string StateKey(string account) => $"account|{account}";
     private const int MaxAttempts = 200;
 
     private TableClient Table => storage.Table(StorageNames.Tables.Ledger);
@@ -46,14 +51,14 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         var account = leg == Leg.Credit ? tx.To : tx.From!;
         var change = leg == Leg.Debit ? -tx.Quantity : tx.Quantity;
-        var balanceKey = BalanceKey(tx.Product, tx.Vintage, tx.Lot);
+        var balanceKey = BalanceKey(account, tx.Product, tx.Vintage, tx.Lot);
         var journalKey = JournalKey(tx.TransactionId, leg);
         var issued = tx.Type == TransactionType.Issuance && leg == Leg.Credit;
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
             // Point reads, in parallel: each costs the same however long the account's journal grows.
             var journalRead = ReadAsync(account, journalKey, cancellationToken);
-            var stateRead = ReadAsync(account, StateKey, cancellationToken);
+            var stateRead = ReadAsync(account, StateKey(account), cancellationToken);
             var balanceRead = ReadAsync(account, balanceKey, cancellationToken);
             var issuedRead = issued ? ReadAsync(account, IssuedKey(tx.Vintage), cancellationToken) : Task.FromResult<TableEntity?>(null);
             if (await journalRead is { } decided) return Decision(decided); // decided by an earlier delivery
@@ -76,13 +81,13 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             {
                 // The account row appears with its first movement (accounts open with registration, rows on use);
                 // adding it also makes a concurrent first suspension conflict with this leg.
-                actions.Add(new(TableTransactionActionType.Add, new TableEntity(account, StateKey) { ["OpenedAt"] = now, ["Suspensions"] = "" }));
+                actions.Add(new(TableTransactionActionType.Add, new TableEntity(account, StateKey(account)) { ["OpenedAt"] = now, ["Suspensions"] = "" }));
             }
             else
             {
                 // Touch the state row with its ETag: a suspension or closure since it was read makes this leg retry
                 // and see it, and a closure racing this leg fails instead.
-                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey) { ["LastMovementAt"] = now }, state.ETag));
+                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey(account)) { ["LastMovementAt"] = now }, state.ETag));
             }
             var newBalance = balance + change;
             var balanceEntity = new TableEntity(account, balanceKey)
@@ -180,12 +185,12 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             throw new ArgumentException("A batch of debits comes out of one account, product, vintage and lot.", nameof(batch));
         }
         var account = first.From!;
-        var balanceKey = BalanceKey(first.Product, first.Vintage, first.Lot);
+        var balanceKey = BalanceKey(account, first.Product, first.Vintage, first.Lot);
         var remaining = batch.ToList();
         var debitedBefore = new List<LedgerTransaction>();
         for (var attempt = 1; attempt <= MaxAttempts && remaining.Count > 0; attempt++)
         {
-            var stateRead = ReadAsync(account, StateKey, cancellationToken);
+            var stateRead = ReadAsync(account, StateKey(account), cancellationToken);
             var balanceRow = await ReadAsync(account, balanceKey, cancellationToken);
             var state = await stateRead;
             var balance = new Tonnes(balanceRow?.GetInt64("Quantity") ?? 0);
@@ -195,7 +200,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             var now = clock.GetUtcNow();
             var actions = new List<TableTransactionAction>
             {
-                new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey) { ["LastMovementAt"] = now }, state.ETag),
+                new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey(account)) { ["LastMovementAt"] = now }, state.ETag),
                 new(TableTransactionActionType.UpdateReplace, new TableEntity(account, balanceKey)
                 {
                     ["Product"] = first.Product, ["Vintage"] = first.Vintage, ["Lot"] = first.Lot, ["Quantity"] = (balance - total).Value,
@@ -256,12 +261,12 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             throw new ArgumentException("A batch of credits goes into one account, product, vintage and lot, and is not issuance.", nameof(batch));
         }
         var account = first.To;
-        var balanceKey = BalanceKey(first.Product, first.Vintage, first.Lot);
+        var balanceKey = BalanceKey(account, first.Product, first.Vintage, first.Lot);
         var remaining = batch.ToList();
         var creditedBefore = new List<LedgerTransaction>();
         for (var attempt = 1; attempt <= MaxAttempts && remaining.Count > 0; attempt++)
         {
-            var stateRead = ReadAsync(account, StateKey, cancellationToken);
+            var stateRead = ReadAsync(account, StateKey(account), cancellationToken);
             var balanceRow = await ReadAsync(account, balanceKey, cancellationToken);
             var state = await stateRead;
             if (state?.GetBoolean("Closed") == true) return creditedBefore;
@@ -275,8 +280,8 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             var actions = new List<TableTransactionAction>
             {
                 state is null
-                    ? new(TableTransactionActionType.Add, new TableEntity(account, StateKey) { ["OpenedAt"] = now, ["Suspensions"] = "" })
-                    : new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey) { ["LastMovementAt"] = now }, state.ETag),
+                    ? new(TableTransactionActionType.Add, new TableEntity(account, StateKey(account)) { ["OpenedAt"] = now, ["Suspensions"] = "" })
+                    : new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey(account)) { ["LastMovementAt"] = now }, state.ETag),
                 balanceRow is null ? new(TableTransactionActionType.Add, balanceEntity) : new(TableTransactionActionType.UpdateReplace, balanceEntity, balanceRow.ETag),
             };
             var running = balance;
@@ -305,17 +310,18 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
 
     /// <summary>What the account holds of one product, vintage (and lot): a point read, however large the ledger grows.</summary>
     public async Task<Tonnes> BalanceAsync(string account, string product, int vintage, string? lot, CancellationToken cancellationToken) =>
-        new((await ReadAsync(account, BalanceKey(product, vintage, lot), cancellationToken))?.GetInt64("Quantity") ?? 0);
+        new((await ReadAsync(account, BalanceKey(account, product, vintage, lot), cancellationToken))?.GetInt64("Quantity") ?? 0);
 
     /// <summary>Whether the account is suspended now: a point read of its state row.</summary>
     public async Task<bool> IsSuspendedAsync(string account, CancellationToken cancellationToken) =>
-        Suspensions(await ReadAsync(account, StateKey, cancellationToken)).Count > 0;
+        Suspensions(await ReadAsync(account, StateKey(account), cancellationToken)).Count > 0;
 
     /// <summary>Every account holding some of the product and vintage (without lots), with what it holds.</summary>
     public async Task<IReadOnlyList<(string Account, Tonnes Quantity)>> HoldersAsync(string product, int vintage, CancellationToken cancellationToken)
     {
         var holders = new List<(string, Tonnes)>();
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {BalanceKey(product, vintage, null)}");
+        var lowest = BalanceKey("", product, vintage, null);
+        var filter = TableClient.CreateQueryFilter($"RowKey ge {lowest} and RowKey lt {lowest[..^1] + "}"}");
         await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "Quantity"], cancellationToken: cancellationToken))
         {
             if ((row.GetInt64("Quantity") ?? 0) > 0) holders.Add((row.PartitionKey, new Tonnes(row.GetInt64("Quantity")!.Value)));
@@ -328,9 +334,10 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
         var holdings = new List<Holding>();
         IReadOnlyList<string> suspensions = [];
         var closed = false;
-        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == account && (r.RowKey == StateKey || (r.RowKey.CompareTo("balance|") >= 0 && r.RowKey.CompareTo("balance}") < 0)), cancellationToken: cancellationToken))
+        var stateKey = StateKey(account);
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == account && (r.RowKey == stateKey || (r.RowKey.CompareTo("balance|") >= 0 && r.RowKey.CompareTo("balance}") < 0)), cancellationToken: cancellationToken))
         {
-            if (row.RowKey == StateKey)
+            if (row.RowKey == stateKey)
             {
                 suspensions = Suspensions(row);
                 closed = row.GetBoolean("Closed") == true;
@@ -368,9 +375,9 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         while (true)
         {
-            var state = await ReadAsync(account, StateKey, cancellationToken);
+            var state = await ReadAsync(account, StateKey(account), cancellationToken);
             var after = change(Suspensions(state));
-            var entity = new TableEntity(account, StateKey) { ["Suspensions"] = string.Join(",", after) };
+            var entity = new TableEntity(account, StateKey(account)) { ["Suspensions"] = string.Join(",", after) };
             try
             {
                 if (state is null)
@@ -398,14 +405,14 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         while (true)
         {
-            var state = await ReadAsync(account, StateKey, cancellationToken);
+            var state = await ReadAsync(account, StateKey(account), cancellationToken);
             var current = await ReadAccountAsync(account, cancellationToken);
             if (current.Closed) return $"Account {account} is already closed.";
             if (current.Holdings.Count > 0)
             {
                 return $"Account {account} still holds {string.Join(", ", current.Holdings.Select(h => $"{h.Quantity.Value} t of {h.Product} {h.Vintage}"))}; surrender, cancel or transfer them first.";
             }
-            var entity = new TableEntity(account, StateKey) { ["Closed"] = true, ["ClosedAt"] = clock.GetUtcNow(), ["Suspensions"] = state?.GetString("Suspensions") ?? "" };
+            var entity = new TableEntity(account, StateKey(account)) { ["Closed"] = true, ["ClosedAt"] = clock.GetUtcNow(), ["Suspensions"] = state?.GetString("Suspensions") ?? "" };
             try
             {
                 if (state is null) await Table.AddEntityAsync(entity, cancellationToken);
@@ -461,8 +468,12 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
 
     private static string Describe(LedgerTransaction tx) => tx.Lot is null ? $"{tx.Product} {tx.Vintage}" : $"{tx.Product} {tx.Vintage} lot {tx.Lot}";
 
-    internal static string BalanceKey(string product, int vintage, string? lot) =>
-        $"balance|{product}|{vintage.ToString("D4", CultureInfo.InvariantCulture)}|{Uri.EscapeDataString(lot ?? "")}";
+    /// <summary>
+    /// A balance row: product, vintage and lot, then the account, so every account's row keys differ; the rows of one
+    /// product and vintage without a lot (every holder's) share the prefix that <see cref="HoldersAsync"/> ranges over.
+    /// </summary>
+    internal static string BalanceKey(string account, string product, int vintage, string? lot) =>
+        $"balance|{product}|{vintage.ToString("D4", CultureInfo.InvariantCulture)}|{Uri.EscapeDataString(lot ?? "")}|{account}";
 
     private static string JournalKey(string transactionId, Leg leg) => $"journal|{transactionId}|{leg.ToString().ToLowerInvariant()}";
 

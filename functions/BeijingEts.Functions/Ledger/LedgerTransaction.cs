@@ -42,16 +42,19 @@ public sealed class LedgerIdTakenException(string transactionId)
     public string TransactionId { get; } = transactionId;
 }
 
-/// <summary>The ledgertransactions table: one row per transaction id, the idempotency record and its outcome.</summary>
+/// <summary>
+/// The ledgertransactions table: one row per transaction id, the idempotency record and its outcome. The id is both
+/// keys: Azurite finds a row by its row key first and then scans every row that shares it, so a row key common to all
+/// transactions made each read and write cost in proportion to the whole table.
+/// </summary>
 public sealed class TransactionStore(StorageClients storage)
 {
-    private const string Row = "tx";
 
     private TableClient Table => storage.Table(StorageNames.Tables.LedgerTransactions);
 
     public async Task<(LedgerTransaction Transaction, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(id, Row, cancellationToken: cancellationToken);
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(id, id, cancellationToken: cancellationToken);
         return row.HasValue ? (JsonSerializer.Deserialize<LedgerTransaction>(row.Value!.GetString("Document"))!, row.Value.ETag) : null;
     }
 
@@ -93,7 +96,7 @@ public sealed class TransactionStore(StorageClients storage)
         }
     }
 
-    private static TableEntity ToEntity(LedgerTransaction t) => new(t.TransactionId, Row)
+    private static TableEntity ToEntity(LedgerTransaction t) => new(t.TransactionId, t.TransactionId)
     {
         ["State"] = t.State,
         ["Type"] = TransactionRules.Name(t.Type),

@@ -18,8 +18,6 @@ public sealed record ReportVersion(
 /// </summary>
 public sealed class ReportStore(StorageClients storage)
 {
-    private const string Head = "head";
-
     private TableClient Table => storage.Table(StorageNames.Tables.Reports);
 
     private BlobContainerClient Documents => storage.Container(StorageNames.Containers.Reports);
@@ -39,7 +37,7 @@ public sealed class ReportStore(StorageClients storage)
                 Metadata = new Dictionary<string, string> { ["retainUntil"] = next.RetainUntil.ToString("O", CultureInfo.InvariantCulture) },
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
             }, cancellationToken);
-            var headEntity = new TableEntity(Partition(uscc, year), Head) { ["Latest"] = next.Version };
+            var headEntity = new TableEntity(Partition(uscc, year), HeadKey(uscc, year)) { ["Latest"] = next.Version };
             try
             {
                 await Table.SubmitTransactionAsync(
@@ -47,7 +45,7 @@ public sealed class ReportStore(StorageClients storage)
                     head is null
                         ? new TableTransactionAction(TableTransactionActionType.Add, headEntity)
                         : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, head.ETag),
-                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(uscc, year), VersionKey(next.Version))
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(uscc, year), VersionKey(uscc, year, next.Version))
                     {
                         ["Blob"] = blobName,
                         ["SubmittedAt"] = next.SubmittedAt,
@@ -70,7 +68,7 @@ public sealed class ReportStore(StorageClients storage)
     /// <summary>The head row naming the latest version; none before the first report.</summary>
     private async Task<TableEntity?> HeadAsync(string uscc, int year, CancellationToken cancellationToken)
     {
-        var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), Head, cancellationToken: cancellationToken);
+        var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), HeadKey(uscc, year), cancellationToken: cancellationToken);
         return head.HasValue ? head.Value : null;
     }
 
@@ -78,7 +76,7 @@ public sealed class ReportStore(StorageClients storage)
 
     public async Task<ReportVersion?> FindAsync(string uscc, int year, int version, CancellationToken cancellationToken)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), VersionKey(version), cancellationToken: cancellationToken);
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), VersionKey(uscc, year, version), cancellationToken: cancellationToken);
         if (!row.HasValue) return null;
         var content = await Documents.GetBlobClient(row.Value!.GetString("Blob")).DownloadContentAsync(cancellationToken);
         return content.Value.Content.ToObjectFromJson<ReportVersion>(AuditLog.AuditJson);
@@ -89,5 +87,9 @@ public sealed class ReportStore(StorageClients storage)
 
     private static string Partition(string uscc, int year) => $"{uscc}-{DocumentRows.YearKey(year)}";
 
-    private static string VersionKey(int version) => "v" + version.ToString("D6", CultureInfo.InvariantCulture);
+    // Row keys name their partition: Azurite finds a row by its row key first and then scans every row sharing it, so
+    // keys common to all units ("head", "v000001") made each read cost in proportion to the number of units.
+    private static string HeadKey(string uscc, int year) => $"head|{Partition(uscc, year)}";
+
+    private static string VersionKey(string uscc, int year, int version) => $"v{version.ToString("D6", CultureInfo.InvariantCulture)}|{Partition(uscc, year)}";
 }
