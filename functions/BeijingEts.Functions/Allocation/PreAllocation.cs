@@ -27,6 +27,10 @@ public sealed class AllocationStore(StorageClients storage)
     public Task<UnitAllocation?> FindAsync(int year, string uscc, CancellationToken cancellationToken) =>
         Table.FindDocumentAsync<UnitAllocation>(DocumentRows.YearKey(year), uscc, cancellationToken);
 
+    /// <summary>The named units' allocation records for the year, by unit: one range query.</summary>
+    public Task<IReadOnlyDictionary<string, UnitAllocation>> FindManyAsync(int year, IReadOnlyCollection<string> units, CancellationToken cancellationToken) =>
+        Table.ReadRowsAsync<UnitAllocation>(DocumentRows.YearKey(year), units, cancellationToken);
+
     public Task<IReadOnlyList<UnitAllocation>> ReadYearAsync(int year, CancellationToken cancellationToken) =>
         Table.ReadPartitionAsync<UnitAllocation>(DocumentRows.YearKey(year), cancellationToken);
 

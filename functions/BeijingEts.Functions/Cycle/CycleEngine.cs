@@ -157,13 +157,15 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
     public async Task<BatchResult> RunBatchAsync(StepBatch batch, CancellationToken cancellationToken)
     {
         if (await schedules.FindAsync(batch.Year, cancellationToken) is not { } schedule) return new BatchResult(0, 0, batch.Units.Count);
+        await faults.BeforeBatchAsync(batch.Year, batch.Phase);
         var steps = await store.PendingStepsAsync(batch.Year, batch.Phase, batch.Units, cancellationToken);
+        var inputs = await phases.ReadInputsAsync(batch.Year, batch.Phase, steps.Select(s => s.Step.Uscc).ToList(), cancellationToken);
         var ended = new List<(CycleStep Step, ETag ETag)>();
         var (done, failed, pending) = (0, 0, 0);
         await Parallel.ForEachAsync(steps, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (row, ct) =>
         {
             var (step, etag) = row;
-            var next = await RunStepAsync(batch.Year, step, schedule, ct);
+            var next = await RunStepAsync(batch.Year, step, schedule, inputs, ct);
             lock (ended)
             {
                 ended.Add((next, etag));
@@ -179,13 +181,13 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
         return new BatchResult(done, failed, pending);
     }
 
-    private async Task<CycleStep> RunStepAsync(int year, CycleStep step, CycleSchedule schedule, CancellationToken cancellationToken)
+    private async Task<CycleStep> RunStepAsync(int year, CycleStep step, CycleSchedule schedule, StepInputs inputs, CancellationToken cancellationToken)
     {
         StepResult result;
         try
         {
             await faults.BeforeStepAsync(year, step.Phase, step.Uscc);
-            result = await phases.RunStepAsync(year, step.Phase, step.Uscc, schedule, cancellationToken);
+            result = await phases.RunStepAsync(year, step.Phase, step.Uscc, schedule, inputs, cancellationToken);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -206,8 +208,11 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
     }
 }
 
-/// <summary>A seam for fault injection: tests hold a step here to stop the app in the middle of its batch. Does nothing in the app.</summary>
+/// <summary>Seams for fault injection: tests hold a step here to stop the app in the middle of its batch, or fail a batch. They do nothing in the app.</summary>
 public class CycleFaults
 {
     public virtual Task BeforeStepAsync(int year, CyclePhase phase, string uscc) => Task.CompletedTask;
+
+    /// <summary>Runs as a batch of steps begins; tests throw here to fail a whole activity.</summary>
+    public virtual Task BeforeBatchAsync(int year, CyclePhase phase) => Task.CompletedTask;
 }

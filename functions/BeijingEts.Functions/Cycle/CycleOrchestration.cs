@@ -22,23 +22,37 @@ public sealed class YearlyCycle : TaskOrchestrator<CycleRun, string>
 
     private const int MovesPerGeneration = 40;
 
+    /// <summary>How long the year waits after an activity failed before it looks again.</summary>
+    private static readonly TimeSpan AfterFailure = TimeSpan.FromSeconds(5);
+
     public override async Task<string> RunAsync(TaskOrchestrationContext context, CycleRun run)
     {
         for (var moves = 0; moves < MovesPerGeneration; moves++)
         {
-            var move = await context.CallActivityAsync<CycleMove>(nameof(MoveCycleOn), run.Year);
-            switch (move.Kind)
+            try
             {
-                case MoveKind.Closed:
-                    return "closed";
-                case MoveKind.Run:
-                    var batches = move.Units!.Chunk(CycleEngine.BatchSize).Select(units => new StepBatch(run.Year, move.Phase, units)).ToList();
-                    await Task.WhenAll(batches.Select(b => context.CallActivityAsync<BatchResult>(nameof(RunCycleSteps), b)));
-                    if (run.RunBatchesTwice) await Task.WhenAll(batches.Select(b => context.CallActivityAsync<BatchResult>(nameof(RunCycleSteps), b)));
-                    break;
-                case MoveKind.Wait:
-                    await SleepAsync(context, TimeSpan.FromSeconds(Math.Min(move.WaitSeconds, run.MaxWaitSeconds)));
-                    break;
+                var move = await context.CallActivityAsync<CycleMove>(nameof(MoveCycleOn), run.Year);
+                switch (move.Kind)
+                {
+                    case MoveKind.Closed:
+                        return "closed";
+                    case MoveKind.Run:
+                        var batches = move.Units!.Chunk(CycleEngine.BatchSize).Select(units => new StepBatch(run.Year, move.Phase, units)).ToList();
+                        await Task.WhenAll(batches.Select(b => context.CallActivityAsync<BatchResult>(nameof(RunCycleSteps), b)));
+                        if (run.RunBatchesTwice) await Task.WhenAll(batches.Select(b => context.CallActivityAsync<BatchResult>(nameof(RunCycleSteps), b)));
+                        break;
+                    case MoveKind.Wait:
+                        await SleepAsync(context, TimeSpan.FromSeconds(Math.Min(move.WaitSeconds, run.MaxWaitSeconds)));
+                        break;
+                }
+            }
+            catch (TaskFailedException failure)
+            {
+                // An activity threw (storage out of reach, say). What it finished is in storage and the rest is still
+                // pending there, so the year goes on: a little later, the next move is worked out again from storage.
+                context.CreateReplaySafeLogger<YearlyCycle>().LogWarning("The {Year} cycle's {Activity} failed; it looks again in {Seconds} s: {Error}",
+                    run.Year, failure.TaskName, AfterFailure.TotalSeconds, failure.FailureDetails.ErrorMessage);
+                await SleepAsync(context, AfterFailure);
             }
         }
         context.ContinueAsNew(run);

@@ -16,6 +16,20 @@ public abstract record StepResult
     public sealed record NotYet(string Why) : StepResult;
 }
 
+/// <summary>
+/// What a batch's steps read, read once for the batch (a range query per table, not a read per unit); a phase fills in
+/// only what its steps use.
+/// </summary>
+public sealed record StepInputs(
+    IReadOnlyDictionary<string, VerificationRecord> Verifications,
+    IReadOnlyDictionary<string, ConfirmedEmissions> Confirmations,
+    IReadOnlyDictionary<string, UnitAllocation> Allocations,
+    IReadOnlyDictionary<string, ComplianceView> Compliance)
+{
+    public static readonly StepInputs None = new(new Dictionary<string, VerificationRecord>(), new Dictionary<string, ConfirmedEmissions>(),
+        new Dictionary<string, UnitAllocation>(), new Dictionary<string, ComplianceView>());
+}
+
 /// <summary>Which units a phase has a step for.</summary>
 public enum StepScope
 {
@@ -85,30 +99,45 @@ public sealed class CyclePhases(
 
     private static string? Problem(IResult result) => result is ProblemHttpResult problem ? problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title : null;
 
-    /// <summary>One unit's step of the phase.</summary>
-    public async Task<StepResult> RunStepAsync(int year, CyclePhase phase, string uscc, CycleSchedule schedule, CancellationToken cancellationToken)
+    /// <summary>What the steps of <paramref name="units"/> in the phase read, read for all of them at once.</summary>
+    public async Task<StepInputs> ReadInputsAsync(int year, CyclePhase phase, IReadOnlyCollection<string> units, CancellationToken cancellationToken) => phase switch
+    {
+        CyclePhase.Verification => StepInputs.None with { Verifications = await verifications.FindManyAsync(year, units, cancellationToken) },
+        CyclePhase.Confirmation => StepInputs.None with { Confirmations = await confirmations.FindManyAsync(year, units, cancellationToken) },
+        CyclePhase.PreAllocation => StepInputs.None with { Allocations = await allocations.FindManyAsync(year, units, cancellationToken) },
+        CyclePhase.VerifiedAllocation => StepInputs.None with
+        {
+            Allocations = await allocations.FindManyAsync(year, units, cancellationToken),
+            Confirmations = await confirmations.FindManyAsync(year, units, cancellationToken),
+        },
+        CyclePhase.Assessment => StepInputs.None with { Compliance = await compliance.ForUnitsAsync(units, year, cancellationToken) },
+        _ => StepInputs.None,
+    };
+
+    /// <summary>One unit's step of the phase, on what <see cref="ReadInputsAsync"/> read for its batch.</summary>
+    public async Task<StepResult> RunStepAsync(int year, CyclePhase phase, string uscc, CycleSchedule schedule, StepInputs inputs, CancellationToken cancellationToken)
     {
         switch (phase)
         {
             case CyclePhase.PreAllocation:
-                return await AllocationStepAsync(year, uscc, verified: false, cancellationToken);
+                return await AllocationStepAsync(year, uscc, verified: false, inputs, cancellationToken);
             case CyclePhase.Reporting:
                 var version = await reports.LatestVersionAsync(uscc, year, cancellationToken);
                 return new StepResult.Done(version > 0 ? $"reported (version {version})" : $"reminder: no {year} report by {schedule.ReportsDue:yyyy-MM-dd HH:mm}Z");
             case CyclePhase.Verification:
-                var verification = await verifications.FindAsync(uscc, year, cancellationToken);
+                var verification = inputs.Verifications.GetValueOrDefault(uscc);
                 return new StepResult.Done(verification?.Status == VerificationStatus.Accepted
                     ? $"verified ({verification.VerifiedEmissionsT?.Value} t)"
                     : $"listed: no accepted verification by {schedule.VerificationDue:yyyy-MM-dd HH:mm}Z");
             case CyclePhase.Confirmation:
-                var confirmed = await confirmations.FindAsync(year, uscc, cancellationToken);
+                var confirmed = inputs.Confirmations.GetValueOrDefault(uscc);
                 return new StepResult.Done(confirmed is not null
                     ? $"confirmed ({confirmed.ConfirmedEmissionsT.Value} t)"
                     : $"listed: not confirmed by {schedule.ConfirmationDue:yyyy-MM-dd HH:mm}Z");
             case CyclePhase.VerifiedAllocation:
-                return await AllocationStepAsync(year, uscc, verified: true, cancellationToken);
+                return await AllocationStepAsync(year, uscc, verified: true, inputs, cancellationToken);
             case CyclePhase.Assessment:
-                var view = await compliance.ForUnitAsync(uscc, year, cancellationToken);
+                var view = inputs.Compliance.GetValueOrDefault(uscc) ?? await compliance.ForUnitAsync(uscc, year, cancellationToken);
                 if (view.PendingT > 0) return new StepResult.NotYet($"{view.PendingT} t of surrenders are still settling");
                 return new StepResult.Done(view.Status switch
                 {
@@ -125,12 +154,12 @@ public sealed class CyclePhases(
     /// A unit's pre-allocation or verified allocation: its record and the ledger transactions it names. A unit the
     /// year-wide run has not reached (joined by a list revision, or confirmed since) runs it again; it pays only the new.
     /// </summary>
-    private async Task<StepResult> AllocationStepAsync(int year, string uscc, bool verified, CancellationToken cancellationToken)
+    private async Task<StepResult> AllocationStepAsync(int year, string uscc, bool verified, StepInputs inputs, CancellationToken cancellationToken)
     {
-        var record = await allocations.FindAsync(year, uscc, cancellationToken);
+        var record = inputs.Allocations.GetValueOrDefault(uscc);
         if (record is null || (verified && record.Verified is null))
         {
-            if (verified && await confirmations.FindAsync(year, uscc, cancellationToken) is null)
+            if (verified && !inputs.Confirmations.ContainsKey(uscc) && await confirmations.FindAsync(year, uscc, cancellationToken) is null)
             {
                 return new StepResult.Failed($"Its {year} emissions are not confirmed; confirm them, then retry the step.");
             }

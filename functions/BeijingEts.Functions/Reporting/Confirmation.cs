@@ -33,6 +33,10 @@ public sealed class ConfirmationStore(StorageClients storage)
     public Task<ConfirmedEmissions?> FindAsync(int year, string uscc, CancellationToken cancellationToken) =>
         Table.FindDocumentAsync<ConfirmedEmissions>(DocumentRows.YearKey(year), uscc, cancellationToken);
 
+    /// <summary>The named units' confirmations for the year, by unit: one range query.</summary>
+    public Task<IReadOnlyDictionary<string, ConfirmedEmissions>> FindManyAsync(int year, IReadOnlyCollection<string> units, CancellationToken cancellationToken) =>
+        Table.ReadRowsAsync<ConfirmedEmissions>(DocumentRows.YearKey(year), units, cancellationToken);
+
     public async Task<IReadOnlyDictionary<string, ConfirmedEmissions>> ReadYearAsync(int year, CancellationToken cancellationToken) =>
         (await Table.ReadPartitionAsync<ConfirmedEmissions>(DocumentRows.YearKey(year), cancellationToken)).ToDictionary(c => c.Uscc, StringComparer.Ordinal);
 

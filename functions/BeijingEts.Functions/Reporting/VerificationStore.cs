@@ -70,6 +70,10 @@ public sealed class VerificationStore(StorageClients storage)
     public Task<VerificationRecord?> FindAsync(string uscc, int year, CancellationToken cancellationToken) =>
         Table.FindDocumentAsync<VerificationRecord>(DocumentRows.YearKey(year), uscc, cancellationToken);
 
+    /// <summary>The named units' verification records for the year, by unit: one range query.</summary>
+    public Task<IReadOnlyDictionary<string, VerificationRecord>> FindManyAsync(int year, IReadOnlyCollection<string> units, CancellationToken cancellationToken) =>
+        Table.ReadRowsAsync<VerificationRecord>(DocumentRows.YearKey(year), units, cancellationToken);
+
     public Task PutAsync(VerificationRecord record, CancellationToken cancellationToken) =>
         Table.UpsertDocumentAsync(DocumentRows.YearKey(record.Year), record.Uscc, record, cancellationToken);
 

@@ -22,6 +22,24 @@ public sealed class ComplianceService(ConfirmationStore confirmations, Surrender
             await successions.ForUnitAsync(uscc, year, cancellationToken));
     }
 
+    /// <summary>The named units' standings for the year, read together: a range query per table, not reads per unit.</summary>
+    public async Task<IReadOnlyDictionary<string, ComplianceView>> ForUnitsAsync(IReadOnlyCollection<string> units, int year, CancellationToken cancellationToken)
+    {
+        var surrendered = surrenders.FindManyAsync(year, units, cancellationToken);
+        var confirmed = confirmations.FindManyAsync(year, units, cancellationToken);
+        var schedule = await schedules.FindAsync(year, cancellationToken);
+        var yearSuccessions = await successions.ForYearAsync(year, cancellationToken);
+        var (records, confirmedByUnit, now) = (await surrendered, await confirmed, clock.GetUtcNow());
+        var views = new Dictionary<string, ComplianceView>(StringComparer.Ordinal);
+        foreach (var unit in units)
+        {
+            var record = records.GetValueOrDefault(unit);
+            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending)) record = await surrenders.ViewAsync(record, cancellationToken);
+            views[unit] = ComplianceView.Of(unit, year, confirmedByUnit.GetValueOrDefault(unit), record, schedule, now, await yearSuccessions.ForUnitAsync(unit, cancellationToken));
+        }
+        return views;
+    }
+
     /// <summary>
     /// Every key unit of the year's latest list, in list order, then any successor that inherited a year's obligation in a
     /// merger or split (Art. 8) without being on the list; null when no list is published for the year.

@@ -47,6 +47,10 @@ public sealed class SurrenderStore(StorageClients storage, TransactionStore tran
         return found.HasValue ? (DocumentRows.Read<SurrenderRecord>(found.Value!), found.Value!.ETag) : (null, null);
     }
 
+    /// <summary>The named units' surrender records for the year, by unit: one range query.</summary>
+    public Task<IReadOnlyDictionary<string, SurrenderRecord>> FindManyAsync(int year, IReadOnlyCollection<string> units, CancellationToken cancellationToken) =>
+        Table.ReadRowsAsync<SurrenderRecord>(DocumentRows.YearKey(year), units, cancellationToken);
+
     public async Task<IReadOnlyList<SurrenderRecord>> ReadYearAsync(int year, CancellationToken cancellationToken) =>
         await Table.ReadPartitionAsync<SurrenderRecord>(DocumentRows.YearKey(year), cancellationToken);
 

@@ -66,6 +66,23 @@ public sealed class HeldSteps : BeijingEts.Functions.Cycle.CycleFaults
 
     public override Task BeforeStepAsync(int year, BeijingEts.Functions.Cycle.CyclePhase phase, string uscc) =>
         _holds.TryGetValue($"{year}/{phase}/{uscc}", out var hold) ? hold.PassAsync() : Task.CompletedTask;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _failures = new();
+
+    /// <summary>The next <paramref name="times"/> batches of the phase throw before they read anything, as an activity does when storage is out of reach.</summary>
+    public void FailBatches(int year, string phase, int times) => _failures[$"{year}/{phase}"] = times;
+
+    public int FailuresLeft(int year, string phase) => _failures.GetValueOrDefault($"{year}/{phase}");
+
+    public override Task BeforeBatchAsync(int year, BeijingEts.Functions.Cycle.CyclePhase phase)
+    {
+        var key = $"{year}/{phase}";
+        while (_failures.TryGetValue(key, out var left) && left > 0)
+        {
+            if (_failures.TryUpdate(key, left - 1, left)) throw new InvalidOperationException($"Injected: the {phase} batch cannot reach storage.");
+        }
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>A year of a handful of units under one clock: what each phase does, pausing, and one orchestration per year.</summary>
@@ -175,6 +192,23 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         var response = await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/surrenders/{year}",
             new { transactionId = $"s-{uscc}", items = new[] { new { product = "BEA", vintage = year, quantity } } }, Ct);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
+    public async Task ABatchActivityThatThrows_DoesNotEndTheYear_ItsStepsRunLater()
+    {
+        var (year, key, general) = await YearAsync(keyUnits: 3);
+        app.Faults.FailBatches(year, "Reporting", times: 2);
+        Assert.Equal(HttpStatusCode.Created, (await _cycle.Regulator.PostAsync($"/api/cycles/{year}/start", null, Ct)).StatusCode);
+        await AtPhaseAsync(year, At(2), "reporting");
+
+        var verification = await AtPhaseAsync(year, At(3), "verification");
+        Assert.Equal(0, app.Faults.FailuresLeft(year, "Reporting"));
+        Assert.Equal("Running", verification.GetProperty("runtimeStatus").GetString());
+        var reporting = CycleDriver.Phase(verification, "reporting");
+        Assert.Equal((4, 4, 0), (reporting.GetProperty("total").GetInt32(), reporting.GetProperty("done").GetInt32(), reporting.GetProperty("failed").GetInt32()));
+        var steps = await _cycle.StepsAsync("reporting");
+        Assert.Equal(key.Append(general).Order(StringComparer.Ordinal), steps.Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
