@@ -22,20 +22,14 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             p.Uscc, Products.Bea, year, p.Quantity, null, reference, actor.Id, clock.GetUtcNow())).ToList();
         // An earlier run's payment under an id is this one; a different transaction there is a failure, never ours, and
         // is found before anything is recorded, so no payment is left pending for a run that stops here.
-        var taken = new ConcurrentBag<string>();
-        var earlier = new ConcurrentDictionary<string, LedgerTransaction>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(wanted, Parallelism(cancellationToken), async (tx, ct) =>
-        {
-            if (await transactions.FindAsync(tx.TransactionId, ct) is not { Transaction: var existing }) return;
-            if (existing.ContentHash() != tx.ContentHash()) taken.Add(tx.TransactionId);
-            else earlier[tx.TransactionId] = existing;
-        });
-        if (!taken.IsEmpty) return new PayoutResult([], Tonnes.Zero, $"Ledger transaction id(s) {string.Join(", ", taken.Order(StringComparer.Ordinal))} are taken by different transactions; nothing was paid.");
+        var earlier = await EarlierAsync(wanted, cancellationToken);
+        var taken = wanted.Where(t => earlier.TryGetValue(t.TransactionId, out var e) && e.Transaction.ContentHash() != t.ContentHash()).Select(t => t.TransactionId).ToList();
+        if (taken.Count > 0) return new PayoutResult([], Tonnes.Zero, $"Ledger transaction id(s) {string.Join(", ", taken.Order(StringComparer.Ordinal))} are taken by different transactions; nothing was paid.");
 
         // The allowances are issued before any payment is recorded: a recorded payment may be settled on its own at any
         // moment (ResumePendingTransactions re-sends one left pending for a minute, as a long run leaves them), and it
         // must find them there, or be refused for good.
-        var unsettled = wanted.Where(t => !(earlier.TryGetValue(t.TransactionId, out var e) && e.IsSettled)).ToList();
+        var unsettled = wanted.Where(t => !(earlier.TryGetValue(t.TransactionId, out var e) && e.Transaction.IsSettled)).ToList();
         var needed = unsettled.Aggregate(Tonnes.Zero, (sum, t) => sum + t.Quantity);
         var inIssuance = await ledger.BalanceAsync(RegulatorAccounts.Issuance, Products.Bea, year, null, cancellationToken);
         var toIssue = needed > inIssuance ? needed - inIssuance : Tonnes.Zero;
@@ -47,26 +41,58 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             await settlement.SettleAsync(issuance.TransactionId, cancellationToken);
             if ((await transactions.FindAsync(issuance.TransactionId, cancellationToken))!.Value.Transaction is { State: TransactionState.Rejected } rejected)
             {
-                return new PayoutResult([.. earlier.Values], Tonnes.Zero, $"The allowances to allocate could not be issued: {rejected.Reason}");
+                return new PayoutResult([.. earlier.Values.Select(e => e.Transaction)], Tonnes.Zero, $"The allowances to allocate could not be issued: {rejected.Reason}");
             }
         }
 
-        var recorded = new ConcurrentBag<LedgerTransaction>(earlier.Values);
+        // Each payment is recorded with its row's ETag, so settling it needs no second read.
+        var recorded = new ConcurrentDictionary<string, (LedgerTransaction Transaction, ETag ETag)>(earlier, StringComparer.Ordinal);
         await Parallel.ForEachAsync(wanted.Where(t => !earlier.ContainsKey(t.TransactionId)), Parallelism(cancellationToken), async (tx, ct) =>
         {
-            var existing = await transactions.TryAddAsync(tx, ct);
-            recorded.Add(existing is null || existing.ContentHash() == tx.ContentHash() ? existing ?? tx : throw new LedgerIdTakenException(tx.TransactionId));
+            if (await transactions.AddAsync(tx, ct) is { } etag) recorded[tx.TransactionId] = (tx, etag);
+            else if (await transactions.FindAsync(tx.TransactionId, ct) is { } found && found.Transaction.ContentHash() == tx.ContentHash()) recorded[tx.TransactionId] = found;
+            else throw new LedgerIdTakenException(tx.TransactionId);
         });
-        var pending = recorded.Where(t => !t.IsSettled).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
+        var pending = recorded.Values.Where(r => !r.Transaction.IsSettled).Select(r => r.Transaction).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
         // What a batch could not pay goes through the queue and is settled (or refused, with the reason) alone.
         await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellationToken }, async (batch, ct) =>
         {
             var debited = await ledger.DebitManyAsync(batch, ct);
-            await Parallel.ForEachAsync(debited, Parallelism(ct), async (tx, inner) => await settlement.SettleAsync(tx.TransactionId, inner, debitApplied: true));
+            await Parallel.ForEachAsync(debited, Parallelism(ct), async (tx, inner) => await settlement.SettleAsync(tx, recorded[tx.TransactionId].ETag, inner, debitApplied: true));
             foreach (var tx in batch.Except(debited)) await submitter.SubmitAsync(tx, ct);
         });
-        return new PayoutResult([.. recorded], toIssue, null);
+        return new PayoutResult([.. recorded.Values.Select(r => r.Transaction)], toIssue, null);
+    }
+
+    /// <summary>
+    /// The transactions already recorded under the payments' ids, with their ETags: one query over the ids' common
+    /// prefix (a payout's ids share one, such as ets:pre-allocation-2026-), or a read per id when they share none.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, (LedgerTransaction Transaction, ETag ETag)>> EarlierAsync(IReadOnlyList<LedgerTransaction> wanted, CancellationToken cancellationToken)
+    {
+        var ids = wanted.Select(t => t.TransactionId).ToHashSet(StringComparer.Ordinal);
+        var prefix = ids.Aggregate((string?)null, (common, id) => common is null ? id : id[..CommonLength(common, id)]) ?? "";
+        if (prefix.Length >= MinimumPrefix)
+        {
+            return (await transactions.FindByPrefixAsync(prefix, cancellationToken)).Where(e => ids.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        }
+        var found = new ConcurrentDictionary<string, (LedgerTransaction, ETag)>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(ids, Parallelism(cancellationToken), async (id, ct) =>
+        {
+            if (await transactions.FindAsync(id, ct) is { } existing) found[id] = existing;
+        });
+        return found;
+    }
+
+    /// <summary>A prefix at least this long ("ets:" and a little more) narrows the query to one kind of payment.</summary>
+    private const int MinimumPrefix = 8;
+
+    private static int CommonLength(string a, string b)
+    {
+        var n = 0;
+        while (n < a.Length && n < b.Length && a[n] == b[n]) n++;
+        return n;
     }
 
     private static ParallelOptions Parallelism(CancellationToken cancellationToken) => new() { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };

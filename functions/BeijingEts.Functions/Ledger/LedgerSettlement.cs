@@ -25,8 +25,14 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
     public async Task<LedgerTransaction?> SettleAsync(string transactionId, CancellationToken cancellationToken, bool debitApplied = false)
     {
         var found = await transactions.FindAsync(transactionId, cancellationToken);
-        if (found is null || found.Value.Transaction.IsSettled) return found?.Transaction;
-        var (tx, etag) = found.Value;
+        if (found is null) return null;
+        return await SettleAsync(found.Value.Transaction, found.Value.ETag, cancellationToken, debitApplied);
+    }
+
+    /// <summary>Settles a transaction the caller has just read or recorded, with the row's ETag: the same, one read fewer.</summary>
+    public async Task<LedgerTransaction> SettleAsync(LedgerTransaction tx, ETag etag, CancellationToken cancellationToken, bool debitApplied = false)
+    {
+        if (tx.IsSettled) return tx;
         await faults.AfterReadAsync(tx);
 
         if (!TransactionRules.Creates(tx.Type) && !debitApplied)

@@ -58,6 +58,35 @@ public sealed class TransactionStore(StorageClients storage)
         return row.HasValue ? (JsonSerializer.Deserialize<LedgerTransaction>(row.Value!.GetString("Document"))!, row.Value.ETag) : null;
     }
 
+    /// <summary>Records a new transaction and returns its row's ETag; null when the id is taken.</summary>
+    public async Task<ETag?> AddAsync(LedgerTransaction transaction, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Table.AddEntityAsync(ToEntity(transaction), cancellationToken)).Headers.ETag;
+        }
+        catch (RequestFailedException error) when (error.Status == 409)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Every transaction whose id starts with <paramref name="prefix"/>, with its ETag: one query over that key range
+    /// (the ids a payout makes share a prefix), instead of a read per id.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, (LedgerTransaction Transaction, ETag ETag)>> FindByPrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        if (prefix.Length == 0) throw new ArgumentException("Give a prefix: a whole-table scan is not what this is for.", nameof(prefix));
+        var after = prefix[..^1] + (char)(prefix[^1] + 1);
+        var found = new Dictionary<string, (LedgerTransaction, ETag)>(StringComparer.Ordinal);
+        await foreach (var row in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {prefix} and PartitionKey lt {after}"), cancellationToken: cancellationToken))
+        {
+            found[row.PartitionKey] = (JsonSerializer.Deserialize<LedgerTransaction>(row.GetString("Document"))!, row.ETag);
+        }
+        return found;
+    }
+
     /// <summary>Records a new transaction; if the id is taken, returns the transaction already recorded under it.</summary>
     public async Task<LedgerTransaction?> TryAddAsync(LedgerTransaction transaction, CancellationToken cancellationToken)
     {
