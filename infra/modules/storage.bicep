@@ -48,6 +48,7 @@ var tables = [
   'reportsamples'
   'reportattachments'
   'monthlydata'
+  'qualityplans'
   'surrenders'
   'cycles'
   'cyclesteps'

@@ -121,6 +121,10 @@ public static partial class EndpointAccess
         Allow("PUT /units/{uscc}/monthly/{month}", Unit).ForUnit(), // Art. 22: the unit itself submits
         Allow("GET /units/{uscc}/monthly", UnitReaders).ForUnit(),
         Allow("GET /units/{uscc}/monthly/{month}", UnitReaders).ForUnit(),
+        Allow("PUT /units/{uscc}/quality-plans/{year}", Unit).ForUnit(), // Art. 22: the key unit files its own plan
+        Allow("GET /units/{uscc}/quality-plans/{year}", UnitReaders).ForUnit(),
+        Allow("GET /units/{uscc}/quality-plans/{year}/versions/{version}", UnitReaders).ForUnit(),
+        Allow("POST /units/{uscc}/quality-plans/{year}/decision", Regulator),
 
         // Art. 21, 24, 26: verification
         Allow("PUT /verifiers/{uscc}", Regulator),

@@ -13,5 +13,6 @@ public static class ReportingServices
         .AddSingleton<EmissionConfirmations>()
         .AddSingleton<ReportAttachmentStore>()
         .AddSingleton<IUploadHandler, AttachmentUploads>()
-        .AddSingleton<MonthlyDataStore>();
+        .AddSingleton<MonthlyDataStore>()
+        .AddSingleton<QualityPlanStore>();
 }
