@@ -125,6 +125,8 @@ public static partial class EndpointAccess
         Allow("GET /units/{uscc}/quality-plans/{year}", UnitReaders).ForUnit(),
         Allow("GET /units/{uscc}/quality-plans/{year}/versions/{version}", UnitReaders).ForUnit(),
         Allow("POST /units/{uscc}/quality-plans/{year}/decision", Regulator),
+        Allow("POST /units/{uscc}/quality-plans/{year}/test-reports", Unit).ForUnit(),
+        Allow("GET /units/{uscc}/quality-plans/{year}/test-reports", UnitReaders).ForUnit(),
 
         // Art. 21, 24, 26: verification
         Allow("PUT /verifiers/{uscc}", Regulator),

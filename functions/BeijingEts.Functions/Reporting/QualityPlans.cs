@@ -3,6 +3,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Uploads;
 
 namespace BeijingEts.Functions.Reporting;
 
@@ -263,5 +264,58 @@ public sealed class QualityPlanEndpoints : IHttpFunction
         if (!await plans.TryDecideAsync(unit.Uscc, year, decision, cancellationToken)) return Problems.Conflict($"Version {request.Version} was decided at the same moment by another call.");
         await audit.RecordAsync(actor, $"quality-plan.{request.Decision}", $"units/{unit.Uscc}/quality-plans/{year}", null, decision, cancellationToken);
         return TypedResults.Ok((await plans.ViewAsync(unit.Uscc, year, request.Version, cancellationToken))!);
+    }
+}
+
+/// <summary>
+/// POST /api/units/{uscc}/quality-plans/{year}/test-reports (the unit): a create-only signed link for one laboratory test
+/// report (检验检测报告, Art. 22), naming the laboratory, the parameter and fuel it tests and the period, which the unit's
+/// plan for the year (the approved version, else the latest) must measure. GET: the year's test reports, with download
+/// links to the received ones (the unit, its district, the regulator). Uploads are filed as report attachments are.
+/// </summary>
+public sealed class QualityTestReportEndpoints : IHttpFunction
+{
+    public sealed record Request(string FileName, string Laboratory, string Parameter, string Fuel, DateOnly PeriodFrom, DateOnly PeriodTo, string? Description = null);
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPost("/units/{uscc}/quality-plans/{year:int}/test-reports", IssueAsync).WithTags("Reports");
+        api.MapGet("/units/{uscc}/quality-plans/{year:int}/test-reports", (string uscc, int year, HttpContext http, UnitStore units, ReportAttachmentStore attachments,
+                UploadLinks links, CancellationToken ct) =>
+            UnitInput.ReadVisibleAsync(uscc, http.User, units, "laboratory test reports",
+                async code => await ReportAttachmentEndpoints.ViewsAsync((await attachments.ListAsync(code, year, ct)).Where(a => a.Test is not null).ToList(), links, ct),
+                code => "", ct)).WithTags("Reports");
+    }
+
+    private static async Task<Results<Created<ReportAttachmentEndpoints.Link>, ProblemHttpResult>> IssueAsync(string uscc, int year, Request request, HttpContext http,
+        UnitStore units, QualityPlanStore plans, ReportAttachmentStore attachments, UploadLinks links, UploadSettings settings, AuditLog audit, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "A unit uploads its own laboratory test reports.", cancellationToken);
+        if (unit is null) return problem!;
+        if (!UnitAccess.IsUnit(http.User, unit.Uscc)) return Problems.Forbidden("A unit uploads its own laboratory test reports.");
+        if (ReportAttachmentEndpoints.DocumentProblem(request.FileName, request.Description) is { } bad) return bad;
+        var laboratory = request.Laboratory?.Trim() ?? "";
+        if (laboratory.Length is 0 or > 200) return ProblemHandling.BadRequest("laboratory must name the laboratory that made the report, 1 to 200 characters.");
+        if (request.PeriodFrom > request.PeriodTo || request.PeriodFrom.Year != year || request.PeriodTo.Year != year)
+        {
+            return ProblemHandling.BadRequest($"periodFrom and periodTo must give the tested period within {year}, the first not after the second.");
+        }
+
+        var (versions, decisions) = await plans.ReadAsync(unit.Uscc, year, cancellationToken);
+        var approved = decisions.Values.Where(d => d.Decision == QualityPlanRules.Approved).Select(d => d.Version).DefaultIfEmpty(0).Max();
+        var plan = versions.FirstOrDefault(v => v.Version == approved) ?? versions.LastOrDefault();
+        if (plan is null) return Problems.Unprocessable($"Unit {unit.Uscc} has no {year} data-quality control plan; file it first (PUT /api/units/{unit.Uscc}/quality-plans/{year}), naming what it measures.");
+        var fuel = request.Fuel?.Trim() ?? "";
+        if (!plan.Plan.MeasuredParameters.Any(p => p.Parameter == request.Parameter && p.Fuel == fuel))
+        {
+            var measured = string.Join(", ", plan.Plan.MeasuredParameters.Select(p => $"{p.Parameter} of {p.Fuel}"));
+            return ProblemHandling.BadRequest($"Version {plan.Version} of the {year} plan does not measure {request.Parameter} of '{fuel}'; a test report is for what the plan measures ({(measured.Length > 0 ? measured : "nothing")}).");
+        }
+
+        var test = new LabTest(laboratory, request.Parameter, fuel, request.PeriodFrom, request.PeriodTo, plan.Version);
+        var link = await ReportAttachmentEndpoints.IssueLinkAsync(unit.Uscc, year, request.FileName.Trim(), request.Description, test, Actor.From(http.User),
+            "quality-plan.test-report-link-issued", $"units/{unit.Uscc}/quality-plans/{year}", attachments, links, settings, audit, clock, cancellationToken);
+        return TypedResults.Created($"/api/units/{unit.Uscc}/quality-plans/{year}/test-reports", link);
     }
 }

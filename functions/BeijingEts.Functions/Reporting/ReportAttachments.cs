@@ -15,10 +15,18 @@ public enum AttachmentStatus
     Rejected,
 }
 
-/// <summary>A supporting document of a unit's annual report (Art. 22): the link it was issued, and once uploaded its hash, size and retention.</summary>
+/// <summary>
+/// A supporting document of a unit's year (Art. 22): the link it was issued, and once uploaded its hash, size and
+/// retention. A laboratory test report (检验检测报告) carries what it tests in <see cref="Test"/>; the others support the
+/// annual report.
+/// </summary>
 public sealed record ReportAttachment(
     string Id, string Uscc, int Year, string FileName, string? Description, string BlobName, AttachmentStatus Status, string? Reason,
-    string? Sha256, long? SizeBytes, DateTimeOffset? ReceivedAt, DateOnly? RetainUntil, DateTimeOffset IssuedAt, DateTimeOffset LinkExpiresAt, string IssuedBy);
+    string? Sha256, long? SizeBytes, DateTimeOffset? ReceivedAt, DateOnly? RetainUntil, DateTimeOffset IssuedAt, DateTimeOffset LinkExpiresAt, string IssuedBy,
+    LabTest? Test = null);
+
+/// <summary>What a laboratory test report tests: the laboratory, the parameter of a fuel, the period, and the plan version that measures it.</summary>
+public sealed record LabTest(string Laboratory, string Parameter, string Fuel, DateOnly PeriodFrom, DateOnly PeriodTo, int PlanVersion);
 
 /// <summary>The reportattachments table: partition {uscc}-{yyyy}, one row per attachment.</summary>
 public sealed class ReportAttachmentStore(StorageClients storage)
@@ -83,8 +91,8 @@ public sealed class ReportAttachmentEndpoints : IHttpFunction
         api.MapPost("/units/{uscc}/reports/{year:int}/attachments", IssueAsync).WithTags("Reports");
         api.MapGet("/units/{uscc}/reports/{year:int}/attachments", (string uscc, int year, HttpContext http, UnitStore units, ReportAttachmentStore attachments,
                 UploadLinks links, CancellationToken ct) =>
-            UnitInput.ReadVisibleAsync(uscc, http.User, units, "report attachments", async code => await ViewsAsync(await attachments.ListAsync(code, year, ct), links, ct),
-                code => "", ct)).WithTags("Reports");
+            UnitInput.ReadVisibleAsync(uscc, http.User, units, "report attachments",
+                async code => await ViewsAsync((await attachments.ListAsync(code, year, ct)).Where(a => a.Test is null).ToList(), links, ct), code => "", ct)).WithTags("Reports");
     }
 
     private static async Task<Results<Created<Link>, ProblemHttpResult>> IssueAsync(
@@ -94,26 +102,39 @@ public sealed class ReportAttachmentEndpoints : IHttpFunction
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "A unit uploads its own report's attachments.", cancellationToken);
         if (unit is null) return problem!;
         if (!UnitAccess.IsUnit(http.User, unit.Uscc)) return Problems.Forbidden("A unit uploads its own report's attachments.");
-        var fileName = request.FileName?.Trim() ?? "";
-        if (fileName.Length is 0 or > MaxFileName || fileName is "." or ".." || fileName.Any(c => c is '/' or '\\' || char.IsControl(c)))
-        {
-            return ProblemHandling.BadRequest($"fileName '{request.FileName}' is not usable: give the document's file name, 1 to {MaxFileName} characters, without / or \\.");
-        }
-        if (request.Description?.Length > ReportLimits.MaxText) return ProblemHandling.BadRequest($"description is over {ReportLimits.MaxText} characters.");
+        if (DocumentProblem(request.FileName, request.Description) is { } bad) return bad;
         if (await reporting.RefuseAsync(unit.Uscc, year, cancellationToken) is { } refused) return refused;
-
-        var id = Guid.NewGuid().ToString("N");
-        var blobName = AttachmentPaths.For(unit.Uscc, year, id, fileName);
-        var link = await links.ForUploadAsync(blobName, cancellationToken);
-        var actor = Actor.From(http.User);
-        var attachment = new ReportAttachment(id, unit.Uscc, year, fileName, request.Description?.Trim(), blobName, AttachmentStatus.AwaitingUpload, null,
-            null, null, null, null, clock.GetUtcNow(), link.ExpiresAt, actor.Id);
-        await attachments.AddAsync(attachment, cancellationToken);
-        await audit.RecordAsync(actor, "report.attachment-link-issued", $"units/{unit.Uscc}/reports/{year}", null, attachment, cancellationToken);
-        return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/attachments", new Link(id, fileName, link.Url, link.ExpiresAt, settings.MaxAttachmentBytes));
+        var link = await IssueLinkAsync(unit.Uscc, year, request.FileName.Trim(), request.Description, null, Actor.From(http.User), "report.attachment-link-issued",
+            $"units/{unit.Uscc}/reports/{year}", attachments, links, settings, audit, clock, cancellationToken);
+        return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/attachments", link);
     }
 
-    private static async Task<IReadOnlyList<View>> ViewsAsync(IReadOnlyList<ReportAttachment> attachments, UploadLinks links, CancellationToken cancellationToken)
+    /// <summary>What is wrong with a document's file name or description, as a 400; null when both are usable.</summary>
+    internal static ProblemHttpResult? DocumentProblem(string? fileName, string? description)
+    {
+        var name = fileName?.Trim() ?? "";
+        if (name.Length is 0 or > MaxFileName || name is "." or ".." || name.Any(c => c is '/' or '\\' || char.IsControl(c)))
+        {
+            return ProblemHandling.BadRequest($"fileName '{fileName}' is not usable: give the document's file name, 1 to {MaxFileName} characters, without / or \\.");
+        }
+        return description?.Length > ReportLimits.MaxText ? ProblemHandling.BadRequest($"description is over {ReportLimits.MaxText} characters.") : null;
+    }
+
+    /// <summary>Records a document awaiting its upload and issues the create-only link for its one blob path.</summary>
+    internal static async Task<Link> IssueLinkAsync(string uscc, int year, string fileName, string? description, LabTest? test, Actor actor, string action, string subject,
+        ReportAttachmentStore attachments, UploadLinks links, UploadSettings settings, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var blobName = AttachmentPaths.For(uscc, year, id, fileName);
+        var link = await links.ForUploadAsync(blobName, cancellationToken);
+        var attachment = new ReportAttachment(id, uscc, year, fileName, description?.Trim(), blobName, AttachmentStatus.AwaitingUpload, null,
+            null, null, null, null, clock.GetUtcNow(), link.ExpiresAt, actor.Id, test);
+        await attachments.AddAsync(attachment, cancellationToken);
+        await audit.RecordAsync(actor, action, subject, null, attachment, cancellationToken);
+        return new Link(id, fileName, link.Url, link.ExpiresAt, settings.MaxAttachmentBytes);
+    }
+
+    internal static async Task<IReadOnlyList<View>> ViewsAsync(IReadOnlyList<ReportAttachment> attachments, UploadLinks links, CancellationToken cancellationToken)
     {
         var views = new List<View>();
         foreach (var a in attachments)
@@ -182,7 +203,8 @@ public sealed class AttachmentUploads(StorageClients storage, ReportAttachmentSt
     {
         if (await attachments.FileAsync(filed, cancellationToken))
         {
-            await audit.RecordAsync(Actor.System(nameof(AttachmentUploads)), "report.attachment-received", $"units/{attachment.Uscc}/reports/{attachment.Year}", attachment, filed, cancellationToken);
+            var subject = $"units/{attachment.Uscc}/{(attachment.Test is null ? "reports" : "quality-plans")}/{attachment.Year}";
+            await audit.RecordAsync(Actor.System(nameof(AttachmentUploads)), "report.attachment-received", subject, attachment, filed, cancellationToken);
         }
     }
 }

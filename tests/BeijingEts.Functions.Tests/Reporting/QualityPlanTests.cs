@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using BeijingEts.Functions.Tests.Verification;
+
 namespace BeijingEts.Functions.Tests.Reporting;
 
 public sealed class QualityPlanFixture : EtsAppFixture;
@@ -128,5 +131,51 @@ public sealed class QualityPlanTests(QualityPlanFixture app) : IClassFixture<Qua
         Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("district", "朝阳区").PostAsJsonAsync($"/api/units/{uscc}/quality-plans/{Year}/decision", body, Ct)).StatusCode);
         var plan = await _reporting.Regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/quality-plans/{Year}", Ct);
         Assert.Equal(("submitted", 1), (plan.GetProperty("status").GetString(), plan.GetProperty("latestVersion").GetInt32()));
+    }
+
+    private Task<HttpResponseMessage> TestReportLinkAsync(string uscc, string parameter = "net-calorific-value", string fuel = "bituminous-coal", string from = "-01-01", string to = "-03-31") =>
+        app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/quality-plans/{Year}/test-reports", new
+        {
+            fileName = "煤质检测报告 Q1.pdf", laboratory = "北京某检测中心", parameter, fuel, periodFrom = $"{Year}{from}", periodTo = $"{Year}{to}",
+        }, Ct);
+
+    [Fact]
+    public async Task ATestReport_ForWhatThePlanMeasures_IsUploadedThroughItsLink_AndKeptApartFromTheReportsAttachments()
+    {
+        var uscc = await _reporting.ListedUnitAsync(Year);
+        var noPlan = await TestReportLinkAsync(uscc);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, noPlan.StatusCode);
+        Assert.Contains("file it first", await noPlan.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.Created, (await FileAsync(uscc, Plan())).StatusCode);
+
+        var notMeasured = await TestReportLinkAsync(uscc, parameter: "carbon-content");
+        Assert.Equal(HttpStatusCode.BadRequest, notMeasured.StatusCode);
+        Assert.Contains("does not measure carbon-content of 'bituminous-coal'", await notMeasured.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.BadRequest, (await TestReportLinkAsync(uscc, fuel: "diesel")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await TestReportLinkAsync(uscc, from: "-04-01", to: "-03-31")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _reporting.Regulator.PostAsJsonAsync($"/api/units/{uscc}/quality-plans/{Year}/test-reports",
+            new { fileName = "x.pdf", laboratory = "l", parameter = "net-calorific-value", fuel = "bituminous-coal", periodFrom = $"{Year}-01-01", periodTo = $"{Year}-01-31" }, Ct)).StatusCode);
+
+        var issued = await TestReportLinkAsync(uscc);
+        Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+        var link = await issued.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var content = "GB/T 213: Qnet,ar 21.35 MJ/kg"u8.ToArray();
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(link.GetProperty("uploadUrl").GetString()!, content, "application/pdf")).StatusCode);
+
+        JsonElement report = default;
+        await Eventually.HoldsAsync(async () =>
+        {
+            report = (await app.Client("district", "朝阳区").GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/quality-plans/{Year}/test-reports", Ct))[0];
+            return report.GetProperty("attachment").GetProperty("status").GetString() == "received";
+        }, "the test report is filed");
+        var filed = report.GetProperty("attachment");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), filed.GetProperty("sha256").GetString());
+        Assert.Equal(("北京某检测中心", "net-calorific-value", "bituminous-coal", 1), (filed.GetProperty("test").GetProperty("laboratory").GetString(),
+            filed.GetProperty("test").GetProperty("parameter").GetString(), filed.GetProperty("test").GetProperty("fuel").GetString(), filed.GetProperty("test").GetProperty("planVersion").GetInt32()));
+        Assert.Equal(content, await VerificationClient.Anonymous.GetByteArrayAsync(report.GetProperty("downloadUrl").GetString(), Ct));
+        // Not a supporting document of the annual report.
+        Assert.Empty((await _reporting.Regulator.GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/reports/{Year}/attachments", Ct)).EnumerateArray());
+        var other = await _reporting.ListedUnitAsync(Year);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("unit", other).GetAsync($"/api/units/{uscc}/quality-plans/{Year}/test-reports", Ct)).StatusCode);
     }
 }
