@@ -133,6 +133,23 @@ for (const u of units.filter((u) => listed.has(u.uscc) && !silent.has(u.uscc))) 
 }
 log(`${reports.size} units reported; ${silent.size} did not (they get reminders)`);
 
+// A key unit's data-quality control plan (Art. 22): returned with reasons, filed again, approved; one test report uploaded.
+const planner = keyUnits[4];
+const plan = (dataFlow) => ({
+  sources: [{ name: "1# boiler", fuels: ["natural-gas"] }],
+  measuredParameters: [{ parameter: "net-calorific-value", fuel: "natural-gas", method: "GB/T 11062 calorific value by composition", instrument: "laboratory", laboratory: "北京演示检测中心", frequency: "monthly" }],
+  dataFlow, staff: [{ name: "王芳", responsibility: "accounting" }, { name: "李强", responsibility: "reporting" }],
+});
+await call("PUT", `/units/${planner.uscc}/quality-plans/${year}`, plan("gas meter -> monthly ledger -> report"), token("unit", planner.uscc));
+await call("POST", `/units/${planner.uscc}/quality-plans/${year}/decision`, { version: 1, decision: "returned", reasons: ["Say who reconciles the gas meter with the supplier's invoices, and how often."] });
+await call("PUT", `/units/${planner.uscc}/quality-plans/${year}`, plan("gas meter -> daily log, reconciled monthly with invoices by 王芳 -> monthly ledger -> report"), token("unit", planner.uscc));
+const approvedPlan = (await call("POST", `/units/${planner.uscc}/quality-plans/${year}/decision`, { version: 2, decision: "approved" })).body;
+const testLink = (await call("POST", `/units/${planner.uscc}/quality-plans/${year}/test-reports`, {
+  fileName: "天然气热值检测报告.pdf", laboratory: "北京演示检测中心", parameter: "net-calorific-value", fuel: "natural-gas", periodFrom: `${year}-01-01`, periodTo: `${year}-03-31`,
+}, token("unit", planner.uscc))).body;
+await upload(testLink.uploadUrl, minimalPdf(`Test report ${planner.uscc} ${year} Q1`));
+log(`Unit ${planner.uscc}'s data-quality control plan: version 1 returned with reasons, version ${approvedPlan.version} ${approvedPlan.status}; a laboratory test report uploaded`);
+
 const objector = keyUnits[3];
 const objection = await call("POST", `/allocation/${year}/units/${objector.uscc}/objections`, { reason: "The 2-year base omits the new kiln line commissioned in Q4." }, token("unit", objector.uscc), { ok: false });
 if (objection.status === 201) {
