@@ -128,7 +128,7 @@ public sealed class AuctionTests(AuctionFixture app) : IClassFixture<AuctionFixt
     public async Task AnAuction_MustBeCoveredByTheYearsReserve_AndWellFormed()
     {
         var vintage = await _market.NewVintageWithReserveAsync(reserve: 1_000);
-        var noPlan = MarketClient.UnplannedVintage();
+        var noPlan = _market.UnplannedVintage();
         await (await AnnounceAsync(noPlan, 100)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "allocation plan");
         await (await AnnounceAsync(vintage, 1_001)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "at most 1000 t");
         await AnnouncedAsync(vintage, 600);
@@ -166,7 +166,7 @@ public sealed class AuctionTests(AuctionFixture app) : IClassFixture<AuctionFixt
         // The ceiling is 100,000 t (5% of a 2,000,000 t cap) and the reserve holds 1,000 t.
         await (await _market.Regulator.PostAsJsonAsync("/api/buybacks", new { vintage, quantity = 99_001, maxPrice = 50.00m }, Ct))
             .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "at most 99000 t");
-        await (await _market.Regulator.PostAsJsonAsync("/api/buybacks", new { vintage = MarketClient.UnplannedVintage(), quantity = 10, maxPrice = 50.00m }, Ct))
+        await (await _market.Regulator.PostAsJsonAsync("/api/buybacks", new { vintage = _market.UnplannedVintage(), quantity = 10, maxPrice = 50.00m }, Ct))
             .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "allocation plan");
         await (await _market.Regulator.PostAsJsonAsync("/api/buybacks", new { vintage, quantity = 99_000, maxPrice = 50.00m }, Ct))
             .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "Insufficient funds");
