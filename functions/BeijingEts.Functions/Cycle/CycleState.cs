@@ -119,10 +119,8 @@ public sealed class CycleStore(StorageClients storage)
     {
         if (units.Count == 0) return [];
         var wanted = units.ToHashSet(StringComparer.Ordinal);
-        var first = units.Min(StringComparer.Ordinal)!;
-        var last = units.Max(StringComparer.Ordinal)!;
-        var steps = await QueryStepsAsync(TableClient.CreateQueryFilter(
-            $"PartitionKey eq {StepPartition(year, phase)} and RowKey ge {first} and RowKey le {last} and State eq {StateName(StepState.Pending)}"), cancellationToken);
+        var steps = await QueryStepsAsync($"{DocumentRows.RowRange(StepPartition(year, phase), units)} and {TableClient.CreateQueryFilter($"State eq {StateName(StepState.Pending)}")}",
+            cancellationToken);
         return steps.Where(s => wanted.Contains(s.Step.Uscc)).ToList();
     }
 

@@ -88,18 +88,8 @@ public sealed class TransactionStore(StorageClients storage)
     }
 
     /// <summary>Records a new transaction; if the id is taken, returns the transaction already recorded under it.</summary>
-    public async Task<LedgerTransaction?> TryAddAsync(LedgerTransaction transaction, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Table.AddEntityAsync(ToEntity(transaction), cancellationToken);
-            return null;
-        }
-        catch (RequestFailedException error) when (error.Status == 409)
-        {
-            return (await FindAsync(transaction.TransactionId, cancellationToken))!.Value.Transaction;
-        }
-    }
+    public async Task<LedgerTransaction?> TryAddAsync(LedgerTransaction transaction, CancellationToken cancellationToken) =>
+        await AddAsync(transaction, cancellationToken) is null ? (await FindAsync(transaction.TransactionId, cancellationToken))!.Value.Transaction : null;
 
     /// <summary>
     /// The transaction recorded under <paramref name="expected"/>'s id, read together with its content: null when none is,

@@ -179,6 +179,10 @@ public sealed class QualityPlanStore(StorageClients storage)
         }
     }
 
+    /// <summary>The latest version the regulator approved, if any: the plan that data is held against.</summary>
+    public static int? ApprovedVersion(IReadOnlyDictionary<int, QualityPlanDecision> decisions) =>
+        decisions.Values.Where(d => d.Decision == QualityPlanRules.Approved).Select(d => (int?)d.Version).Max();
+
     /// <summary>The named version (the latest when null) as the API shows it; null when there is none.</summary>
     public async Task<QualityPlanView?> ViewAsync(string uscc, int year, int? version, CancellationToken cancellationToken)
     {
@@ -187,7 +191,7 @@ public sealed class QualityPlanStore(StorageClients storage)
         var shown = version is { } n ? versions.FirstOrDefault(v => v.Version == n) : versions[^1];
         if (shown is null) return null;
         var decision = decisions.GetValueOrDefault(shown.Version);
-        int? approved = decisions.Values.Where(d => d.Decision == QualityPlanRules.Approved).Select(d => (int?)d.Version).Max();
+        var approved = ApprovedVersion(decisions);
         return new QualityPlanView(shown.Uscc, shown.Year, shown.Version, decision?.Decision ?? QualityPlanRules.Submitted, shown.Plan, shown.SubmittedBy, shown.SubmittedAt,
             shown.RetainUntil, decision, versions[^1].Version, approved);
     }
@@ -303,7 +307,7 @@ public sealed class QualityTestReportEndpoints : IHttpFunction
         }
 
         var (versions, decisions) = await plans.ReadAsync(unit.Uscc, year, cancellationToken);
-        var approved = decisions.Values.Where(d => d.Decision == QualityPlanRules.Approved).Select(d => d.Version).DefaultIfEmpty(0).Max();
+        var approved = QualityPlanStore.ApprovedVersion(decisions);
         var plan = versions.FirstOrDefault(v => v.Version == approved) ?? versions.LastOrDefault();
         if (plan is null) return Problems.Unprocessable($"Unit {unit.Uscc} has no {year} data-quality control plan; file it first (PUT /api/units/{unit.Uscc}/quality-plans/{year}), naming what it measures.");
         var fuel = request.Fuel?.Trim() ?? "";

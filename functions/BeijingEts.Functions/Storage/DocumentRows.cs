@@ -39,13 +39,16 @@ public static class DocumentRows
         var found = new Dictionary<string, T>(StringComparer.Ordinal);
         if (rows.Count == 0) return found;
         var wanted = rows.ToHashSet(StringComparer.Ordinal);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {rows.Min(StringComparer.Ordinal)} and RowKey le {rows.Max(StringComparer.Ordinal)}");
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        await foreach (var row in table.QueryAsync<TableEntity>(RowRange(partition, rows), cancellationToken: cancellationToken))
         {
             if (wanted.Contains(row.RowKey)) found[row.RowKey] = Read<T>(row);
         }
         return found;
     }
+
+    /// <summary>The filter for the rows of one partition from the least to the greatest of the named row keys (rows between them included).</summary>
+    public static string RowRange(string partition, IReadOnlyCollection<string> rows) =>
+        TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {rows.Min(StringComparer.Ordinal)} and RowKey le {rows.Max(StringComparer.Ordinal)}");
 
     public static TableEntity Entity<T>(string partition, string row, T document) => new(partition, row) { [Column] = JsonSerializer.Serialize(document, Json) };
 

@@ -33,11 +33,17 @@ public sealed class ComplianceService(ConfirmationStore confirmations, Surrender
         var views = new Dictionary<string, ComplianceView>(StringComparer.Ordinal);
         foreach (var unit in units)
         {
-            var record = records.GetValueOrDefault(unit);
-            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending)) record = await surrenders.ViewAsync(record, cancellationToken);
-            views[unit] = ComplianceView.Of(unit, year, confirmedByUnit.GetValueOrDefault(unit), record, schedule, now, await yearSuccessions.ForUnitAsync(unit, cancellationToken));
+            views[unit] = await ViewAsync(unit, year, confirmedByUnit.GetValueOrDefault(unit), records.GetValueOrDefault(unit), schedule, now, yearSuccessions, cancellationToken);
         }
         return views;
+    }
+
+    /// <summary>A unit's standing from what was read for it: its surrender record shown with the outcomes of any items still pending.</summary>
+    private async Task<ComplianceView> ViewAsync(string unit, int year, ConfirmedEmissions? confirmed, SurrenderRecord? record, CycleSchedule? schedule, DateTimeOffset now,
+        SuccessionObligations.YearSuccessions yearSuccessions, CancellationToken cancellationToken)
+    {
+        if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending)) record = await surrenders.ViewAsync(record, cancellationToken);
+        return ComplianceView.Of(unit, year, confirmed, record, schedule, now, await yearSuccessions.ForUnitAsync(unit, cancellationToken));
     }
 
     /// <summary>
@@ -55,18 +61,9 @@ public sealed class ComplianceService(ConfirmationStore confirmations, Surrender
         var schedule = await schedules.FindAsync(year, cancellationToken);
         var now = clock.GetUtcNow();
         var views = new List<ComplianceView>(keyUnits.Count);
-        foreach (var unit in keyUnits)
+        foreach (var unit in keyUnits.Select(u => u.Uscc).Concat(yearSuccessions.Successors.Where(s => keyUnits.All(u => u.Uscc != s)).Order(StringComparer.Ordinal)))
         {
-            var record = surrendered.GetValueOrDefault(unit.Uscc);
-            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending)) record = await surrenders.ViewAsync(record, cancellationToken);
-            views.Add(ComplianceView.Of(unit.Uscc, year, confirmed.GetValueOrDefault(unit.Uscc), record, schedule, now, await yearSuccessions.ForUnitAsync(unit.Uscc, cancellationToken)));
-        }
-        foreach (var successor in yearSuccessions.Successors.Where(s => views.All(v => v.Unit != s)).Order(StringComparer.Ordinal))
-        {
-            var record = surrendered.GetValueOrDefault(successor);
-            if (record is not null && record.Items.Any(i => i.State == SurrenderItemState.Pending)) record = await surrenders.ViewAsync(record, cancellationToken);
-            views.Add(ComplianceView.Of(successor, year, confirmed.GetValueOrDefault(successor), record, schedule, now,
-                await yearSuccessions.ForUnitAsync(successor, cancellationToken)));
+            views.Add(await ViewAsync(unit, year, confirmed.GetValueOrDefault(unit), surrendered.GetValueOrDefault(unit), schedule, now, yearSuccessions, cancellationToken));
         }
         return views;
     }
