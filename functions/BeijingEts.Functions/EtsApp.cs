@@ -12,6 +12,7 @@ using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Market;
 using BeijingEts.Functions.Reporting;
+using BeijingEts.Functions.Supervision;
 using BeijingEts.Functions.Surrender;
 using BeijingEts.Functions.Uploads;
 using BeijingEts.Functions.Verification;
@@ -53,6 +54,7 @@ public static class EtsApp
         services.AddAllocation();
         services.AddUploads();
         services.AddReporting();
+        services.AddSupervision();
         services.AddVerification();
         services.AddSurrender();
         services.AddMarket();

@@ -49,6 +49,7 @@ var tables = [
   'reportattachments'
   'monthlydata'
   'qualityplans'
+  'checks'
   'surrenders'
   'cycles'
   'cyclesteps'

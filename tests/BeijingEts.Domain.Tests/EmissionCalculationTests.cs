@@ -34,6 +34,30 @@ public sealed class EmissionCalculationTests
         Assert.Equal(309.6m, decimal.Round(line.EmissionsT, 1)); // 100 × 42.652 × 0.0202 × 0.98 × 44/12 = 309.591
     }
 
+    [Fact]
+    public void Compute_UsesTheUnitsMeasuredFactorsWhereGiven_AndTheDefaultsElsewhere()
+    {
+        var factors = Factors with { Fuels = new Dictionary<string, FuelFactor> { ["diesel"] = new("t", 42.652m, 0.0202m, 0.98m) } };
+        var measured = Report() with { Fuels = [new FuelUse("diesel", 100m, "t", NcvGJPerUnit: 43m, CarbonContentTCPerGJ: 0.02m)] };
+
+        var line = EmissionCalculation.Compute(measured, factors).FuelLines.Single();
+
+        Assert.Equal((43m, 0.02m, 0.98m), (line.NcvGJPerUnit, line.CarbonContentTCPerGJ, line.OxidationRate));
+        Assert.Equal(309.0m, decimal.Round(line.EmissionsT, 1)); // 100 × 43 × 0.02 × 0.98 × 44/12 = 309.04
+    }
+
+    [Fact]
+    public void Validate_RefusesMeasuredFactorsOutOfRange()
+    {
+        var report = Report() with { Fuels = [new FuelUse("diesel", 1m, "t", NcvGJPerUnit: 0m, CarbonContentTCPerGJ: -1m, OxidationRate: 1.2m)] };
+
+        var problems = EmissionCalculation.Validate(report, Factors);
+
+        Assert.Contains(problems, p => p.Contains("fuels[0].ncvGJPerUnit", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("fuels[0].carbonContentTCPerGJ", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("fuels[0].oxidationRate", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(100, 30, 35)]  // (100 − 30) × 0.5
     [InlineData(100, 150, 0)]  // non-fossil beyond purchases: not below 0 (Art. 21)

@@ -2,7 +2,11 @@ using BeijingEts.Domain.Ledger;
 
 namespace BeijingEts.Domain.Reporting;
 
-public sealed record FuelUse(string Fuel, decimal Quantity, string Unit);
+/// <summary>
+/// One fuel's use: its quantity, and any factor the unit measured itself under its data-quality control plan (Art. 22)
+/// instead of the year's default (net calorific value, carbon content, oxidation rate).
+/// </summary>
+public sealed record FuelUse(string Fuel, decimal Quantity, string Unit, decimal? NcvGJPerUnit = null, decimal? CarbonContentTCPerGJ = null, decimal? OxidationRate = null);
 
 public sealed record ProcessEmission(string Source, decimal EmissionsT);
 
@@ -35,7 +39,7 @@ public sealed record EmissionResult(IReadOnlyList<FuelLineResult> FuelLines, IRe
 public static class EmissionCalculation
 {
     /// <summary>
-    /// Per fuel line quantity × NCV × carbon content × oxidation rate × 44/12; indirect is purchased electricity less
+    /// Per fuel line quantity × NCV × carbon content × oxidation rate × 44/12 (each the unit's measured value where it gives one, else the year's default); indirect is purchased electricity less
     /// non-fossil electricity (not below 0, Art. 21 para 1) × the grid factor, plus heat × the heat factor. Decimals are
     /// kept per line; direct and indirect are rounded half-up to whole tonnes at the end and the total is their sum.
     /// </summary>
@@ -44,8 +48,9 @@ public static class EmissionCalculation
         var lines = report.Fuels.Select(f =>
         {
             var factor = factors.Fuels[f.Fuel];
-            var emissions = f.Quantity * factor.NcvGJPerUnit * factor.CarbonContentTCPerGJ * factor.OxidationRate * 44m / 12m; // CO2 per carbon, by molar mass
-            return new FuelLineResult(f.Fuel, f.Quantity, f.Unit, factor.NcvGJPerUnit, factor.CarbonContentTCPerGJ, factor.OxidationRate, emissions);
+            var (ncv, carbon, oxidation) = (f.NcvGJPerUnit ?? factor.NcvGJPerUnit, f.CarbonContentTCPerGJ ?? factor.CarbonContentTCPerGJ, f.OxidationRate ?? factor.OxidationRate);
+            var emissions = f.Quantity * ncv * carbon * oxidation * 44m / 12m; // CO2 per carbon, by molar mass
+            return new FuelLineResult(f.Fuel, f.Quantity, f.Unit, ncv, carbon, oxidation, emissions);
         }).ToList();
         var direct = lines.Sum(l => l.EmissionsT) + report.Processes.Sum(p => p.EmissionsT);
         var netElectricity = Math.Max(0m, report.PurchasedElectricityMWh - report.NonFossilElectricityMWh);
@@ -91,6 +96,9 @@ public static class EmissionCalculation
                 problems.Add($"fuels[{i}].unit '{line.Unit}' does not match {line.Fuel}, which is reported in '{factor.Unit}'.");
             }
             if (line.Quantity < 0) problems.Add($"fuels[{i}].quantity is {line.Quantity}; it cannot be negative.");
+            if (line.NcvGJPerUnit <= 0) problems.Add($"fuels[{i}].ncvGJPerUnit is {line.NcvGJPerUnit}; a measured net calorific value must be above 0 (leave it out to use the default).");
+            if (line.CarbonContentTCPerGJ <= 0) problems.Add($"fuels[{i}].carbonContentTCPerGJ is {line.CarbonContentTCPerGJ}; a measured carbon content must be above 0 (leave it out to use the default).");
+            if (line.OxidationRate is <= 0 or > 1) problems.Add($"fuels[{i}].oxidationRate is {line.OxidationRate}; a measured oxidation rate must be above 0 and at most 1 (leave it out to use the default).");
         }
         foreach (var fuel in report.Fuels.GroupBy(f => f.Fuel).Where(g => g.Count() > 1)) problems.Add($"fuels lists '{fuel.Key}' more than once; give one line per fuel.");
         for (var i = 0; i < report.Processes.Count; i++)

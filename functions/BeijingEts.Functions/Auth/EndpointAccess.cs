@@ -14,6 +14,8 @@ public enum ScopeKind
     Verifier,
     /// <summary>The route value is an account or funds holder: a unit or participant only for its own (else 404, as the handlers answer).</summary>
     Holder,
+    /// <summary>The route value is a district: a district bureau only for its own (else 403).</summary>
+    District,
     /// <summary>The handler checks the scope on the resource it loads (a removal's unit, an order's trader).</summary>
     Loaded,
 }
@@ -31,6 +33,8 @@ public sealed record EndpointRule(string Method, string Route, IReadOnlyList<str
     public EndpointRule ForVerifier(string routeValue = "uscc") => this with { Scope = ScopeKind.Verifier, RouteValue = routeValue };
 
     public EndpointRule ForHolder(string routeValue) => this with { Scope = ScopeKind.Holder, RouteValue = routeValue };
+
+    public EndpointRule ForDistrict(string routeValue = "district") => this with { Scope = ScopeKind.District, RouteValue = routeValue };
 
     public EndpointRule CheckedOnLoad() => this with { Scope = ScopeKind.Loaded };
 }
@@ -125,6 +129,7 @@ public static partial class EndpointAccess
         Allow("GET /units/{uscc}/quality-plans/{year}", UnitReaders).ForUnit(),
         Allow("GET /units/{uscc}/quality-plans/{year}/versions/{version}", UnitReaders).ForUnit(),
         Allow("POST /units/{uscc}/quality-plans/{year}/decision", Regulator),
+        Allow("GET /units/{uscc}/checks", UnitReaders).ForUnit(),
         Allow("POST /units/{uscc}/quality-plans/{year}/test-reports", Unit).ForUnit(),
         Allow("GET /units/{uscc}/quality-plans/{year}/test-reports", UnitReaders).ForUnit(),
 
@@ -144,6 +149,15 @@ public static partial class EndpointAccess
         Allow("GET /units/{uscc}/surrenders/{year}", UnitReaders).ForUnit(),
         Allow("GET /units/{uscc}/compliance/{year}", UnitReaders).ForUnit(),
         Allow("GET /compliance/{year}", Regulator),
+
+        // Art. 9, 23: district bureaus' checks
+        Allow("GET /districts/{district}/checks", Regulator, District).ForDistrict(),
+        Allow("GET /checks", Regulator),
+        Allow("GET /checks/{checkId}", Regulator, District, Unit).CheckedOnLoad(),
+        Allow("POST /checks/{checkId}/findings", District).CheckedOnLoad(),
+        Allow("POST /checks/{checkId}/correction-requests", District).CheckedOnLoad(),
+        Allow("POST /checks/{checkId}/sign-off", District).CheckedOnLoad(),
+        Allow("GET /lists/{year}/district-checks", Regulator),
 
         // The yearly cycle
         Allow("PUT /cycles/{year}/schedule", Regulator),
@@ -217,6 +231,7 @@ public static partial class EndpointAccess
                 ScopeKind.Unit => $"`{{{rule.RouteValue}}}`: the unit itself, the unit's district",
                 ScopeKind.Verifier => $"`{{{rule.RouteValue}}}`: the body itself",
                 ScopeKind.Holder => $"`{{{rule.RouteValue}}}`: a unit or participant for its own",
+                ScopeKind.District => $"`{{{rule.RouteValue}}}`: a district bureau for its own",
                 ScopeKind.Loaded => "checked on the loaded resource",
                 _ => "",
             };

@@ -42,6 +42,8 @@ public sealed class EndpointScopeHandler(UnitStore units) : AuthorizationHandler
             ScopeKind.Unit when value is not null => await UnitFailureAsync(user, value, http.RequestAborted),
             ScopeKind.Verifier when value is not null && user.IsInRole(Roles.Verifier) && !SameId(user.FindFirstValue(EtsClaims.VerifierId), value) =>
                 new ScopeFailure(this, $"A verification body acts only for itself; your token is for {user.FindFirstValue(EtsClaims.VerifierId)}, not {value}.", hidden: true),
+            ScopeKind.District when value is not null && user.IsInRole(Roles.District) && !UnitAccess.IsDistrictOf(user, value) =>
+                new ScopeFailure(this, $"A district bureau works on its own district's queue; your token is for {user.FindFirstValue(EtsClaims.District)}, not {value}.", hidden: false),
             ScopeKind.Holder when value is not null && (user.IsInRole(Roles.Unit) || user.IsInRole(Roles.Participant)) && !SameId(Market.MarketAccess.Trader(user), value) =>
                 new ScopeFailure(this, $"No account {value} that you may see.", hidden: true),
             _ => null,

@@ -13,7 +13,7 @@ public sealed record PublishOutcome(ListRevision Revision, bool Unchanged);
 /// freezes it as a new revision, unless it is the same as the latest one.
 /// </summary>
 public sealed class ListPublisher(
-    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, AuditLog audit, TimeProvider clock)
+    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, Supervision.DistrictCheckService checks, AuditLog audit, TimeProvider clock)
 {
     public async Task<PublishOutcome> PublishAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
@@ -34,6 +34,9 @@ public sealed class ListPublisher(
         await lists.WriteAsync(revision, entries, cancellationToken);
         await lists.MarkPublishedAsync(revision, etag, cancellationToken);
         await audit.RecordAsync(actor, "list.published", $"lists/{year}", latest, revision, cancellationToken);
+        // Art. 9 para 1: each district confirms the changes in its units from the previous year's list.
+        var previous = await lists.LatestRevisionAsync(year - 1, cancellationToken) is { } last ? await lists.EntriesAsync(year - 1, last.Revision, cancellationToken) : null;
+        await checks.ListPublishedAsync(revision, entries, previous, await allUnits, cancellationToken);
         return new PublishOutcome(revision, Unchanged: false);
     }
 

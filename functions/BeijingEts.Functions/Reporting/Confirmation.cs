@@ -20,10 +20,12 @@ public enum ConfirmationBasis
 /// <summary>
 /// A key unit's annual emissions as the regulator confirmed them (Art. 23): the figure surrender is measured against,
 /// and with the activity of the report version it rests on, what the verified allocation is computed from.
+/// <c>DistrictCheck</c> is where the district's preliminary check of the verification stood when it was confirmed
+/// ("pending" before its sign-off, else its outcome); <c>ReviewRequested</c> says which district finding came after it.
 /// </summary>
 public sealed record ConfirmedEmissions(
     string Uscc, int Year, Tonnes ConfirmedEmissionsT, ConfirmationBasis Basis, string? Reason, int ReportVersion, Tonnes ReportedEmissionsT,
-    IReadOnlyList<ActivityLine> Activity, DateTimeOffset ConfirmedAt, string ConfirmedBy);
+    IReadOnlyList<ActivityLine> Activity, DateTimeOffset ConfirmedAt, string ConfirmedBy, string? DistrictCheck = null, string? ReviewRequested = null);
 
 /// <summary>The confirmations table: one row per year and unit, the year's partition read whole by the verified allocation.</summary>
 public sealed class ConfirmationStore(StorageClients storage)
@@ -111,19 +113,25 @@ public sealed class ConfirmEmissions : IHttpFunction
                 confirmed, actor, cancellationToken);
             return ProposalReceipt.Accepted(proposal);
         }
-        await confirmations.SaveAsync(confirmed, actor, cancellationToken);
-        return TypedResults.Ok(confirmed);
+        return TypedResults.Ok(await confirmations.SaveAsync(confirmed, actor, cancellationToken));
     }
 }
 
 /// <summary>Records a confirmation, with its audit row (the before image is the confirmation it replaces).</summary>
-public sealed class EmissionConfirmations(ConfirmationStore confirmations, AuditLog audit)
+public sealed class EmissionConfirmations(ConfirmationStore confirmations, UnitStore units, Supervision.DistrictCheckService checks, AuditLog audit)
 {
-    public async Task SaveAsync(ConfirmedEmissions confirmed, Actor actor, CancellationToken cancellationToken)
+    public async Task<ConfirmedEmissions> SaveAsync(ConfirmedEmissions confirmed, Actor actor, CancellationToken cancellationToken)
     {
         var before = await confirmations.FindAsync(confirmed.Year, confirmed.Uscc, cancellationToken);
+        // Allowed before the district signs its check off, but recorded as such (Art. 23).
+        var district = (await units.FindAsync(confirmed.Uscc, cancellationToken))?.Unit.District;
+        confirmed = confirmed with
+        {
+            DistrictCheck = district is null ? null : await checks.ConfirmationStateAsync(confirmed.Uscc, district, confirmed.Year, cancellationToken), ReviewRequested = null,
+        };
         await confirmations.PutAsync(confirmed, cancellationToken);
         await audit.RecordAsync(actor, "emissions.confirmed", $"units/{confirmed.Uscc}/reports/{confirmed.Year}", before, confirmed, cancellationToken);
+        return confirmed;
     }
 }
 

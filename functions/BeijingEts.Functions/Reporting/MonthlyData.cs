@@ -112,7 +112,7 @@ public sealed class MonthlyDataEndpoints : IHttpFunction
 
     private static async Task<Results<Created<MonthlyRecord>, ProblemHttpResult>> PutAsync(
         string uscc, string month, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, EmissionFactorStore factorStore,
-        MonthlyDataStore monthly, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        MonthlyDataStore monthly, Supervision.DistrictCheckService checks, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "Monthly data is submitted by the unit itself.", cancellationToken);
         if (unit is null) return problem!;
@@ -147,6 +147,8 @@ public sealed class MonthlyDataEndpoints : IHttpFunction
             data.Fuels, data.Processes, data.PurchasedElectricityMWh, data.PurchasedHeatGJ, data.NonFossilElectricityMWh, data.NonFossilEvidence?.Trim(), data.Activity,
             materials, factorsYear, result.DirectEmissionsT, result.IndirectEmissionsT, result.TotalEmissionsT), cancellationToken);
         await audit.RecordAsync(actor, "monthly-data.submitted", $"units/{unit.Uscc}/monthly/{label}", null, new { added.Revision, added.TotalEmissionsT }, cancellationToken);
+        // Art. 23 para 2: the district checks a key unit's month against its supporting materials and its plan.
+        if (entry.Category == Categories.Key) await checks.MonthlyRevisionAsync(added, unit.District, cancellationToken);
         return TypedResults.Created($"/api/units/{unit.Uscc}/monthly/{label}?revision={added.Revision}", added);
     }
 

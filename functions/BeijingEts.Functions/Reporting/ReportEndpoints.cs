@@ -28,7 +28,7 @@ public sealed class PutAnnualReport : IHttpFunction
 
     private static async Task<Results<Created<ReportVersion>, ProblemHttpResult>> HandleAsync(
         string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, EmissionFactorStore factorStore,
-        ReportStore reports, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        ReportStore reports, Supervision.DistrictCheckService checks, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "Annual reports are submitted by the unit itself.", cancellationToken);
         if (unit is null) return problem!;
@@ -48,6 +48,9 @@ public sealed class PutAnnualReport : IHttpFunction
             result.DirectEmissionsT, result.IndirectEmissionsT, result.TotalEmissionsT, result, report), cancellationToken);
         await audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
             new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken);
+        // A general reporting unit's report is checked by its district (Art. 23); a key unit's new version answers a correction its district asked for.
+        var entry = await reporting.EntryAsync(unit.Uscc, year, cancellationToken);
+        await checks.ReportFiledAsync(unit.Uscc, unit.District, year, added.Version, general: entry?.Category == Categories.Reporting, cancellationToken);
         return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/versions/{added.Version}", added);
     }
 }

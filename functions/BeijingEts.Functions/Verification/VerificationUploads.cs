@@ -106,8 +106,8 @@ public static class VerificationDocumentChecks
 /// with the reason, until the unit engages again; one over its size limit is refused before it is read or kept
 /// (RecordBlobArrival). An upload through a superseded engagement's link, or a repeated event, changes nothing.
 /// </summary>
-public sealed class VerificationUploads(StorageClients storage, VerificationStore verifications, VerificationSettings settings, AuditLog audit,
-    TimeProvider clock, ILogger<VerificationUploads> logger) : IUploadHandler
+public sealed class VerificationUploads(StorageClients storage, VerificationStore verifications, VerificationSettings settings, Supervision.DistrictCheckService checks,
+    AuditLog audit, TimeProvider clock, ILogger<VerificationUploads> logger) : IUploadHandler
 {
     public string Prefix => VerificationPaths.Root;
 
@@ -184,6 +184,8 @@ public sealed class VerificationUploads(StorageClients storage, VerificationStor
             _ => "verification.document-received",
         };
         await audit.RecordAsync(Actor.System(nameof(VerificationUploads)), action, $"units/{uscc}/reports/{year}", before, after, cancellationToken);
+        // The district's preliminary check (初步检查) of the accepted verification, before the regulator confirms (Art. 23).
+        if (after.Status == VerificationStatus.Accepted) await checks.VerificationAcceptedAsync(uscc, year, after.ReportVersion, engagement, cancellationToken);
     }
 
     /// <summary>Whether the engagement still waits for this kind of document.</summary>

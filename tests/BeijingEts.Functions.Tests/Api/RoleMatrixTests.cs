@@ -36,6 +36,7 @@ public class OneUnitFixture : EtsAppFixture, IAsyncLifetime
         "month" => "2026-01",
         "version" => "1",
         "product" => "BEA",
+        "district" => District,
         _ => "matrix-1",
     };
 
@@ -130,7 +131,7 @@ public sealed class RoleMatrixTests(RoleMatrixFixture app) : IClassFixture<RoleM
         };
         var wrong = new List<string>();
         var checkedCount = 0;
-        foreach (var endpoint in app.Endpoints.Where(e => e.Rule!.Scope is ScopeKind.Unit or ScopeKind.Holder or ScopeKind.Verifier))
+        foreach (var endpoint in app.Endpoints.Where(e => e.Rule!.Scope is ScopeKind.Unit or ScopeKind.Holder or ScopeKind.Verifier or ScopeKind.District))
         {
             foreach (var (role, client) in outsiders.Where(o => endpoint.Rule!.Roles.Contains(o.Key) && Applies(endpoint.Rule.Scope, o.Key)))
             {
@@ -176,6 +177,7 @@ public sealed class RoleMatrixTests(RoleMatrixFixture app) : IClassFixture<RoleM
         ScopeKind.Unit => role is Roles.Unit or Roles.District,
         ScopeKind.Holder => role is Roles.Unit or Roles.Participant,
         ScopeKind.Verifier => role is Roles.Verifier,
+        ScopeKind.District => role is Roles.District,
         _ => false,
     };
 }
