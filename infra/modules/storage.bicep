@@ -50,6 +50,7 @@ var tables = [
   'monthlydata'
   'qualityplans'
   'checks'
+  'cases'
   'surrenders'
   'cycles'
   'cyclesteps'

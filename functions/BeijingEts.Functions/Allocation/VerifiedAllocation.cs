@@ -30,13 +30,16 @@ public sealed class RunVerifiedAllocation : IHttpFunction
 
 public sealed class VerifiedAllocationService(
     AllocationPlanStore plans, PublishedListStore lists, StatisticsStore statistics, ConfirmationStore confirmations, AllocationStore allocations,
-    AllocationPayout payout, TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, AuditLog audit, TimeProvider clock,
+    AllocationPayout payout, TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, Supervision.CaseStore cases, AuditLog audit, TimeProvider clock,
     ILogger<VerifiedAllocationService> logger)
 {
-    private sealed record Settlement(ListEntry Unit, UnitAllocation? Before, string Method, Tonnes Verified, Tonnes DeductedFromPreviousYear)
+    private sealed record Settlement(ListEntry Unit, UnitAllocation? Before, string Method, Tonnes Verified, Tonnes DeductedFromPreviousYear,
+        IReadOnlyList<Supervision.CaseDeduction> ForCases)
     {
+        public Tonnes DeductedForCases => ForCases.Aggregate(Tonnes.Zero, (sum, d) => sum + d.Quantity);
+
         /// <summary>Positive: a top-up; negative: a claw-back.</summary>
-        public Tonnes Difference => Verified - (Before?.PreAllocated ?? Tonnes.Zero) - DeductedFromPreviousYear;
+        public Tonnes Difference => Verified - (Before?.PreAllocated ?? Tonnes.Zero) - DeductedFromPreviousYear - DeductedForCases;
     }
 
     public async Task<Results<Ok<RunVerifiedAllocation.Answer>, ProblemHttpResult>> RunAsync(int year, Actor actor, CancellationToken cancellationToken)
@@ -49,6 +52,8 @@ public sealed class VerifiedAllocationService(
         var inputs = await AllocationInputs.LoadAsync(plan, [year], statistics, confirmations, cancellationToken);
         var existing = (await allocations.ReadYearAsync(year, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
         var previous = (await allocations.ReadYearAsync(year - 1, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
+        // Deductions decided in enforcement cases for a surrender shortfall (Art. 29) come off this year's allocation like a carried claw-back.
+        var deductions = await cases.DeductionsAsync(year, cancellationToken);
         var failures = new List<AllocationFailure>();
         var toSettle = new List<Settlement>();
         foreach (var unit in keyUnits)
@@ -66,7 +71,8 @@ public sealed class VerifiedAllocationService(
                 failures.Add(new(unit.Uscc, failure));
                 continue;
             }
-            toSettle.Add(new Settlement(unit, before, method!, basis, previous.TryGetValue(unit.Uscc, out var last) ? last.CarriedDeduction ?? Tonnes.Zero : Tonnes.Zero));
+            toSettle.Add(new Settlement(unit, before, method!, basis, previous.TryGetValue(unit.Uscc, out var last) ? last.CarriedDeduction ?? Tonnes.Zero : Tonnes.Zero,
+                deductions.GetValueOrDefault(unit.Uscc) ?? []));
         }
         var verifiedBefore = existing.Values.Aggregate(Tonnes.Zero, (sum, a) => sum + (a.Verified ?? Tonnes.Zero));
         var verifiedTotal = toSettle.Aggregate(verifiedBefore, (sum, s) => sum + s.Verified);
@@ -89,6 +95,7 @@ public sealed class VerifiedAllocationService(
                 Method = s.Method, Basis = s.Verified, Verified = s.Verified, Failure = null,
                 TopUp = s.Difference.Value > 0 ? s.Difference : Tonnes.Zero, ClawBack = claw, ClawedBack = taken,
                 DeductedFromPreviousYear = s.DeductedFromPreviousYear, CarriedDeduction = claw - taken, ReceivedOn = today, VerifiedOn = today,
+                DeductedForCases = s.ForCases.Count > 0 ? s.DeductedForCases : null, DeductionCases = s.ForCases.Count > 0 ? s.ForCases.Select(d => d.CaseId).ToList() : null,
             };
         }).ToList();
         await allocations.PutManyAsync(settled, cancellationToken);

@@ -159,6 +159,18 @@ public static partial class EndpointAccess
         Allow("POST /checks/{checkId}/sign-off", District).CheckedOnLoad(),
         Allow("GET /lists/{year}/district-checks", Regulator),
 
+        // Art. 23, 25, 29, 30, 33: enforcement cases; a party sees its own, a district its units' (checked on the loaded case)
+        Allow("POST /cases", Regulator, District, Verifier).CheckedOnLoad(), // a district proposes about its units, a body reports about a unit it verifies
+        Allow("GET /cases", Regulator, District, Unit, Participant, Verifier).CheckedOnLoad(),
+        Allow("GET /cases/{caseId}", Regulator, District, Unit, Participant, Verifier).CheckedOnLoad(),
+        Allow("POST /cases/{caseId}/accept", Regulator),
+        Allow("POST /cases/{caseId}/requests", Regulator),
+        Allow("POST /cases/{caseId}/requests/{number}/documents", Unit, Participant, Verifier).CheckedOnLoad(),
+        Allow("POST /cases/{caseId}/inspections", Regulator, District).CheckedOnLoad(),
+        Allow("POST /cases/{caseId}/decision", Regulator),
+        Allow("POST /cases/{caseId}/close", Regulator),
+        Allow("POST /cases/{caseId}/reopen", Regulator),
+
         // The yearly cycle
         Allow("PUT /cycles/{year}/schedule", Regulator),
         Allow("GET /cycles/{year}/schedule", Anyone),

@@ -45,7 +45,8 @@ public enum StepScope
 /// </summary>
 public sealed class CyclePhases(
     PublishedListStore lists, PreAllocationService preAllocation, VerifiedAllocationService verifiedAllocation, AllocationStore allocations,
-    TransactionStore transactions, ReportStore reports, VerificationStore verifications, ConfirmationStore confirmations, ComplianceService compliance)
+    TransactionStore transactions, ReportStore reports, VerificationStore verifications, ConfirmationStore confirmations, ComplianceService compliance,
+    Supervision.CaseService cases)
 {
     private static readonly Actor Orchestration = Actor.System("yearly-cycle");
 
@@ -139,6 +140,8 @@ public sealed class CyclePhases(
             case CyclePhase.Assessment:
                 var view = inputs.Compliance.GetValueOrDefault(uscc) ?? await compliance.ForUnitAsync(uscc, year, cancellationToken);
                 if (view.PendingT > 0) return new StepResult.NotYet($"{view.PendingT} t of surrenders are still settling");
+                // The frozen non-compliant list: a case per unit and year (Art. 29), for the regulator to decide.
+                if (view is { Status: ComplianceStatus.NonCompliant, ShortfallT: > 0 }) await cases.OpenForNonComplianceAsync(year, uscc, view.ShortfallT.Value, cancellationToken);
                 return new StepResult.Done(view.Status switch
                 {
                     ComplianceStatus.Compliant => "compliant",

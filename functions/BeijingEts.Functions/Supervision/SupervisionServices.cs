@@ -6,5 +6,7 @@ public static class SupervisionServices
         .AddSingleton(sp => CheckSettings.From(sp.GetRequiredService<IConfiguration>()))
         .AddSingleton<DistrictCheckStore>()
         .AddSingleton<PlanFindings>()
-        .AddSingleton<DistrictCheckService>();
+        .AddSingleton<DistrictCheckService>()
+        .AddSingleton<CaseStore>()
+        .AddSingleton<CaseService>();
 }

@@ -178,6 +178,11 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
         await Eventually.HoldsAsync(async () => Phase(await StatusAsync(year), "assessment").GetProperty("done").GetInt32() == 4, "every key unit is assessed");
         var frozen = (await _cycle.Regulator.GetFromJsonAsync<JsonElement>($"/api/cycles/{year}/non-compliant", Ct)).EnumerateArray().Select(s => s.GetProperty("unit").GetString()).ToHashSet();
         Assert.Equal(new HashSet<string?> { key[1], key[2], key[3] }, frozen);
+        // Each unit on the frozen list has its enforcement case for the year (Art. 29), once.
+        var cases = (await _cycle.Regulator.GetFromJsonAsync<JsonElement>("/api/cases?status=open", Ct)).EnumerateArray()
+            .Where(c => c.GetProperty("source").GetString() == "non-compliance" && c.GetProperty("year").GetInt32() == year).ToList();
+        Assert.Equal(frozen, cases.Select(c => c.GetProperty("party").GetProperty("id").GetString()).ToHashSet());
+        Assert.Equal(5000, cases.Single(c => c.GetProperty("party").GetProperty("id").GetString() == key[1]).GetProperty("shortfallT").GetInt64());
         Assert.Equal(At(8), (await StatusAsync(year)).GetProperty("nextTimer").GetDateTimeOffset());
         var closed = await AtPhaseAsync(year, At(8), "closed");
         var path = closed.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("to").GetString()).Distinct().ToList();
