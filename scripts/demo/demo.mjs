@@ -70,20 +70,22 @@ const gasPerTonne = 389.31 * 0.01532 * 0.99 * 44 / 12; // t CO2 per 10^4 Nm3 on 
 
 // ---- the year ----
 // A year whose statistics no earlier demo touched: an earlier demo of year Y imported Y-2..Y and published Y's list.
-const taken = async (y) => (await call("GET", `/lists/${y}`, undefined, regulator, { ok: false })).status !== 404
+// The year after it is reported too (an enforcement deduction comes off its allocation), so it must have ended.
+const taken = async (y) => (await Promise.all([y, y + 1].map((c) => call("GET", `/lists/${c}`, undefined, regulator, { ok: false })))).some((r) => r.status !== 404)
   || (await Promise.all([y, y + 1, y + 2].map((c) => call("GET", `/cycles/${c}`, undefined, regulator, { ok: false })))).some((r) => r.status !== 404);
-let year = new Date().getUTCFullYear() - 1;
+let year = new Date().getUTCFullYear() - 2;
 while (await taken(year)) {
   if (--year < 2015) throw new Error("Every demo year is used in this storage: stop run.sh, remove .data/azurite, start it again.");
 }
 log(`Demo year ${year}: ${unitCount} units, one schedule step every ${stepSeconds} s`);
 
+const districtOf = (u) => ["朝阳区", "海淀区", "丰台区"][u.i % 3];
 const units = Array.from({ length: unitCount }, (_, i) => {
   const isKey = i % 5 !== 4;
   return { i, uscc: uscc(), industry: industries[i % industries.length], isKey, emissions: isKey ? 6000 + ((i * 733) % 14000) : 2000 + ((i * 377) % 2500) };
 });
 for (const [y, register] of [[year - 2, true], [year - 1, false], [year, false]]) {
-  const rows = units.map((u) => `${u.uscc},演示单位${String(u.i).padStart(2, "0")},${["朝阳区", "海淀区", "丰台区"][u.i % 3]},${u.industry},5000,${y < year ? u.emissions + 500 : u.emissions},0`);
+  const rows = units.map((u) => `${u.uscc},演示单位${String(u.i).padStart(2, "0")},${districtOf(u)},${u.industry},5000,${y < year ? u.emissions + 500 : u.emissions},0`);
   await call("POST", `/lists/${y}/statistics`, `uscc,name,district,industry,energyConsumptionTce,directEmissionsT,indirectEmissionsT\n${rows.join("\n")}\n`, regulator, { type: "text/csv" });
   if (register) log(`Registered ${unitCount} units through the ${y} statistics import`);
 }
@@ -149,6 +151,26 @@ const testLink = (await call("POST", `/units/${planner.uscc}/quality-plans/${yea
 }, token("unit", planner.uscc))).body;
 await upload(testLink.uploadUrl, minimalPdf(`Test report ${planner.uscc} ${year} Q1`));
 log(`Unit ${planner.uscc}'s data-quality control plan: version 1 returned with reasons, version ${approvedPlan.version} ${approvedPlan.status}; a laboratory test report uploaded`);
+
+// District checks (Art. 9, 23): the planner's March data takes the default calorific value its plan says it measures;
+// its district records the finding, asks for a correction, the unit files the measured value, the district signs off.
+const bureau = token("district", districtOf(planner));
+const march = (ncvGJPerUnit) => ({ fuels: [{ fuel: "natural-gas", quantity: 120, unit: "10^4 Nm3", ncvGJPerUnit }], purchasedElectricityMWh: 75, supportingMaterials: ["gas invoices", "meter export"] });
+await call("PUT", `/units/${planner.uscc}/monthly/${year}-03`, march(undefined), token("unit", planner.uscc));
+const monthCheck = (await call("GET", `/districts/${encodeURIComponent(districtOf(planner))}/checks?kind=monthly-data&unit=${planner.uscc}`, undefined, bureau)).body.checks[0];
+log(`${districtOf(planner)} opened check ${monthCheck.checkId} (due ${monthCheck.dueOn}) with ${monthCheck.findings.length} finding(s) against the plan: ${monthCheck.findings.map((f) => f.text).join(" | ")}`);
+await call("POST", `/checks/${monthCheck.checkId}/findings`, { text: "March gas use is computed on the default calorific value, not the laboratory's." }, bureau);
+await call("POST", `/checks/${monthCheck.checkId}/correction-requests`, { text: "File March again with the measured calorific value from the Q1 test report." }, bureau);
+await call("PUT", `/units/${planner.uscc}/monthly/${year}-03`, march(391.2), token("unit", planner.uscc));
+const answered = (await call("GET", `/checks/${monthCheck.checkId}`, undefined, bureau)).body;
+const signed = (await call("POST", `/checks/${monthCheck.checkId}/sign-off`, { outcome: "passed", note: "Corrected in revision 2 with the measured value." }, bureau)).body;
+log(`The unit answered correction request 1 with revision ${answered.correctionRequests[0].answeredByRevision}; the district signed the month off: ${signed.outcome}`);
+const listChecks = (await call("GET", `/lists/${year}/district-checks`)).body;
+for (const d of listChecks.byDistrict) {
+  await call("POST", `/checks/${d.checkId}/findings`, { none: true }, token("district", d.district));
+  await call("POST", `/checks/${d.checkId}/sign-off`, { outcome: "passed", note: `${d.changes} change(s) confirmed and reported` }, token("district", d.district));
+}
+log(`List changes confirmed by ${(await call("GET", `/lists/${year}/district-checks`)).body.confirmed} of ${listChecks.districts} districts`);
 
 const objector = keyUnits[3];
 const objection = await call("POST", `/allocation/${year}/units/${objector.uscc}/objections`, { reason: "The 2-year base omits the new kiln line commissioned in Q4." }, token("unit", objector.uscc), { ok: false });
@@ -218,6 +240,42 @@ log(`Cycle closed. History: ${closed.history.map((h) => h.to).filter((p, i, all)
 for (const p of closed.phases) log(`  ${p.name.padEnd(20)} ${String(p.done).padStart(3)} done ${String(p.failed).padStart(3)} failed of ${p.total}`);
 const frozen = (await call("GET", `/cycles/${year}/non-compliant`)).body;
 log(`Non-compliant list frozen for enforcement (Art. 29): ${frozen.length} units`);
+
+// Enforcement (Art. 29): assessment opened a case per non-compliant unit; the regulator decides one with a deduction
+// from the next year's allocation, which that year's verified allocation takes.
+const cases = (await call("GET", "/cases?status=open")).body.filter((c) => c.source === "non-compliance" && c.year === year && reports.has(c.party.id));
+log(`${cases.length} enforcement cases opened from the non-compliant list`);
+const target = cases[0];
+if (target) {
+  const deductT = Math.min(target.shortfallT, 1000);
+  const decided = (await call("POST", `/cases/${target.caseId}/decision`, {
+    outcome: "penalty", legalBasis: "《北京市碳排放权交易管理办法》第二十九条", penalty: "As the applicable rules set; the amount is the regulator's, written here as decided.", deductT,
+  })).body;
+  await call("POST", `/cases/${target.caseId}/close`);
+  log(`Case ${target.caseId}: ${target.party.id} short ${target.shortfallT} t; decided ${decided.decision.outcome}, ${deductT} t off its ${decided.decision.deductFromYear} allocation; closed`);
+  const next = year + 1;
+  const rows = units.map((u) => `${u.uscc},演示单位${String(u.i).padStart(2, "0")},${districtOf(u)},${u.industry},5000,${u.emissions},0`);
+  await call("POST", `/lists/${next}/statistics`, `uscc,name,district,industry,energyConsumptionTce,directEmissionsT,indirectEmissionsT\n${rows.join("\n")}\n`, regulator, { type: "text/csv" });
+  await call("POST", `/lists/${next}/publish`);
+  await approved(await call("PUT", `/allocation/${next}/plan`, {
+    cap: 100_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
+    methods: Object.fromEntries(industries.map((i) => [i, { method: "historical-total", baseYears: [next - 2, next - 1], controlFactor: 0.98 }])),
+  }));
+  await call("POST", `/allocation/${next}/pre-allocation`);
+  await call("PUT", `/reference/${next}/emission-factors`, {
+    fuels: { "natural-gas": { unit: "10^4 Nm3", ncvGJPerUnit: 389.31, carbonContentTCPerGJ: 0.01532, oxidationRate: 0.99 } }, electricityTCO2PerMWh: 0.5703, heatTCO2PerGJ: 0.11,
+  });
+  const unit = units.find((u) => u.uscc === target.party.id);
+  const report = (await call("PUT", `/units/${unit.uscc}/reports/${next}`, {
+    fuels: [{ fuel: "natural-gas", quantity: Math.round((unit.emissions - 400) / gasPerTonne * 100) / 100, unit: "10^4 Nm3" }], processes: [], purchasedElectricityMWh: 900, purchasedHeatGJ: 0,
+    nonFossilElectricityMWh: 0, activity: [{ product: "output-t", quantity: unit.emissions * 2, unit: "t" }], declaration: { signedBy: "张伟", title: "法定代表人" },
+  }, token("unit", unit.uscc))).body;
+  await approved(await call("POST", `/units/${unit.uscc}/reports/${next}/confirmation`, { confirmedEmissions: report.totalEmissionsT, basis: "adjusted", reason: "Confirmed on the report (demo)." }));
+  await call("POST", `/allocation/${next}/verified-allocation`);
+  const record = (await call("GET", `/allocation/${next}/units/${unit.uscc}`, undefined, token("unit", unit.uscc))).body;
+  log(`${next} verified allocation of ${unit.uscc}: ${record.verified} t, pre-allocated ${record.preAllocated} t, ${record.deductedForCases} t deducted for case ${record.deductionCases?.[0]}: `
+    + `${record.topUp > 0 ? `top-up ${record.topUp} t` : `claw-back ${record.clawBack} t`}`);
+}
 const check = (await call("GET", "/ledger/check")).body;
 log(`Ledger check: ${check.rows.every((r) => r.drift === 0) ? "every product and vintage conserved" : "DRIFT: " + JSON.stringify(check.rows)}`);
 console.log("\n" + (await call("GET", `/compliance/${year}?format=csv`)).body);
