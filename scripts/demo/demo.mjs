@@ -13,6 +13,7 @@ function token(role, scope) {
   const claims = { iss: "beijing-ets-local", aud: "beijing-ets-api", sub: `local:${role}${scope ? ":" + scope : ""}`, roles: [role], iat: now, nbf: now, exp: now + 8 * 3600 };
   if (role === "unit") claims.unit_id = scope;
   if (role === "verifier") claims.verifier_id = scope;
+  if (role === "district") claims.district = scope;
   const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + b64url(JSON.stringify(claims));
   return head + "." + createHmac("sha256", key).update(head).digest("base64url");
 }

@@ -49,7 +49,9 @@ public sealed class VerifierStore(StorageClients storage)
 }
 
 /// <summary>The regulator's evaluation of one engagement of a verification body (Art. 26): how well it was done, 0 to 100, and why.</summary>
-public sealed record VerifierEvaluation(string Verifier, string Unit, int Year, string Engagement, int Score, string Notes, DateTimeOffset EvaluatedAt, string EvaluatedBy);
+/// <summary>The regulator's evaluation of one engagement (Art. 26), citing any enforcement cases it rests on.</summary>
+public sealed record VerifierEvaluation(string Verifier, string Unit, int Year, string Engagement, int Score, string Notes, DateTimeOffset EvaluatedAt, string EvaluatedBy,
+    IReadOnlyList<string>? Cases = null);
 
 /// <summary>
 /// PUT /api/verifiers/{uscc} (regulator): a verification body's record against Art. 24; GET: the record and its
@@ -65,7 +67,7 @@ public sealed class VerifierEndpoints : IHttpFunction
 
     public sealed record VerifierView(Verifier Verifier, IReadOnlyList<VerifierRelationship> Relationships, IReadOnlyList<VerifierEvaluation> Evaluations, decimal? AverageScore);
 
-    public sealed record EvaluationRequest(string Unit, int Year, int Score, string Notes);
+    public sealed record EvaluationRequest(string Unit, int Year, int Score, string Notes, IReadOnlyList<string>? Cases = null);
 
     public static void Map(IEndpointRouteBuilder api)
     {
@@ -129,7 +131,7 @@ public sealed class VerifierEndpoints : IHttpFunction
 
     /// <summary>POST /api/verifiers/{uscc}/evaluations (regulator, Art. 26): scores the body's engagement for a unit-year, once.</summary>
     private static async Task<Results<Created<VerifierEvaluation>, ProblemHttpResult>> EvaluateAsync(
-        string uscc, EvaluationRequest request, HttpContext http, VerifierStore verifiers, VerificationStore verifications, AuditLog audit,
+        string uscc, EvaluationRequest request, HttpContext http, VerifierStore verifiers, VerificationStore verifications, Supervision.CaseStore cases, AuditLog audit,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
@@ -149,8 +151,19 @@ public sealed class VerifierEndpoints : IHttpFunction
         {
             return Problems.Unprocessable($"The engagement for unit {unit}'s {request.Year} report is still awaiting its uploads; evaluate it once they are processed.");
         }
+        var cited = (request.Cases ?? []).Distinct(StringComparer.Ordinal).ToList();
+        if (cited.Count > 20) return ProblemHandling.BadRequest("cases cites at most 20 cases.");
+        foreach (var caseId in cited)
+        {
+            // A case cited must be about this body, or about the evaluated unit's year.
+            var found = caseId.Length <= 200 ? (await cases.FindAsync(caseId, cancellationToken))?.Case : null;
+            var about = found is not null && ((found.Party.Kind == Supervision.PartyKinds.Verifier && found.Party.Id == code)
+                || (found.Party.Kind == Supervision.PartyKinds.Unit && found.Party.Id == unit && found.Year == request.Year));
+            if (!about) return Problems.Unprocessable($"Case {caseId} is not a case about verification body {code} or unit {unit}'s {request.Year} year; cite only cases this evaluation rests on.");
+        }
         var actor = Actor.From(http.User);
-        var evaluation = new VerifierEvaluation(code, unit, request.Year, engagement.Engagement, request.Score, request.Notes.Trim(), clock.GetUtcNow(), actor.Id);
+        var evaluation = new VerifierEvaluation(code, unit, request.Year, engagement.Engagement, request.Score, request.Notes.Trim(), clock.GetUtcNow(), actor.Id,
+            cited.Count > 0 ? cited : null);
         if (!await verifiers.AddEvaluationAsync(evaluation, cancellationToken))
         {
             return Problems.Conflict($"Engagement {engagement.Engagement} (unit {unit}, {request.Year}) is already evaluated; its evaluation is in GET /api/verifiers/{code}.");

@@ -183,6 +183,34 @@ public sealed class CaseTests(CaseFixture app) : IClassFixture<CaseFixture>
         var audit = await Regulator.GetFromJsonAsync<JsonElement>($"/api/audit?subject=cases/{id}", Ct);
         Assert.Contains(audit.GetProperty("entries").EnumerateArray(), e => e.GetProperty("action").GetString() == "case.reopened");
     }
+
+    [Fact]
+    public async Task AVerificationBodysEvaluation_CitesTheCasesItRestsOn_AndOnlyThose()
+    {
+        var verification = new VerificationClient(app);
+        var reported = await verification.ReportedKeyUnitAsync();
+        var body = await verification.EligibleVerifierAsync();
+        var links = await verification.LinksAsync(reported.Uscc, body);
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "reportUploadUrl", VerificationClient.Pdf(), "application/pdf")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "statementUploadUrl", VerificationClient.Statement(reported, total: reported.Total * 7 / 10), "application/json")).StatusCode);
+        Assert.True((await verification.SettledAsync(reported.Uscc)).GetProperty("flagged").GetBoolean());
+        var aboutBody = (await OpenAsync(Regulator, new { party = new { kind = "verifier", id = body }, source = "flagged-verification", sourceRef = $"units/{reported.Uscc}/reports/{VerificationClient.Year}",
+            summary = "Verified total 30% under the report without explanation." })).GetProperty("caseId").GetString()!;
+        var elsewhere = (await OpenAsync(Regulator, new { party = new { kind = "unit", id = await Lists.TestUnits.RegisterAsync(Regulator) }, source = "manual", summary = "Unrelated." }))
+            .GetProperty("caseId").GetString()!;
+
+        var unrelated = await Regulator.PostAsJsonAsync($"/api/verifiers/{body}/evaluations",
+            new { unit = reported.Uscc, year = VerificationClient.Year, score = 40, notes = "Figures unreliable.", cases = new[] { aboutBody, elsewhere } }, Ct);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, unrelated.StatusCode);
+        Assert.Contains(elsewhere, await unrelated.Content.ReadAsStringAsync(Ct));
+        var evaluated = await Regulator.PostAsJsonAsync($"/api/verifiers/{body}/evaluations",
+            new { unit = reported.Uscc, year = VerificationClient.Year, score = 40, notes = "Figures unreliable; see the case.", cases = new[] { aboutBody } }, Ct);
+        Assert.Equal(HttpStatusCode.Created, evaluated.StatusCode);
+        var view = await Regulator.GetFromJsonAsync<JsonElement>($"/api/verifiers/{body}", Ct);
+        Assert.Equal(aboutBody, view.GetProperty("evaluations")[0].GetProperty("cases")[0].GetString());
+        // The body is the party of that case: it sees it.
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("verifier", body).GetAsync($"/api/cases/{aboutBody}", Ct)).StatusCode);
+    }
 }
 
 /// <summary>An app whose clock the test moves past a request's deadline.</summary>
