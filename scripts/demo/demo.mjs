@@ -151,6 +151,11 @@ const testLink = (await call("POST", `/units/${planner.uscc}/quality-plans/${yea
   fileName: "天然气热值检测报告.pdf", laboratory: "北京演示检测中心", parameter: "net-calorific-value", fuel: "natural-gas", periodFrom: `${year}-01-01`, periodTo: `${year}-03-31`,
 }, token("unit", planner.uscc))).body;
 await upload(testLink.uploadUrl, minimalPdf(`Test report ${planner.uscc} ${year} Q1`));
+for (let tries = 0; tries < 30; tries++) {
+  const filed = (await call("GET", `/units/${planner.uscc}/quality-plans/${year}/test-reports`)).body;
+  if (filed.some((r) => r.attachment.status === "received")) break;
+  await sleep(1000);
+}
 log(`Unit ${planner.uscc}'s data-quality control plan: version 1 returned with reasons, version ${approvedPlan.version} ${approvedPlan.status}; a laboratory test report uploaded`);
 
 // District checks (Art. 9, 23): the planner's March data takes the default calorific value its plan says it measures;
@@ -213,6 +218,11 @@ for (const u of keyUnits.filter((u) => reports.has(u.uscc))) {
   await approved(await call("POST", `/units/${u.uscc}/reports/${year}/confirmation`, body));
 }
 log(`Confirmed the emissions of ${keyUnits.filter((u) => reports.has(u.uscc)).length} key units`);
+const firstVerified = verifications.find((v) => v.status === "accepted");
+if (firstVerified) {
+  const c = (await call("GET", `/units/${firstVerified.unit}/reports/${year}/confirmation`)).body;
+  log(`Unit ${firstVerified.unit} was confirmed before its district signed off the verification's preliminary check: districtCheck ${c.districtCheck}`);
+}
 
 for (const u of keyUnits.filter((u) => u.i % 4 === 0)) {
   await approved(await call("POST", "/ledger/transactions", { transactionId: `demo-${year}-ccer-${u.uscc}`, type: "deposit", to: u.uscc, product: "CCER", vintage: year, quantity: 400, lot: `CCER-DEMO-${u.i}` }));
