@@ -137,7 +137,11 @@ public sealed class CaseEndpoints : IHttpFunction
         if (party?.Length > 200) return ProblemHandling.BadRequest("party is over 200 characters.");
         var user = http.User;
         var district = user.IsInRole(Roles.District) ? user.FindFirstValue(EtsClaims.District) : null;
-        var found = await store.ListAsync(party, status, district, cancellationToken);
+        // A party reads only its own cases: the query asks for them, not for everyone's to filter.
+        var own = user.IsInRole(Roles.Unit) ? user.FindFirstValue(EtsClaims.UnitId) : user.IsInRole(Roles.Participant) ? user.FindFirstValue(EtsClaims.ParticipantId)
+            : user.IsInRole(Roles.Verifier) ? user.FindFirstValue(EtsClaims.VerifierId) : null;
+        if (own is not null && party is not null && !string.Equals(own, party, StringComparison.OrdinalIgnoreCase)) return TypedResults.Ok<IReadOnlyList<EnforcementCase>>([]);
+        var found = await store.ListAsync(own?.ToUpperInvariant() ?? party, status, district, cancellationToken);
         var views = new List<EnforcementCase>();
         foreach (var c in found.Where(c => CaseService.CanSee(user, c)).OrderByDescending(c => c.OpenedAt)) views.Add(await cases.ViewAsync(c, withDocuments: false, cancellationToken));
         return TypedResults.Ok<IReadOnlyList<EnforcementCase>>(views);
@@ -224,9 +228,13 @@ public sealed class CaseEndpoints : IHttpFunction
                 return Problems.Unprocessable("A deduction from next year's allocation is for a unit's surrender shortfall: the case must be about a unit and name the year.");
             }
             var view = await compliance.ForUnitAsync(found.Party.Id, year, cancellationToken);
-            if (view.ShortfallT is not { } shortfall || deduct > shortfall)
+            // Other cases about the same shortfall may have deducted part of it already.
+            var elsewhere = (await store.ListAsync(found.Party.Id, null, null, cancellationToken))
+                .Where(c => c.CaseId != found.CaseId && c.Party.Kind == PartyKinds.Unit && c.Year == year).Sum(c => c.Decision?.DeductT?.Value ?? 0);
+            if (view.ShortfallT is not { } shortfall || deduct + elsewhere > shortfall)
             {
-                return Problems.Unprocessable($"Unit {found.Party.Id}'s {year} shortfall is {view.ShortfallT?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "not established"} t; a deduction of {deduct} t cannot exceed it.");
+                return Problems.Unprocessable($"Unit {found.Party.Id}'s {year} shortfall is {view.ShortfallT?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "not established"} t"
+                    + (elsewhere > 0 ? $", {elsewhere} t of it deducted by other cases" : "") + $"; a deduction of {deduct} t cannot exceed what remains.");
             }
             deductFrom = await cases.DeductionYearAsync(found.Party.Id, year, cancellationToken);
         }

@@ -160,11 +160,10 @@ public sealed class CaseService(CaseStore store, UnitStore units, ReportAttachme
 
     public static string NonComplianceId(int year, string uscc) => $"nc-{year:D4}-{uscc}";
 
-    /// <summary>The unit's case for its surrender shortfall in the year (Art. 29), once: a second call finds it open already.</summary>
+    /// <summary>The unit's case for its surrender shortfall in the year (Art. 29), once: a second call finds its id taken and adds nothing.</summary>
     public async Task OpenForNonComplianceAsync(int year, string uscc, long shortfallT, CancellationToken cancellationToken)
     {
         var id = NonComplianceId(year, uscc);
-        if (await store.FindAsync(id, cancellationToken) is not null) return;
         var district = (await units.FindAsync(uscc, cancellationToken))?.Unit.District;
         var now = clock.GetUtcNow();
         var opened = new EnforcementCase(id, CaseStatus.Open, new CaseParty(PartyKinds.Unit, uscc), district, CaseSources.NonCompliance, $"cycles/{year}/non-compliant", year,

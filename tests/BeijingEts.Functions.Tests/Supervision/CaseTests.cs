@@ -67,6 +67,11 @@ public sealed class CaseTests(CaseFixture app) : IClassFixture<CaseFixture>
         var decision = (await decided.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("decision");
         Assert.Equal((400, 2024), (decision.GetProperty("deductT").GetInt64(), decision.GetProperty("deductFromYear").GetInt32()));
         Assert.Equal(HttpStatusCode.OK, (await ActAsync(id, "close")).StatusCode);
+        // The shortfall is deducted once: another case about it cannot take more.
+        var second = (await OpenAsync(Regulator, new { party = new { kind = "unit", id = uscc }, source = "manual", year = 2023, summary = "The same shortfall, again." })).GetProperty("caseId").GetString()!;
+        var twice = await ActAsync(second, "decision", new { outcome = "penalty", legalBasis = "Art. 29", penalty = "fine", deductT = 1 });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, twice.StatusCode);
+        Assert.Contains("400 t of it deducted by other cases", await twice.Content.ReadAsStringAsync(Ct));
 
         // 2024: on the historical total, 70% pre-allocated; the verified allocation tops up the rest less the 400 t deducted.
         await app.ApproveAsync(await Regulator.PutAsJsonAsync("/api/allocation/2024/plan", new
