@@ -80,6 +80,7 @@ var documentContainers = [
   'imports'
   'published-lists'
   'reports'
+  'district-checks'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

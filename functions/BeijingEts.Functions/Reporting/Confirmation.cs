@@ -118,7 +118,8 @@ public sealed class ConfirmEmissions : IHttpFunction
 }
 
 /// <summary>Records a confirmation, with its audit row (the before image is the confirmation it replaces).</summary>
-public sealed class EmissionConfirmations(ConfirmationStore confirmations, UnitStore units, Supervision.DistrictCheckService checks, AuditLog audit)
+public sealed class EmissionConfirmations(ConfirmationStore confirmations, UnitStore units, VerificationStore verifications, Supervision.DistrictCheckService checks,
+    AuditLog audit)
 {
     public async Task<ConfirmedEmissions> SaveAsync(ConfirmedEmissions confirmed, Actor actor, CancellationToken cancellationToken)
     {
@@ -127,7 +128,9 @@ public sealed class EmissionConfirmations(ConfirmationStore confirmations, UnitS
         var district = (await units.FindAsync(confirmed.Uscc, cancellationToken))?.Unit.District;
         confirmed = confirmed with
         {
-            DistrictCheck = district is null ? null : await checks.ConfirmationStateAsync(confirmed.Uscc, district, confirmed.Year, cancellationToken), ReviewRequested = null,
+            DistrictCheck = district is null ? null : await checks.ConfirmationStateAsync(confirmed.Uscc, district, confirmed.Year,
+                (await verifications.FindAsync(confirmed.Uscc, confirmed.Year, cancellationToken))?.Status == VerificationStatus.Accepted, cancellationToken),
+            ReviewRequested = null,
         };
         await confirmations.PutAsync(confirmed, cancellationToken);
         await audit.RecordAsync(actor, "emissions.confirmed", $"units/{confirmed.Uscc}/reports/{confirmed.Year}", before, confirmed, cancellationToken);

@@ -93,8 +93,11 @@ public sealed class StorageNames(string prefix)
         /// <summary>Leases that make one instance at a time match a book; a blob per book, empty. Not a document container.</summary>
         public const string MarketLocks = "market-locks";
 
+        /// <summary>The changes each list-changes check puts to its district (Art. 9 para 1), a document per check, written once.</summary>
+        public const string DistrictChecks = "district-checks";
+
         /// <summary>The containers of documents kept unmodified (Art. 22): write-once in Azure (infra/).</summary>
-        public static readonly string[] Documents = [Uploads, Audit, Imports, PublishedLists, Reports];
+        public static readonly string[] Documents = [Uploads, Audit, Imports, PublishedLists, Reports, DistrictChecks];
 
         public static readonly string[] All = [.. Documents, Staging, MarketLocks];
     }

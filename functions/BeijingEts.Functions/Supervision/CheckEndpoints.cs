@@ -73,7 +73,8 @@ public sealed class CheckEndpoints : IHttpFunction
         CancellationToken cancellationToken)
     {
         var (check, problem) = await LoadAsync(checkId, http.User, store, forUnit: true, cancellationToken);
-        return check is null ? problem! : TypedResults.Ok(service.View(check));
+        if (check is null) return problem!;
+        return TypedResults.Ok(service.View(check) with { Changes = check.Kind == CheckKinds.ListChanges ? await store.ChangesAsync(check.CheckId, cancellationToken) : null });
     }
 
     private static async Task<Results<Ok<DistrictCheck>, ProblemHttpResult>> FindingAsync(string checkId, FindingRequest request, HttpContext http, DistrictCheckStore store,
@@ -177,7 +178,7 @@ public sealed class CheckEndpoints : IHttpFunction
             var check = (await store.ListAsync(district, null, CheckKinds.ListChanges, year, null, cancellationToken)).Where(c => c.Revision == revision.Revision).Select(service.View)
                 .FirstOrDefault();
             if (check is null) continue;
-            rows.Add(new DistrictListCheck(district, check.CheckId, check.Status, check.Outcome, check.Changes?.Count ?? 0, check.SignOff?.SignedAt, check.Overdue));
+            rows.Add(new DistrictListCheck(district, check.CheckId, check.Status, check.Outcome, check.ChangeCounts?.Values.Sum() ?? 0, check.SignOff?.SignedAt, check.Overdue));
         }
         return TypedResults.Ok(new ListConfirmations(year, revision.Revision, rows.Count, rows.Count(r => r.Status == CheckStatus.Closed), rows));
     }

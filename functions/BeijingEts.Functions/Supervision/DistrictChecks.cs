@@ -55,12 +55,14 @@ public sealed record ListChange(string Uscc, string Change, string Detail);
 /// <summary>
 /// One item of a district's work queue: what it checks (kind, unit, year, month), where it stands, what was found, what
 /// the unit was asked to correct, and by when the district is due to finish it (in working days from its opening).
-/// <see cref="Revision"/> is the revision, report version or list revision being checked.
+/// <see cref="Revision"/> is the revision, report version or list revision being checked. A list-changes check counts
+/// its changes by kind; the changes themselves are a document of their own, shown when the check is read alone.
 /// </summary>
 public sealed record DistrictCheck(
     string CheckId, string Kind, string District, string? Unit, int Year, int? Month, string Status, IReadOnlyList<CheckFinding> Findings,
     IReadOnlyList<CorrectionRequest> CorrectionRequests, DateOnly OpenedOn, DateOnly DueOn, int Round, int? Revision, string Subject,
-    CheckSignOff? SignOff = null, IReadOnlyList<ListChange>? Changes = null, string? ReviewRequested = null, bool Overdue = false)
+    CheckSignOff? SignOff = null, IReadOnlyDictionary<string, int>? ChangeCounts = null, string? ReviewRequested = null, bool Overdue = false,
+    IReadOnlyList<ListChange>? Changes = null)
 {
     public string? Outcome => Status == CheckStatus.Closed ? SignOff?.Outcome : null;
 }
@@ -93,14 +95,36 @@ public sealed class DistrictCheckStore(StorageClients storage)
 {
     private TableClient Table => storage.Table(StorageNames.Tables.Checks);
 
+    private BlobContainerClient Documents => storage.Container(StorageNames.Containers.DistrictChecks);
+
     private static TableEntity Entity(DistrictCheck check)
     {
-        var entity = DocumentRows.Entity(CheckIds.DistrictCode(check.District), check.CheckId, check with { Overdue = false });
+        var entity = DocumentRows.Entity(CheckIds.DistrictCode(check.District), check.CheckId, check with { Overdue = false, Changes = null });
         entity["Status"] = check.Status;
         entity["Kind"] = check.Kind;
         entity["Year"] = check.Year;
         entity["Unit"] = check.Unit ?? "";
         return entity;
+    }
+
+    /// <summary>Writes a list-changes check's changes once (a list revision's changes never change): however many, one document.</summary>
+    public async Task PutChangesAsync(string checkId, IReadOnlyList<ListChange> changes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Documents.GetBlobClient(checkId + ".json").UploadAsync(BinaryData.FromObjectAsJson(changes, DocumentRows.Json), overwrite: false, cancellationToken);
+        }
+        catch (RequestFailedException error) when (error.Status == 409)
+        {
+            // written by an earlier run of the same publication
+        }
+    }
+
+    public async Task<IReadOnlyList<ListChange>> ChangesAsync(string checkId, CancellationToken cancellationToken)
+    {
+        var blob = Documents.GetBlobClient(checkId + ".json");
+        if (!await blob.ExistsAsync(cancellationToken)) return [];
+        return (await blob.DownloadContentAsync(cancellationToken)).Value.Content.ToObjectFromJson<List<ListChange>>(DocumentRows.Json) ?? [];
     }
 
     public async Task<(DistrictCheck Check, ETag ETag)?> FindAsync(string checkId, CancellationToken cancellationToken)
@@ -158,8 +182,29 @@ public sealed class DistrictCheckService(
 {
     private static readonly Actor Platform = Actor.System("district-checks");
 
-    public async Task<DateOnly> DueOnAsync(CancellationToken cancellationToken) =>
-        (await calendar.GetAsync(cancellationToken)).AddWorkingDays(BeijingTime.Today(clock), settings.DueWorkingDays);
+    /// <summary>
+    /// The due day, counted on the holiday calendar. Late in a year the count can run into one whose calendar the State
+    /// Council has not published yet: rather than refuse the unit's data, it is counted on weekdays there, and may come a
+    /// holiday early (a work queue's due day, not a legal deadline).
+    /// </summary>
+    public async Task<DateOnly> DueOnAsync(CancellationToken cancellationToken)
+    {
+        var today = BeijingTime.Today(clock);
+        try
+        {
+            return (await calendar.GetAsync(cancellationToken)).AddWorkingDays(today, settings.DueWorkingDays);
+        }
+        catch (Domain.Calendar.CalendarYearMissingException)
+        {
+            var day = today;
+            for (var left = settings.DueWorkingDays; left > 0;)
+            {
+                day = day.AddDays(1);
+                if (day.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday)) left--;
+            }
+            return day;
+        }
+    }
 
     /// <summary>The check as read now: overdue when still open after its due day.</summary>
     public DistrictCheck View(DistrictCheck check) => check with { Overdue = check.Status == CheckStatus.Open && check.DueOn < BeijingTime.Today(clock) };
@@ -213,9 +258,11 @@ public sealed class DistrictCheckService(
         {
             var id = CheckIds.For(CheckKinds.ListChanges, district, revision.Year, null, $"r{revision.Revision}");
             var mine = changes.Where(c => c.District == district).Select(c => c.Change).ToList();
+            await store.PutChangesAsync(id, mine, cancellationToken);
+            var counts = mine.GroupBy(c => c.Change, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             var (_, opened) = await store.UpdateAsync(id, check => check is not null ? null : new DistrictCheck(id, CheckKinds.ListChanges, district, null, revision.Year, null,
                 CheckStatus.Open, [], [], BeijingTime.Today(clock), dueOn, 1, revision.Revision,
-                $"changes in the district's units from the {revision.Year - 1} list to the {revision.Year} list, revision {revision.Revision}", Changes: mine), cancellationToken);
+                $"changes in the district's units from the {revision.Year - 1} list to the {revision.Year} list, revision {revision.Revision}", ChangeCounts: counts), cancellationToken);
             if (opened is not null) await audit.RecordAsync(Platform, "check.opened", $"checks/{id}", null, new { opened.Kind, opened.Year, opened.DueOn, Changes = mine.Count }, cancellationToken);
         }
     }
@@ -249,11 +296,14 @@ public sealed class DistrictCheckService(
         return changes;
     }
 
-    /// <summary>The state a confirmation records: the check's outcome once signed off, "pending" while open, null when the unit's verification opened none.</summary>
-    public async Task<string?> ConfirmationStateAsync(string uscc, string district, int year, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// The state a confirmation records: the check's outcome once signed off, "pending" while it is open (or, just after
+    /// the verification was accepted, not yet opened), null when there is no accepted verification to check.
+    /// </summary>
+    public async Task<string?> ConfirmationStateAsync(string uscc, string district, int year, bool verificationAccepted, CancellationToken cancellationToken) =>
         (await store.FindAsync(CheckIds.For(CheckKinds.Verification, district, year, null, uscc), cancellationToken))?.Check is { } check
             ? check.Outcome ?? CheckOutcomes.Pending
-            : null;
+            : verificationAccepted ? CheckOutcomes.Pending : null;
 
     /// <summary>
     /// A district finding on a verification check after the unit's emissions were confirmed: the confirmation is marked

@@ -176,7 +176,14 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
         Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "statementUploadUrl", VerificationClient.Statement(report), "application/json")).StatusCode);
         Assert.Equal("accepted", (await _verification.SettledAsync(report.Uscc)).GetProperty("status").GetString());
 
-        var check = await CheckAsync(report.Uscc, "verification", _reporting.Regulator);
+        // The check opens just after the verification is filed as accepted.
+        JsonElement check = default;
+        await Eventually.HoldsAsync(async () =>
+        {
+            var queue = await _reporting.Regulator.GetFromJsonAsync<JsonElement>($"/api/districts/{District}/checks?kind=verification&unit={report.Uscc}", Ct);
+            check = queue.GetProperty("checks").EnumerateArray().FirstOrDefault();
+            return check.ValueKind == JsonValueKind.Object;
+        }, "the preliminary check opens");
         var id = check.GetProperty("checkId").GetString()!;
         Assert.Equal(report.Version, check.GetProperty("revision").GetInt32());
         Assert.Contains(Texts(check, "quality-plan"), t => t.Contains("No approved", StringComparison.Ordinal));
@@ -244,5 +251,24 @@ public sealed class DistrictCheckDueTests(DistrictCheckClockFixture app) : IClas
         var overdue = await _reporting.Regulator.GetFromJsonAsync<JsonElement>("/api/checks?overdue=true&kind=general-report", Ct);
         Assert.Contains(overdue.EnumerateArray(), c => c.GetProperty("unit").GetString() == general && c.GetProperty("overdue").GetBoolean());
         Assert.Equal(HttpStatusCode.Forbidden, (await Bureau.GetAsync("/api/checks?overdue=true", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AListOfHundredsOfUnits_PutsEveryChangeToItsDistrict()
+    {
+        var csv = new System.Text.StringBuilder("uscc,name,district,industry,energyConsumptionTce,directEmissionsT,indirectEmissionsT\n");
+        var units = Enumerable.Range(0, 400).Select(_ => Lists.TestUnits.NewUscc()).ToList();
+        foreach (var uscc in units) csv.Append($"{uscc},北京市海淀区某某有限责任公司第{uscc[^6..]}分公司,海淀区,cement,5000,9000,0\n");
+        var import = await _reporting.Regulator.PostAsync("/api/lists/2019/statistics", new StringContent(csv.ToString(), System.Text.Encoding.UTF8, "text/csv"), Ct);
+        Assert.True(import.IsSuccessStatusCode, await import.Content.ReadAsStringAsync(Ct));
+        var published = await _reporting.Regulator.PostAsync("/api/lists/2019/publish", null, Ct);
+        Assert.True(published.IsSuccessStatusCode, await published.Content.ReadAsStringAsync(Ct));
+
+        var lists = await _reporting.Regulator.GetFromJsonAsync<JsonElement>("/api/lists/2019/district-checks", Ct);
+        var haidian = lists.GetProperty("byDistrict").EnumerateArray().Single(d => d.GetProperty("district").GetString() == "海淀区");
+        Assert.Equal(400, haidian.GetProperty("changes").GetInt32());
+        var check = await app.Client("district", "海淀区").GetFromJsonAsync<JsonElement>($"/api/checks/{haidian.GetProperty("checkId").GetString()}", Ct);
+        Assert.Equal(units.Order(StringComparer.Ordinal), check.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("uscc").GetString()!).Order(StringComparer.Ordinal));
+        Assert.All(check.GetProperty("changes").EnumerateArray(), c => Assert.Equal("joined", c.GetProperty("change").GetString()));
     }
 }
