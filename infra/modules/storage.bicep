@@ -51,6 +51,8 @@ var tables = [
   'qualityplans'
   'checks'
   'cases'
+  'adjustments'
+  'optins'
   'surrenders'
   'cycles'
   'cyclesteps'

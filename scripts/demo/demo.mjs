@@ -284,7 +284,7 @@ if (target) {
   await approved(await call("POST", `/units/${unit.uscc}/reports/${next}/confirmation`, { confirmedEmissions: report.totalEmissionsT, basis: "adjusted", reason: "Confirmed on the report (demo)." }));
   await call("POST", `/allocation/${next}/verified-allocation`);
   const record = (await call("GET", `/allocation/${next}/units/${unit.uscc}`, undefined, token("unit", unit.uscc))).body;
-  log(`${next} verified allocation of ${unit.uscc}: ${record.verified} t, pre-allocated ${record.preAllocated} t, ${record.deductedForCases} t deducted for case ${record.deductionCases?.[0]}: `
+  log(`${next} verified allocation of ${unit.uscc}: ${record.verified} t, pre-allocated ${record.preAllocated} t, ${record.deductedByDecisions} t deducted for case ${record.deductionDecisions?.[0]}: `
     + `${record.topUp > 0 ? `top-up ${record.topUp} t` : `claw-back ${record.clawBack} t`}`);
 }
 const check = (await call("GET", "/ledger/check")).body;

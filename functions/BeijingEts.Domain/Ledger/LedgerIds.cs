@@ -30,6 +30,9 @@ public static class LedgerIds
     /// <summary>An adjustment paid from the reserve on an objection (Art. 15).</summary>
     public static string ObjectionPayout(string objectionId) => $"{Prefix}objection-{objectionId}";
 
+    /// <summary>An allocation adjustment's payment from the reserve, or its reclaim into it (Art. 11-12): one per application.</summary>
+    public static string AdjustmentPayout(string applicationId) => $"{Prefix}adjustment-{applicationId}";
+
     /// <summary>One holding moved to a successor of a merger or split (Art. 8).</summary>
     public static string Succession(string changeId, int holding) => $"{Prefix}succession-{changeId}-{holding}";
 

@@ -10,5 +10,8 @@ public static class AllocationServices
         .AddSingleton<VerifiedAllocationService>()
         .AddSingleton<ObjectionStore>()
         .AddSingleton<AllocationPlanSetter>()
-        .AddSingleton<ObjectionDecisions>();
+        .AddSingleton<ObjectionDecisions>()
+        .AddSingleton<AdjustmentStore>()
+        .AddSingleton<ReserveLedger>()
+        .AddSingleton<AdjustmentDecisions>();
 }

@@ -36,6 +36,17 @@ public sealed class ObjectionStore(StorageClients storage)
         return row.HasValue ? (JsonSerializer.Deserialize<Objection>(row.Value!.GetString("Document"), AuditLog.AuditJson)!, row.Value.ETag) : null;
     }
 
+    /// <summary>Every objection (a few a year): the reserve's account of what upheld ones paid.</summary>
+    public async Task<IReadOnlyList<Objection>> ListAsync(CancellationToken cancellationToken)
+    {
+        var found = new List<Objection>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(r => r.PartitionKey == Partition, cancellationToken: cancellationToken))
+        {
+            if (PlatformIds.IsValid(row.RowKey)) found.Add(JsonSerializer.Deserialize<Objection>(row.GetString("Document"), AuditLog.AuditJson)!);
+        }
+        return found;
+    }
+
     /// <summary>Adds an objection unless the unit already has an open one for the year (an "open" row in the same transaction).</summary>
     public async Task<bool> TryAddAsync(Objection objection, CancellationToken cancellationToken)
     {

@@ -13,14 +13,14 @@ namespace BeijingEts.Functions.Allocation;
 /// <remarks>
 /// After the verified allocation: <c>Verified</c> is the year's full allocation on confirmed figures, <c>TopUp</c> or
 /// <c>ClawBack</c> the difference paid or taken back (after deducting <c>DeductedFromPreviousYear</c>, the previous year's
-/// unrecovered claw-back, and <c>DeductedForCases</c>, what enforcement cases named in <c>DeductionCases</c> decided for a
-/// surrender shortfall), and <c>CarriedDeduction</c> what could not be taken back now and comes off next year's allocation.
+/// unrecovered claw-back, and <c>DeductedByDecisions</c>, what the enforcement cases or adjustment applications named in
+/// <c>DeductionDecisions</c> decided: a surrender shortfall, a decrease the unit could not cover), and <c>CarriedDeduction</c> what could not be taken back now and comes off next year's allocation.
 /// <c>ReceivedOn</c> is when the latest result was issued: the day the Art. 15 objection window counts from.
 /// </remarks>
 public sealed record UnitAllocation(int Year, string Uscc, string Industry, string? Method, Tonnes Basis, Tonnes PreAllocated, DateOnly? ReceivedOn, string? Failure,
     Tonnes? Verified = null, Tonnes? TopUp = null, Tonnes? ClawBack = null, Tonnes? ClawedBack = null, Tonnes? DeductedFromPreviousYear = null,
-    Tonnes? CarriedDeduction = null, DateOnly? PreAllocatedOn = null, DateOnly? VerifiedOn = null, Tonnes? DeductedForCases = null,
-    IReadOnlyList<string>? DeductionCases = null);
+    Tonnes? CarriedDeduction = null, DateOnly? PreAllocatedOn = null, DateOnly? VerifiedOn = null, Tonnes? DeductedByDecisions = null,
+    IReadOnlyList<string>? DeductionDecisions = null);
 
 public sealed class AllocationStore(StorageClients storage)
 {

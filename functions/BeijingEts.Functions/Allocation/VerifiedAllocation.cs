@@ -34,12 +34,12 @@ public sealed class VerifiedAllocationService(
     ILogger<VerifiedAllocationService> logger)
 {
     private sealed record Settlement(ListEntry Unit, UnitAllocation? Before, string Method, Tonnes Verified, Tonnes DeductedFromPreviousYear,
-        IReadOnlyList<Supervision.CaseDeduction> ForCases)
+        IReadOnlyList<Supervision.AllocationDeduction> Decided)
     {
-        public Tonnes DeductedForCases => ForCases.Aggregate(Tonnes.Zero, (sum, d) => sum + d.Quantity);
+        public Tonnes DeductedByDecisions => Decided.Aggregate(Tonnes.Zero, (sum, d) => sum + d.Quantity);
 
         /// <summary>Positive: a top-up; negative: a claw-back.</summary>
-        public Tonnes Difference => Verified - (Before?.PreAllocated ?? Tonnes.Zero) - DeductedFromPreviousYear - DeductedForCases;
+        public Tonnes Difference => Verified - (Before?.PreAllocated ?? Tonnes.Zero) - DeductedFromPreviousYear - DeductedByDecisions;
     }
 
     public async Task<Results<Ok<RunVerifiedAllocation.Answer>, ProblemHttpResult>> RunAsync(int year, Actor actor, CancellationToken cancellationToken)
@@ -52,7 +52,7 @@ public sealed class VerifiedAllocationService(
         var inputs = await AllocationInputs.LoadAsync(plan, [year], statistics, confirmations, cancellationToken);
         var existing = (await allocations.ReadYearAsync(year, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
         var previous = (await allocations.ReadYearAsync(year - 1, cancellationToken)).ToDictionary(a => a.Uscc, StringComparer.Ordinal);
-        // Deductions decided in enforcement cases for a surrender shortfall (Art. 29) come off this year's allocation like a carried claw-back.
+        // Deductions decided in enforcement cases (a shortfall, Art. 29) or adjustments (a decrease not covered) come off this year's allocation like a carried claw-back.
         var deductions = await cases.DeductionsAsync(year, cancellationToken);
         var failures = new List<AllocationFailure>();
         var toSettle = new List<Settlement>();
@@ -95,7 +95,7 @@ public sealed class VerifiedAllocationService(
                 Method = s.Method, Basis = s.Verified, Verified = s.Verified, Failure = null,
                 TopUp = s.Difference.Value > 0 ? s.Difference : Tonnes.Zero, ClawBack = claw, ClawedBack = taken,
                 DeductedFromPreviousYear = s.DeductedFromPreviousYear, CarriedDeduction = claw - taken, ReceivedOn = today, VerifiedOn = today,
-                DeductedForCases = s.ForCases.Count > 0 ? s.DeductedForCases : null, DeductionCases = s.ForCases.Count > 0 ? s.ForCases.Select(d => d.CaseId).ToList() : null,
+                DeductedByDecisions = s.Decided.Count > 0 ? s.DeductedByDecisions : null, DeductionDecisions = s.Decided.Count > 0 ? s.Decided.Select(d => d.SourceId).ToList() : null,
             };
         }).ToList();
         await allocations.PutManyAsync(settled, cancellationToken);

@@ -13,6 +13,7 @@ public static class ApprovalServices
         .AddSingleton<IApprovableAction, LedgerTransactionApproval>()
         .AddSingleton<IApprovableAction, AllocationPlanApproval>()
         .AddSingleton<IApprovableAction, ObjectionAdjustmentApproval>()
+        .AddSingleton<IApprovableAction, AdjustmentApproval>()
         .AddSingleton<IApprovableAction, AdjustedConfirmationApproval>()
         .AddSingleton<IApprovableAction, AccountClosureApproval>();
 }

@@ -159,6 +159,21 @@ public static partial class EndpointAccess
         Allow("POST /checks/{checkId}/sign-off", District).CheckedOnLoad(),
         Allow("GET /lists/{year}/district-checks", Regulator),
 
+        // Art. 10 para 1: voluntary participation of general reporting units
+        Allow("POST /units/{uscc}/opt-in", Unit).ForUnit(),
+        Allow("GET /units/{uscc}/opt-in", UnitReaders).ForUnit(),
+        Allow("POST /units/{uscc}/opt-in/withdrawal", Unit).ForUnit(),
+        Allow("POST /opt-ins/{id}/decision", Regulator),
+        Allow("GET /opt-ins", Regulator),
+
+        // Art. 11-12: allocation adjustment applications and the reserve
+        Allow("POST /allocation/{year}/units/{uscc}/adjustments", Unit).ForUnit(),
+        Allow("POST /adjustments/{id}/evidence", Unit).CheckedOnLoad(),
+        Allow("GET /allocation/{year}/adjustments", UnitReaders).CheckedOnLoad(), // a district its units', a unit its own
+        Allow("GET /adjustments/{id}", UnitReaders).CheckedOnLoad(),
+        Allow("POST /adjustments/{id}/decision", Regulator),
+        Allow("GET /allocation/{year}/reserve", Regulator),
+
         // Art. 23, 25, 29, 30, 33: enforcement cases; a party sees its own, a district its units' (checked on the loaded case)
         Allow("POST /cases", Regulator, District, Verifier).CheckedOnLoad(), // a district proposes about its units, a body reports about a unit it verifies
         Allow("GET /cases", Regulator, District, Unit, Participant, Verifier).CheckedOnLoad(),

@@ -36,7 +36,8 @@ public sealed class PublishList : IHttpFunction
 /// </summary>
 public sealed class GetList : IHttpFunction
 {
-    public sealed record PublicEntry(string Uscc, string Name, string District, string Industry, string Category);
+    /// <summary>A list line as published; <c>voluntary</c> marks a key unit by its opt-in (Art. 10 para 1).</summary>
+    public sealed record PublicEntry(string Uscc, string Name, string District, string Industry, string Category, bool Voluntary);
 
     public sealed record PublishedList(int Year, int Revision, DateTimeOffset PublishedAt, IReadOnlyList<int> Revisions, int KeyUnits, int ReportingUnits, IReadOnlyList<PublicEntry> Entries);
 
@@ -57,7 +58,7 @@ public sealed class GetList : IHttpFunction
             return ProblemHandling.NotFound($"The {year} list has no revision {revision}; its revisions are {string.Join(", ", revisions.Select(r => r.Revision))}.");
         }
         var entries = (await lists.EntriesAsync(year, chosen.Revision, cancellationToken))
-            .Select(e => new PublicEntry(e.Uscc, e.Name, e.District, e.Industry, e.Category)).ToList();
+            .Select(e => new PublicEntry(e.Uscc, e.Name, e.District, e.Industry, e.Category, e.Voluntary)).ToList();
         var fileName = $"beijing-ets-list-{year}-r{chosen.Revision}";
         return format is "csv" or "xlsx"
             ? TableExport.File(format, fileName, Columns, entries.Select(e => new object?[] { e.Uscc, e.Name, e.District, e.Industry, e.Category }), "list")

@@ -13,14 +13,15 @@ public sealed record PublishOutcome(ListRevision Revision, bool Unchanged);
 /// freezes it as a new revision, unless it is the same as the latest one.
 /// </summary>
 public sealed class ListPublisher(
-    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, Supervision.DistrictCheckService checks, AuditLog audit, TimeProvider clock)
+    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, OptInStore optIns, Supervision.DistrictCheckService checks, AuditLog audit,
+    TimeProvider clock)
 {
     public async Task<PublishOutcome> PublishAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
         var inForce = await rules.InForceAsync(year, cancellationToken);
         var allUnits = units.ReadAllAsync(cancellationToken);
         var figures = statistics.ReadYearAsync(year, cancellationToken);
-        var entries = Compute(year, inForce, await allUnits, await figures);
+        var entries = Compute(year, inForce, await allUnits, await figures, await optIns.VoluntaryAsync(year, cancellationToken));
         var hash = Hash(entries);
 
         var latest = await lists.LatestRevisionAsync(year, cancellationToken);
@@ -40,8 +41,12 @@ public sealed class ListPublisher(
         return new PublishOutcome(revision, Unchanged: false);
     }
 
-    /// <summary>The list as the rules make it: every carbon emission unit with statistics for the year, by USCC.</summary>
-    public static List<ListEntry> Compute(int year, ListRules rules, IReadOnlyDictionary<string, UnitRecord> units, IReadOnlyDictionary<string, UnitStatistics> figures)
+    /// <summary>
+    /// The list as the rules make it: every carbon emission unit with statistics for the year, by USCC; a general
+    /// reporting unit with an approved opt-in covering the year (<paramref name="voluntary"/>) is listed as key, marked voluntary.
+    /// </summary>
+    public static List<ListEntry> Compute(int year, ListRules rules, IReadOnlyDictionary<string, UnitRecord> units, IReadOnlyDictionary<string, UnitStatistics> figures,
+        IReadOnlySet<string> voluntary)
     {
         var entries = new List<ListEntry>();
         foreach (var (uscc, stats) in figures)
@@ -54,8 +59,10 @@ public sealed class ListPublisher(
             {
                 category = UnitCategory.Reporting;
             }
+            var optedIn = category == UnitCategory.Reporting && unit.Status == UnitStatus.Active && voluntary.Contains(uscc);
+            if (optedIn) category = UnitCategory.Key;
             entries.Add(new ListEntry(uscc, unit.Name, unit.District, unit.Industry, Categories.Of(category), stats.EnergyConsumptionTce,
-                Classification.CountedEmissionsT(unit.NationalEts, stats)));
+                Classification.CountedEmissionsT(unit.NationalEts, stats), optedIn));
         }
         entries.Sort((a, b) => string.CompareOrdinal(a.Uscc, b.Uscc));
         return entries;
@@ -64,7 +71,13 @@ public sealed class ListPublisher(
     private static string Hash(IEnumerable<ListEntry> entries)
     {
         var canonical = new StringBuilder();
-        foreach (var e in entries) canonical.Append(e.Uscc).Append('\t').Append(e.Name).Append('\t').Append(e.District).Append('\t').Append(e.Industry).Append('\t').Append(e.Category).Append('\n');
+        foreach (var e in entries)
+        {
+            canonical.Append(e.Uscc).Append('\t').Append(e.Name).Append('\t').Append(e.District).Append('\t').Append(e.Industry).Append('\t').Append(e.Category);
+            // Only a voluntary entry adds to the text, so lists with none hash as they always did.
+            if (e.Voluntary) canonical.Append("\tvoluntary");
+            canonical.Append('\n');
+        }
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
     }
 }

@@ -7,6 +7,7 @@ public static class ListsServices
         .AddSingleton<ListRulesStore>()
         .AddSingleton<StatisticsStore>()
         .AddSingleton<PublishedListStore>()
+        .AddSingleton<OptInStore>()
         .AddSingleton<ListPublisher>()
         .AddSingleton<RemovalStore>()
         .AddSingleton<UnitChangeStore>()

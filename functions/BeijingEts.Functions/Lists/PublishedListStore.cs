@@ -3,8 +3,12 @@ using BeijingEts.Functions.Audit;
 
 namespace BeijingEts.Functions.Lists;
 
-/// <summary>One line of a published list. Name, district and industry are frozen as they were when it was published.</summary>
-public sealed record ListEntry(string Uscc, string Name, string District, string Industry, string Category, decimal EnergyConsumptionTce, long CountedEmissionsT);
+/// <summary>
+/// One line of a published list. Name, district and industry are frozen as they were when it was published.
+/// <c>Voluntary</c> marks a general reporting unit managed as a key unit by its approved opt-in (Art. 10 para 1).
+/// </summary>
+public sealed record ListEntry(string Uscc, string Name, string District, string Industry, string Category, decimal EnergyConsumptionTce, long CountedEmissionsT,
+    bool Voluntary = false);
 
 /// <summary>A published revision of a year's list (Art. 7): when, by whom, under which rules, how many of each category.</summary>
 public sealed record ListRevision(int Year, int Revision, DateTimeOffset PublishedAt, string PublishedBy, string Hash, int KeyUnits, int ReportingUnits, ListRulesView Rules);

@@ -18,15 +18,22 @@ public enum AttachmentStatus
 /// <summary>
 /// A supporting document of a unit's year (Art. 22): the link it was issued, and once uploaded its hash, size and
 /// retention. A laboratory test report (检验检测报告) carries what it tests in <see cref="Test"/>, a document answering an
-/// enforcement case the request in <see cref="Answer"/>; the others support the annual report.
+/// enforcement case or evidence of an adjustment application what it is for in <see cref="For"/>; the others support the annual report.
 /// </summary>
 public sealed record ReportAttachment(
     string Id, string Uscc, int Year, string FileName, string? Description, string BlobName, AttachmentStatus Status, string? Reason,
     string? Sha256, long? SizeBytes, DateTimeOffset? ReceivedAt, DateOnly? RetainUntil, DateTimeOffset IssuedAt, DateTimeOffset LinkExpiresAt, string IssuedBy,
-    LabTest? Test = null, CaseAnswer? Answer = null);
+    LabTest? Test = null, AttachmentFor? For = null);
 
-/// <summary>A document a party uploads to answer an enforcement case's request for documents.</summary>
-public sealed record CaseAnswer(string CaseId, int Request);
+/// <summary>What a document is for other than the annual report: a request of an enforcement case (its number as the item), or an adjustment application.</summary>
+public sealed record AttachmentFor(string Kind, string Id, int? Item = null)
+{
+    public const string Case = "case";
+    public const string Adjustment = "adjustment";
+
+    /// <summary>Where its arrival is audited: the case's or the application's trail.</summary>
+    public string Subject => $"{(Kind == Case ? "cases" : "adjustments")}/{Id}";
+}
 
 /// <summary>What a laboratory test report tests: the laboratory, the parameter of a fuel, the period, and the plan version that measures it.</summary>
 public sealed record LabTest(string Laboratory, string Parameter, string Fuel, DateOnly PeriodFrom, DateOnly PeriodTo, int PlanVersion);
@@ -95,7 +102,7 @@ public sealed class ReportAttachmentEndpoints : IHttpFunction
         api.MapGet("/units/{uscc}/reports/{year:int}/attachments", (string uscc, int year, HttpContext http, UnitStore units, ReportAttachmentStore attachments,
                 UploadLinks links, CancellationToken ct) =>
             UnitInput.ReadVisibleAsync(uscc, http.User, units, "report attachments",
-                async code => await ViewsAsync((await attachments.ListAsync(code, year, ct)).Where(a => a is { Test: null, Answer: null }).ToList(), links, ct), code => "", ct)).WithTags("Reports");
+                async code => await ViewsAsync((await attachments.ListAsync(code, year, ct)).Where(a => a is { Test: null, For: null }).ToList(), links, ct), code => "", ct)).WithTags("Reports");
     }
 
     private static async Task<Results<Created<Link>, ProblemHttpResult>> IssueAsync(
@@ -126,13 +133,13 @@ public sealed class ReportAttachmentEndpoints : IHttpFunction
     /// <summary>Records a document awaiting its upload and issues the create-only link for its one blob path.</summary>
     internal static async Task<Link> IssueLinkAsync(string uscc, int year, string fileName, string? description, LabTest? test, Actor actor, string action, string subject,
         ReportAttachmentStore attachments, UploadLinks links, UploadSettings settings, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken,
-        CaseAnswer? answer = null)
+        AttachmentFor? purpose = null)
     {
         var id = Guid.NewGuid().ToString("N");
         var blobName = AttachmentPaths.For(uscc, year, id, fileName);
         var link = await links.ForUploadAsync(blobName, cancellationToken);
         var attachment = new ReportAttachment(id, uscc, year, fileName, description?.Trim(), blobName, AttachmentStatus.AwaitingUpload, null,
-            null, null, null, null, clock.GetUtcNow(), link.ExpiresAt, actor.Id, test, answer);
+            null, null, null, null, clock.GetUtcNow(), link.ExpiresAt, actor.Id, test, purpose);
         await attachments.AddAsync(attachment, cancellationToken);
         await audit.RecordAsync(actor, action, subject, null, attachment, cancellationToken);
         return new Link(id, fileName, link.Url, link.ExpiresAt, settings.MaxAttachmentBytes);
@@ -207,7 +214,7 @@ public sealed class AttachmentUploads(StorageClients storage, ReportAttachmentSt
     {
         if (await attachments.FileAsync(filed, cancellationToken))
         {
-            var subject = attachment.Answer is { } answer ? $"cases/{answer.CaseId}"
+            var subject = attachment.For is { } purpose ? purpose.Subject
                 : $"units/{attachment.Uscc}/{(attachment.Test is null ? "reports" : "quality-plans")}/{attachment.Year}";
             await audit.RecordAsync(Actor.System(nameof(AttachmentUploads)), "report.attachment-received", subject, attachment, filed, cancellationToken);
         }

@@ -178,7 +178,7 @@ public sealed class CaseEndpoints : IHttpFunction
         if (found.Status != CaseStatus.Open) return Problems.Conflict($"Case {found.CaseId} is {found.Status}; documents are sent to an open case.");
         if (found.Requests.All(r => r.Number != number)) return ProblemHandling.NotFound($"Case {found.CaseId} has no request {number}.");
         var link = await ReportAttachmentEndpoints.IssueLinkAsync(found.Party.Id, found.DocumentYear, body.FileName.Trim(), body.Description, null, Actor.From(http.User),
-            "case.document-link-issued", $"cases/{found.CaseId}", attachments, links, settings, audit, clock, cancellationToken, new CaseAnswer(found.CaseId, number));
+            "case.document-link-issued", $"cases/{found.CaseId}", attachments, links, settings, audit, clock, cancellationToken, new AttachmentFor(AttachmentFor.Case, found.CaseId, number));
         return TypedResults.Created($"/api/cases/{found.CaseId}", link);
     }
 
@@ -251,7 +251,7 @@ public sealed class CaseEndpoints : IHttpFunction
         if (previous?.DeductFromYear is { } before && (before != deductFrom || decision.DeductT is null)) await store.DeleteDeductionAsync(before, found.Party.Id, found.CaseId, cancellationToken);
         if (decision.DeductT is { } quantity && deductFrom is { } target)
         {
-            await store.PutDeductionAsync(new CaseDeduction(found.CaseId, found.Party.Id, found.Year!.Value, target, quantity), cancellationToken);
+            await store.PutDeductionAsync(new AllocationDeduction(found.CaseId, found.Party.Id, found.Year!.Value, target, quantity), cancellationToken);
         }
         return result;
     }

@@ -85,8 +85,11 @@ public sealed record EnforcementCase(
     string OpenedBy, DateTimeOffset OpenedAt, int DocumentYear, IReadOnlyList<DocumentRequest> Requests, IReadOnlyList<SiteInspection> Inspections,
     CaseDecision? Decision, IReadOnlyList<CaseEvent> History, bool NotCooperating = false);
 
-/// <summary>A decided deduction, waiting for the verified allocation of <see cref="AllocationYear"/> to take it.</summary>
-public sealed record CaseDeduction(string CaseId, string Uscc, int FromYear, int AllocationYear, Tonnes Quantity);
+/// <summary>
+/// A decided deduction, waiting for the verified allocation of <see cref="AllocationYear"/> to take it: an enforcement
+/// case's for a shortfall, or the part of a granted decrease the unit could not cover (<see cref="SourceId"/> names which).
+/// </summary>
+public sealed record AllocationDeduction(string SourceId, string Uscc, int FromYear, int AllocationYear, Tonnes Quantity);
 
 /// <summary>
 /// The cases table: cases in one partition keyed by id (a few hundred a year, read whole for a list), with party,
@@ -140,16 +143,16 @@ public sealed class CaseStore(StorageClients storage)
         }
     }
 
-    public Task PutDeductionAsync(CaseDeduction deduction, CancellationToken cancellationToken) =>
-        Table.UpsertDocumentAsync(DeductionPartition(deduction.AllocationYear), $"{deduction.Uscc}|{deduction.CaseId}", deduction, cancellationToken);
+    public Task PutDeductionAsync(AllocationDeduction deduction, CancellationToken cancellationToken) =>
+        Table.UpsertDocumentAsync(DeductionPartition(deduction.AllocationYear), $"{deduction.Uscc}|{deduction.SourceId}", deduction, cancellationToken);
 
     public async Task DeleteDeductionAsync(int allocationYear, string uscc, string caseId, CancellationToken cancellationToken) =>
         await Table.DeleteEntityAsync(DeductionPartition(allocationYear), $"{uscc}|{caseId}", cancellationToken: cancellationToken);
 
     /// <summary>The deductions the year's verified allocation takes, by unit: one partition.</summary>
-    public async Task<IReadOnlyDictionary<string, IReadOnlyList<CaseDeduction>>> DeductionsAsync(int allocationYear, CancellationToken cancellationToken) =>
-        (await Table.ReadPartitionAsync<CaseDeduction>(DeductionPartition(allocationYear), cancellationToken))
-            .GroupBy(d => d.Uscc, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<CaseDeduction>)g.ToList(), StringComparer.Ordinal);
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<AllocationDeduction>>> DeductionsAsync(int allocationYear, CancellationToken cancellationToken) =>
+        (await Table.ReadPartitionAsync<AllocationDeduction>(DeductionPartition(allocationYear), cancellationToken))
+            .GroupBy(d => d.Uscc, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<AllocationDeduction>)g.ToList(), StringComparer.Ordinal);
 }
 
 /// <summary>Opens cases the platform itself finds (the non-compliant list at assessment), and shows cases as their readers see them.</summary>
@@ -197,12 +200,12 @@ public sealed class CaseService(CaseStore store, UnitStore units, ReportAttachme
     /// </summary>
     public async Task<EnforcementCase> ViewAsync(EnforcementCase c, bool withDocuments, CancellationToken cancellationToken)
     {
-        var answers = c.Requests.Count == 0 ? [] : (await attachments.ListAsync(c.Party.Id, c.DocumentYear, cancellationToken)).Where(a => a.Answer?.CaseId == c.CaseId).ToList();
+        var answers = c.Requests.Count == 0 ? [] : (await attachments.ListAsync(c.Party.Id, c.DocumentYear, cancellationToken)).Where(a => a.For is { Kind: AttachmentFor.Case } f && f.Id == c.CaseId).ToList();
         var today = BeijingTime.Today(clock);
         var requests = new List<DocumentRequest>();
         foreach (var request in c.Requests)
         {
-            var mine = answers.Where(a => a.Answer!.Request == request.Number).ToList();
+            var mine = answers.Where(a => a.For!.Item == request.Number).ToList();
             var overdue = request.DueOn < today && !mine.Any(a => a.Status == AttachmentStatus.Received && a.ReceivedAt is { } at && BeijingTime.DateOf(at) <= request.DueOn);
             requests.Add(request with { Overdue = overdue, Documents = withDocuments ? await ReportAttachmentEndpoints.ViewsAsync(mine, links, cancellationToken) : null });
         }

@@ -34,7 +34,7 @@ public class OneUnitFixture : EtsAppFixture, IAsyncLifetime
         "year" or "fromYear" => "2026",
         "date" => "2026-01-05",
         "month" => "2026-01",
-        "version" => "1",
+        "version" or "number" => "1",
         "product" => "BEA",
         "district" => District,
         _ => "matrix-1",

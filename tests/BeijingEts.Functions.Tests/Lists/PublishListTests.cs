@@ -53,7 +53,8 @@ public sealed class PublishListTests(PublishFixture app) : IClassFixture<Publish
         Assert.Equal("key", categories[nationalAt]);
         Assert.Equal(5, categories.Count);
         var entry = list.GetProperty("entries").EnumerateArray().First();
-        Assert.Equal(["uscc", "name", "district", "industry", "category"], entry.EnumerateObject().Select(p => p.Name));
+        // What is public of a unit, and no figure: "voluntary" marks a key unit by its opt-in (Art. 10 para 1).
+        Assert.Equal(["uscc", "name", "district", "industry", "category", "voluntary"], entry.EnumerateObject().Select(p => p.Name));
     }
 
     [Fact]
@@ -92,7 +93,7 @@ public sealed class PublishListTests(PublishFixture app) : IClassFixture<Publish
         await PublishAsync(year, HttpStatusCode.Created);
         var json = await app.Client().GetFromJsonAsync<JsonElement>($"/api/lists/{year}", Ct);
         var expected = json.GetProperty("entries").EnumerateArray()
-            .Select(e => string.Join("|", e.EnumerateObject().Select(p => p.Value.GetString()))).ToList();
+            .Select(e => string.Join("|", new[] { "uscc", "name", "district", "industry", "category" }.Select(p => e.GetProperty(p).GetString()))).ToList();
 
         var csvResponse = await app.Client().GetAsync($"/api/lists/{year}?format=csv", Ct);
         Assert.Equal("text/csv", csvResponse.Content.Headers.ContentType?.MediaType);

@@ -90,9 +90,9 @@ public sealed class CaseTests(CaseFixture app) : IClassFixture<CaseFixture>
 
         var record = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/allocation/2024/units/{uscc}", Ct);
         var verified = record.GetProperty("verified").GetInt64();
-        Assert.Equal((400, verified - preAllocated - 400), (record.GetProperty("deductedForCases").GetInt64(), record.GetProperty("topUp").GetInt64()));
+        Assert.Equal((400, verified - preAllocated - 400), (record.GetProperty("deductedByDecisions").GetInt64(), record.GetProperty("topUp").GetInt64()));
         await Eventually.HoldsAsync(async () => await _ledger.HoldingAsync(uscc, vintage: 2024) == verified - 400, "the top-up less the deduction arrives");
-        Assert.Equal(id, record.GetProperty("deductionCases")[0].GetString());
+        Assert.Equal(id, record.GetProperty("deductionDecisions")[0].GetString());
         await _ledger.AssertNoDriftAsync();
     }
 

@@ -1,0 +1,148 @@
+using BeijingEts.Functions.Tests.Reporting;
+using BeijingEts.Functions.Tests.Verification;
+
+namespace BeijingEts.Functions.Tests.Ledger;
+
+public sealed class AdjustmentFixture : FastQueueFixture;
+
+/// <summary>
+/// Art. 11-12: a key unit applies to adjust its allocation; the regulator decides with the unit's record beside the
+/// application, and a granted change moves through the reserve, within what it holds and the plan's reserve.
+/// </summary>
+public sealed class AdjustmentTests(AdjustmentFixture app) : IClassFixture<AdjustmentFixture>
+{
+    private readonly LedgerClient _ledger = new(app);
+    private readonly ReportingClient _reporting = new(app);
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private HttpClient Regulator => _ledger.Regulator;
+
+    /// <summary>A key unit of the year under a plan whose reserve is 5% of a 100,000 t cap (5,000 t), with <paramref name="funded"/> t in the reserve account.</summary>
+    private async Task<string> KeyUnitAsync(int year, long funded)
+    {
+        var uscc = await _reporting.ListedUnitAsync(year);
+        if (!(await Regulator.GetAsync($"/api/allocation/{year}/plan", Ct)).IsSuccessStatusCode)
+        {
+            await app.ApproveAsync(await Regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
+            {
+                cap = 100_000, reserveRatio = 0.05m, preAllocationRatio = 0.7m,
+                methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { year - 2, year - 1 }, controlFactor = 1.0m } },
+            }, Ct));
+            await _ledger.SettleAsync(Regulator, "issuance", null, "issuance", funded, vintage: year);
+            await _ledger.SettleAsync(Regulator, "allocation", "issuance", "reserve", funded, vintage: year);
+        }
+        return uscc;
+    }
+
+    private async Task<JsonElement> ApplyAsync(string uscc, int year, long quantity, string reason = "line-added")
+    {
+        var response = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/{year}/units/{uscc}/adjustments",
+            new { reason, explanation = "A second kiln line went into operation in March.", quantity }, Ct);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+    }
+
+    private Task<HttpResponseMessage> DecideAsync(string id, string outcome, long? quantity, string reasons = "Checked against the commissioning records and the monthly data.") =>
+        Regulator.PostAsJsonAsync($"/api/adjustments/{id}/decision", new { outcome, quantity, reasons }, Ct);
+
+    [Fact]
+    public async Task AnIncrease_GrantedInPart_IsPaidFromTheReserve_OnASecondRegulatorsApproval()
+    {
+        const int year = 2017;
+        var uscc = await KeyUnitAsync(year, funded: 600);
+        var id = (await ApplyAsync(uscc, year, 500)).GetProperty("id").GetString()!;
+
+        // Evidence goes up through a link, and sits beside the unit's record when the regulator reviews.
+        var link = await app.Client("unit", uscc).PostAsJsonAsync($"/api/adjustments/{id}/evidence", new { fileName = "commissioning.pdf" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, link.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync((await link.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("uploadUrl").GetString()!,
+            "kiln 2 commissioning certificate"u8.ToArray(), "application/pdf")).StatusCode);
+        JsonElement review = default;
+        await Eventually.HoldsAsync(async () =>
+        {
+            review = await Regulator.GetFromJsonAsync<JsonElement>($"/api/adjustments/{id}", Ct);
+            return review.GetProperty("evidence").EnumerateArray().Any(e => e.GetProperty("attachment").GetProperty("status").GetString() == "received");
+        }, "the evidence is filed");
+        Assert.Equal(5_000, review.GetProperty("reserve").GetProperty("ceilingT").GetInt64());
+        Assert.Equal(600, review.GetProperty("reserve").GetProperty("heldT").GetInt64());
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await DecideAsync(id, "granted", 400)).StatusCode); // in full is what was asked
+        Assert.Equal(HttpStatusCode.BadRequest, (await DecideAsync(id, "partial", 700)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await DecideAsync(id, "partial", 300, reasons: "")).StatusCode);
+        var proposed = await DecideAsync(id, "partial", 300);
+        Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
+        Assert.Equal("submitted", (await Regulator.GetFromJsonAsync<JsonElement>($"/api/adjustments/{id}", Ct)).GetProperty("application").GetProperty("status").GetString());
+        await app.ApproveAsync(proposed);
+
+        await Eventually.HoldsAsync(async () => await _ledger.HoldingAsync(uscc, vintage: year) == 300, "the adjustment is paid");
+        var decided = (await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/adjustments/{id}", Ct)).GetProperty("application");
+        Assert.Equal(("partial", 300), (decided.GetProperty("status").GetString(), decided.GetProperty("decision").GetProperty("quantityT").GetInt64()));
+        var reserve = await Regulator.GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/reserve", Ct);
+        Assert.Equal((300, 4_700, 300), (reserve.GetProperty("paidOutT").GetInt64(), reserve.GetProperty("leftT").GetInt64(), reserve.GetProperty("heldT").GetInt64()));
+        Assert.Equal(HttpStatusCode.Conflict, (await DecideAsync(id, "refused", null)).StatusCode);
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    [Fact]
+    public async Task AnIncrease_CannotTakeMoreThanTheReserveHolds_OrMoreThanThePlansReserve()
+    {
+        const int year = 2018;
+        var uscc = await KeyUnitAsync(year, funded: 200);
+        var overPlan = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/{year}/units/{uscc}/adjustments",
+            new { reason = "line-added", explanation = "x", quantity = 5_001 }, Ct);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, overPlan.StatusCode);
+        Assert.Contains("more than the whole 2018 reserve", await overPlan.Content.ReadAsStringAsync(Ct));
+
+        var id = (await ApplyAsync(uscc, year, 300)).GetProperty("id").GetString()!;
+        var noRoom = await DecideAsync(id, "granted", 300);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, noRoom.StatusCode);
+        Assert.Contains("holds 200 t", await noRoom.Content.ReadAsStringAsync(Ct));
+        var again = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/{year}/units/{uscc}/adjustments", new { reason = "other", explanation = "y", quantity = 10 }, Ct);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+
+        var refused = await DecideAsync(id, "refused", null, "The new line's output is already in the plan's basis.");
+        Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+        Assert.Equal("refused", (await refused.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString());
+        Assert.Equal(0, await _ledger.HoldingAsync(uscc, vintage: year));
+    }
+
+    [Fact]
+    public async Task ADecrease_IsReclaimedIntoTheReserve_AndWhatTheUnitCannotCoverIsCarried()
+    {
+        const int year = 2019;
+        var uscc = await KeyUnitAsync(year, funded: 1_000);
+        await _ledger.SettleAsync(Regulator, "issuance", null, "issuance", 300, vintage: year);
+        await _ledger.SettleAsync(Regulator, "allocation", "issuance", uscc, 300, vintage: year);
+        var id = (await ApplyAsync(uscc, year, -500, reason: "line-closed")).GetProperty("id").GetString()!;
+
+        await app.ApproveAsync(await DecideAsync(id, "granted", -500, "Line 1 closed in May: its share of the year's allocation returns."));
+
+        var decision = (await Regulator.GetFromJsonAsync<JsonElement>($"/api/adjustments/{id}", Ct)).GetProperty("application").GetProperty("decision");
+        Assert.Equal((300, 200, year), (decision.GetProperty("reclaimedT").GetInt64(), decision.GetProperty("carriedT").GetInt64(), decision.GetProperty("carriedToYear").GetInt32()));
+        Assert.Equal(0, await _ledger.HoldingAsync(uscc, vintage: year));
+        var reserve = await Regulator.GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/reserve", Ct);
+        Assert.Equal((300, 1_300, 5_300), (reserve.GetProperty("reclaimedT").GetInt64(), reserve.GetProperty("heldT").GetInt64(), reserve.GetProperty("leftT").GetInt64()));
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    [Fact]
+    public async Task OnlyTheUnitApplies_ItsDistrictAndTheRegulatorRead_AndNobodyElse()
+    {
+        const int year = 2020;
+        var uscc = await KeyUnitAsync(year, funded: 100);
+        var other = await _reporting.ListedUnitAsync(year);
+        var general = await _reporting.ListedUnitAsync(year, key: false);
+        var id = (await ApplyAsync(uscc, year, 50)).GetProperty("id").GetString()!;
+
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("unit", other).PostAsJsonAsync($"/api/allocation/{year}/units/{uscc}/adjustments", new { reason = "other", explanation = "x", quantity = 1 }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await app.Client("unit", general).PostAsJsonAsync($"/api/allocation/{year}/units/{general}/adjustments", new { reason = "other", explanation = "x", quantity = 1 }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await app.Client("unit", other).PostAsJsonAsync($"/api/allocation/{year}/units/{other}/adjustments", new { reason = "whim", explanation = "x", quantity = 0 }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("unit", other).GetAsync($"/api/adjustments/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("district", "海淀区").GetAsync($"/api/adjustments/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client("district", "朝阳区").GetAsync($"/api/adjustments/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("unit", other).PostAsJsonAsync($"/api/adjustments/{id}/evidence", new { fileName = "x.pdf" }, Ct)).StatusCode);
+        Assert.Empty((await app.Client("unit", other).GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/adjustments", Ct)).EnumerateArray());
+        Assert.Empty((await app.Client("district", "海淀区").GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/adjustments", Ct)).EnumerateArray());
+        Assert.Single((await Regulator.GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/adjustments?status=submitted", Ct)).EnumerateArray());
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("district", "朝阳区").PostAsJsonAsync($"/api/adjustments/{id}/decision", new { outcome = "refused", reasons = "x" }, Ct)).StatusCode);
+    }
+}
