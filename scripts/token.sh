@@ -7,15 +7,16 @@
 #   ./scripts/token.sh verifier 91110108MA01XXXXXX
 #   ./scripts/token.sh exchange
 #   ./scripts/token.sh participant 91110105MA00XXXXXX
+#   ./scripts/token.sh finance            (the finance authorities: read-only)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange|participant [SCOPE] (regulator name, district name, unit, verifier or participant USCC)"
+usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange|participant|finance [SCOPE] (regulator name, district name, unit, verifier or participant USCC)"
 [ $# -ge 1 ] && [ $# -le 2 ] || die "$usage"
 ROLE="$1" SCOPE="${2:-}"
 case "$ROLE" in
   regulator) SCOPE_CLAIM="" ;; # an optional NAME: a distinct regulator (subject local:regulator:NAME), who may approve another's proposal
-  exchange) [ -z "$SCOPE" ] || die "The $ROLE role takes no scope; $usage" ; SCOPE_CLAIM="" ;;
+  exchange|finance) [ -z "$SCOPE" ] || die "The $ROLE role takes no scope; $usage" ; SCOPE_CLAIM="" ;;
   district) SCOPE_CLAIM="district" ;;
   unit) SCOPE_CLAIM="unit_id" ;;
   verifier) SCOPE_CLAIM="verifier_id" ;;

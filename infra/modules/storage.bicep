@@ -53,6 +53,7 @@ var tables = [
   'cases'
   'adjustments'
   'optins'
+  'exchangereports'
   'surrenders'
   'cycles'
   'cyclesteps'

@@ -12,8 +12,10 @@ public static class Roles
     public const string Exchange = "exchange";
     /// <summary>A voluntary market participant (Art. 17) that is not a unit: trades from its own holding and funds accounts.</summary>
     public const string Participant = "participant";
+    /// <summary>The finance authorities (市地方金融管理部门, 市财政部门): read the exchange's reports, the market, auction proceeds and buy-back spending (Art. 18, 31).</summary>
+    public const string Finance = "finance";
 
-    public static readonly string[] All = [Regulator, District, Unit, Verifier, Exchange, Participant];
+    public static readonly string[] All = [Regulator, District, Unit, Verifier, Exchange, Participant, Finance];
 }
 
 /// <summary>The claim names that carry a caller's scope.</summary>

@@ -73,7 +73,10 @@ public sealed class FundsEndpoints : IHttpFunction
         string participant, HttpContext http, FundsStore funds, AccountDirectory accounts, CancellationToken cancellationToken)
     {
         // The exchange's own account, where the fees go, and the reserve's (auction proceeds in, buy-backs out): the exchange and the regulator see them.
-        if (participant is MarketSettlement.ExchangeAccount or AuctionHouse.ReserveFunds && (http.User.IsInRole(Roles.Exchange) || http.User.IsInRole(Roles.Regulator)))
+        // The finance authorities see the reserve's account, whose money is the municipal finance's (Art. 31), and no other.
+        if (http.User.IsInRole(Roles.Finance) && participant != AuctionHouse.ReserveFunds) return ProblemHandling.NotFound($"The finance authorities see the reserve's funds account ({AuctionHouse.ReserveFunds}).");
+        if (participant is MarketSettlement.ExchangeAccount or AuctionHouse.ReserveFunds
+            && (http.User.IsInRole(Roles.Exchange) || http.User.IsInRole(Roles.Regulator) || (http.User.IsInRole(Roles.Finance) && participant == AuctionHouse.ReserveFunds)))
         {
             var parts = participant == MarketSettlement.ExchangeAccount ? MarketSettlement.ExchangeAccounts : [participant];
             var balances = await Task.WhenAll(parts.Select(p => funds.BalanceAsync(p, cancellationToken)));
@@ -110,6 +113,9 @@ public static class MarketServices
         services.AddSingleton<MarketWatchStore>();
         services.AddSingleton<PriceMonitor>();
         services.AddSingleton<Surveillance>();
+        services.AddSingleton<ExchangeReportStore>();
+        services.AddSingleton<RemittanceStore>();
+        services.AddSingleton<TradingFiguresService>();
         return services;
     }
 }

@@ -89,7 +89,24 @@ public sealed class AuctionTests(AuctionFixture app) : IClassFixture<AuctionFixt
         Assert.Equal("unsuccessful", (await app.Client("participant", d).GetFromJsonAsync<JsonElement[]>($"/api/auctions/{auction}/bids", Ct))!
             .Single(x => x.GetProperty("price").GetDecimal() == 45.00m).GetProperty("status").GetString());
         await _market.Ledger.AssertNoDriftAsync();
+
+        // The proceeds are the municipal finance's (Art. 31): the finance authorities see them, the regulator records them remitted, once.
+        var finance = app.Client("finance");
+        AuctionProceeds(await finance.GetFromJsonAsync<JsonElement>("/api/market/proceeds", Ct), auction, out var raised);
+        Assert.Equal((5_000_000L, JsonValueKind.Null), (raised.GetProperty("proceedsFen").GetInt64(), raised.GetProperty("remittance").ValueKind));
+        var today = DateOnly.FromDateTime(app.Clock.GetUtcNow().AddHours(8).DateTime);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _market.Regulator.PostAsJsonAsync($"/api/auctions/{auction}/remittance", new { remittedOn = today.AddDays(1), reference = "T-1" }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await finance.PostAsJsonAsync($"/api/auctions/{auction}/remittance", new { remittedOn = today, reference = "T-1" }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _market.Regulator.PostAsJsonAsync($"/api/auctions/{auction}/remittance", new { remittedOn = today, reference = "国库缴款书 2026-118" }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await _market.Regulator.PostAsJsonAsync($"/api/auctions/{auction}/remittance", new { remittedOn = today, reference = "again" }, Ct)).StatusCode);
+        AuctionProceeds(await finance.GetFromJsonAsync<JsonElement>("/api/market/proceeds", Ct), auction, out raised);
+        Assert.Equal((5_000_000L, "国库缴款书 2026-118"), (raised.GetProperty("remittance").GetProperty("amountFen").GetInt64(), raised.GetProperty("remittance").GetProperty("reference").GetString()));
+        Assert.Equal(HttpStatusCode.OK, (await finance.GetAsync("/api/market/funds/reserve", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await finance.GetAsync($"/api/market/funds/{a}", Ct)).StatusCode);
     }
+
+    private static void AuctionProceeds(JsonElement view, string auction, out JsonElement raised) =>
+        raised = view.GetProperty("auctions").EnumerateArray().Single(x => x.GetProperty("auctionId").GetString() == auction);
 
     [Fact]
     public async Task BadBids_AreRefusedWithWhatToFix_AndSealedBidsStaySealed()
