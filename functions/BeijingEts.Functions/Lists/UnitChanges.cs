@@ -28,8 +28,8 @@ public sealed class RegisterUnitChange : IHttpFunction
         api.MapPost("/units/{uscc}/changes", HandleAsync).WithTags("Units");
 
     private static async Task<Results<Created<UnitChange>, ProblemHttpResult>> HandleAsync(
-        string uscc, Request request, HttpContext http, UnitStore units, UnitChangeStore changes, CalendarService calendar, AuditLog audit, TimeProvider clock,
-        CancellationToken cancellationToken)
+        string uscc, Request request, HttpContext http, UnitStore units, UnitChangeStore changes, CalendarService calendar, Supervision.DistrictCheckService checks,
+        AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!UnitInput.TryParse(uscc, out var code, out var invalid)) return invalid!;
         if (!http.User.IsInRole(Roles.Regulator) && !UnitAccess.IsUnit(http.User, code)) return Problems.UnknownUnit(code);
@@ -66,6 +66,7 @@ public sealed class RegisterUnitChange : IHttpFunction
             }
             await changes.AddAsync(rename, cancellationToken);
             await audit.RecordAsync(actor, "unit.rename", $"units/{code}", UnitView.From(unit), new { unit = UnitView.From(renamed), change = rename }, cancellationToken);
+            if (today > deadline) await checks.LateChangeAsync(code, unit.District, id, "rename", request.RegisteredOn, deadline, cancellationToken);
             return TypedResults.Created($"/api/changes/{id}", rename);
         }
 
@@ -76,6 +77,8 @@ public sealed class RegisterUnitChange : IHttpFunction
             return Problems.Conflict($"Change {open} of {code} is still awaiting confirmation; it must be confirmed or rejected before another merger or split is registered.");
         }
         await audit.RecordAsync(actor, "unit-change.registered", $"changes/{id}", null, change, cancellationToken);
+        // Art. 8: registered after its deadline, the district follows it up.
+        if (today > deadline) await checks.LateChangeAsync(code, unit.District, id, change.Kind, request.RegisteredOn, deadline, cancellationToken);
         return TypedResults.Created($"/api/changes/{id}", change);
     }
 

@@ -32,7 +32,8 @@ public sealed class PutAnnualReport : IHttpFunction
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "Annual reports are submitted by the unit itself.", cancellationToken);
         if (unit is null) return problem!;
-        if (await reporting.RefuseAsync(unit.Uscc, year, cancellationToken) is { } refused) return refused;
+        var (entry, refused) = await reporting.ReportingEntryAsync(unit.Uscc, year, cancellationToken);
+        if (entry is null) return refused!;
         var factors = await factorStore.FindAsync(year, cancellationToken);
         if (factors is null) return Problems.Unprocessable($"No emission factors are set for {year}; the regulator sets them with PUT /api/reference/{year}/emission-factors before {year} reports can be computed.");
 
@@ -49,8 +50,7 @@ public sealed class PutAnnualReport : IHttpFunction
         await audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
             new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken);
         // A general reporting unit's report is checked by its district (Art. 23); a key unit's new version answers a correction its district asked for.
-        var entry = await reporting.EntryAsync(unit.Uscc, year, cancellationToken);
-        await checks.ReportFiledAsync(unit.Uscc, unit.District, year, added.Version, general: entry?.Category == Categories.Reporting, cancellationToken);
+        await checks.ReportFiledAsync(unit.Uscc, unit.District, year, added.Version, general: entry.Category == Categories.Reporting, cancellationToken);
         return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/versions/{added.Version}", added);
     }
 }
@@ -58,13 +58,16 @@ public sealed class PutAnnualReport : IHttpFunction
 /// <summary>Who reports for a year: a carbon emission unit on that year's published list, once the year is over.</summary>
 public sealed class ReportingUnits(PublishedListStore lists, TimeProvider clock)
 {
-    public async Task<ProblemHttpResult?> RefuseAsync(string uscc, int year, CancellationToken cancellationToken)
+    public async Task<ProblemHttpResult?> RefuseAsync(string uscc, int year, CancellationToken cancellationToken) => (await ReportingEntryAsync(uscc, year, cancellationToken)).Problem;
+
+    /// <summary>The unit's entry on the year's list if it reports for the year now; else why not.</summary>
+    public async Task<(ListEntry? Entry, ProblemHttpResult? Problem)> ReportingEntryAsync(string uscc, int year, CancellationToken cancellationToken)
     {
-        if (year is < 2013 or > 2100) return ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100).");
-        if (BeijingTime.Today(clock).Year <= year) return Problems.Unprocessable($"The {year} report can be submitted once {year} has ended, from {year + 1}-01-01.");
-        return await EntryAsync(uscc, year, cancellationToken) is null
-            ? Problems.Unprocessable($"Unit {uscc} is not on the published {year} list; only the carbon emission units listed for {year} report for it (Art. 21).")
-            : null;
+        if (year is < 2013 or > 2100) return (null, ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100)."));
+        if (BeijingTime.Today(clock).Year <= year) return (null, Problems.Unprocessable($"The {year} report can be submitted once {year} has ended, from {year + 1}-01-01."));
+        return await EntryAsync(uscc, year, cancellationToken) is { } entry
+            ? (entry, null)
+            : (null, Problems.Unprocessable($"Unit {uscc} is not on the published {year} list; only the carbon emission units listed for {year} report for it (Art. 21)."));
     }
 
     /// <summary>The unit's entry in the latest published list of the year, if any.</summary>

@@ -120,7 +120,7 @@ public sealed class CheckEndpoints : IHttpFunction
         if (request.DueOn is { } asked && (asked <= today || asked > today.AddDays(180))) return ProblemHandling.BadRequest($"dueOn must be after today ({today:yyyy-MM-dd}) and within 180 days.");
         var (loaded, problem) = await LoadAsync(checkId, http.User, store, forUnit: false, cancellationToken);
         if (loaded is null) return problem!;
-        if (loaded.Kind == CheckKinds.ListChanges) return Problems.Unprocessable("A list-changes check has no unit to correct its data; record the finding and report it to the regulator.");
+        if (!CheckKinds.TakesCorrections(loaded.Kind)) return Problems.Unprocessable($"A {loaded.Kind} check has no data of the unit's to correct; record the finding (and propose a case if it calls for one).");
 
         var dueOn = request.DueOn ?? await service.DueOnAsync(cancellationToken);
         var actor = Actor.From(http.User);

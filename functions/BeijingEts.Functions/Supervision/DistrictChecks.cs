@@ -18,8 +18,13 @@ public static class CheckKinds
     public const string Verification = "verification";
     /// <summary>A general reporting unit's annual report.</summary>
     public const string GeneralReport = "general-report";
+    /// <summary>A merger, split or rename registered after its 20-working-day deadline (Art. 8): the district follows it up.</summary>
+    public const string LateChange = "late-change";
 
-    public static readonly string[] All = [ListChanges, MonthlyData, Verification, GeneralReport];
+    public static readonly string[] All = [ListChanges, MonthlyData, Verification, GeneralReport, LateChange];
+
+    /// <summary>Kinds with no data of the unit's to correct: the district records and signs off.</summary>
+    public static bool TakesCorrections(string kind) => kind is MonthlyData or Verification or GeneralReport;
 }
 
 public static class CheckStatus
@@ -265,6 +270,19 @@ public sealed class DistrictCheckService(
                 $"changes in the district's units from the {revision.Year - 1} list to the {revision.Year} list, revision {revision.Revision}", ChangeCounts: counts), cancellationToken);
             if (opened is not null) await audit.RecordAsync(Platform, "check.opened", $"checks/{id}", null, new { opened.Kind, opened.Year, opened.DueOn, Changes = mine.Count }, cancellationToken);
         }
+    }
+
+    /// <summary>A change registered after its Art. 8 deadline: a follow-up on the unit's district's queue.</summary>
+    public async Task LateChangeAsync(string uscc, string district, string changeId, string kind, DateOnly registeredOn, DateOnly deadline, CancellationToken cancellationToken)
+    {
+        var id = CheckIds.For(CheckKinds.LateChange, district, registeredOn.Year, null, $"{uscc}-{changeId[..8]}");
+        var dueOn = await DueOnAsync(cancellationToken);
+        var today = BeijingTime.Today(clock);
+        var (_, opened) = await store.UpdateAsync(id, check => check is not null ? null : new DistrictCheck(id, CheckKinds.LateChange, district, uscc, registeredOn.Year, null,
+            CheckStatus.Open, [], [], today, dueOn, 1, null,
+            $"{kind} {changeId} took effect {registeredOn:yyyy-MM-dd} and was registered {today:yyyy-MM-dd}, after its deadline of {deadline:yyyy-MM-dd} (20 working days, Art. 8)"),
+            cancellationToken);
+        if (opened is not null) await audit.RecordAsync(Platform, "check.opened", $"checks/{id}", null, new { opened.Kind, opened.Unit, opened.DueOn, changeId }, cancellationToken);
     }
 
     /// <summary>The changes between two lists, each with the district it is reported by (the new list's, else the old one's).</summary>

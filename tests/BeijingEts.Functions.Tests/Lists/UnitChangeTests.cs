@@ -28,6 +28,16 @@ public sealed class UnitChangeTests(ChangesFixture app) : IClassFixture<ChangesF
         var changes = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/changes", Ct);
         Assert.Equal("2026-03-18", changes[0].GetProperty("deadline").GetString());
         Assert.Equal("北京新名称有限公司", changes[0].GetProperty("newName").GetString());
+
+        // Registered after its deadline: a follow-up on the district's queue (Art. 8), which it records and signs off.
+        var district = app.Client("district", "朝阳区");
+        var queue = await district.GetFromJsonAsync<JsonElement>($"/api/districts/朝阳区/checks?kind=late-change&unit={uscc}", Ct);
+        var check = Assert.Single(queue.GetProperty("checks").EnumerateArray());
+        Assert.Contains("after its deadline of 2026-03-18", check.GetProperty("subject").GetString());
+        var checkId = check.GetProperty("checkId").GetString();
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await district.PostAsJsonAsync($"/api/checks/{checkId}/correction-requests", new { text = "x" }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await district.PostAsJsonAsync($"/api/checks/{checkId}/findings", new { text = "The unit's registration staff changed; late by oversight." }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await district.PostAsJsonAsync($"/api/checks/{checkId}/sign-off", new { outcome = "issues-found" }, Ct)).StatusCode);
     }
 
     [Fact]
@@ -40,6 +50,8 @@ public sealed class UnitChangeTests(ChangesFixture app) : IClassFixture<ChangesF
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.False((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("late").GetBoolean());
+        var queue = await _regulator.GetFromJsonAsync<JsonElement>($"/api/districts/朝阳区/checks?kind=late-change&unit={uscc}", Ct);
+        Assert.Empty(queue.GetProperty("checks").EnumerateArray());
     }
 
     private async Task<string> RegisterMergerAsync(string uscc, string successor)
