@@ -54,6 +54,7 @@ var tables = [
   'adjustments'
   'optins'
   'exchangereports'
+  'projects'
   'surrenders'
   'cycles'
   'cyclesteps'

@@ -20,8 +20,10 @@ public static class AdjustmentReasons
     public const string ActivityChange = "activity-change";
     public const string MergerOrSplit = "merger-or-split";
     public const string Other = "other";
+    /// <summary>A new or expanded project gone into operation (Art. 10 para 2): filed by the platform from its carbon assessment.</summary>
+    public const string NewEntrant = "new-entrant";
 
-    public static readonly string[] All = [LineClosed, LineAdded, ActivityChange, MergerOrSplit, Other];
+    public static readonly string[] All = [LineClosed, LineAdded, ActivityChange, MergerOrSplit, NewEntrant, Other];
 }
 
 public static class AdjustmentOutcomes

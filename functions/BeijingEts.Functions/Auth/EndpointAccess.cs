@@ -166,6 +166,13 @@ public static partial class EndpointAccess
         Allow("POST /opt-ins/{id}/decision", Regulator),
         Allow("GET /opt-ins", Regulator),
 
+        // Art. 10 para 2: carbon assessments of new and expanded projects (a unit files its own; the regulator for an owner on no list)
+        Allow("POST /projects", Unit, Regulator).CheckedOnLoad(),
+        Allow("GET /projects", UnitReaders).CheckedOnLoad(),
+        Allow("GET /projects/{id}", UnitReaders).CheckedOnLoad(),
+        Allow("POST /projects/{id}/opinion", Regulator),
+        Allow("POST /projects/{id}/operation", Unit, Regulator).CheckedOnLoad(),
+
         // Art. 11-12: allocation adjustment applications and the reserve
         Allow("POST /allocation/{year}/units/{uscc}/adjustments", Unit).ForUnit(),
         Allow("POST /adjustments/{id}/evidence", Unit).CheckedOnLoad(),

@@ -13,15 +13,17 @@ public sealed record PublishOutcome(ListRevision Revision, bool Unchanged);
 /// freezes it as a new revision, unless it is the same as the latest one.
 /// </summary>
 public sealed class ListPublisher(
-    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, OptInStore optIns, Supervision.DistrictCheckService checks, AuditLog audit,
-    TimeProvider clock)
+    UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, OptInStore optIns, ProjectStore projects, Supervision.DistrictCheckService checks,
+    AuditLog audit, TimeProvider clock)
 {
     public async Task<PublishOutcome> PublishAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
         var inForce = await rules.InForceAsync(year, cancellationToken);
         var allUnits = units.ReadAllAsync(cancellationToken);
         var figures = statistics.ReadYearAsync(year, cancellationToken);
-        var entries = Compute(year, inForce, await allUnits, await figures, await optIns.VoluntaryAsync(year, cancellationToken));
+        // Art. 10 para 2: a project gone into operation this year counts toward its owner's classification with its expected emissions.
+        var classified = await projects.WithProjectsAsync(year, await figures, cancellationToken);
+        var entries = Compute(year, inForce, await allUnits, classified, await optIns.VoluntaryAsync(year, cancellationToken));
         var hash = Hash(entries);
 
         var latest = await lists.LatestRevisionAsync(year, cancellationToken);

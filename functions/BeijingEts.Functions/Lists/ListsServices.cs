@@ -8,6 +8,7 @@ public static class ListsServices
         .AddSingleton<StatisticsStore>()
         .AddSingleton<PublishedListStore>()
         .AddSingleton<OptInStore>()
+        .AddSingleton<ProjectStore>()
         .AddSingleton<ListPublisher>()
         .AddSingleton<RemovalStore>()
         .AddSingleton<UnitChangeStore>()
