@@ -8,15 +8,16 @@
 #   ./scripts/token.sh exchange
 #   ./scripts/token.sh participant 91110105MA00XXXXXX
 #   ./scripts/token.sh finance            (the finance authorities: read-only)
+#   ./scripts/token.sh registry           (the registry: opens, suspends and closes accounts)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange|participant|finance [SCOPE] (regulator name, district name, unit, verifier or participant USCC)"
+usage="usage: ./scripts/token.sh regulator|district|unit|verifier|exchange|participant|finance|registry [SCOPE] (regulator name, district name, unit, verifier or participant USCC)"
 [ $# -ge 1 ] && [ $# -le 2 ] || die "$usage"
 ROLE="$1" SCOPE="${2:-}"
 case "$ROLE" in
   regulator) SCOPE_CLAIM="" ;; # an optional NAME: a distinct regulator (subject local:regulator:NAME), who may approve another's proposal
-  exchange|finance) [ -z "$SCOPE" ] || die "The $ROLE role takes no scope; $usage" ; SCOPE_CLAIM="" ;;
+  exchange|finance|registry) [ -z "$SCOPE" ] || die "The $ROLE role takes no scope; $usage" ; SCOPE_CLAIM="" ;;
   district) SCOPE_CLAIM="district" ;;
   unit) SCOPE_CLAIM="unit_id" ;;
   verifier) SCOPE_CLAIM="verifier_id" ;;

@@ -55,6 +55,7 @@ var tables = [
   'optins'
   'exchangereports'
   'projects'
+  'accountapplications'
   'surrenders'
   'cycles'
   'cyclesteps'

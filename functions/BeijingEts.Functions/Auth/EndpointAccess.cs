@@ -95,9 +95,14 @@ public static partial class EndpointAccess
         Allow("GET /accounts/{accountId}", Regulator, Unit, Participant).ForHolder("accountId"),
         Allow("GET /accounts/{accountId}/journal", Regulator, Unit, Participant).ForHolder("accountId"),
         Allow("GET /units/{uscc}/account", Regulator, Unit, Participant).ForHolder("uscc"),
-        Allow("PUT /participants/{uscc}", Regulator),
-        Allow("POST /accounts/{accountId}/suspensions", Regulator),
-        Allow("POST /accounts/{accountId}/suspensions/{suspensionId}/lift", Regulator),
+        Allow("PUT /participants/{uscc}", Regulator, Registry),
+        // Art. 13, 17: account applications; personal data shown to the registry only (others masked)
+        Allow("POST /account-applications", Registry, Participant).CheckedOnLoad(), // an organisation for itself; the registry for anyone
+        Allow("GET /account-applications", Registry, Regulator),
+        Allow("GET /account-applications/{id}", Registry, Regulator, Participant).CheckedOnLoad(),
+        Allow("POST /account-applications/{id}/decision", Registry),
+        Allow("POST /accounts/{accountId}/suspensions", Regulator, Registry),
+        Allow("POST /accounts/{accountId}/suspensions/{suspensionId}/lift", Regulator, Registry),
         Allow("POST /accounts/{accountId}/closure", Regulator, Unit).ForHolder("accountId"),
 
         // Art. 12-15: allocation

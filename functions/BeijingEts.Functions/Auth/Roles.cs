@@ -14,8 +14,10 @@ public static class Roles
     public const string Participant = "participant";
     /// <summary>The finance authorities (市地方金融管理部门, 市财政部门): read the exchange's reports, the market, auction proceeds and buy-back spending (Art. 18, 31).</summary>
     public const string Finance = "finance";
+    /// <summary>The registry (注册登记机构, Art. 13): opens, suspends and closes accounts; the regulator keeps its supervisory powers.</summary>
+    public const string Registry = "registry";
 
-    public static readonly string[] All = [Regulator, District, Unit, Verifier, Exchange, Participant, Finance];
+    public static readonly string[] All = [Regulator, District, Unit, Verifier, Exchange, Participant, Finance, Registry];
 }
 
 /// <summary>The claim names that carry a caller's scope.</summary>

@@ -13,6 +13,8 @@ public static class LedgerServices
         services.AddSingleton<LedgerSubmitter>();
         services.AddSingleton<LedgerFaults>();
         services.AddSingleton<AccountCloser>();
+        services.AddSingleton<AccountApplicationStore>();
+        services.AddSingleton<PersonalData>();
         return services;
     }
 }

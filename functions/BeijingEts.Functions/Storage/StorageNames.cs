@@ -41,6 +41,7 @@ public sealed class StorageNames(string prefix)
         public const string OptIns = "optins";
         public const string ExchangeReports = "exchangereports";
         public const string Projects = "projects";
+        public const string AccountApplications = "accountapplications";
         public const string Surrenders = "surrenders";
         public const string Cycles = "cycles";
         public const string CycleSteps = "cyclesteps";
@@ -59,7 +60,7 @@ public sealed class StorageNames(string prefix)
         /// <summary>Proposals of irreversible regulator actions, waiting for or decided by a second regulator.</summary>
         public const string Approvals = "approvals";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, QualityPlans, Checks, Cases, Adjustments, OptIns, ExchangeReports, Projects, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions, MarketWatch, Approvals];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, QualityPlans, Checks, Cases, Adjustments, OptIns, ExchangeReports, Projects, AccountApplications, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions, MarketWatch, Approvals];
     }
 
     public static class Queues
