@@ -103,7 +103,7 @@ public static partial class EndpointAccess
         Allow("POST /account-applications/{id}/decision", Registry),
         Allow("POST /accounts/{accountId}/suspensions", Regulator, Registry),
         Allow("POST /accounts/{accountId}/suspensions/{suspensionId}/lift", Regulator, Registry),
-        Allow("POST /accounts/{accountId}/closure", Regulator, Unit).ForHolder("accountId"),
+        Allow("POST /accounts/{accountId}/closure", Regulator, Unit, Participant, Registry).ForHolder("accountId"),
 
         // Art. 12-15: allocation
         Allow("PUT /allocation/{year}/plan", Regulator),

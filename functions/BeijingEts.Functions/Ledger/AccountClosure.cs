@@ -10,6 +10,7 @@ namespace BeijingEts.Functions.Ledger;
 /// <summary>
 /// POST /api/accounts/{accountId}/closure (the holder or the regulator): closes (注销) an account that holds nothing. The
 /// holder closes its own at once; the regulator's closure of someone else's account is proposed (202) and takes a second regulator's approval.
+/// The registry (Art. 13) closes a voluntary participant's empty account at once; a unit's account it leaves to the unit and the regulator.
 /// </summary>
 public sealed class CloseAccount : IHttpFunction
 {
@@ -17,9 +18,23 @@ public sealed class CloseAccount : IHttpFunction
         api.MapPost("/accounts/{accountId}/closure", HandleAsync).WithTags("Ledger");
 
     private static async Task<Results<Ok<AccountView>, Accepted<ProposalReceipt>, ProblemHttpResult>> HandleAsync(
-        string accountId, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AccountCloser closer, ApprovalService approvals, CancellationToken cancellationToken)
+        string accountId, HttpContext http, AccountDirectory accounts, ParticipantStore participants, LedgerStore ledger, AccountCloser closer, ApprovalService approvals,
+        CancellationToken cancellationToken)
     {
         if (RegulatorAccounts.Is(accountId)) return Problems.Unprocessable("The regulator's own accounts are never closed.");
+        if (http.User.IsInRole(Roles.Registry))
+        {
+            if (!Lists.UnitInput.TryParse(accountId, out var code, out var invalid)) return invalid!;
+            if (await participants.FindAsync(code, cancellationToken) is null)
+            {
+                return await accounts.ExistsAsync(code, cancellationToken)
+                    ? Problems.Unprocessable($"Account {code} is a unit's; the unit closes it, or the regulator with a second regulator's approval.")
+                    : ProblemHandling.NotFound($"No account {code}.");
+            }
+            return await closer.CloseAsync(code, Actor.From(http.User), cancellationToken) is { Refusal: { } refused }
+                ? Problems.Unprocessable(refused)
+                : TypedResults.Ok(AccountView.From(await ledger.ReadAccountAsync(code, cancellationToken)));
+        }
         if (await AccountAccess.CheckAsync(accountId, http.User, accounts, cancellationToken) is { } problem) return problem;
         var actor = Actor.From(http.User);
         if (http.User.IsInRole(Roles.Regulator))

@@ -80,5 +80,12 @@ public sealed class AccountApplicationTests(AccountApplicationFixture app) : ICl
         Assert.Equal(PersonId, approved.GetProperty("idNumber").GetString());
         Assert.Equal(HttpStatusCode.OK, (await app.Client("participant", account).GetAsync($"/api/accounts/{account}", Ct)).StatusCode);
         Assert.Single((await Registry.GetFromJsonAsync<JsonElement>("/api/account-applications?status=approved", Ct)).EnumerateArray(), a => a.GetProperty("id").GetString() == id);
+
+        // The registry closes a participant's empty account; a unit's it leaves to the unit and the regulator.
+        var unit = await TestUnits.RegisterAsync(app.Client("regulator"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await Registry.PostAsync($"/api/accounts/{unit}/closure", null, Ct)).StatusCode);
+        var closed = await Registry.PostAsync($"/api/accounts/{account}/closure", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, closed.StatusCode);
+        Assert.Equal("closed", (await closed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString());
     }
 }
