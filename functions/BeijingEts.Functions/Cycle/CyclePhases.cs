@@ -46,7 +46,7 @@ public enum StepScope
 public sealed class CyclePhases(
     PublishedListStore lists, PreAllocationService preAllocation, VerifiedAllocationService verifiedAllocation, AllocationStore allocations,
     TransactionStore transactions, ReportStore reports, VerificationStore verifications, ConfirmationStore confirmations, ComplianceService compliance,
-    Supervision.CaseService cases)
+    SuccessionObligations successions, Supervision.CaseService cases)
 {
     private static readonly Actor Orchestration = Actor.System("yearly-cycle");
 
@@ -71,13 +71,22 @@ public sealed class CyclePhases(
 
     public async Task<int?> LatestRevisionAsync(int year, CancellationToken cancellationToken) => (await lists.LatestRevisionAsync(year, cancellationToken))?.Revision;
 
-    /// <summary>The units the phase has a step for, on the year's latest list (a unit added by a revision joins the open phase).</summary>
+    /// <summary>
+    /// The units the phase has a step for, on the year's latest list (a unit added by a revision joins the open phase);
+    /// assessment adds each successor that inherited the year's obligation in a merger or split (Art. 8) off the list.
+    /// </summary>
     public async Task<(int? Revision, IReadOnlyList<string> Units)> UnitsAsync(int year, CyclePhase phase, CancellationToken cancellationToken)
     {
         var revision = await lists.LatestRevisionAsync(year, cancellationToken);
         if (revision is null || Scope(phase) == StepScope.None) return (revision?.Revision, []);
         var entries = await lists.EntriesAsync(year, revision.Revision, cancellationToken);
-        return (revision.Revision, entries.Where(e => Scope(phase) == StepScope.Listed || e.Category == Categories.Key).Select(e => e.Uscc).ToList());
+        var units = entries.Where(e => Scope(phase) == StepScope.Listed || e.Category == Categories.Key).Select(e => e.Uscc).ToList();
+        if (phase == CyclePhase.Assessment)
+        {
+            var listed = units.ToHashSet(StringComparer.Ordinal);
+            units.AddRange((await successions.ForYearAsync(year, cancellationToken)).Successors.Where(s => !listed.Contains(s)).Order(StringComparer.Ordinal));
+        }
+        return (revision.Revision, units);
     }
 
     /// <summary>What runs once for the year before the phase's steps go out; null when it succeeded, else why the phase cannot go on yet.</summary>
@@ -146,7 +155,7 @@ public sealed class CyclePhases(
                 {
                     ComplianceStatus.Compliant => "compliant",
                     ComplianceStatus.NoConfirmedEmissions => "no-confirmed-emissions",
-                    _ => $"non-compliant: shortfall {view.ShortfallT} t of {view.ConfirmedEmissionsT} t",
+                    _ => $"non-compliant: shortfall {view.ShortfallT} t of {view.ObligationT ?? view.ConfirmedEmissionsT} t",
                 });
             default:
                 return new StepResult.Done("nothing to do");
