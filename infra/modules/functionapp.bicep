@@ -121,6 +121,9 @@ var baseSettings = [
   { name: 'Auth__Authority', value: authority }
   { name: 'Auth__Audience', value: authAudience }
   { name: 'Auth__Issuer', value: empty(authIssuer) ? authority : authIssuer }
+  // The key account applications' personal data is encrypted under (Art. 13): created once in the vault by the
+  // operator (infra/README.md), never by a deployment, which would replace it and leave the stored data unreadable.
+  { name: 'Ets__Registry__DataKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=registry-data-key)' }
 ]
 
 var contentSettings = isElasticPremium

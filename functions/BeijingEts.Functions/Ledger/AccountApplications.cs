@@ -46,23 +46,39 @@ public static class ResidentIds
 /// </summary>
 public sealed class PersonalData
 {
-    private readonly byte[] _key;
+    private readonly byte[] _key = [];
 
     public PersonalData(IConfiguration configuration, IHostEnvironment environment)
     {
         if (configuration["Ets:Registry:DataKey"] is { Length: > 0 } configured)
         {
-            _key = Convert.FromBase64String(configured);
-            if (_key.Length != 32) throw new InvalidOperationException("Ets:Registry:DataKey must be 32 bytes, base64-encoded.");
+            byte[] key;
+            try
+            {
+                key = Convert.FromBase64String(configured);
+            }
+            catch (FormatException)
+            {
+                key = [];
+            }
+            if (key.Length == 32) _key = key;
+            else Unavailable = "Ets:Registry:DataKey must be 32 bytes, base64-encoded (infra/README.md); account applications are refused until it is.";
             return;
         }
         var signing = configuration["Auth:SigningKey"] ?? (configuration["Auth:SigningKeyFile"] is { } file && File.Exists(file) ? File.ReadAllText(file).Trim() : null);
         if (!environment.IsDevelopment() || signing is null)
         {
-            throw new InvalidOperationException("Set Ets:Registry:DataKey (32 bytes, base64, from Key Vault): personal data of account applications is stored encrypted under it.");
+            Unavailable = "Ets:Registry:DataKey is not set (the vault's registry-data-key, infra/README.md); account applications are refused until it is, so personal data is never stored unencrypted.";
+            return;
         }
         _key = HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(signing), 32, info: "beijing-ets personal data v1"u8.ToArray());
     }
+
+    /// <summary>Why personal data cannot be kept now (no usable key); null when it can.</summary>
+    public string? Unavailable { get; }
+
+    /// <summary>A 503 that names the missing key, or null when the key is usable.</summary>
+    public ProblemHttpResult? Refusal => Unavailable is null ? null : TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Personal data cannot be kept now", detail: Unavailable);
 
     public string Protect(string plain)
     {
@@ -88,7 +104,7 @@ public sealed class PersonalData
 }
 
 /// <summary>What an applicant gives; the personal fields (identity number, phone, email, bank account) are kept encrypted.</summary>
-public sealed record ApplicantDetails(string Name, string? Uscc, string? IdNumber, string ContactName, string Phone, string Email, string BankName, string BankAccount);
+public sealed record ApplicantDetails(string Name, string ContactName, string Phone, string Email, string BankName, string BankAccount, string? Uscc = null, string? IdNumber = null);
 
 /// <summary>
 /// An application for a registry and trading account (Art. 13, 17) by an organisation (its USCC is its account) or a
@@ -163,12 +179,12 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
     {
         api.MapPost("/account-applications", ApplyAsync).WithTags("Ledger");
         api.MapGet("/account-applications", async (string? status, HttpContext http, AccountApplicationStore store, PersonalData data, CancellationToken ct) =>
-            status is null or AccountApplication.Submitted or AccountApplication.Approved or AccountApplication.Refused
+            data.Refusal is { } unavailable ? unavailable : status is null or AccountApplication.Submitted or AccountApplication.Approved or AccountApplication.Refused
                 ? (Results<Ok<IReadOnlyList<AccountApplicationView>>, ProblemHttpResult>)TypedResults.Ok<IReadOnlyList<AccountApplicationView>>(
                     (await store.ListAsync(status, null, ct)).Select(a => View(a, http.User, data)).ToList())
                 : ProblemHandling.BadRequest("status must be submitted, approved or refused.")).WithTags("Ledger");
         api.MapGet("/account-applications/{id}", async (string id, HttpContext http, AccountApplicationStore store, PersonalData data, CancellationToken ct) =>
-            await store.FindAsync(id, ct) is { } found && MaySee(http.User, found.Application)
+            data.Refusal is { } unavailable ? unavailable : await store.FindAsync(id, ct) is { } found && MaySee(http.User, found.Application)
                 ? (Results<Ok<AccountApplicationView>, ProblemHttpResult>)TypedResults.Ok(View(found.Application, http.User, data))
                 : ProblemHandling.NotFound($"No account application {id} that you may see.")).WithTags("Ledger");
         api.MapPost("/account-applications/{id}/decision", DecideAsync).WithTags("Ledger");
@@ -192,6 +208,7 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
     private static async Task<Results<Created<AccountApplicationView>, ProblemHttpResult>> ApplyAsync(ApplyRequest request, HttpContext http, AccountApplicationStore store,
         ParticipantStore participants, UnitStore units, PersonalData data, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (data.Refusal is { } unavailable) return unavailable;
         var user = http.User;
         var a = request.Applicant;
         var problems = new List<string>();
@@ -249,6 +266,7 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
     private static async Task<Results<Ok<AccountApplicationView>, ProblemHttpResult>> DecideAsync(string id, DecisionRequest request, HttpContext http, AccountApplicationStore store,
         ParticipantStore participants, PersonalData data, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (data.Refusal is { } unavailable) return unavailable;
         if (request.Decision is not (AccountApplication.Approved or AccountApplication.Refused)) return ProblemHandling.BadRequest("decision must be 'approved' or 'refused'.");
         var reasons = request.Reasons?.Trim() ?? "";
         if (reasons.Length is 0 or > 4000) return ProblemHandling.BadRequest("reasons must say why, 1 to 4,000 characters.");

@@ -155,6 +155,7 @@ public sealed partial class InfrastructureTemplateTests
         Assert.Equal("variables('authority')", Setting(settings, "Auth__Authority"));
         Assert.Equal("parameters('authAudience')", Setting(settings, "Auth__Audience"));
         Assert.NotNull(Setting(settings, "Auth__Issuer"));
+        Assert.Contains("@Microsoft.KeyVault(VaultName=", Setting(settings, "Ets__Registry__DataKey")); // personal data's key: in the vault, not in the template
         Assert.StartsWith("format('@Microsoft.KeyVault(SecretUri=", Setting(settings, "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"));
         // The one account key on the platform goes into Key Vault and nowhere else.
         var keyUses = template.Resources().Where(r => BicepTemplate.Type(r.Resource) != "Microsoft.Resources/deployments" && r.Resource.ToJsonString().Contains("listKeys", StringComparison.Ordinal)).ToList();

@@ -89,3 +89,29 @@ public sealed class AccountApplicationTests(AccountApplicationFixture app) : ICl
         Assert.Equal("closed", (await closed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString());
     }
 }
+
+/// <summary>An app whose personal-data key is not usable.</summary>
+public sealed class NoDataKeyFixture : EtsAppFixture
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Ets:Registry:DataKey"] = "dG9vIHNob3J0" };
+}
+
+/// <summary>Without a usable key, no personal data is taken in: the applications are refused, and nothing is stored.</summary>
+public sealed class NoDataKeyTests(NoDataKeyFixture app) : IClassFixture<NoDataKeyFixture>
+{
+    [Fact]
+    public async Task WithoutAUsableKey_ApplicationsAreRefusedWith503_AndNothingIsStored()
+    {
+        var registry = app.Client("registry");
+        var response = await registry.PostAsJsonAsync("/api/account-applications", new
+        {
+            kind = "person",
+            applicant = new { name = "王五", idNumber = "11010519491231002X", contactName = "王五", phone = "13812345678", email = "w@example.cn", bankName = "银行", bankAccount = "62220202001122" },
+            declarations = new[] { "risk-understood", "information-true", "rules-accepted" },
+        }, TestContext.Current.CancellationToken);
+
+        Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("Ets:Registry:DataKey", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await registry.GetAsync("/api/account-applications", TestContext.Current.CancellationToken)).StatusCode);
+    }
+}
