@@ -59,6 +59,17 @@ public sealed class EmissionCalculationTests
     }
 
     [Theory]
+    [InlineData(0.4, null)]   // under half the default net calorific value of 1
+    [InlineData(2.5, null)]   // over twice it
+    [InlineData(null, 0.0001)] // a carbon content a ten-thousandth of the default: how under-reporting would look
+    public void Validate_RefusesMeasuredFactorsFarFromTheDefault(double? ncv, double? carbon)
+    {
+        var report = Report() with { Fuels = [new FuelUse("diesel", 1m, "t", NcvGJPerUnit: (decimal?)ncv, CarbonContentTCPerGJ: (decimal?)carbon)] };
+
+        Assert.Contains(EmissionCalculation.Validate(report, Factors), p => p.Contains("far from the default", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData(100, 30, 35)]  // (100 − 30) × 0.5
     [InlineData(100, 150, 0)]  // non-fossil beyond purchases: not below 0 (Art. 21)
     public void Compute_NonFossilElectricityComesOffPurchases(int purchased, int nonFossil, long expected)

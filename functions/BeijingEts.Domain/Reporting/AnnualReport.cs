@@ -76,6 +76,11 @@ public static class EmissionCalculation
         return problems;
     }
 
+    private static bool Implausible(decimal measured, decimal standard) => measured < standard / 2 || measured > standard * 2;
+
+    private static string Far(int line, string field, decimal measured, decimal standard) =>
+        $"fuels[{line}].{field} is {measured}, far from the default {standard} (a measured value is taken from half to twice it); check the unit of measure and the test report.";
+
     /// <summary>What is wrong with the figures alone (fuels, processes, purchased energy, activity), as monthly data has them too.</summary>
     public static List<string> ValidateFigures(AnnualReport report, EmissionFactors factors)
     {
@@ -99,6 +104,13 @@ public static class EmissionCalculation
             if (line.NcvGJPerUnit <= 0) problems.Add($"fuels[{i}].ncvGJPerUnit is {line.NcvGJPerUnit}; a measured net calorific value must be above 0 (leave it out to use the default).");
             if (line.CarbonContentTCPerGJ <= 0) problems.Add($"fuels[{i}].carbonContentTCPerGJ is {line.CarbonContentTCPerGJ}; a measured carbon content must be above 0 (leave it out to use the default).");
             if (line.OxidationRate is <= 0 or > 1) problems.Add($"fuels[{i}].oxidationRate is {line.OxidationRate}; a measured oxidation rate must be above 0 and at most 1 (leave it out to use the default).");
+            // A measured value far from the default is a wrong unit or a wrong report far more often than a real fuel.
+            if (factor is not null)
+            {
+                if (line.NcvGJPerUnit is > 0 and var ncv && Implausible(ncv, factor.NcvGJPerUnit)) problems.Add(Far(i, "ncvGJPerUnit", ncv, factor.NcvGJPerUnit));
+                if (line.CarbonContentTCPerGJ is > 0 and var carbon && Implausible(carbon, factor.CarbonContentTCPerGJ)) problems.Add(Far(i, "carbonContentTCPerGJ", carbon, factor.CarbonContentTCPerGJ));
+                if (line.OxidationRate is > 0 and <= 1 and var rate && rate < factor.OxidationRate / 2) problems.Add(Far(i, "oxidationRate", rate, factor.OxidationRate));
+            }
         }
         foreach (var fuel in report.Fuels.GroupBy(f => f.Fuel).Where(g => g.Count() > 1)) problems.Add($"fuels lists '{fuel.Key}' more than once; give one line per fuel.");
         for (var i = 0; i < report.Processes.Count; i++)

@@ -61,6 +61,7 @@ public sealed class AdjustmentEndpoints : IHttpFunction
         var plan = await plans.FindAsync(year, cancellationToken);
         if (plan is null) return Problems.Unprocessable($"There is no {year} allocation plan to adjust an allocation under.");
         if (request.Quantity > plan.Reserve.Value) return Problems.Unprocessable($"{request.Quantity} t is more than the whole {year} reserve ({plan.Reserve.Value} t, Art. 12).");
+        if (request.Quantity < -plan.Cap.Value) return Problems.Unprocessable($"{request.Quantity} t is a decrease larger than the whole {year} cap ({plan.Cap.Value} t).");
         if ((await adjustments.ListAsync(year, unit.Uscc, AdjustmentApplication.Submitted, null, cancellationToken)).FirstOrDefault() is { } open)
         {
             return Problems.Conflict($"Unit {unit.Uscc} already has application {open.Id} for {year} awaiting a decision; it is decided before another is filed.");

@@ -37,11 +37,12 @@ public static class AdjustmentOutcomes
 
 /// <summary>
 /// The regulator's decision on an application. <see cref="QuantityT"/> is signed like the request (more or less
-/// allocation); for a decrease, <see cref="ReclaimedT"/> is what was taken back into the reserve now and
-/// <see cref="CarriedT"/> what the unit could not cover, deducted from its next verified allocation.
+/// allocation); for an increase, <see cref="PaidT"/> is what the ledger paid from the reserve (0 if it refused); for a
+/// decrease, <see cref="ReclaimedT"/> is what was taken back into the reserve now and <see cref="CarriedT"/> what the unit
+/// could not cover, deducted from its next verified allocation.
 /// </summary>
 public sealed record AdjustmentDecision(string Outcome, long QuantityT, string Reasons, string ProposedBy, string DecidedBy, DateTimeOffset DecidedAt, string? TransactionId = null,
-    long? ReclaimedT = null, long? CarriedT = null, int? CarriedToYear = null);
+    long? ReclaimedT = null, long? CarriedT = null, int? CarriedToYear = null, long? PaidT = null);
 
 /// <summary>
 /// A key unit's application to adjust its year's allocation (Art. 11): why, what it asks for (positive: more; negative:
@@ -80,6 +81,9 @@ public sealed class AdjustmentStore(StorageClients storage)
 
     public Task AddAsync(AdjustmentApplication application, CancellationToken cancellationToken) => Table.AddEntityAsync(Entity(application), cancellationToken);
 
+    /// <summary>Adds the application unless its id is taken (one filed by the platform under a fixed id); false then.</summary>
+    public Task<bool> TryAddAsync(AdjustmentApplication application, CancellationToken cancellationToken) => Table.TryWriteAsync(Entity(application), null, cancellationToken);
+
     /// <summary>Writes the application if it is unchanged since read; false when someone else changed it first.</summary>
     public Task<bool> TryReplaceAsync(AdjustmentApplication application, ETag etag, CancellationToken cancellationToken) =>
         Table.TryWriteAsync(Entity(application), etag, cancellationToken);
@@ -111,7 +115,7 @@ public sealed class ReserveLedger(AllocationPlanStore plans, AdjustmentStore adj
         var plan = await plans.FindAsync(year, cancellationToken);
         if (plan is null) return null;
         var decided = (await adjustments.ListAsync(year, null, null, null, cancellationToken)).Where(a => a.Decision?.TransactionId is not null).ToList();
-        var paid = decided.Where(a => a.Decision!.QuantityT > 0).Sum(a => a.Decision!.QuantityT)
+        var paid = decided.Sum(a => a.Decision!.PaidT ?? 0)
             + (await objections.ListAsync(cancellationToken)).Where(o => o.Year == year && o.AdjustmentTransactionId is not null).Sum(o => o.Adjustment!.Value.Value);
         var reclaimed = decided.Sum(a => a.Decision!.ReclaimedT ?? 0);
         var standing = await budget.ReadAsync(year, cancellationToken);
@@ -143,8 +147,15 @@ public sealed class AdjustmentDecisions(AdjustmentStore adjustments, ReserveLedg
     public async Task<(AdjustmentApplication? Decided, string? Refusal)> DecideAsync(string id, Request request, Actor proposer, Actor approver, CancellationToken cancellationToken)
     {
         if (await adjustments.FindAsync(id, cancellationToken) is not var (application, etag)) return (null, $"No adjustment application {id}.");
-        if (application.Status != AdjustmentApplication.Submitted) return (null, $"Application {id} was already decided ({application.Status}).");
         var quantity = request.Outcome == AdjustmentOutcomes.Refused ? 0 : request.Quantity ?? 0;
+        if (application.Status != AdjustmentApplication.Submitted)
+        {
+            // Decided already: the same decision again finishes what a cut-off execution left (each step is idempotent); another is refused.
+            if (application is not { Decision: { } d } || application.Status != request.Outcome || d.QuantityT != quantity) return (null, $"Application {id} was already decided ({application.Status}).");
+            if (d.TransactionId is null) return (application, null);
+            if (d.QuantityT > 0) return (d.PaidT is null ? await PayAsync(application, cancellationToken) : application, null);
+            return (d.ReclaimedT is null ? await ReclaimAsync(application, cancellationToken) : application, null);
+        }
         var now = clock.GetUtcNow();
         var decision = new AdjustmentDecision(request.Outcome, quantity, request.Reasons.Trim(), proposer.Id, approver.Id, now);
         if (quantity == 0)
@@ -180,12 +191,29 @@ public sealed class AdjustmentDecisions(AdjustmentStore adjustments, ReserveLedg
         return (after, null);
     }
 
+    /// <summary>Pays the increase from the reserve and settles it here, under the reserve's lock, recording what the ledger paid.</summary>
     private async Task<AdjustmentApplication> PayAsync(AdjustmentApplication decided, CancellationToken cancellationToken)
     {
         var d = decided.Decision!;
-        await submitter.SubmitAsync(new LedgerTransaction(d.TransactionId!, TransactionType.Allocation, RegulatorAccounts.Reserve, decided.Uscc, Products.Bea, decided.Year,
-            new Tonnes(d.QuantityT), null, $"Art. 11-12 allocation adjustment {decided.Id}", d.DecidedBy, d.DecidedAt), cancellationToken);
-        return decided;
+        var tx = new LedgerTransaction(d.TransactionId!, TransactionType.Allocation, RegulatorAccounts.Reserve, decided.Uscc, Products.Bea, decided.Year,
+            new Tonnes(d.QuantityT), null, $"Art. 11-12 allocation adjustment {decided.Id}", d.DecidedBy, d.DecidedAt);
+        var (_, recorded) = await submitter.SubmitAsync(tx, cancellationToken, settledByCaller: true);
+        await settlement.SettleAsync(recorded.TransactionId, cancellationToken);
+        var paid = (await transactions.FindSameAsync(recorded, cancellationToken))?.State == TransactionState.Completed ? d.QuantityT : 0;
+        return await RecordAsync(decided with { Decision = d with { PaidT = paid } }, "adjustment.paid", cancellationToken);
+    }
+
+    /// <summary>Writes what the execution came to onto the application (again on a concurrent write), with its audit row.</summary>
+    private async Task<AdjustmentApplication> RecordAsync(AdjustmentApplication settled, string action, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var (current, etag) = (await adjustments.FindAsync(settled.Id, cancellationToken))!.Value;
+            var next = current with { Decision = settled.Decision };
+            if (!await adjustments.TryReplaceAsync(next, etag, cancellationToken)) continue;
+            await audit.RecordAsync(Actor.System("allocation-adjustment"), action, $"adjustments/{settled.Id}", current, next, cancellationToken);
+            return next;
+        }
     }
 
     /// <summary>Takes back what the unit holds of the year's BEA, up to the decrease; what it cannot cover now comes off its next verified allocation.</summary>
@@ -211,11 +239,7 @@ public sealed class AdjustmentDecisions(AdjustmentStore adjustments, ReserveLedg
             toYear = await cases.DeductionYearAsync(decided.Uscc, decided.Year - 1, cancellationToken);
             await deductions.PutDeductionAsync(new AllocationDeduction(decided.Id, decided.Uscc, decided.Year, toYear.Value, new Tonnes(carried)), cancellationToken);
         }
-        var settled = decided with { Decision = d with { ReclaimedT = taken, CarriedT = carried, CarriedToYear = toYear } };
-        var (_, etag) = (await adjustments.FindAsync(decided.Id, cancellationToken))!.Value;
-        await adjustments.TryReplaceAsync(settled, etag, cancellationToken);
-        await audit.RecordAsync(Actor.System("allocation-adjustment"), "adjustment.reclaimed", $"adjustments/{decided.Id}", decided, settled, cancellationToken);
-        return settled;
+        return await RecordAsync(decided with { Decision = d with { ReclaimedT = taken, CarriedT = carried, CarriedToYear = toYear } }, "adjustment.reclaimed", cancellationToken);
     }
 }
 

@@ -102,7 +102,7 @@ public static partial class EndpointAccess
         Allow("GET /account-applications/{id}", Registry, Regulator, Participant).CheckedOnLoad(),
         Allow("POST /account-applications/{id}/decision", Registry),
         Allow("POST /accounts/{accountId}/suspensions", Regulator, Registry),
-        Allow("POST /accounts/{accountId}/suspensions/{suspensionId}/lift", Regulator, Registry),
+        Allow("POST /accounts/{accountId}/suspensions/{suspensionId}/lift", Regulator), // the regulator's supervisory power (Art. 16): the registry does not lift
         Allow("POST /accounts/{accountId}/closure", Regulator, Unit, Participant, Registry).ForHolder("accountId"),
 
         // Art. 12-15: allocation

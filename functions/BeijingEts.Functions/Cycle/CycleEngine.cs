@@ -177,6 +177,8 @@ public sealed class CycleEngine(CycleStore store, CycleScheduleStore schedules, 
                 }
             }
         });
+        // Before the steps are recorded done: a batch cut off here runs again and finds what this wrote.
+        await phases.FinishBatchAsync(batch.Year, batch.Phase, ended.Where(e => e.Step.State == StepState.Done).Select(e => e.Step.Uscc).ToList(), inputs, cancellationToken);
         await store.ReplaceStepsAsync(batch.Year, ended, cancellationToken);
         return new BatchResult(done, failed, pending);
     }

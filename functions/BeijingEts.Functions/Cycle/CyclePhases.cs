@@ -149,8 +149,6 @@ public sealed class CyclePhases(
             case CyclePhase.Assessment:
                 var view = inputs.Compliance.GetValueOrDefault(uscc) ?? await compliance.ForUnitAsync(uscc, year, cancellationToken);
                 if (view.PendingT > 0) return new StepResult.NotYet($"{view.PendingT} t of surrenders are still settling");
-                // The frozen non-compliant list: a case per unit and year (Art. 29), for the regulator to decide.
-                if (view is { Status: ComplianceStatus.NonCompliant, ShortfallT: > 0 }) await cases.OpenForNonComplianceAsync(year, uscc, view.ShortfallT.Value, cancellationToken);
                 return new StepResult.Done(view.Status switch
                 {
                     ComplianceStatus.Compliant => "compliant",
@@ -194,6 +192,25 @@ public sealed class CyclePhases(
         return new StepResult.Done(verified
             ? $"verified allocation {record.Verified?.Value} t: top-up {record.TopUp?.Value ?? 0} t, claw-back {record.ClawedBack?.Value ?? 0} t, carried {record.CarriedDeduction?.Value ?? 0} t"
             : $"pre-allocated {record.PreAllocated.Value} t");
+    }
+
+    /// <summary>
+    /// What a batch's ended steps lead to, done once for the batch: at assessment, the frozen non-compliant list's cases,
+    /// one per unit and year (Art. 29), written together (a batch that runs again finds them opened).
+    /// </summary>
+    public async Task FinishBatchAsync(int year, CyclePhase phase, IReadOnlyList<string> done, StepInputs inputs, CancellationToken cancellationToken)
+    {
+        if (phase != CyclePhase.Assessment || done.Count == 0) return;
+        var revision = await lists.LatestRevisionAsync(year, cancellationToken);
+        var districts = revision is null ? new Dictionary<string, string>()
+            : (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).ToDictionary(e => e.Uscc, e => e.District, StringComparer.Ordinal);
+        var shortfalls = new List<(string Uscc, long ShortfallT, string? District)>();
+        foreach (var uscc in done)
+        {
+            var view = inputs.Compliance.GetValueOrDefault(uscc) ?? await compliance.ForUnitAsync(uscc, year, cancellationToken);
+            if (view is { Status: ComplianceStatus.NonCompliant, ShortfallT: > 0 }) shortfalls.Add((uscc, view.ShortfallT.Value, districts.GetValueOrDefault(uscc)));
+        }
+        await cases.OpenForNonComplianceAsync(year, shortfalls, cancellationToken);
     }
 
     /// <summary>What the phase still waits for once its steps have ended; null when it may end.</summary>

@@ -111,6 +111,9 @@ public static partial class ProblemHandling
                 // A body the handler read itself; a JsonException on a request without one is the server's own failure.
                 JsonException json when http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0 => (400, "The request body is not valid", DescribeJsonError(json)),
                 CalendarYearMissingException missing => (422, "No working-day calendar for that year", missing.Message),
+                // A record that would outgrow what one table row holds: the input is too long, not the server broken.
+                RequestFailedException { Status: 400, ErrorCode: "PropertyValueTooLarge" or "EntityTooLarge" or "RequestBodyTooLarge" } =>
+                    (422, "The record would be too large", "What this adds makes the record larger than the platform keeps in one piece; send shorter texts or fewer items."),
                 StorageUnreachableException or RequestFailedException { Status: 503 or 500 } or HttpRequestException => (503, "Storage is unavailable", "The platform's storage did not answer; try again shortly."),
                 _ => (500, "Unexpected error", "The server failed; the trace id identifies this failure in the logs."),
             };

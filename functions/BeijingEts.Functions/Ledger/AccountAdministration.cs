@@ -50,10 +50,15 @@ public sealed class SuspendAccount : IHttpFunction
     }
 
     private static async Task<Results<Created<SuspensionView>, ProblemHttpResult>> SuspendAsync(
-        string accountId, Request request, HttpContext http, AccountDirectory accounts, LedgerStore ledger, AuditLog audit, Market.SellOrderCancellation sellOrders,
-        CancellationToken cancellationToken)
+        string accountId, Request request, HttpContext http, AccountDirectory accounts, ParticipantStore participants, LedgerStore ledger, AuditLog audit,
+        Market.SellOrderCancellation sellOrders, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reference)) return ProblemHandling.BadRequest("reference is required: the court order, decision or file number behind the suspension.");
+        // The registry suspends voluntary participants' accounts (Art. 13); a unit's stays with the regulator's supervision.
+        if (http.User.IsInRole(Roles.Registry) && (!Lists.UnitInput.TryParse(accountId, out var code, out _) || await participants.FindAsync(code, cancellationToken) is null))
+        {
+            return Problems.Unprocessable($"The registry suspends voluntary participants' accounts; {accountId} is not one (a unit's account is suspended by the regulator).");
+        }
         if (RegulatorAccounts.Is(accountId) || !await accounts.ExistsAsync(accountId, cancellationToken))
         {
             return ProblemHandling.NotFound($"No holding account {accountId}; suspension applies to unit and participant accounts.");

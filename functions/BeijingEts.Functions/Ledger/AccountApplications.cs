@@ -196,7 +196,16 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
 
     private static AccountApplicationView View(AccountApplication a, ClaimsPrincipal user, PersonalData data)
     {
-        var details = JsonSerializer.Deserialize<ApplicantDetails>(data.Unprotect(a.Sealed), DocumentRows.Json)!;
+        ApplicantDetails details;
+        try
+        {
+            details = JsonSerializer.Deserialize<ApplicantDetails>(data.Unprotect(a.Sealed), DocumentRows.Json)!;
+        }
+        catch (CryptographicException)
+        {
+            // Sealed under another key (or damaged): shown as unreadable, not failing every other application with it.
+            details = new ApplicantDetails(a.Name, "(unreadable)", "(unreadable)", "(unreadable)", "(unreadable)", "(unreadable)", a.Uscc);
+        }
         var full = user.IsInRole(Roles.Registry);
         string Show(string? value, int head, int tail) => value is null ? "" : full ? value : PersonalData.Mask(value, head, tail);
         return new AccountApplicationView(a.Id, a.Kind, a.Kind == AccountApplication.Person && !full ? PersonalData.Mask(a.Name, 1, 0) : a.Name, a.Uscc,
@@ -233,6 +242,7 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
         if (string.IsNullOrWhiteSpace(a.BankName) || a.BankName.Length > 200) problems.Add("applicant.bankName must name the bank of the funds account, 1 to 200 characters.");
         if (a.BankAccount is null || !System.Text.RegularExpressions.Regex.IsMatch(a.BankAccount, @"^[0-9]{8,34}$")) problems.Add("applicant.bankAccount must be the account number, 8 to 34 digits.");
         var missing = RequiredDeclarations.Except(request.Declarations ?? []).ToList();
+        if ((request.Declarations ?? []).Except(RequiredDeclarations).FirstOrDefault() is { } unknown) problems.Add($"declarations has '{unknown[..Math.Min(unknown.Length, 40)]}'; the declarations are {string.Join(", ", RequiredDeclarations)}.");
         if (missing.Count > 0) problems.Add($"declarations must include {string.Join(", ", missing)}: the applicant declares it understands the risks, its information is true, and it accepts the rules (Art. 17).");
         if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
 
@@ -264,7 +274,7 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
 
     /// <summary>The registry decides: approved opens the account (a person's under a minted account code); refused says why.</summary>
     private static async Task<Results<Ok<AccountApplicationView>, ProblemHttpResult>> DecideAsync(string id, DecisionRequest request, HttpContext http, AccountApplicationStore store,
-        ParticipantStore participants, PersonalData data, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        ParticipantStore participants, UnitStore units, PersonalData data, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (data.Refusal is { } unavailable) return unavailable;
         if (request.Decision is not (AccountApplication.Approved or AccountApplication.Refused)) return ProblemHandling.BadRequest("decision must be 'approved' or 'refused'.");
@@ -272,6 +282,11 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
         if (reasons.Length is 0 or > 4000) return ProblemHandling.BadRequest("reasons must say why, 1 to 4,000 characters.");
         if (await store.FindAsync(id, cancellationToken) is not var (application, etag)) return ProblemHandling.NotFound($"No account application {id}.");
         if (application.Status != AccountApplication.Submitted) return Problems.Conflict($"Application {id} is already {application.Status}.");
+        if (request.Decision == AccountApplication.Approved && application.Uscc is { } code
+            && (await participants.FindAsync(code, cancellationToken) is not null || await units.FindAsync(code, cancellationToken) is not null))
+        {
+            return Problems.Conflict($"{code} has an account since it applied; refuse this application, with that as the reason.");
+        }
         var actor = Actor.From(http.User);
         var accountId = request.Decision == AccountApplication.Approved ? application.Uscc ?? MintPersonAccount() : null;
         var decided = application with { Status = request.Decision, AccountId = accountId, DecidedBy = actor.Id, DecidedAt = clock.GetUtcNow(), Reasons = reasons };
@@ -280,7 +295,9 @@ public sealed class AccountApplicationEndpoints : IHttpFunction
         {
             var participant = new Participant(accountId, application.Name, clock.GetUtcNow());
             await participants.PutAsync(participant, cancellationToken);
-            await audit.RecordAsync(actor, "participant.registered", $"participants/{accountId}", null, participant, cancellationToken);
+            // A natural person's name stays out of the audit trail, which the regulator reads in full.
+            await audit.RecordAsync(actor, "participant.registered", $"participants/{accountId}", null,
+                application.Kind == AccountApplication.Person ? new { participant.Uscc, participant.RegisteredAt } : participant, cancellationToken);
         }
         await audit.RecordAsync(actor, $"account-application.{request.Decision}", $"account-applications/{id}", new { application.Status }, new { decided.Status, decided.AccountId, reasons },
             cancellationToken);

@@ -137,19 +137,20 @@ public sealed class ProjectEndpoints : IHttpFunction
         if (string.IsNullOrWhiteSpace(r.Industry) || r.Industry.Length > 60) problems.Add("industry must name the project's industry, 1 to 60 characters.");
         if (r.ExpectedStart.Year is < 2013 or > 2100) problems.Add("expectedStart is out of range.");
         var sources = r.ExpectedEmissions ?? [];
-        if (sources.Count is 0 or > 100) problems.Add("expectedEmissions must give 1 to 100 sources, each with its expected emissions a year.");
-        for (var i = 0; i < Math.Min(sources.Count, 100); i++)
+        if (sources.Count is 0 or > 50) problems.Add("expectedEmissions must give 1 to 50 sources, each with its expected emissions a year.");
+        for (var i = 0; i < Math.Min(sources.Count, 50); i++)
         {
             if (sources[i] is null || string.IsNullOrWhiteSpace(sources[i].Source) || sources[i].Source.Length > 200) problems.Add($"expectedEmissions[{i}].source must name the source, 1 to 200 characters.");
             else if (sources[i].EmissionsT is < 0 or > 100_000_000) problems.Add($"expectedEmissions[{i}].emissionsT must be 0 to 100,000,000 whole tonnes a year.");
         }
         if (r.EnergyUseTce is < 0 or > 100_000_000) problems.Add("energyUseTce must be 0 to 100,000,000 tonnes of standard coal a year.");
-        if (r.Benchmark is null || string.IsNullOrWhiteSpace(r.Benchmark.Name) || string.IsNullOrWhiteSpace(r.Benchmark.Unit) || r.Benchmark.Value <= 0 || r.Benchmark.ProjectValue < 0)
+        if (r.Benchmark is null || string.IsNullOrWhiteSpace(r.Benchmark.Name) || r.Benchmark.Name.Length > 200 || string.IsNullOrWhiteSpace(r.Benchmark.Unit)
+            || r.Benchmark.Unit.Length > 60 || r.Benchmark.Value <= 0 || r.Benchmark.ProjectValue < 0)
         {
             problems.Add("benchmark needs name, unit, value (above 0) and projectValue (the project's own figure, not negative).");
         }
         var mitigation = r.Mitigation ?? [];
-        if (mitigation.Count is 0 or > 50 || mitigation.Any(m => string.IsNullOrWhiteSpace(m) || m.Length > MaxText)) problems.Add($"mitigation must list 1 to 50 measures, each 1 to {MaxText} characters.");
+        if (mitigation.Count is 0 or > 20 || mitigation.Any(m => string.IsNullOrWhiteSpace(m) || m.Length > 500)) problems.Add("mitigation must list 1 to 20 measures, each 1 to 500 characters.");
         if (r.OwnerName?.Length > 200) problems.Add("ownerName is over 200 characters.");
         return problems;
     }
@@ -209,9 +210,11 @@ public sealed class ProjectEndpoints : IHttpFunction
         UnitStore units, Reporting.ReportingUnits reporting, AllocationPlanStore plans, AdjustmentStore adjustments, AuditLog audit, TimeProvider clock,
         CancellationToken cancellationToken)
     {
-        var (project, problem) = await LoadAsync(id, http.User, projects, cancellationToken);
-        if (project is null) return problem!;
-        if (!http.User.IsInRole(Roles.Regulator) && !UnitAccess.IsUnit(http.User, project.Owner)) return Problems.Forbidden("The owner or the regulator records a project going into operation.");
+        var (visible, problem) = await LoadAsync(id, http.User, projects, cancellationToken);
+        if (visible is null) return problem!;
+        if (!http.User.IsInRole(Roles.Regulator) && !UnitAccess.IsUnit(http.User, visible.Owner)) return Problems.Forbidden("The owner or the regulator records a project going into operation.");
+        // Written under the ETag read here: two calls at once cannot both put it into operation.
+        var (project, etag) = (await projects.FindAsync(id, cancellationToken))!.Value;
         if (request.StartedOn > BeijingTime.Today(clock) || request.StartedOn.Year < 2013) return ProblemHandling.BadRequest("startedOn is the day it went into operation: not in the future.");
         if (project.Status != ProjectAssessment.Reviewed || project.Opinion?.Opinion == ProjectOpinions.Rejected)
         {
@@ -228,15 +231,18 @@ public sealed class ProjectEndpoints : IHttpFunction
             var quantity = project.ExpectedAnnualT * months / 12;
             if (quantity > 0)
             {
-                var application = new AdjustmentApplication(PlatformIds.New(), year, owner.Uscc, owner.District, AdjustmentReasons.NewEntrant,
+                // Under an id fixed by the project, so a retry finds the application it filed instead of filing another.
+                var applicationId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("new-entrant:" + project.Id)))[..32];
+                var application = new AdjustmentApplication(applicationId, year, owner.Uscc, owner.District, AdjustmentReasons.NewEntrant,
                     $"New-entrant allocation for project {project.Name} ({id}) in operation from {request.StartedOn:yyyy-MM-dd}: {months} of 12 months of its expected {project.ExpectedAnnualT} t a year.",
                     quantity, AdjustmentApplication.Submitted, clock.GetUtcNow(), actor.Id);
-                await adjustments.AddAsync(application, cancellationToken);
-                await audit.RecordAsync(actor, "adjustment.applied", $"adjustments/{application.Id}", null, application, cancellationToken);
+                if (await adjustments.TryAddAsync(application, cancellationToken))
+                {
+                    await audit.RecordAsync(actor, "adjustment.applied", $"adjustments/{application.Id}", null, application, cancellationToken);
+                }
                 started = started with { NewEntrantAdjustment = application.Id };
             }
         }
-        var (_, etag) = (await projects.FindAsync(id, cancellationToken))!.Value;
         if (!await projects.TryReplaceAsync(started, etag, cancellationToken)) return Problems.Conflict($"Project {id} changed at the same moment; read it again.");
         await audit.RecordAsync(actor, "project.in-operation", $"projects/{id}", project, started, cancellationToken);
         return TypedResults.Ok(started);

@@ -108,7 +108,7 @@ public sealed class ExchangeReportEndpoints : IHttpFunction
     private static bool TryMonth(string? text, TimeProvider clock, out int year, out int month, out ProblemHttpResult? problem)
     {
         (year, month, problem) = (0, 0, null);
-        if (!DateOnly.TryParseExact((text ?? "") + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var first) || first.Year < 2013)
+        if (!DateOnly.TryParseExact((text ?? "") + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var first) || first.Year is < 2013 or > 2100)
         {
             problem = ProblemHandling.BadRequest($"month '{text}' is not a month: give it as yyyy-MM.");
             return false;
@@ -136,6 +136,10 @@ public sealed class ExchangeReportEndpoints : IHttpFunction
         {
             if (!TryMonth(request.Month, clock, out var year, out var month, out var problem)) return problem!;
             if (request.Figures is null) return ProblemHandling.BadRequest("figures are required: the month's trading (GET /api/exchange/reports/draft pre-fills them).");
+            if (request.Figures.VolumeByMethodT?.Count > 10 || request.Figures.VolumeByMethodT?.Keys.Any(k => k.Length > 40) == true)
+            {
+                return ProblemHandling.BadRequest("figures.volumeByMethodT names at most 10 trading methods (bidding, negotiated, auction), each up to 40 characters.");
+            }
             if (request.AbnormalTradingHandled?.Length > 4000) return ProblemHandling.BadRequest("abnormalTradingHandled is over 4,000 characters.");
             if ((await reports.ListAsync(cancellationToken)).Any(r => r.Kind == ExchangeReportKinds.Regular && r.Month == request.Month))
             {

@@ -44,6 +44,20 @@ public sealed class ConfirmationStore(StorageClients storage)
 
     public Task PutAsync(ConfirmedEmissions confirmed, CancellationToken cancellationToken) =>
         Table.UpsertDocumentAsync(DocumentRows.YearKey(confirmed.Year), confirmed.Uscc, confirmed, cancellationToken);
+
+    /// <summary>Changes the confirmation as it stands (again on a concurrent write), so a change cannot put back an older figure; null when there is none.</summary>
+    public async Task<(ConfirmedEmissions Before, ConfirmedEmissions After)?> UpdateAsync(int year, string uscc, Func<ConfirmedEmissions, ConfirmedEmissions> change,
+        CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var row = await Table.GetEntityIfExistsAsync<TableEntity>(DocumentRows.YearKey(year), uscc, cancellationToken: cancellationToken);
+            if (!row.HasValue) return null;
+            var before = DocumentRows.Read<ConfirmedEmissions>(row.Value!);
+            var after = change(before);
+            if (await Table.TryWriteAsync(DocumentRows.Entity(DocumentRows.YearKey(year), uscc, after), row.Value!.ETag, cancellationToken)) return (before, after);
+        }
+    }
 }
 
 /// <summary>

@@ -11,7 +11,15 @@ public static class DocumentRows
 {
     public const string Column = "Document";
 
-    public static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+    /// <summary>
+    /// Chinese text is written as itself, not as \uXXXX escapes (six characters each), so a record of Chinese names and
+    /// findings fits a row; documents are stored, never embedded in HTML, so the relaxed escaping is safe here.
+    /// </summary>
+    public static readonly JsonSerializerOptions Json = new(AuditLog.AuditJson)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
 
     /// <summary>A year as a key: four digits, so years sort as text.</summary>
     public static string YearKey(int year) => year.ToString("D4", CultureInfo.InvariantCulture);

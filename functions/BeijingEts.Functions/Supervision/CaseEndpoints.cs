@@ -21,7 +21,12 @@ namespace BeijingEts.Functions.Supervision;
 /// </summary>
 public sealed class CaseEndpoints : IHttpFunction
 {
-    public const int MaxText = 4000;
+    /// <summary>A case keeps everything in one record: its texts are bounded so that all of it fits.</summary>
+    public const int MaxText = 2000;
+    public const int MaxItemText = 1000;
+    public const int MaxRequests = 10;
+    public const int MaxInspections = 6;
+    public const int MaxHistory = 40;
 
     public sealed record OpenRequest(CaseParty Party, string Source, string Summary, string? SourceRef = null, int? Year = null);
 
@@ -158,12 +163,13 @@ public sealed class CaseEndpoints : IHttpFunction
         AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var text = body.Text?.Trim() ?? "";
-        if (text.Length is 0 or > MaxText) return ProblemHandling.BadRequest($"text must say which documents are asked for, 1 to {MaxText} characters.");
+        if (text.Length is 0 or > MaxItemText) return ProblemHandling.BadRequest($"text must say which documents are asked for, 1 to {MaxItemText} characters.");
         var today = BeijingTime.Today(clock);
         if (body.DueOn <= today || body.DueOn > today.AddDays(180)) return ProblemHandling.BadRequest($"dueOn must be after today ({today:yyyy-MM-dd}) and within 180 days.");
         var actor = Actor.From(http.User);
         return await ChangeAsync(caseId, http, store, cases, audit, "case.documents-requested", c => c.Status != CaseStatus.Open
             ? (null, Problems.Conflict($"Case {c.CaseId} is {c.Status}; documents are requested in an open case."))
+            : c.Requests.Count >= MaxRequests ? (null, Problems.Conflict($"Case {c.CaseId} has {MaxRequests} requests; ask for several documents in one."))
             : (c with { Requests = [.. c.Requests, new DocumentRequest(c.Requests.Count + 1, text, body.DueOn, actor.Id, clock.GetUtcNow())] }, null), cancellationToken);
     }
 
@@ -189,12 +195,13 @@ public sealed class CaseEndpoints : IHttpFunction
         var inspectors = (body.Inspectors ?? []).Select(i => i?.Trim() ?? "").ToList();
         if (inspectors.Count is 0 or > 20 || inspectors.Any(i => i.Length is 0 or > 100)) problems.Add("inspectors must name 1 to 20 people, each 1 to 100 characters.");
         if (body.Date > BeijingTime.Today(clock) || body.Date.Year < 2013) problems.Add("date is the day of the inspection: not in the future.");
-        if (string.IsNullOrWhiteSpace(body.Examined) || body.Examined.Length > MaxText) problems.Add($"examined must say what was examined, 1 to {MaxText} characters.");
-        if (string.IsNullOrWhiteSpace(body.Findings) || body.Findings.Length > MaxText) problems.Add($"findings must say what was found (or that nothing was), 1 to {MaxText} characters.");
+        if (string.IsNullOrWhiteSpace(body.Examined) || body.Examined.Length > MaxItemText) problems.Add($"examined must say what was examined, 1 to {MaxItemText} characters.");
+        if (string.IsNullOrWhiteSpace(body.Findings) || body.Findings.Length > MaxItemText) problems.Add($"findings must say what was found (or that nothing was), 1 to {MaxItemText} characters.");
         if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
         var actor = Actor.From(http.User);
         return await ChangeAsync(caseId, http, store, cases, audit, "case.inspection-recorded", c => c.Status != CaseStatus.Open
             ? (null, Problems.Conflict($"Case {c.CaseId} is {c.Status}; inspections are recorded in an open case."))
+            : c.Inspections.Count >= MaxInspections ? (null, Problems.Conflict($"Case {c.CaseId} has {MaxInspections} inspection records; open a new case for further inspections."))
             : (c with { Inspections = [.. c.Inspections, new SiteInspection(c.Inspections.Count + 1, body.Date, inspectors, body.Examined.Trim(), body.Findings.Trim(), actor.Id, clock.GetUtcNow())] }, null),
             cancellationToken, districtMay: true);
     }
@@ -204,13 +211,13 @@ public sealed class CaseEndpoints : IHttpFunction
     {
         var problems = new List<string>();
         if (!CaseOutcomes.All.Contains(body.Outcome)) problems.Add($"outcome must be one of {string.Join(", ", CaseOutcomes.All)}.");
-        if (string.IsNullOrWhiteSpace(body.LegalBasis) || body.LegalBasis.Length > 2000) problems.Add("legalBasis must cite the articles and rules the decision rests on, 1 to 2,000 characters.");
+        if (string.IsNullOrWhiteSpace(body.LegalBasis) || body.LegalBasis.Length > 1000) problems.Add("legalBasis must cite the articles and rules the decision rests on, 1 to 1,000 characters.");
         if (body.Reasons?.Length > MaxText) problems.Add($"reasons are over {MaxText} characters.");
         var today = BeijingTime.Today(clock);
         if (body.Outcome == CaseOutcomes.OrderToCorrect && (body.CorrectBy is not { } by || by <= today)) problems.Add("An order to correct needs correctBy, a date after today.");
-        if (body.Outcome == CaseOutcomes.Penalty && (string.IsNullOrWhiteSpace(body.Penalty) || body.Penalty.Length > 2000))
+        if (body.Outcome == CaseOutcomes.Penalty && (string.IsNullOrWhiteSpace(body.Penalty) || body.Penalty.Length > 1000))
         {
-            problems.Add("A penalty decision needs penalty: the amount and measure under the applicable rules, as text (1 to 2,000 characters).");
+            problems.Add("A penalty decision needs penalty: the amount and measure under the applicable rules, as text (1 to 1,000 characters).");
         }
         if (body.Outcome == CaseOutcomes.NoViolation && (body.Penalty is not null || body.DeductT is not null)) problems.Add("A no-violation decision has no penalty and no deduction.");
         if (body.DeductT is <= 0) problems.Add($"deductT is {body.DeductT}; give a positive whole number of tonnes, or leave it out.");
@@ -219,8 +226,15 @@ public sealed class CaseEndpoints : IHttpFunction
         var (found, problem) = await LoadAsync(caseId, http, store, cancellationToken);
         if (found is null) return problem!;
         if (found.Status != CaseStatus.Open) return Problems.Conflict($"Case {found.CaseId} is {found.Status}; an open case is decided (reopen a closed one first).");
-        int? deductFrom = null;
-        if (body.DeductT is { } deduct)
+        // A deduction a verified allocation has taken stands: a new decision keeps it, and takes nothing more.
+        var taken = found.Decision is { DeductFromYear: { } takenIn, DeductT: { } takenT } && await cases.DeductionTakenAsync(found.Party.Id, takenIn, cancellationToken)
+            ? found.Decision : null;
+        if (taken is not null && body.DeductT != taken.DeductT!.Value.Value)
+        {
+            return Problems.Unprocessable($"The {taken.DeductFromYear} verified allocation has taken this case's {taken.DeductT!.Value.Value} t deduction; a new decision keeps it (deductT {taken.DeductT.Value.Value}).");
+        }
+        int? deductFrom = taken?.DeductFromYear;
+        if (taken is null && body.DeductT is { } deduct)
         {
             // A deduction is for a surrender shortfall (Art. 29): at most the unit's shortfall in the case's year.
             if (found.Party.Kind != PartyKinds.Unit || found.Year is not { } year)
@@ -231,7 +245,7 @@ public sealed class CaseEndpoints : IHttpFunction
             // Other cases about the same shortfall may have deducted part of it already.
             var elsewhere = (await store.ListAsync(found.Party.Id, null, null, cancellationToken))
                 .Where(c => c.CaseId != found.CaseId && c.Party.Kind == PartyKinds.Unit && c.Year == year).Sum(c => c.Decision?.DeductT?.Value ?? 0);
-            if (view.ShortfallT is not { } shortfall || deduct + elsewhere > shortfall)
+            if (view.ShortfallT is not { } shortfall || deduct > shortfall || elsewhere > shortfall - deduct)
             {
                 return Problems.Unprocessable($"Unit {found.Party.Id}'s {year} shortfall is {view.ShortfallT?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "not established"} t"
                     + (elsewhere > 0 ? $", {elsewhere} t of it deducted by other cases" : "") + $"; a deduction of {deduct} t cannot exceed what remains.");
@@ -246,7 +260,7 @@ public sealed class CaseEndpoints : IHttpFunction
         var result = await ChangeAsync(caseId, http, store, cases, audit, "case.decided", c => c.Status != CaseStatus.Open || c.Decision != previous
             ? (null, Problems.Conflict($"Case {c.CaseId} changed while this was decided; read it again."))
             : (c with { Decision = decision, History = [.. c.History, new CaseEvent("decided", actor.Id, decision.DecidedAt, decision.Outcome)] }, null), cancellationToken);
-        if (result.Result is not Ok<EnforcementCase>) return result;
+        if (result.Result is not Ok<EnforcementCase> || taken is not null) return result;
         // The deduction waits for its allocation year's verified allocation; a new decision replaces an earlier one not yet taken.
         if (previous?.DeductFromYear is { } before && (before != deductFrom || decision.DeductT is null)) await store.DeleteDeductionAsync(before, found.Party.Id, found.CaseId, cancellationToken);
         if (decision.DeductT is { } quantity && deductFrom is { } target)
@@ -263,6 +277,7 @@ public sealed class CaseEndpoints : IHttpFunction
         if (reason.Length is 0 or > MaxText) return ProblemHandling.BadRequest($"reason must say why the case is reopened, 1 to {MaxText} characters.");
         return await ChangeAsync(caseId, http, store, cases, audit, "case.reopened", c => c.Status != CaseStatus.Closed
             ? (null, Problems.Conflict($"Case {c.CaseId} is {c.Status}; only a closed case is reopened."))
+            : c.History.Count >= MaxHistory ? (null, Problems.Conflict($"Case {c.CaseId} was reopened too often; open a new case that refers to it."))
             : (c with { Status = CaseStatus.Open, History = [.. c.History, new CaseEvent("reopened", Actor.From(http.User).Id, clock.GetUtcNow(), reason)] }, null), cancellationToken);
     }
 

@@ -121,6 +121,31 @@ public sealed class CaseStore(StorageClients storage)
     /// <summary>Adds the case; false when its id is taken (a non-compliance case of the unit and year exists).</summary>
     public Task<bool> TryAddAsync(EnforcementCase c, CancellationToken cancellationToken) => Table.TryWriteAsync(Entity(c), null, cancellationToken);
 
+    /// <summary>
+    /// Adds the cases a hundred to a transaction; a transaction refused because one id is taken is done case by case,
+    /// so each case is added once. Returns the cases added now.
+    /// </summary>
+    public async Task<IReadOnlyList<EnforcementCase>> TryAddManyAsync(IReadOnlyList<EnforcementCase> cases, CancellationToken cancellationToken)
+    {
+        var added = new List<EnforcementCase>();
+        foreach (var chunk in cases.Chunk(100))
+        {
+            try
+            {
+                await Table.SubmitTransactionAsync(chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Add, Entity(c))), cancellationToken);
+                added.AddRange(chunk);
+            }
+            catch (TableTransactionFailedException error) when (error.Status == 409)
+            {
+                foreach (var c in chunk)
+                {
+                    if (await TryAddAsync(c, cancellationToken)) added.Add(c);
+                }
+            }
+        }
+        return added;
+    }
+
     public async Task<IReadOnlyList<EnforcementCase>> ListAsync(string? partyId, string? status, string? district, CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition}");
@@ -163,18 +188,28 @@ public sealed class CaseService(CaseStore store, UnitStore units, ReportAttachme
 
     public static string NonComplianceId(int year, string uscc) => $"nc-{year:D4}-{uscc}";
 
-    /// <summary>The unit's case for its surrender shortfall in the year (Art. 29), once: a second call finds its id taken and adds nothing.</summary>
-    public async Task OpenForNonComplianceAsync(int year, string uscc, long shortfallT, CancellationToken cancellationToken)
+    /// <summary>
+    /// The cases of a batch of units found short at assessment (Art. 29), one per unit and year: written a hundred to a
+    /// request, and audited as one row for the batch; a case whose id is taken (the batch ran before) is left as it is.
+    /// A unit off the list (a successor) takes its district from the registry.
+    /// </summary>
+    public async Task OpenForNonComplianceAsync(int year, IReadOnlyList<(string Uscc, long ShortfallT, string? District)> shortfalls, CancellationToken cancellationToken)
     {
-        var id = NonComplianceId(year, uscc);
-        var district = (await units.FindAsync(uscc, cancellationToken))?.Unit.District;
+        if (shortfalls.Count == 0) return;
         var now = clock.GetUtcNow();
-        var opened = new EnforcementCase(id, CaseStatus.Open, new CaseParty(PartyKinds.Unit, uscc), district, CaseSources.NonCompliance, $"cycles/{year}/non-compliant", year,
-            shortfallT, $"Surrendered {shortfallT} t short of its {year} obligation by the deadline (Art. 27, 29).", Assessment.Id, now, BeijingTime.Today(clock).Year, [], [], null,
-            [new CaseEvent("opened", Assessment.Id, now)]);
-        if (await store.TryAddAsync(opened, cancellationToken))
+        var opened = new List<EnforcementCase>();
+        foreach (var (uscc, shortfallT, listed) in shortfalls)
         {
-            await audit.RecordAsync(Assessment, "case.opened", $"cases/{id}", null, opened, cancellationToken);
+            var district = listed ?? (await units.FindAsync(uscc, cancellationToken))?.Unit.District;
+            opened.Add(new EnforcementCase(NonComplianceId(year, uscc), CaseStatus.Open, new CaseParty(PartyKinds.Unit, uscc), district, CaseSources.NonCompliance,
+                $"cycles/{year}/non-compliant", year, shortfallT, $"Surrendered {shortfallT} t short of its {year} obligation by the deadline (Art. 27, 29).", Assessment.Id, now,
+                BeijingTime.Today(clock).Year, [], [], null, [new CaseEvent("opened", Assessment.Id, now)]));
+        }
+        var added = await store.TryAddManyAsync(opened, cancellationToken);
+        if (added.Count > 0)
+        {
+            await audit.RecordAsync(Assessment, "cases.opened", $"cycles/{year}/non-compliant", null,
+                new { year, cases = added.Select(c => new { c.CaseId, unit = c.Party.Id, c.ShortfallT }).ToList() }, cancellationToken);
         }
     }
 
@@ -183,7 +218,8 @@ public sealed class CaseService(CaseStore store, UnitStore units, ReportAttachme
     {
         if (user.IsInRole(Roles.Regulator)) return true;
         if (user.IsInRole(Roles.District)) return c.District is not null && UnitAccess.IsDistrictOf(user, c.District);
-        return IsParty(user, c);
+        // A proposal (a district's, or a verification body's Art. 25 report) is not shown to its subject until the regulator opens it.
+        return c.Status != CaseStatus.Proposed && IsParty(user, c);
     }
 
     public static bool IsParty(ClaimsPrincipal user, EnforcementCase c) => c.Party.Kind switch
@@ -211,6 +247,10 @@ public sealed class CaseService(CaseStore store, UnitStore units, ReportAttachme
         }
         return c with { Requests = requests, NotCooperating = requests.Any(r => r.Overdue) };
     }
+
+    /// <summary>Whether the unit's verified allocation of <paramref name="year"/> has run, and so taken the deductions it was given.</summary>
+    public async Task<bool> DeductionTakenAsync(string uscc, int year, CancellationToken cancellationToken) =>
+        (await allocations.FindAsync(year, uscc, cancellationToken))?.Verified is not null;
 
     /// <summary>The first allocation year after <paramref name="year"/> whose verified allocation has not yet run for the unit: where a deduction goes.</summary>
     public async Task<int> DeductionYearAsync(string uscc, int year, CancellationToken cancellationToken)

@@ -15,7 +15,11 @@ namespace BeijingEts.Functions.Supervision;
 /// </summary>
 public sealed class CheckEndpoints : IHttpFunction
 {
-    public const int MaxText = 4000;
+    /// <summary>A finding's or request's text at most: a check keeps them all in one record.</summary>
+    public const int MaxText = 1000;
+
+    /// <summary>What one round of a check holds at most: findings, and correction requests.</summary>
+    public const int MaxPerRound = 20;
 
     public sealed record FindingRequest(string? Text = null, bool None = false);
 
@@ -97,12 +101,17 @@ public sealed class CheckEndpoints : IHttpFunction
                 return null;
             }
             var round = check.Findings.Where(f => f.Round == check.Round && f.Source == "district").ToList();
+            if (round.Count >= MaxPerRound)
+            {
+                refusal = $"This round already has {round.Count} findings; put what else was found into one of them, or sign off and open a case.";
+                return null;
+            }
             if (request.None && round.Any(f => !f.None))
             {
                 refusal = "This round already has findings; 'none' would contradict them.";
                 return null;
             }
-            added = new CheckFinding(check.Findings.Count + 1, "district", request.None ? "none" : text, request.None, check.Round, check.Revision, actor.Id, clock.GetUtcNow());
+            added = new CheckFinding(check.Findings.Select(f => f.Number).DefaultIfEmpty(0).Max() + 1, "district", request.None ? "none" : text, request.None, check.Round, check.Revision, actor.Id, clock.GetUtcNow());
             return check with { Findings = [.. check.Findings, added] };
         }, cancellationToken);
         if (after is null) return Problems.Conflict(refusal!);
@@ -127,11 +136,11 @@ public sealed class CheckEndpoints : IHttpFunction
         CorrectionRequest? added = null;
         var (_, after) = await store.UpdateAsync(loaded.CheckId, check =>
         {
-            if (check!.Status == CheckStatus.Closed) return null;
+            if (check!.Status == CheckStatus.Closed || check.CorrectionRequests.Count >= 2 * MaxPerRound) return null;
             added = new CorrectionRequest(check.CorrectionRequests.Count + 1, text, dueOn, actor.Id, clock.GetUtcNow());
             return check with { CorrectionRequests = [.. check.CorrectionRequests, added] };
         }, cancellationToken);
-        if (after is null) return Problems.Conflict($"Check {loaded.CheckId} is signed off; there is nothing open to correct.");
+        if (after is null) return Problems.Conflict($"Check {loaded.CheckId} is signed off, or holds {2 * MaxPerRound} correction requests already; open a case for what the unit will not correct.");
         await audit.RecordAsync(actor, "check.correction-requested", $"checks/{after.CheckId}", null, added, cancellationToken);
         return TypedResults.Ok(service.View(after));
     }

@@ -330,11 +330,11 @@ public sealed class DistrictCheckService(
     public async Task FindingAfterConfirmationAsync(DistrictCheck check, CheckFinding finding, CancellationToken cancellationToken)
     {
         if (check.Kind != CheckKinds.Verification || finding.None || check.Unit is null) return;
-        var confirmed = await confirmations.FindAsync(check.Year, check.Unit, cancellationToken);
-        if (confirmed is null) return;
         var review = $"Finding {finding.Number} of check {check.CheckId} ({finding.RecordedAt:yyyy-MM-dd}) came after this confirmation: {finding.Text}";
-        await confirmations.PutAsync(confirmed with { ReviewRequested = review }, cancellationToken);
-        await audit.RecordAsync(Platform, "confirmation.review-requested", $"units/{check.Unit}/reports/{check.Year}", confirmed, new { review }, cancellationToken);
+        if (await confirmations.UpdateAsync(check.Year, check.Unit, c => c with { ReviewRequested = review }, cancellationToken) is { } changed)
+        {
+            await audit.RecordAsync(Platform, "confirmation.review-requested", $"units/{check.Unit}/reports/{check.Year}", changed.Before, new { review }, cancellationToken);
+        }
     }
 
     /// <summary>Opens the check for a new revision of its input, or refreshes it: answers open correction requests and reopens it if it was signed off.</summary>
@@ -348,8 +348,11 @@ public sealed class DistrictCheckService(
         {
             if (check is not null && check.Revision >= revision) return null;
             var round = check is null ? 1 : check.Status == CheckStatus.Closed ? check.Round + 1 : check.Round;
-            var findings = (check?.Findings ?? []).ToList();
-            foreach (var text in planTexts) findings.Add(new CheckFinding(findings.Count + 1, "quality-plan", text, false, round, revision, Platform.Id, now));
+            // The platform's findings of a round are the latest revision's: an earlier revision's are replaced, so a
+            // month filed many times does not grow the check without end.
+            var findings = (check?.Findings ?? []).Where(f => !(f.Source == "quality-plan" && f.Round == round)).ToList();
+            var next = (check?.Findings ?? []).Select(f => f.Number).DefaultIfEmpty(0).Max();
+            foreach (var text in planTexts) findings.Add(new CheckFinding(++next, "quality-plan", text, false, round, revision, Platform.Id, now));
             return check is null
                 ? new DistrictCheck(id, kind, district, uscc, year, month, CheckStatus.Open, findings, [], today, dueOn, round, revision, subject)
                 : check with

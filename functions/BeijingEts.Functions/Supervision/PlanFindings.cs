@@ -43,6 +43,13 @@ public sealed class PlanFindings(QualityPlanStore plans, ReportAttachmentStore a
         foreach (var line in fuels.Where(f => f.Quantity > 0))
         {
             if (!planFuels.Contains(line.Fuel)) findings.Add($"{Capital(what)} uses fuel '{line.Fuel}', which no source of plan version {approved.Version} names.");
+            foreach (var (parameter, value) in new[] { ("net-calorific-value", line.NcvGJPerUnit), ("carbon-content", line.CarbonContentTCPerGJ), ("oxidation-rate", line.OxidationRate) })
+            {
+                if (value is not null && !plan.MeasuredParameters.Any(p => p.Parameter == parameter && string.Equals(p.Fuel, line.Fuel, StringComparison.OrdinalIgnoreCase)))
+                {
+                    findings.Add($"{Capital(what)} gives a measured {parameter} of '{line.Fuel}' ({value}), which plan version {approved.Version} does not measure; the default applies unless the plan is changed.");
+                }
+            }
             foreach (var measured in plan.MeasuredParameters.Where(p => string.Equals(p.Fuel, line.Fuel, StringComparison.OrdinalIgnoreCase)))
             {
                 var given = measured.Parameter switch

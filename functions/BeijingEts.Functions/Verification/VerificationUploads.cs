@@ -176,7 +176,15 @@ public sealed class VerificationUploads(StorageClients storage, VerificationStor
             before = current;
             return outcome(current);
         }, cancellationToken);
-        if (after is null) return;
+        if (after is null)
+        {
+            // A redelivered event finds the document filed; it makes sure the accepted verification's check was opened (opening is idempotent).
+            if (await verifications.FindAsync(uscc, year, cancellationToken) is { Status: VerificationStatus.Accepted } current && current.Engagement == engagement)
+            {
+                await checks.VerificationAcceptedAsync(uscc, year, current.ReportVersion, engagement, cancellationToken);
+            }
+            return;
+        }
         var action = after.Status switch
         {
             VerificationStatus.Accepted => "verification.accepted",

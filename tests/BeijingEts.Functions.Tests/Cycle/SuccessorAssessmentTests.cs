@@ -50,6 +50,7 @@ public sealed class SuccessorAssessmentTests(SuccessorAssessmentFixture app) : I
         var step = await phases.RunStepAsync(Year, CyclePhase.Assessment, successor, schedule, StepInputs.None, Ct);
 
         Assert.Equal("non-compliant: shortfall 1000 t of 1000 t", Assert.IsType<StepResult.Done>(step).Outcome);
+        await phases.FinishBatchAsync(Year, CyclePhase.Assessment, [successor], StepInputs.None, Ct); // what the engine does with the batch's done steps
         var opened = await _reporting.Regulator.GetFromJsonAsync<JsonElement>($"/api/cases/nc-{Year}-{successor}", Ct);
         Assert.Equal((1_000L, successor), (opened.GetProperty("shortfallT").GetInt64(), opened.GetProperty("party").GetProperty("id").GetString()));
     }

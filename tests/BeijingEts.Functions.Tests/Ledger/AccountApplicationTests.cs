@@ -59,6 +59,20 @@ public sealed class AccountApplicationTests(AccountApplicationFixture app) : ICl
     }
 
     [Fact]
+    public async Task AnApplication_ForAnIdThatGotAnAccountMeanwhile_IsNotApproved()
+    {
+        var uscc = TestUnits.NewUscc();
+        var applied = await app.Client("participant", uscc).PostAsJsonAsync("/api/account-applications", Application("organisation", uscc: uscc), Ct);
+        var id = (await applied.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
+        await TestUnits.RegisterAsync(app.Client("regulator"), uscc: uscc);
+
+        var approved = await Registry.PostAsJsonAsync($"/api/account-applications/{id}/decision", new { decision = "approved", reasons = "ok" }, Ct);
+
+        Assert.Equal(HttpStatusCode.Conflict, approved.StatusCode);
+        Assert.Equal("submitted", (await Registry.GetFromJsonAsync<JsonElement>($"/api/account-applications/{id}", Ct)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task ANaturalPerson_AppliesAtTheRegistrysDesk_WithACheckedIdNumber_AndGetsAnAccountCodeOfItsOwn()
     {
         var badCheck = await Registry.PostAsJsonAsync("/api/account-applications", Application("person", idNumber: "110105194912310021"), Ct);
@@ -80,10 +94,14 @@ public sealed class AccountApplicationTests(AccountApplicationFixture app) : ICl
         Assert.Equal(PersonId, approved.GetProperty("idNumber").GetString());
         Assert.Equal(HttpStatusCode.OK, (await app.Client("participant", account).GetAsync($"/api/accounts/{account}", Ct)).StatusCode);
         Assert.Single((await Registry.GetFromJsonAsync<JsonElement>("/api/account-applications?status=approved", Ct)).EnumerateArray(), a => a.GetProperty("id").GetString() == id);
+        var audit = await app.Client("regulator").GetFromJsonAsync<JsonElement>($"/api/audit?subject=participants/{account}", Ct);
+        Assert.DoesNotContain("张三丰", audit.GetRawText()); // a person's name stays out of the trail the regulator reads
 
         // The registry closes a participant's empty account; a unit's it leaves to the unit and the regulator.
         var unit = await TestUnits.RegisterAsync(app.Client("regulator"));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await Registry.PostAsync($"/api/accounts/{unit}/closure", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await Registry.PostAsJsonAsync($"/api/accounts/{unit}/suspensions", new { reason = "other", reference = "R-1" }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Registry.PostAsync($"/api/accounts/{unit}/suspensions/x/lift", null, Ct)).StatusCode);
         var closed = await Registry.PostAsync($"/api/accounts/{account}/closure", null, Ct);
         Assert.Equal(HttpStatusCode.OK, closed.StatusCode);
         Assert.Equal("closed", (await closed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString());

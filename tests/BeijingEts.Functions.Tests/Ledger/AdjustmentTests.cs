@@ -79,6 +79,13 @@ public sealed class AdjustmentTests(AdjustmentFixture app) : IClassFixture<Adjus
         var reserve = await Regulator.GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/reserve", Ct);
         Assert.Equal((300, 4_700, 300), (reserve.GetProperty("paidOutT").GetInt64(), reserve.GetProperty("leftT").GetInt64(), reserve.GetProperty("heldT").GetInt64()));
         Assert.Equal(HttpStatusCode.Conflict, (await DecideAsync(id, "refused", null)).StatusCode);
+        // Carried out again (as the approval sweep does after a cut-off), the same decision finishes without paying twice.
+        var regulator = new BeijingEts.Functions.Auth.Actor("local:regulator", "regulator", null);
+        var (resumed, refusal) = await app.Service<BeijingEts.Functions.Allocation.AdjustmentDecisions>().DecideAsync(id,
+            new BeijingEts.Functions.Allocation.AdjustmentDecisions.Request("partial", 300, "again"), regulator, regulator, Ct);
+        Assert.Null(refusal);
+        Assert.Equal(300, resumed!.Decision!.PaidT);
+        Assert.Equal(300, await _ledger.HoldingAsync(uscc, vintage: year));
         await _ledger.AssertNoDriftAsync();
     }
 

@@ -55,6 +55,13 @@ public sealed class OptInTests(OptInFixture app) : IClassFixture<OptInFixture>
         }, Ct));
         Assert.Equal(HttpStatusCode.OK, (await Regulator.PostAsync($"/api/allocation/{next}/pre-allocation", null, Ct)).StatusCode);
         await Eventually.HoldsAsync(async () => await _ledger.HoldingAsync(uscc, vintage: next) == 2_100, "the voluntary unit's pre-allocation (70% of 3,000 t) arrives");
+        // The yearly cycle gives it a key unit's steps: allocation, verification, confirmation, assessment.
+        var phases = app.Service<BeijingEts.Functions.Cycle.CyclePhases>();
+        foreach (var phase in new[] { BeijingEts.Functions.Cycle.CyclePhase.PreAllocation, BeijingEts.Functions.Cycle.CyclePhase.Verification,
+                     BeijingEts.Functions.Cycle.CyclePhase.Confirmation, BeijingEts.Functions.Cycle.CyclePhase.VerifiedAllocation, BeijingEts.Functions.Cycle.CyclePhase.Assessment })
+        {
+            Assert.Contains(uscc, (await phases.UnitsAsync(next, phase, Ct)).Units);
+        }
 
         // It withdraws only from a future year: this year's list stands, a list from then on has it as a general reporting unit again.
         Assert.Equal(HttpStatusCode.BadRequest, (await app.Client("unit", uscc).PostAsJsonAsync($"/api/units/{uscc}/opt-in/withdrawal", new { fromYear = ThisYear }, Ct)).StatusCode);

@@ -93,6 +93,16 @@ public sealed class CaseTests(CaseFixture app) : IClassFixture<CaseFixture>
         Assert.Equal((400, verified - preAllocated - 400), (record.GetProperty("deductedByDecisions").GetInt64(), record.GetProperty("topUp").GetInt64()));
         await Eventually.HoldsAsync(async () => await _ledger.HoldingAsync(uscc, vintage: 2024) == verified - 400, "the top-up less the deduction arrives");
         Assert.Equal(id, record.GetProperty("deductionDecisions")[0].GetString());
+
+        // Reopened and decided again, the deduction the 2024 allocation took stands: it is not moved to 2025 and taken twice.
+        Assert.Equal(HttpStatusCode.OK, (await ActAsync(id, "reopen", new { reason = "The legal basis cites the wrong paragraph." })).StatusCode);
+        var changed = await ActAsync(id, "decision", new { outcome = "penalty", legalBasis = "Art. 29 para 1", penalty = "fine as the rules set", deductT = 300 });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, changed.StatusCode);
+        Assert.Contains("has taken this case's 400 t deduction", await changed.Content.ReadAsStringAsync(Ct));
+        var again = await ActAsync(id, "decision", new { outcome = "penalty", legalBasis = "Art. 29 para 1", penalty = "fine as the rules set", deductT = 400 });
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(2024, (await again.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("decision").GetProperty("deductFromYear").GetInt32());
+        Assert.Empty(await app.Service<BeijingEts.Functions.Supervision.CaseStore>().DeductionsAsync(2025, Ct));
         await _ledger.AssertNoDriftAsync();
     }
 

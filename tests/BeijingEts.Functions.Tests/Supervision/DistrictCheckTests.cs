@@ -110,6 +110,7 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
         var second = check.GetProperty("findings").EnumerateArray().Where(f => f.GetProperty("revision").GetInt32() == 2).Select(f => f.GetProperty("text").GetString()!).ToList();
         Assert.Equal(2, second.Count); // the gas is still not in the plan, and no test report covers March; the calorific value is now measured
         Assert.DoesNotContain(second, t => t.Contains("default", StringComparison.Ordinal));
+        Assert.Equal(2, Texts(check, "quality-plan").Count); // the round's platform findings are the latest revision's, not every revision's
 
         var signed = await PostAsync(id, "sign-off", new { outcome = "issues-found", note = "Gas boiler to be added to the plan." });
         Assert.Equal(HttpStatusCode.OK, signed.StatusCode);
