@@ -58,47 +58,21 @@ public sealed record AdjustmentApplication(string Id, int Year, string Uscc, str
 /// <summary>The adjustments table: one partition, a row per application keyed by its id; year, unit, status and district as columns for the query.</summary>
 public sealed class AdjustmentStore(StorageClients storage)
 {
-    private const string Partition = "adjustment";
+    private KeyedDocuments<AdjustmentApplication> Rows => new(storage.Table(StorageNames.Tables.Adjustments), "adjustment", a => a.Id,
+        a => [("Year", a.Year), ("Uscc", a.Uscc), ("Status", a.Status), ("District", a.District)]);
 
-    private TableClient Table => storage.Table(StorageNames.Tables.Adjustments);
+    public Task<(AdjustmentApplication Application, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken) => Rows.FindAsync(id, cancellationToken);
 
-    private static TableEntity Entity(AdjustmentApplication a)
-    {
-        var entity = DocumentRows.Entity(Partition, a.Id, a);
-        entity["Year"] = a.Year;
-        entity["Uscc"] = a.Uscc;
-        entity["Status"] = a.Status;
-        entity["District"] = a.District;
-        return entity;
-    }
-
-    public async Task<(AdjustmentApplication Application, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
-    {
-        if (!PlatformIds.IsValid(id)) return null;
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
-        return row.HasValue ? (DocumentRows.Read<AdjustmentApplication>(row.Value!), row.Value!.ETag) : null;
-    }
-
-    public Task AddAsync(AdjustmentApplication application, CancellationToken cancellationToken) => Table.AddEntityAsync(Entity(application), cancellationToken);
+    public Task AddAsync(AdjustmentApplication application, CancellationToken cancellationToken) => Rows.AddAsync(application, cancellationToken);
 
     /// <summary>Adds the application unless its id is taken (one filed by the platform under a fixed id); false then.</summary>
-    public Task<bool> TryAddAsync(AdjustmentApplication application, CancellationToken cancellationToken) => Table.TryWriteAsync(Entity(application), null, cancellationToken);
+    public Task<bool> TryAddAsync(AdjustmentApplication application, CancellationToken cancellationToken) => Rows.TryAddAsync(application, cancellationToken);
 
     /// <summary>Writes the application if it is unchanged since read; false when someone else changed it first.</summary>
-    public Task<bool> TryReplaceAsync(AdjustmentApplication application, ETag etag, CancellationToken cancellationToken) =>
-        Table.TryWriteAsync(Entity(application), etag, cancellationToken);
+    public Task<bool> TryReplaceAsync(AdjustmentApplication application, ETag etag, CancellationToken cancellationToken) => Rows.TryReplaceAsync(application, etag, cancellationToken);
 
-    public async Task<IReadOnlyList<AdjustmentApplication>> ListAsync(int? year, string? uscc, string? status, string? district, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition}");
-        if (year is not null) filter += " and " + TableClient.CreateQueryFilter($"Year eq {year.Value}");
-        if (uscc is not null) filter += " and " + TableClient.CreateQueryFilter($"Uscc eq {uscc}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        if (district is not null) filter += " and " + TableClient.CreateQueryFilter($"District eq {district}");
-        var found = new List<AdjustmentApplication>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add(DocumentRows.Read<AdjustmentApplication>(row));
-        return found.OrderBy(a => a.FiledAt).ToList();
-    }
+    public async Task<IReadOnlyList<AdjustmentApplication>> ListAsync(int? year, string? uscc, string? status, string? district, CancellationToken cancellationToken) =>
+        (await Rows.QueryAsync([("Year", year), ("Uscc", uscc), ("Status", status), ("District", district)], cancellationToken)).OrderBy(a => a.FiledAt).ToList();
 }
 
 /// <summary>

@@ -127,38 +127,17 @@ public sealed record AccountApplicationView(string Id, string Kind, string Name,
 
 public sealed class AccountApplicationStore(StorageClients storage)
 {
-    private const string Partition = "application";
+    private KeyedDocuments<AccountApplication> Rows => new(storage.Table(StorageNames.Tables.AccountApplications), "application", a => a.Id,
+        a => [("Status", a.Status), ("Uscc", a.Uscc ?? "")]);
 
-    private TableClient Table => storage.Table(StorageNames.Tables.AccountApplications);
+    public Task<(AccountApplication Application, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken) => Rows.FindAsync(id, cancellationToken);
 
-    private static TableEntity Entity(AccountApplication a)
-    {
-        var entity = DocumentRows.Entity(Partition, a.Id, a);
-        entity["Status"] = a.Status;
-        entity["Uscc"] = a.Uscc ?? "";
-        return entity;
-    }
+    public Task AddAsync(AccountApplication application, CancellationToken cancellationToken) => Rows.AddAsync(application, cancellationToken);
 
-    public async Task<(AccountApplication Application, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
-    {
-        if (!PlatformIds.IsValid(id)) return null;
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
-        return row.HasValue ? (DocumentRows.Read<AccountApplication>(row.Value!), row.Value!.ETag) : null;
-    }
+    public Task<bool> TryReplaceAsync(AccountApplication application, ETag etag, CancellationToken cancellationToken) => Rows.TryReplaceAsync(application, etag, cancellationToken);
 
-    public Task AddAsync(AccountApplication application, CancellationToken cancellationToken) => Table.AddEntityAsync(Entity(application), cancellationToken);
-
-    public Task<bool> TryReplaceAsync(AccountApplication application, ETag etag, CancellationToken cancellationToken) => Table.TryWriteAsync(Entity(application), etag, cancellationToken);
-
-    public async Task<IReadOnlyList<AccountApplication>> ListAsync(string? status, string? uscc, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        if (uscc is not null) filter += " and " + TableClient.CreateQueryFilter($"Uscc eq {uscc}");
-        var found = new List<AccountApplication>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add(DocumentRows.Read<AccountApplication>(row));
-        return found.OrderBy(a => a.FiledAt).ToList();
-    }
+    public async Task<IReadOnlyList<AccountApplication>> ListAsync(string? status, string? uscc, CancellationToken cancellationToken) =>
+        (await Rows.QueryAsync([("Status", status), ("Uscc", uscc)], cancellationToken)).OrderBy(a => a.FiledAt).ToList();
 }
 
 /// <summary>

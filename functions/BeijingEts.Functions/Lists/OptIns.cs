@@ -23,38 +23,16 @@ public sealed record OptIn(string Id, string Uscc, string District, int FromYear
 /// <summary>The optins table: one partition, a row per application; unit and status as columns for the query.</summary>
 public sealed class OptInStore(StorageClients storage)
 {
-    private const string Partition = "optin";
+    private KeyedDocuments<OptIn> Rows => new(storage.Table(StorageNames.Tables.OptIns), "optin", o => o.Id, o => [("Uscc", o.Uscc), ("Status", o.Status)]);
 
-    private TableClient Table => storage.Table(StorageNames.Tables.OptIns);
+    public Task<(OptIn OptIn, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken) => Rows.FindAsync(id, cancellationToken);
 
-    private static TableEntity Entity(OptIn o)
-    {
-        var entity = DocumentRows.Entity(Partition, o.Id, o);
-        entity["Uscc"] = o.Uscc;
-        entity["Status"] = o.Status;
-        return entity;
-    }
+    public Task AddAsync(OptIn optIn, CancellationToken cancellationToken) => Rows.AddAsync(optIn, cancellationToken);
 
-    public async Task<(OptIn OptIn, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
-    {
-        if (!PlatformIds.IsValid(id)) return null;
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
-        return row.HasValue ? (DocumentRows.Read<OptIn>(row.Value!), row.Value!.ETag) : null;
-    }
+    public Task<bool> TryReplaceAsync(OptIn optIn, ETag etag, CancellationToken cancellationToken) => Rows.TryReplaceAsync(optIn, etag, cancellationToken);
 
-    public Task AddAsync(OptIn optIn, CancellationToken cancellationToken) => Table.AddEntityAsync(Entity(optIn), cancellationToken);
-
-    public Task<bool> TryReplaceAsync(OptIn optIn, ETag etag, CancellationToken cancellationToken) => Table.TryWriteAsync(Entity(optIn), etag, cancellationToken);
-
-    public async Task<IReadOnlyList<OptIn>> ListAsync(string? uscc, string? status, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition}");
-        if (uscc is not null) filter += " and " + TableClient.CreateQueryFilter($"Uscc eq {uscc}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        var found = new List<OptIn>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add(DocumentRows.Read<OptIn>(row));
-        return found.OrderBy(o => o.AppliedAt).ToList();
-    }
+    public async Task<IReadOnlyList<OptIn>> ListAsync(string? uscc, string? status, CancellationToken cancellationToken) =>
+        (await Rows.QueryAsync([("Uscc", uscc), ("Status", status)], cancellationToken)).OrderBy(o => o.AppliedAt).ToList();
 
     /// <summary>The units managed as key units in the year by their approved opt-in: what a list of the year marks voluntary.</summary>
     public async Task<IReadOnlySet<string>> VoluntaryAsync(int year, CancellationToken cancellationToken) =>

@@ -46,40 +46,17 @@ public static class ProjectOpinions
 /// <summary>The projects table: one partition, a row per assessment; owner, status and district as columns for the query.</summary>
 public sealed class ProjectStore(StorageClients storage)
 {
-    private const string Partition = "project";
+    private KeyedDocuments<ProjectAssessment> Rows => new(storage.Table(StorageNames.Tables.Projects), "project", p => p.Id,
+        p => [("Owner", p.Owner), ("Status", p.Status), ("District", p.District)]);
 
-    private TableClient Table => storage.Table(StorageNames.Tables.Projects);
+    public Task<(ProjectAssessment Project, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken) => Rows.FindAsync(id, cancellationToken);
 
-    private static TableEntity Entity(ProjectAssessment p)
-    {
-        var entity = DocumentRows.Entity(Partition, p.Id, p);
-        entity["Owner"] = p.Owner;
-        entity["Status"] = p.Status;
-        entity["District"] = p.District;
-        return entity;
-    }
+    public Task AddAsync(ProjectAssessment project, CancellationToken cancellationToken) => Rows.AddAsync(project, cancellationToken);
 
-    public async Task<(ProjectAssessment Project, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
-    {
-        if (!PlatformIds.IsValid(id)) return null;
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, id, cancellationToken: cancellationToken);
-        return row.HasValue ? (DocumentRows.Read<ProjectAssessment>(row.Value!), row.Value!.ETag) : null;
-    }
+    public Task<bool> TryReplaceAsync(ProjectAssessment project, ETag etag, CancellationToken cancellationToken) => Rows.TryReplaceAsync(project, etag, cancellationToken);
 
-    public Task AddAsync(ProjectAssessment project, CancellationToken cancellationToken) => Table.AddEntityAsync(Entity(project), cancellationToken);
-
-    public Task<bool> TryReplaceAsync(ProjectAssessment project, ETag etag, CancellationToken cancellationToken) => Table.TryWriteAsync(Entity(project), etag, cancellationToken);
-
-    public async Task<IReadOnlyList<ProjectAssessment>> ListAsync(string? owner, string? status, string? district, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition}");
-        if (owner is not null) filter += " and " + TableClient.CreateQueryFilter($"Owner eq {owner}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        if (district is not null) filter += " and " + TableClient.CreateQueryFilter($"District eq {district}");
-        var found = new List<ProjectAssessment>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add(DocumentRows.Read<ProjectAssessment>(row));
-        return found.OrderBy(p => p.FiledAt).ToList();
-    }
+    public async Task<IReadOnlyList<ProjectAssessment>> ListAsync(string? owner, string? status, string? district, CancellationToken cancellationToken) =>
+        (await Rows.QueryAsync([("Owner", owner), ("Status", status), ("District", district)], cancellationToken)).OrderBy(p => p.FiledAt).ToList();
 
     /// <summary>
     /// The statistics a list of <paramref name="year"/> classifies on, with the expected emissions and energy of each
