@@ -54,6 +54,17 @@ public static class DocumentRows
         return found;
     }
 
+    /// <summary>The documents of one partition whose columns equal the given values (a null value filters nothing): the query does the filtering.</summary>
+    public static async Task<IReadOnlyList<T>> QueryDocumentsAsync<T>(this TableClient table, string partition, IEnumerable<(string Column, object? Value)> equal,
+        CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
+        foreach (var (column, value) in equal.Where(e => e.Value is not null)) filter += $" and {column} eq " + TableClient.CreateQueryFilter($"{value}");
+        var found = new List<T>();
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add(Read<T>(row));
+        return found;
+    }
+
     /// <summary>The filter for the rows of one partition from the least to the greatest of the named row keys (rows between them included).</summary>
     public static string RowRange(string partition, IReadOnlyCollection<string> rows) =>
         TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {rows.Min(StringComparer.Ordinal)} and RowKey le {rows.Max(StringComparer.Ordinal)}");

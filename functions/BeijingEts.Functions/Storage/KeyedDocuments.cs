@@ -31,12 +31,6 @@ public sealed class KeyedDocuments<T>(TableClient table, string partition, Func<
     public Task<bool> TryReplaceAsync(T document, ETag etag, CancellationToken cancellationToken) => table.TryWriteAsync(Entity(document), etag, cancellationToken);
 
     /// <summary>The records whose columns equal the given values (a null value filters nothing).</summary>
-    public async Task<IReadOnlyList<T>> QueryAsync(IEnumerable<(string Column, object? Value)> equal, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
-        foreach (var (column, value) in equal.Where(e => e.Value is not null)) filter += $" and {column} eq " + TableClient.CreateQueryFilter($"{value}");
-        var found = new List<T>();
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add(DocumentRows.Read<T>(row));
-        return found;
-    }
+    public Task<IReadOnlyList<T>> QueryAsync(IEnumerable<(string Column, object? Value)> equal, CancellationToken cancellationToken) =>
+        table.QueryDocumentsAsync<T>(partition, equal, cancellationToken);
 }

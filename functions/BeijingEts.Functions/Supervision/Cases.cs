@@ -146,16 +146,8 @@ public sealed class CaseStore(StorageClients storage)
         return added;
     }
 
-    public async Task<IReadOnlyList<EnforcementCase>> ListAsync(string? partyId, string? status, string? district, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition}");
-        if (partyId is not null) filter += " and " + TableClient.CreateQueryFilter($"PartyId eq {partyId}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        if (district is not null) filter += " and " + TableClient.CreateQueryFilter($"District eq {district}");
-        var cases = new List<EnforcementCase>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) cases.Add(DocumentRows.Read<EnforcementCase>(row));
-        return cases;
-    }
+    public Task<IReadOnlyList<EnforcementCase>> ListAsync(string? partyId, string? status, string? district, CancellationToken cancellationToken) =>
+        Table.QueryDocumentsAsync<EnforcementCase>(Partition, [("PartyId", partyId), ("Status", status), ("District", district)], cancellationToken);
 
     /// <summary>Changes the case under its ETag, again on a concurrent write; null when it is missing or <paramref name="change"/> declined.</summary>
     public async Task<EnforcementCase?> UpdateAsync(string caseId, Func<EnforcementCase, EnforcementCase?> change, CancellationToken cancellationToken)

@@ -140,17 +140,8 @@ public sealed class DistrictCheckStore(StorageClients storage)
     }
 
     /// <summary>A district's checks, filtered in the query by status, kind, year and unit where given.</summary>
-    public async Task<IReadOnlyList<DistrictCheck>> ListAsync(string district, string? status, string? kind, int? year, string? unit, CancellationToken cancellationToken)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {CheckIds.DistrictCode(district)}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        if (kind is not null) filter += " and " + TableClient.CreateQueryFilter($"Kind eq {kind}");
-        if (year is not null) filter += " and " + TableClient.CreateQueryFilter($"Year eq {year.Value}");
-        if (unit is not null) filter += " and " + TableClient.CreateQueryFilter($"Unit eq {unit}");
-        var checks = new List<DistrictCheck>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) checks.Add(DocumentRows.Read<DistrictCheck>(row));
-        return checks;
-    }
+    public Task<IReadOnlyList<DistrictCheck>> ListAsync(string district, string? status, string? kind, int? year, string? unit, CancellationToken cancellationToken) =>
+        Table.QueryDocumentsAsync<DistrictCheck>(CheckIds.DistrictCode(district), [("Status", status), ("Kind", kind), ("Year", year), ("Unit", unit)], cancellationToken);
 
     /// <summary>
     /// Changes the check (adds it when <paramref name="change"/> is given none) under its ETag, again on a concurrent
