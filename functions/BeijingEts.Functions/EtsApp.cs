@@ -11,6 +11,7 @@ using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Market;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Supervision;
 using BeijingEts.Functions.Surrender;
@@ -48,6 +49,7 @@ public static class EtsApp
         services.AddSingleton<FunctionInvoker>();
         services.AddSingleton<TimerStatusStore>();
         services.AddEtsAudit();
+        services.AddNotifications();
         services.AddSingleton<CalendarService>();
         services.AddLists();
         services.AddLedger();

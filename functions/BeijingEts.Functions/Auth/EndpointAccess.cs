@@ -66,6 +66,13 @@ public static partial class EndpointAccess
         Allow("GET /calendar/days/{date}", Anyone),
         Allow("GET /calendar/add-working-days", Anyone),
 
+        // Notices: each party its own inbox and contacts; the regulator keeps anyone's contacts and sees the dead letters
+        Allow("GET /notifications", Anyone),
+        Allow("POST /notifications/{id}/read", Anyone),
+        Allow("GET /notifications/dead-letters", Regulator),
+        Allow("GET /parties/{party}/contacts", Anyone).CheckedOnLoad(),
+        Allow("PUT /parties/{party}/contacts", Anyone).CheckedOnLoad(),
+
         // Ch. 2: units, lists, removals
         Allow("PUT /units/{uscc}", Regulator),
         Allow("GET /units/{uscc}", UnitReaders).ForUnit(),

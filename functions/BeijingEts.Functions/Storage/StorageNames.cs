@@ -59,8 +59,11 @@ public sealed class StorageNames(string prefix)
         public const string MarketWatch = "marketwatch";
         /// <summary>Proposals of irreversible regulator actions, waiting for or decided by a second regulator.</summary>
         public const string Approvals = "approvals";
+        /// <summary>Notices to each party (its inbox, a partition per party), their delivery, and the parties' contacts.</summary>
+        public const string Notices = "notices";
+        public const string Contacts = "contacts";
 
-        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, QualityPlans, Checks, Cases, Adjustments, OptIns, ExchangeReports, Projects, AccountApplications, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions, MarketWatch, Approvals];
+        public static readonly string[] All = [Audit, Calendar, TimerStatus, BlobScan, Uploads, Units, ListRules, Statistics, ListRevisions, UnitChanges, Removals, Ledger, LedgerTransactions, Participants, AllocationPlans, Allocations, Objections, EmissionFactors, Reports, Verifications, Confirmations, Verifiers, ReportSamples, ReportAttachments, MonthlyData, QualityPlans, Checks, Cases, Adjustments, OptIns, ExchangeReports, Projects, AccountApplications, Surrenders, Cycles, CycleSteps, Funds, Orders, OrderBook, Negotiated, Auctions, MarketWatch, Approvals, Notices, Contacts];
     }
 
     public static class Queues
@@ -72,6 +75,9 @@ public sealed class StorageNames(string prefix)
         public const string MarketMatch = "market-match";
         /// <summary>Trades to settle and ended orders' releases.</summary>
         public const string MarketSettlement = "market-settlement";
+
+        /// <summary>Notices to deliver by email: a message per batch of one party's notices.</summary>
+        public const string NoticeDelivery = "notice-delivery";
 
         public static string Poison(string queue) => queue + "-poison";
     }
