@@ -6,6 +6,7 @@ using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Market;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Supervision;
 using BeijingEts.Functions.Uploads;
@@ -103,7 +104,7 @@ public sealed class ReserveLedger(AllocationPlanStore plans, AdjustmentStore adj
 /// the reserve as far as the unit holds the year's allowances, the rest deducted from its next verified allocation.
 /// </summary>
 public sealed class AdjustmentDecisions(AdjustmentStore adjustments, ReserveLedger reserve, ReserveBudget budget, LedgerStore ledger, LedgerSubmitter submitter,
-    LedgerSettlement settlement, TransactionStore transactions, CaseStore deductions, CaseService cases, AuditLog audit, TimeProvider clock)
+    LedgerSettlement settlement, TransactionStore transactions, CaseStore deductions, CaseService cases, NoticeOutbox notices, AuditLog audit, TimeProvider clock)
 {
     public sealed record Request(string Outcome, long? Quantity, string Reasons);
 
@@ -126,6 +127,7 @@ public sealed class AdjustmentDecisions(AdjustmentStore adjustments, ReserveLedg
         {
             // Decided already: the same decision again finishes what a cut-off execution left (each step is idempotent); another is refused.
             if (application is not { Decision: { } d } || application.Status != request.Outcome || d.QuantityT != quantity) return (null, $"Application {id} was already decided ({application.Status}).");
+            await notices.PublishAsync(Notice(application), cancellationToken);
             if (d.TransactionId is null) return (application, null);
             if (d.QuantityT > 0) return (d.PaidT is null ? await PayAsync(application, cancellationToken) : application, null);
             return (d.ReclaimedT is null ? await ReclaimAsync(application, cancellationToken) : application, null);
@@ -161,9 +163,13 @@ public sealed class AdjustmentDecisions(AdjustmentStore adjustments, ReserveLedg
     private async Task<(AdjustmentApplication?, string?)> SaveAsync(AdjustmentApplication before, ETag etag, AdjustmentApplication after, Actor actor, CancellationToken cancellationToken)
     {
         if (!await adjustments.TryReplaceAsync(after, etag, cancellationToken)) return (null, $"Application {before.Id} was decided by someone else just now.");
+        await notices.PublishAsync(Notice(after), cancellationToken);
         await audit.RecordAsync(actor, $"adjustment.{after.Status}", $"adjustments/{after.Id}", before, after, cancellationToken);
         return (after, null);
     }
+
+    private static NoticeDraft Notice(AdjustmentApplication decided) =>
+        NoticeTemplates.AdjustmentDecided(decided.Uscc, decided.Id, decided.Year, decided.Status, decided.Decision!.QuantityT);
 
     /// <summary>Pays the increase from the reserve and settles it here, under the reserve's lock, recording what the ledger paid.</summary>
     private async Task<AdjustmentApplication> PayAsync(AdjustmentApplication decided, CancellationToken cancellationToken)

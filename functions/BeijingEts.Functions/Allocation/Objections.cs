@@ -6,6 +6,7 @@ using BeijingEts.Functions.Calendar;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Allocation;
 
@@ -87,21 +88,23 @@ public sealed class FileObjection : IHttpFunction
         api.MapPost("/allocation/{year:int}/units/{uscc}/objections", HandleAsync).WithTags("Allocation");
 
     private static async Task<Results<Created<ObjectionView>, ProblemHttpResult>> HandleAsync(
-        int year, string uscc, Request request, HttpContext http, UnitStore units, AllocationStore allocations, ObjectionStore objections,
+        int year, string uscc, Request request, HttpContext http, UnitStore units, AllocationStore allocations, ObjectionStore objections, NoticeStore notices,
         CalendarService calendar, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "An objection is filed by the unit itself.", cancellationToken);
         if (unit is null) return problem!;
         if (string.IsNullOrWhiteSpace(request.Reason)) return ProblemHandling.BadRequest("reason is required: say what in the allocation is wrong.");
         var allocation = await allocations.FindAsync(year, unit.Uscc, cancellationToken);
-        if (allocation?.ReceivedOn is not { } receivedOn) return ProblemHandling.NotFound($"Unit {unit.Uscc} has received no {year} allocation to object to.");
+        if (allocation?.ReceivedOn is not { } issuedOn) return ProblemHandling.NotFound($"Unit {unit.Uscc} has received no {year} allocation to object to.");
 
         var working = await calendar.GetAsync(cancellationToken);
         var today = BeijingTime.Today(clock);
+        var (receivedOn, how) = await ReceivedAsync(allocation, issuedOn, today, notices, cancellationToken);
         var filingDeadline = working.AddWorkingDays(receivedOn, Objection.FilingWorkingDays);
         if (today > filingDeadline)
         {
-            return Problems.Unprocessable($"The {year} allocation was received on {receivedOn:yyyy-MM-dd}; objections were due by {filingDeadline:yyyy-MM-dd} (7 working days, Art. 15).");
+            return Problems.Unprocessable($"The {year} allocation result was issued on {issuedOn:yyyy-MM-dd} and received on {receivedOn:yyyy-MM-dd} ({how}); objections were due by {filingDeadline:yyyy-MM-dd} (7 working days from receipt, Art. 15).",
+                new Dictionary<string, object?> { ["issuedOn"] = issuedOn, ["receivedOn"] = receivedOn, ["filingDeadline"] = filingDeadline });
         }
         var objection = new Objection(PlatformIds.New(), year, unit.Uscc, unit.District, request.Reason.Trim(), receivedOn, today,
             working.AddWorkingDays(today, Objection.DecisionWorkingDays), "open");
@@ -111,6 +114,22 @@ public sealed class FileObjection : IHttpFunction
         }
         await audit.RecordAsync(Actor.From(http.User), "objection.filed", $"objections/{objection.Id}", null, objection, cancellationToken);
         return TypedResults.Created($"/api/objections/{objection.Id}", new ObjectionView(objection, objection.OverdueOn(today)));
+    }
+
+    /// <summary>
+    /// When the unit received its latest allocation result (Art. 15: the 7 working days run "from receiving" it): the
+    /// notice's delivery by email or its first reading in the inbox, whichever came first. A result whose notice has not
+    /// reached the unit has not started the window (the objection itself shows it arrived: today); one issued before
+    /// notices existed counts from its issue.
+    /// </summary>
+    public static async Task<(DateOnly On, string How)> ReceivedAsync(UnitAllocation allocation, DateOnly issuedOn, DateOnly today, NoticeStore notices,
+        CancellationToken cancellationToken)
+    {
+        var id = allocation.VerifiedOn is not null ? $"allocation-verified-{allocation.Year}" : $"allocation-pre-{allocation.Year}";
+        if (await notices.FindAsync(Party.Unit(allocation.Uscc), id, cancellationToken) is not var (notice, _)) return (issuedOn, "issued before notices were sent");
+        return notice.ReceivedAt is { } at
+            ? (BeijingTime.DateOf(at), at == notice.DeliveredAt ? "its notice's email was delivered" : "its notice was read in the inbox")
+            : (today, "its notice had not reached the unit before this objection");
     }
 }
 
@@ -173,7 +192,7 @@ public sealed class DecideObjection : IHttpFunction
 public sealed record ObjectionDecision(Objection? Decided, string? Refusal);
 
 /// <summary>Decides an objection and pays an adjustment to the unit from the reserve through the ledger (Art. 12, 15).</summary>
-public sealed class ObjectionDecisions(ObjectionStore objections, LedgerSubmitter submitter, AuditLog audit, TimeProvider clock)
+public sealed class ObjectionDecisions(ObjectionStore objections, LedgerSubmitter submitter, NoticeOutbox notices, AuditLog audit, TimeProvider clock)
 {
     /// <summary>Deciding again the way it was decided pays nothing twice: the payment's id is the objection's.</summary>
     public async Task<ObjectionDecision> DecideAsync(string id, DecideObjection.Request request, Actor actor, CancellationToken cancellationToken)
@@ -188,6 +207,7 @@ public sealed class ObjectionDecisions(ObjectionStore objections, LedgerSubmitte
             var same = objection.Outcome == outcome && objection.Adjustment == request.Adjustment && objection.AdjustmentTransactionId == paymentId;
             if (!same) return new(null, $"Objection {id} was already decided on {objection.DecidedOn:yyyy-MM-dd}.");
             if (paymentId is not null) await submitter.SubmitAsync(Payment(objection, paymentId, actor), cancellationToken); // finishes a cut-off payment
+            await notices.PublishAsync(Notice(objection), cancellationToken);
             return new(objection, null);
         }
         var decided = objection with
@@ -208,9 +228,13 @@ public sealed class ObjectionDecisions(ObjectionStore objections, LedgerSubmitte
             return new(null, $"Objection {id} was decided by someone else just now.");
         }
         if (paymentId is not null) await submitter.SubmitAsync(Payment(decided, paymentId, actor), cancellationToken);
+        await notices.PublishAsync(Notice(decided), cancellationToken);
         await audit.RecordAsync(actor, "objection.decided", $"objections/{id}", objection, decided, cancellationToken);
         return new(decided, null);
     }
+
+    private static NoticeDraft Notice(Objection decided) =>
+        NoticeTemplates.ObjectionDecided(decided.Uscc, decided.Id, decided.Year, decided.Outcome == "upheld", decided.Adjustment);
 
     private LedgerTransaction Payment(Objection objection, string paymentId, Actor actor) =>
         new(paymentId, Domain.Ledger.TransactionType.Allocation, RegulatorAccounts.Reserve, objection.Uscc, Products.Bea, objection.Year, objection.Adjustment!.Value,

@@ -5,6 +5,7 @@ using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Allocation;
@@ -58,7 +59,7 @@ public sealed class RunPreAllocation : IHttpFunction
 
 public sealed class PreAllocationService(
     AllocationPlanStore plans, PublishedListStore lists, StatisticsStore statistics, ConfirmationStore confirmations, AllocationStore allocations,
-    AllocationPayout payout, AuditLog audit, TimeProvider clock)
+    AllocationPayout payout, NoticeOutbox notices, AuditLog audit, TimeProvider clock)
 {
     public async Task<Results<Ok<RunPreAllocation.Answer>, ProblemHttpResult>> RunAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
@@ -86,7 +87,11 @@ public sealed class PreAllocationService(
         if (paid.Failure is not null) return Problems.Unprocessable(paid.Failure);
         // Units allocated by an earlier run keep what they were given; their records stay as they are.
         var allocatedBefore = (await allocations.ReadYearAsync(year, cancellationToken)).Where(a => a.PreAllocated.Value > 0).Select(a => a.Uscc).ToHashSet(StringComparer.Ordinal);
-        await allocations.PutManyAsync(results.Where(r => !allocatedBefore.Contains(r.Uscc)), cancellationToken);
+        var allocatedNow = results.Where(r => !allocatedBefore.Contains(r.Uscc)).ToList();
+        // Each unit is told of its result before the record says it was issued: a run resumed after a crash between the two
+        // finds the notices written (their ids are fixed) and the records not, and writes the records.
+        await notices.PublishAsync(allocatedNow.Where(r => r.Failure is null).Select(r => NoticeTemplates.PreAllocation(r.Uscc, year, r.PreAllocated)).ToList(), cancellationToken);
+        await allocations.PutManyAsync(allocatedNow, cancellationToken);
 
         var answer = new RunPreAllocation.Answer(year, scope.ListRevision, results.Count, total, paid.Issued, failures);
         await audit.RecordAsync(actor, "allocation.pre-allocated", $"allocation/{year}", null, answer, cancellationToken);

@@ -5,6 +5,7 @@ using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Allocation;
@@ -30,8 +31,8 @@ public sealed class RunVerifiedAllocation : IHttpFunction
 
 public sealed class VerifiedAllocationService(
     AllocationPlanStore plans, PublishedListStore lists, StatisticsStore statistics, ConfirmationStore confirmations, AllocationStore allocations,
-    AllocationPayout payout, TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, Supervision.CaseStore cases, AuditLog audit, TimeProvider clock,
-    ILogger<VerifiedAllocationService> logger)
+    AllocationPayout payout, TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, Supervision.CaseStore cases, NoticeOutbox notices, AuditLog audit,
+    TimeProvider clock, ILogger<VerifiedAllocationService> logger)
 {
     private sealed record Settlement(ListEntry Unit, UnitAllocation? Before, string Method, Tonnes Verified, Tonnes DeductedFromPreviousYear,
         IReadOnlyList<Supervision.AllocationDeduction> Decided)
@@ -98,6 +99,8 @@ public sealed class VerifiedAllocationService(
                 DeductedByDecisions = s.Decided.Count > 0 ? s.DeductedByDecisions : null, DeductionDecisions = s.Decided.Count > 0 ? s.Decided.Select(d => d.SourceId).ToList() : null,
             };
         }).ToList();
+        await notices.PublishAsync(settled.Select(a => NoticeTemplates.VerifiedAllocation(a.Uscc, year, a.Verified!.Value, a.TopUp!.Value, a.ClawBack!.Value, a.CarriedDeduction!.Value)).ToList(),
+            cancellationToken);
         await allocations.PutManyAsync(settled, cancellationToken);
 
         var answer = new RunVerifiedAllocation.Answer(year, scope.ListRevision, keyUnits.Count, settled.Count, existing.Values.Count(a => a.Verified is not null),

@@ -1,6 +1,7 @@
 using BeijingEts.Domain.Approvals;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Approvals;
 
@@ -18,7 +19,7 @@ public enum ProposeVerdict
 /// The four-eyes rule for what cannot be undone: one regulator proposes, another approves or rejects, and an approved
 /// action is carried out once by its <see cref="IApprovableAction"/>. Every step is audited under approvals/{id}.
 /// </summary>
-public sealed class ApprovalService(ApprovalStore store, IEnumerable<IApprovableAction> actions, AuditLog audit, TimeProvider clock)
+public sealed class ApprovalService(ApprovalStore store, IEnumerable<IApprovableAction> actions, NoticeOutbox notices, AuditLog audit, TimeProvider clock)
 {
     /// <param name="id">An id the caller derives from its own idempotency key, so a retried request finds its proposal; a new id if null.</param>
     /// <param name="contentKey">What makes two proposals under one id the same action.</param>
@@ -31,11 +32,16 @@ public sealed class ApprovalService(ApprovalStore store, IEnumerable<IApprovable
         if (await store.TryAddAsync(proposal, json, contentKey, cancellationToken) is { } existing)
         {
             var same = existing.Proposal.Kind == kind && existing.ContentKey == contentKey;
+            if (same && existing.Proposal.Status == ProposalStatus.Pending) await notices.PublishAsync(Notice(existing.Proposal), cancellationToken);
             return (same ? ProposeVerdict.AlreadyRecorded : ProposeVerdict.IdTaken, existing.Proposal);
         }
+        // The other regulators are asked: four eyes need a second pair to know there is something to look at.
+        await notices.PublishAsync(Notice(proposal), cancellationToken);
         await audit.RecordAsync(proposer, "approval.proposed", Subject(proposal.Id), null, ProposalView.Of(proposal, json), cancellationToken);
         return (ProposeVerdict.Recorded, proposal);
     }
+
+    private static NoticeDraft Notice(Proposal proposal) => NoticeTemplates.ApprovalRequested(proposal.Id, proposal.Summary, proposal.ProposedBy);
 
     public async Task<StoredProposal?> FindAsync(string id, CancellationToken cancellationToken) => await store.FindAsync(id, cancellationToken);
 

@@ -5,6 +5,7 @@ using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Surrender;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Cycle;
 
@@ -46,7 +47,7 @@ public enum StepScope
 public sealed class CyclePhases(
     PublishedListStore lists, PreAllocationService preAllocation, VerifiedAllocationService verifiedAllocation, AllocationStore allocations,
     TransactionStore transactions, ReportStore reports, VerificationStore verifications, ConfirmationStore confirmations, ComplianceService compliance,
-    SuccessionObligations successions, Supervision.CaseService cases)
+    SuccessionObligations successions, Supervision.CaseService cases, NoticeOutbox notices)
 {
     private static readonly Actor Orchestration = Actor.System("yearly-cycle");
 
@@ -205,12 +206,19 @@ public sealed class CyclePhases(
         var districts = revision is null ? new Dictionary<string, string>()
             : (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).ToDictionary(e => e.Uscc, e => e.District, StringComparer.Ordinal);
         var shortfalls = new List<(string Uscc, long ShortfallT, string? District)>();
+        var told = new List<NoticeDraft>();
         foreach (var uscc in done)
         {
             var view = inputs.Compliance.GetValueOrDefault(uscc) ?? await compliance.ForUnitAsync(uscc, year, cancellationToken);
             if (view is { Status: ComplianceStatus.NonCompliant, ShortfallT: > 0 }) shortfalls.Add((uscc, view.ShortfallT.Value, districts.GetValueOrDefault(uscc)));
+            if (view.Status is ComplianceStatus.Compliant or ComplianceStatus.NonCompliant)
+            {
+                told.Add(NoticeTemplates.ComplianceStatus(uscc, year, view.Status == ComplianceStatus.Compliant ? "compliant" : "non-compliant", new Tonnes(view.ShortfallT ?? 0)));
+            }
         }
         await cases.OpenForNonComplianceAsync(year, shortfalls, cancellationToken);
+        // Each assessed unit learns its status, as the frozen list records it.
+        await notices.PublishAsync(told, cancellationToken);
     }
 
     /// <summary>What the phase still waits for once its steps have ended; null when it may end.</summary>

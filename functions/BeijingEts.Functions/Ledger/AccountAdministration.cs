@@ -3,6 +3,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Ledger;
 
@@ -51,7 +52,7 @@ public sealed class SuspendAccount : IHttpFunction
 
     private static async Task<Results<Created<SuspensionView>, ProblemHttpResult>> SuspendAsync(
         string accountId, Request request, HttpContext http, AccountDirectory accounts, ParticipantStore participants, LedgerStore ledger, AuditLog audit,
-        Market.SellOrderCancellation sellOrders, CancellationToken cancellationToken)
+        Market.SellOrderCancellation sellOrders, NoticeOutbox notices, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reference)) return ProblemHandling.BadRequest("reference is required: the court order, decision or file number behind the suspension.");
         // The registry suspends voluntary participants' accounts (Art. 13); a unit's stays with the regulator's supervision.
@@ -69,6 +70,8 @@ public sealed class SuspendAccount : IHttpFunction
         var active = await ledger.ChangeSuspensionsAsync(accountId, current => [.. current, id], cancellationToken);
         var view = new SuspensionView(accountId, id, reason, request.Reference.Trim(), "active", active);
         await audit.RecordAsync(Actor.From(http.User), "account.suspended", $"accounts/{accountId}", before.Suspensions, view, cancellationToken);
+        var holder = await participants.FindAsync(accountId, cancellationToken) is not null ? new Party(Roles.Participant, accountId) : Party.Unit(accountId);
+        await notices.PublishAsync(NoticeTemplates.AccountSuspended(holder, accountId, id, $"{reason} ({request.Reference.Trim()})"), cancellationToken);
         // It can no longer sell: what it has on offer comes off the market, and the frozen tonnes come back (Art. 16).
         await sellOrders.CancelOpenSellOrdersAsync(accountId, $"cancelled: account suspended ({reason})", cancellationToken);
         return TypedResults.Created($"/api/accounts/{accountId}/suspensions/{id}", view);

@@ -4,6 +4,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Ledger;
 
@@ -86,7 +87,7 @@ public sealed class AccountClosureApproval(AccountCloser closer) : ApprovableAct
 /// of removal (Art. 9); once that deadline has passed with the account still open, its use is stopped (suspended).
 /// </summary>
 [TimerTrigger("0 0 17 * * *")]
-public sealed class SuspendOverdueRemovedAccounts(UnitStore units, LedgerStore ledger, AuditLog audit, TimeProvider clock) : ITimerFunction
+public sealed class SuspendOverdueRemovedAccounts(UnitStore units, LedgerStore ledger, NoticeOutbox notices, AuditLog audit, TimeProvider clock) : ITimerFunction
 {
     public const string Suspension = "removal-deadline-passed";
 
@@ -101,6 +102,8 @@ public sealed class SuspendOverdueRemovedAccounts(UnitStore units, LedgerStore l
             var after = await ledger.ChangeSuspensionsAsync(unit.Uscc, current => current.Contains(Suspension) ? current : [.. current, Suspension], cancellationToken);
             await audit.RecordAsync(Actor.System(nameof(SuspendOverdueRemovedAccounts)), "account.suspended", $"accounts/{unit.Uscc}", account.Suspensions,
                 new { suspensions = after, reason = $"removed on {unit.RemovedOn:yyyy-MM-dd}; account not closed by {deadline:yyyy-MM-dd} (Art. 9)" }, cancellationToken);
+            await notices.PublishAsync(NoticeTemplates.AccountSuspended(Party.Unit(unit.Uscc), unit.Uscc, Suspension,
+                $"removed from the list on {unit.RemovedOn:yyyy-MM-dd}, account not closed by {deadline:yyyy-MM-dd} (Art. 9) / 移出名单后未于 {deadline:yyyy-MM-dd} 前注销账户（第九条）"), cancellationToken);
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using BeijingEts.Domain.Lists;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Lists;
 
@@ -14,7 +15,7 @@ public sealed record PublishOutcome(ListRevision Revision, bool Unchanged);
 /// </summary>
 public sealed class ListPublisher(
     UnitStore units, StatisticsStore statistics, ListRulesStore rules, PublishedListStore lists, OptInStore optIns, ProjectStore projects, Supervision.DistrictCheckService checks,
-    AuditLog audit, TimeProvider clock)
+    NoticeOutbox notices, AuditLog audit, TimeProvider clock)
 {
     public async Task<PublishOutcome> PublishAsync(int year, Actor actor, CancellationToken cancellationToken)
     {
@@ -40,7 +41,22 @@ public sealed class ListPublisher(
         // Art. 9 para 1: each district confirms the changes in its units from the previous year's list.
         var previous = await lists.LatestRevisionAsync(year - 1, cancellationToken) is { } last ? await lists.EntriesAsync(year - 1, last.Revision, cancellationToken) : null;
         await checks.ListPublishedAsync(revision, entries, previous, await allUnits, cancellationToken);
+        await TellUnitsAsync(year, latest, entries, cancellationToken);
         return new PublishOutcome(revision, Unchanged: false);
+    }
+
+    /// <summary>
+    /// Art. 7: each unit learns it is on the year's list, and in which category, once per category; a unit the previous
+    /// revision of the year listed and this one does not learns it is off.
+    /// </summary>
+    private async Task TellUnitsAsync(int year, ListRevision? latest, IReadOnlyList<ListEntry> entries, CancellationToken cancellationToken)
+    {
+        var before = latest is null ? [] : await lists.EntriesAsync(year, latest.Revision, cancellationToken);
+        var listed = entries.Select(e => e.Uscc).ToHashSet(StringComparer.Ordinal);
+        var drafts = entries.Select(e => NoticeTemplates.ListIncluded(e.Uscc, year, e.Category))
+            .Concat(before.Where(e => !listed.Contains(e.Uscc)).Select(e => NoticeTemplates.ListRemoved(e.Uscc, year, latest!.Revision + 1)))
+            .ToList();
+        await notices.PublishAsync(drafts, cancellationToken);
     }
 
     /// <summary>

@@ -132,13 +132,25 @@ public sealed class NoticeOutbox(NoticeStore store, StorageClients storage, Noti
         if (drafts.Count == 0) return;
         var now = clock.GetUtcNow();
         var delivery = settings.Smtp is null ? "in-app" : "pending";
-        if (drafts.FirstOrDefault(d => !NoticeStore.IsValidId(d.Id)) is { } invalid) throw new ArgumentException($"Notice id '{invalid.Id}' is not a valid key.");
         var notices = drafts
+            .Select(d => d with { Id = KeyOf(d.Id) })
             .DistinctBy(d => (d.To.Key, d.Id))
             .Select(d => new Notice(d.Id, d.To.Key, d.Kind, d.Text.SubjectZh, d.Text.BodyZh, d.Text.SubjectEn, d.Text.BodyEn, d.Link, now, delivery))
             .ToList();
         var written = await store.AddNewAsync(notices, cancellationToken);
         if (settings.Smtp is not null) await EnqueueAsync(written, cancellationToken);
+    }
+
+    /// <summary>
+    /// The event's id as a row key: ids the platform makes are already keys; one that carries other characters (a
+    /// caller's own id) has them replaced, and a long one is cut and made unique by its hash.
+    /// </summary>
+    public static string KeyOf(string eventId)
+    {
+        if (NoticeStore.IsValidId(eventId)) return eventId;
+        var safe = new string(eventId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '_').ToArray());
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eventId)))[..16];
+        return $"{safe[..Math.Min(safe.Length, Notice.MaxIdLength - 17)]}-{hash}";
     }
 
     /// <summary>Puts the notices on the delivery queue, a message per party and hundred notices.</summary>

@@ -9,6 +9,7 @@ using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Surrender;
 using BeijingEts.Functions.Uploads;
 using BeijingEts.Functions.Verification;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Supervision;
 
@@ -160,18 +161,40 @@ public sealed class CaseEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Ok<EnforcementCase>, ProblemHttpResult>> RequestAsync(string caseId, RequestBody body, HttpContext http, CaseStore store, CaseService cases,
-        AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var text = body.Text?.Trim() ?? "";
         if (text.Length is 0 or > MaxItemText) return ProblemHandling.BadRequest($"text must say which documents are asked for, 1 to {MaxItemText} characters.");
         var today = BeijingTime.Today(clock);
         if (body.DueOn <= today || body.DueOn > today.AddDays(180)) return ProblemHandling.BadRequest($"dueOn must be after today ({today:yyyy-MM-dd}) and within 180 days.");
         var actor = Actor.From(http.User);
-        return await ChangeAsync(caseId, http, store, cases, audit, "case.documents-requested", c => c.Status != CaseStatus.Open
+        var result = await ChangeAsync(caseId, http, store, cases, audit, "case.documents-requested", c => c.Status != CaseStatus.Open
             ? (null, Problems.Conflict($"Case {c.CaseId} is {c.Status}; documents are requested in an open case."))
             : c.Requests.Count >= MaxRequests ? (null, Problems.Conflict($"Case {c.CaseId} has {MaxRequests} requests; ask for several documents in one."))
             : (c with { Requests = [.. c.Requests, new DocumentRequest(c.Requests.Count + 1, text, body.DueOn, actor.Id, clock.GetUtcNow())] }, null), cancellationToken);
+        if (result.Result is Ok<EnforcementCase> { Value: { } asked } && PartyOf(asked) is { } party && asked.Requests is [.., var last])
+        {
+            await notices.PublishAsync(NoticeTemplates.CaseRequest(party, asked.CaseId, last.Number, last.Text, last.DueOn), cancellationToken);
+        }
+        return result;
     }
+
+    /// <summary>The decision in a sentence for the party's notice.</summary>
+    private static string Describe(CaseDecision d) => d.Outcome switch
+    {
+        CaseOutcomes.NoViolation => "no violation found / 未发现违法行为",
+        CaseOutcomes.OrderToCorrect => $"order to correct by {d.CorrectBy:yyyy-MM-dd} / 责令于 {d.CorrectBy:yyyy-MM-dd} 前改正",
+        _ => $"{d.Penalty}",
+    } + (d.DeductT is { } t ? $"; {t.Value} t deducted from the {d.DeductFromYear} allocation / 核减 {d.DeductFromYear} 年度配额 {t.Value} 吨" : "") + $" ({d.LegalBasis})";
+
+    /// <summary>Who the case's notices go to: the party, when it is one with an account (a laboratory has none).</summary>
+    private static Party? PartyOf(EnforcementCase c) => c.Party.Kind switch
+    {
+        PartyKinds.Unit => Party.Unit(c.Party.Id),
+        PartyKinds.Verifier => Party.Verifier(c.Party.Id),
+        PartyKinds.Participant => new Party(Roles.Participant, c.Party.Id),
+        _ => null,
+    };
 
     /// <summary>The party's signed upload link for one document answering a request of its case.</summary>
     private static async Task<Results<Created<ReportAttachmentEndpoints.Link>, ProblemHttpResult>> DocumentAsync(string caseId, int number, DocumentBody body, HttpContext http,
@@ -207,7 +230,7 @@ public sealed class CaseEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Ok<EnforcementCase>, ProblemHttpResult>> DecideAsync(string caseId, DecisionBody body, HttpContext http, CaseStore store, CaseService cases,
-        ComplianceService compliance, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        ComplianceService compliance, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         if (!CaseOutcomes.All.Contains(body.Outcome)) problems.Add($"outcome must be one of {string.Join(", ", CaseOutcomes.All)}.");
@@ -260,6 +283,10 @@ public sealed class CaseEndpoints : IHttpFunction
         var result = await ChangeAsync(caseId, http, store, cases, audit, "case.decided", c => c.Status != CaseStatus.Open || c.Decision != previous
             ? (null, Problems.Conflict($"Case {c.CaseId} changed while this was decided; read it again."))
             : (c with { Decision = decision, History = [.. c.History, new CaseEvent("decided", actor.Id, decision.DecidedAt, decision.Outcome)] }, null), cancellationToken);
+        if (result.Result is Ok<EnforcementCase> { Value: { } decided } && PartyOf(decided) is { } party)
+        {
+            await notices.PublishAsync(NoticeTemplates.CaseDecided(party, decided.CaseId, decided.History.Count(e => e.Action == "decided"), Describe(decision)), cancellationToken);
+        }
         if (result.Result is not Ok<EnforcementCase> || taken is not null) return result;
         // The deduction waits for its allocation year's verified allocation; a new decision replaces an earlier one not yet taken.
         if (previous?.DeductFromYear is { } before && (before != deductFrom || decision.DeductT is null)) await store.DeleteDeductionAsync(before, found.Party.Id, found.CaseId, cancellationToken);

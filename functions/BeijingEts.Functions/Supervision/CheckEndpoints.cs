@@ -4,6 +4,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Supervision;
 
@@ -121,7 +122,7 @@ public sealed class CheckEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Ok<DistrictCheck>, ProblemHttpResult>> CorrectionAsync(string checkId, CorrectionRequestBody request, HttpContext http,
-        DistrictCheckStore store, DistrictCheckService service, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        DistrictCheckStore store, DistrictCheckService service, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var text = request.Text?.Trim() ?? "";
         if (text.Length is 0 or > MaxText) return ProblemHandling.BadRequest($"text must say what the unit is to correct, 1 to {MaxText} characters.");
@@ -141,12 +142,13 @@ public sealed class CheckEndpoints : IHttpFunction
             return check with { CorrectionRequests = [.. check.CorrectionRequests, added] };
         }, cancellationToken);
         if (after is null) return Problems.Conflict($"Check {loaded.CheckId} is signed off, or holds {2 * MaxPerRound} correction requests already; open a case for what the unit will not correct.");
+        if (after.Unit is { } unit) await notices.PublishAsync(NoticeTemplates.CorrectionRequested(unit, after.CheckId, added!.Number, added.Text, added.DueOn), cancellationToken);
         await audit.RecordAsync(actor, "check.correction-requested", $"checks/{after.CheckId}", null, added, cancellationToken);
         return TypedResults.Ok(service.View(after));
     }
 
     private static async Task<Results<Ok<DistrictCheck>, ProblemHttpResult>> SignOffAsync(string checkId, SignOffRequest request, HttpContext http, DistrictCheckStore store,
-        DistrictCheckService service, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        DistrictCheckService service, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (request.Outcome is not (CheckOutcomes.Passed or CheckOutcomes.IssuesFound))
         {
@@ -172,6 +174,7 @@ public sealed class CheckEndpoints : IHttpFunction
             return check with { Status = CheckStatus.Closed, SignOff = new CheckSignOff(request.Outcome, request.Note?.Trim(), actor.Id, clock.GetUtcNow(), check.Round) };
         }, cancellationToken);
         if (after is null) return refusal!;
+        if (after.Unit is { } signedUnit) await notices.PublishAsync(NoticeTemplates.CheckSignedOff(signedUnit, after.CheckId, after.Round, request.Outcome), cancellationToken);
         await audit.RecordAsync(actor, "check.signed-off", $"checks/{after.CheckId}", before, after.SignOff, cancellationToken);
         return TypedResults.Ok(service.View(after));
     }

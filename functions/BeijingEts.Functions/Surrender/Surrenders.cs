@@ -6,6 +6,7 @@ using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Reporting;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Surrender;
 
@@ -37,7 +38,7 @@ public sealed record SurrenderRecord(string Uscc, int Year, IReadOnlyList<Surren
 }
 
 /// <summary>The surrenders table: partition {yyyy}, a row per unit, changed under its ETag.</summary>
-public sealed class SurrenderStore(StorageClients storage, TransactionStore transactions, LedgerSubmitter submitter)
+public sealed class SurrenderStore(StorageClients storage, TransactionStore transactions, LedgerSubmitter submitter, NoticeOutbox notices)
 {
     private TableClient Table => storage.Table(StorageNames.Tables.Surrenders);
 
@@ -73,7 +74,16 @@ public sealed class SurrenderStore(StorageClients storage, TransactionStore tran
     {
         var (updated, changed) = await WithOutcomesAsync(record, submitMissing: true, cancellationToken);
         if (!changed) return record;
-        await SaveAsync(updated, etag, cancellationToken); // a lost race only means the next sweep fills it in
+        if (!await SaveAsync(updated, etag, cancellationToken)) return updated; // a lost race only means the next sweep fills it in
+        // A submission whose last item settled now is told to the unit: what went through, or that none of it did.
+        var settledNow = updated.Submissions.Where(s => s.Items.All(i => i.State != SurrenderItemState.Pending)
+            && record.Submissions.First(b => b.TransactionId == s.TransactionId).Items.Any(i => i.State == SurrenderItemState.Pending));
+        await notices.PublishAsync(settledNow.Select(s =>
+        {
+            var completed = s.Items.Where(i => i.State == SurrenderItemState.Completed).Sum(i => i.Quantity.Value);
+            return NoticeTemplates.Surrendered(updated.Uscc, updated.Year, s.TransactionId, new Tonnes(completed > 0 ? completed : s.Items.Sum(i => i.Quantity.Value)),
+                completed > 0 ? "completed" : "rejected");
+        }).ToList(), cancellationToken);
         return updated;
     }
 

@@ -4,6 +4,7 @@ using BeijingEts.Domain.Lists;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Uploads;
 using UglyToad.PdfPig;
@@ -107,7 +108,7 @@ public static class VerificationDocumentChecks
 /// (RecordBlobArrival). An upload through a superseded engagement's link, or a repeated event, changes nothing.
 /// </summary>
 public sealed class VerificationUploads(StorageClients storage, VerificationStore verifications, VerificationSettings settings, Supervision.DistrictCheckService checks,
-    AuditLog audit, TimeProvider clock, ILogger<VerificationUploads> logger) : IUploadHandler
+    NoticeOutbox notices, AuditLog audit, TimeProvider clock, ILogger<VerificationUploads> logger) : IUploadHandler
 {
     public string Prefix => VerificationPaths.Root;
 
@@ -178,10 +179,12 @@ public sealed class VerificationUploads(StorageClients storage, VerificationStor
         }, cancellationToken);
         if (after is null)
         {
-            // A redelivered event finds the document filed; it makes sure the accepted verification's check was opened (opening is idempotent).
-            if (await verifications.FindAsync(uscc, year, cancellationToken) is { Status: VerificationStatus.Accepted } current && current.Engagement == engagement)
+            // A redelivered event finds the document filed; it makes sure the accepted verification's check was opened and the
+            // outcome told (both idempotent).
+            if (await verifications.FindAsync(uscc, year, cancellationToken) is { Status: VerificationStatus.Accepted or VerificationStatus.Rejected } current && current.Engagement == engagement)
             {
-                await checks.VerificationAcceptedAsync(uscc, year, current.ReportVersion, engagement, cancellationToken);
+                await TellAsync(current, cancellationToken);
+                if (current.Status == VerificationStatus.Accepted) await checks.VerificationAcceptedAsync(uscc, year, current.ReportVersion, engagement, cancellationToken);
             }
             return;
         }
@@ -192,8 +195,18 @@ public sealed class VerificationUploads(StorageClients storage, VerificationStor
             _ => "verification.document-received",
         };
         await audit.RecordAsync(Actor.System(nameof(VerificationUploads)), action, $"units/{uscc}/reports/{year}", before, after, cancellationToken);
+        if (after.Status is VerificationStatus.Accepted or VerificationStatus.Rejected) await TellAsync(after, cancellationToken);
         // The district's preliminary check (初步检查) of the accepted verification, before the regulator confirms (Art. 23).
         if (after.Status == VerificationStatus.Accepted) await checks.VerificationAcceptedAsync(uscc, year, after.ReportVersion, engagement, cancellationToken);
+    }
+
+    /// <summary>The unit and the body learn the outcome, with the reasons of a rejection.</summary>
+    private Task TellAsync(VerificationRecord outcome, CancellationToken cancellationToken)
+    {
+        var accepted = outcome.Status == VerificationStatus.Accepted;
+        var reasons = accepted || outcome.Reason is null ? [] : new[] { outcome.Reason };
+        return notices.PublishAsync(new[] { Party.Unit(outcome.Uscc), Party.Verifier(outcome.Verifier) }
+            .Select(to => NoticeTemplates.VerificationOutcome(to, outcome.Uscc, outcome.Year, accepted, reasons, outcome.Engagement)).ToList(), cancellationToken);
     }
 
     /// <summary>Whether the engagement still waits for this kind of document.</summary>

@@ -1,0 +1,91 @@
+using BeijingEts.Domain.Ledger;
+
+namespace BeijingEts.Functions.Notifications;
+
+/// <summary>
+/// The words of each notice, Chinese first (the platform's language of record) with the English beside it. One method
+/// per event; each names the article that gives the party its right or duty.
+/// </summary>
+public static class NoticeTemplates
+{
+    public static NoticeDraft PreAllocation(string uscc, int year, Tonnes preAllocated) => new(Party.Unit(uscc), $"allocation-pre-{year}", "allocation.pre-allocated",
+        new($"{year}年度配额预分配结果", $"贵单位{year}年度预分配配额为 {preAllocated.Value} 吨，已发放至登记账户。如有异议，可自收到本通知之日起7个工作日内提出（第十五条）。",
+            $"{year} pre-allocation result", $"Your {year} pre-allocation is {preAllocated.Value} t, issued to your registry account. You may object within 7 working days of receiving this notice (Art. 15)."),
+        $"/api/allocation/{year}/units/{uscc}");
+
+    public static NoticeDraft VerifiedAllocation(string uscc, int year, Tonnes verified, Tonnes topUp, Tonnes clawBack, Tonnes carried) => new(Party.Unit(uscc), $"allocation-verified-{year}", "allocation.verified",
+        new($"{year}年度配额核定结果", $"贵单位{year}年度核定配额为 {verified.Value} 吨：补发 {topUp.Value} 吨，收回 {clawBack.Value - carried.Value} 吨，结转至下一年度扣减 {carried.Value} 吨。如有异议，可自收到本通知之日起7个工作日内提出（第十五条）。",
+            $"{year} verified allocation result", $"Your {year} verified allocation is {verified.Value} t: {topUp.Value} t topped up, {clawBack.Value - carried.Value} t taken back, {carried.Value} t to come off next year's allocation. You may object within 7 working days of receiving this notice (Art. 15)."),
+        $"/api/allocation/{year}/units/{uscc}");
+
+    public static NoticeDraft ObjectionDecided(string uscc, string objectionId, int year, bool upheld, Tonnes? adjustment) => new(Party.Unit(uscc), $"objection-{objectionId}-decided", "objection.decided",
+        new($"{year}年度配额异议处理结果", upheld ? $"贵单位的异议已被采纳{(adjustment is { } a ? $"，调整配额 {a.Value} 吨" : "")}（第十五条）。" : "贵单位的异议未被采纳（第十五条），理由见处理决定。",
+            $"Your objection to the {year} allocation was decided", upheld ? $"Your objection was upheld{(adjustment is { } b ? $"; {b.Value} t adjusted" : "")} (Art. 15)." : "Your objection was rejected (Art. 15); the decision gives the reasons."),
+        $"/api/objections/{objectionId}");
+
+    public static NoticeDraft AdjustmentDecided(string uscc, string adjustmentId, int year, string outcome, long quantity) => new(Party.Unit(uscc), $"adjustment-{adjustmentId}-decided", "adjustment.decided",
+        new($"{year}年度配额调整申请处理结果", outcome switch
+            {
+                "refused" => "贵单位的配额调整申请未获批准（第十一条、第十二条），理由见处理决定。",
+                _ => $"贵单位的配额调整申请已{(outcome == "partial" ? "部分" : "")}批准，调整 {quantity} 吨（第十一条、第十二条）。",
+            },
+            $"Your {year} allocation adjustment application was decided", outcome == "refused"
+                ? "Your allocation adjustment application was refused (Art. 11, 12); the decision gives the reasons."
+                : $"Your allocation adjustment application was {(outcome == "partial" ? "partly " : "")}granted: {quantity} t (Art. 11, 12)."),
+        $"/api/adjustments/{adjustmentId}");
+
+    public static NoticeDraft ApprovalRequested(string proposalId, string summary, string proposedBy) => new(Party.Regulator, $"approval-{proposalId}", "approval.requested",
+        new("待审批事项", $"{proposedBy} 提议：{summary}。此事项需另一位监管人员审批后执行。", "Approval requested", $"{proposedBy} proposes: {summary}. It takes effect once another regulator approves it."),
+        $"/api/approvals/{proposalId}");
+
+    public static NoticeDraft CorrectionRequested(string uscc, string checkId, int sequence, string text, DateOnly dueOn) => new(Party.Unit(uscc), $"check-{checkId}-correction-{sequence}", "check.correction-requested",
+        new("区生态环境部门要求更正数据", $"区生态环境部门在核查中要求贵单位于 {dueOn:yyyy-MM-dd} 前更正：{text}（第二十三条）。请提交修订后的数据。",
+            "Your district asks for a correction", $"Your district bureau asks you to correct by {dueOn:yyyy-MM-dd}: {text} (Art. 23). Please submit revised data."),
+        $"/api/checks/{checkId}");
+
+    public static NoticeDraft CheckSignedOff(string uscc, string checkId, int round, string outcome) => new(Party.Unit(uscc), $"check-{checkId}-signed-off-{round}", "check.signed-off",
+        new("区生态环境部门核查结果", outcome == "passed" ? "区生态环境部门已完成核查，未发现问题。" : "区生态环境部门已完成核查并发现问题，详见核查记录。",
+            "Your district's check result", outcome == "passed" ? "Your district bureau signed off its check: no issues found." : "Your district bureau signed off its check with issues found; see the check."),
+        $"/api/checks/{checkId}");
+
+    public static NoticeDraft CaseRequest(Party party, string caseId, int request, string what, DateOnly dueOn) => new(party, $"case-{caseId}-request-{request}", "case.request",
+        new("监督检查：请提供材料", $"请于 {dueOn:yyyy-MM-dd} 前提供：{what}。逾期不提供的，按拒不配合处理（第三十三条）。",
+            "Supervision: documents requested", $"Please provide by {dueOn:yyyy-MM-dd}: {what}. Not providing them counts as refusing to cooperate (Art. 33)."),
+        $"/api/cases/{caseId}");
+
+    public static NoticeDraft CaseDecided(Party party, string caseId, int decision, string outcome) => new(party, $"case-{caseId}-decision-{decision}", "case.decided",
+        new("监督检查处理决定", $"关于贵单位的案件已作出处理决定：{outcome}。", "Supervision: decision", $"A decision was made in the case concerning you: {outcome}."),
+        $"/api/cases/{caseId}");
+
+    public static NoticeDraft VerificationOutcome(Party party, string uscc, int year, bool accepted, IReadOnlyList<string> reasons, string submissionId) => new(party,
+        $"verification-{year}-{uscc}-{submissionId}", accepted ? "verification.accepted" : "verification.rejected",
+        new($"{year}年度核查报告{(accepted ? "已受理" : "被退回")}",
+            accepted ? $"{uscc} 的{year}年度核查报告及声明已受理（第二十四条）。" : $"{uscc} 的{year}年度核查报告被退回：{string.Join("；", reasons)}。请更正后重新上传。",
+            $"{year} verification report {(accepted ? "accepted" : "rejected")}",
+            accepted ? $"The {year} verification report and statement of {uscc} were accepted (Art. 24)." : $"The {year} verification report of {uscc} was rejected: {string.Join("; ", reasons)}. Please correct and upload again."),
+        $"/api/units/{uscc}/reports/{year}/verification");
+
+    public static NoticeDraft Surrendered(string uscc, int year, string surrenderId, Tonnes quantity, string state) => new(Party.Unit(uscc), $"surrender-{surrenderId}", "surrender.settled",
+        new($"{year}年度配额清缴{(state == "completed" ? "完成" : "未完成")}", state == "completed" ? $"贵单位已清缴{year}年度配额 {quantity.Value} 吨（第十九条）。" : $"贵单位{year}年度 {quantity.Value} 吨的清缴未能完成，请查看原因后重新提交。",
+            $"{year} surrender {(state == "completed" ? "settled" : "not settled")}", state == "completed" ? $"You surrendered {quantity.Value} t for {year} (Art. 19)." : $"Your surrender of {quantity.Value} t for {year} did not settle; see why and submit again."),
+        $"/api/units/{uscc}/surrenders/{year}");
+
+    public static NoticeDraft ComplianceStatus(string uscc, int year, string status, Tonnes shortfall) => new(Party.Unit(uscc), $"compliance-{year}", "compliance.status",
+        new($"{year}年度履约状态：{(status == "compliant" ? "已履约" : "未履约")}", status == "compliant" ? $"贵单位{year}年度已按期足额清缴配额。" : $"贵单位{year}年度未按期足额清缴配额，差额 {shortfall.Value} 吨，将依法处理（第三十二条）。",
+            $"{year} compliance status: {status}", status == "compliant" ? $"You met your {year} surrender obligation in full and on time." : $"You did not surrender enough for {year}: {shortfall.Value} t short; the case will be handled under Art. 32."),
+        $"/api/units/{uscc}/compliance/{year}");
+
+    public static NoticeDraft AccountSuspended(Party holder, string account, string suspensionId, string reason) => new(holder, $"account-{account}-{suspensionId}", "account.suspended",
+        new("登记账户已被暂停", $"账户 {account} 已被暂停：{reason}。暂停期间不能卖出或转出配额（第十六条）。", "Registry account suspended",
+            $"Account {account} was suspended: {reason}. While suspended it cannot sell or transfer allowances (Art. 16)."),
+        $"/api/ledger/accounts/{account}");
+
+    public static NoticeDraft ListIncluded(string uscc, int year, string category) => new(Party.Unit(uscc), $"list-{year}-{category}", "list.included",
+        new($"纳入{year}年度{(category == "key" ? "重点碳排放单位" : "一般报告单位")}名单", $"贵单位已纳入{year}年度{(category == "key" ? "重点碳排放单位" : "一般报告单位")}名单（第七条），须按规定报告排放{(category == "key" ? "并履行配额清缴义务" : "")}。",
+            $"Included in the {year} list as a {(category == "key" ? "key emitting unit" : "general reporting unit")}", $"You are on the {year} list as a {(category == "key" ? "key emitting unit" : "general reporting unit")} (Art. 7): report your emissions{(category == "key" ? " and surrender allowances" : "")} as the Measures require."),
+        $"/api/lists/{year}");
+
+    public static NoticeDraft ListRemoved(string uscc, int year, int revision) => new(Party.Unit(uscc), $"list-{year}-r{revision}-removed", "list.removed",
+        new($"移出{year}年度名单", $"贵单位未列入{year}年度名单（第七条、第八条）。", $"Not on the {year} list", $"You are not on the {year} list (Art. 7, 8)."),
+        $"/api/lists/{year}");
+}
