@@ -1,4 +1,4 @@
-# Shared by run.sh, test.sh and bench.sh: Azurite install and start, free ports, connection strings.
+# Shared by run.sh, test.sh and bench.sh: Azurite and smtp4dev install and start, free ports, connection strings.
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,6 +52,37 @@ stop_azurite() {
     wait "$AZURITE_PID" 2>/dev/null
   fi
   AZURITE_PID=""
+}
+
+# smtp4dev: a real SMTP server with a web inbox, pinned in .config/dotnet-tools.json; run.sh sends the notices'
+# emails to it, and the notice tests read what arrived through its API.
+ensure_smtp4dev() {
+  (cd "$ROOT" && dotnet tool restore >/dev/null 2>"$ROOT/.config/tool-restore-error.log") \
+    || die "smtp4dev could not be restored from NuGet (see .config/tool-restore-error.log); check the NuGet registry is reachable, then run this again."
+  rm -f "$ROOT/.config/tool-restore-error.log"
+}
+
+# start_smtp4dev SMTP_PORT WEB_PORT [DB_FILE]: starts smtp4dev on loopback in the background (in memory without
+# DB_FILE), sets SMTP4DEV_PID, and waits until the SMTP server and the web inbox accept connections.
+start_smtp4dev() {
+  local smtp=$1 web=$2 db=${3:-}
+  (cd "$ROOT" && exec dotnet tool run smtp4dev -- --urls="http://127.0.0.1:$web" --smtpport="$smtp" --bindaddress=127.0.0.1 \
+    --imapport=0 --pop3port=0 --db="$db" --nousersettings --messagestokeep=100000 --sessionstokeep=100) >"${SMTP4DEV_LOG:-/dev/null}" 2>&1 &
+  SMTP4DEV_PID=$!
+  for _ in $(seq 1 600); do
+    if port_in_use "$smtp" && port_in_use "$web"; then return 0; fi
+    kill -0 "$SMTP4DEV_PID" 2>/dev/null || die "smtp4dev exited at start-up${SMTP4DEV_LOG:+ (see $SMTP4DEV_LOG)}; check the ports $smtp and $web are free."
+    sleep 0.1
+  done
+  die "smtp4dev did not start listening within 60 s on ports $smtp and $web."
+}
+
+stop_smtp4dev() {
+  if [ -n "${SMTP4DEV_PID:-}" ] && kill -0 "$SMTP4DEV_PID" 2>/dev/null; then
+    kill "$SMTP4DEV_PID" 2>/dev/null
+    wait "$SMTP4DEV_PID" 2>/dev/null
+  fi
+  SMTP4DEV_PID=""
 }
 
 azurite_connection_string() {

@@ -22,6 +22,7 @@ APP_PID=""
 cleanup() {
   trap - INT TERM EXIT
   if [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then kill -TERM "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null || true; fi
+  stop_smtp4dev
   stop_azurite
 }
 trap cleanup EXIT
@@ -39,6 +40,20 @@ if [ -z "${AzureWebJobsStorage:-}" ]; then
   export AzureWebJobsStorage
   AzureWebJobsStorage="$(azurite_connection_string "$BLOB" "$QUEUE" "$TABLE")"
   echo "Azurite: blob $BLOB, queue $QUEUE, table $TABLE; data in .data/azurite" >&2
+fi
+
+# The notices' emails go to a local smtp4dev, whose web inbox shows every one (unless a relay is configured).
+if [ -z "${Ets__Notices__Smtp__Host:-}" ]; then
+  ensure_smtp4dev
+  SMTP=2525 INBOX=5080
+  if port_in_use $SMTP || port_in_use $INBOX; then
+    read -r SMTP INBOX < <(free_ports 2)
+    echo "smtp4dev's usual ports 2525 and 5080 are taken; using $SMTP and $INBOX." >&2
+  fi
+  mkdir -p .data
+  SMTP4DEV_LOG="$ROOT/.data/smtp4dev.log" start_smtp4dev "$SMTP" "$INBOX" "$ROOT/.data/smtp4dev.db"
+  export Ets__Notices__Smtp__Host=127.0.0.1 Ets__Notices__Smtp__Port="$SMTP" Ets__Notices__Smtp__Security=None
+  echo "Email inbox (smtp4dev): http://127.0.0.1:$INBOX (SMTP on $SMTP)" >&2
 fi
 
 dotnet build functions/BeijingEts.Functions/BeijingEts.Functions.csproj -c Debug -nologo -clp:"ErrorsOnly;NoSummary" -v:q >&2 \

@@ -8,7 +8,7 @@ cd "$ROOT"
 ensure_azurite
 RESULTS="$(mktemp -d)"
 # TEST_RESULTS_DIR=dir keeps the xUnit result files (each test's time and output) there.
-trap 'stop_azurite; [ -n "${TEST_RESULTS_DIR:-}" ] && cp "$RESULTS"/*.xml "$TEST_RESULTS_DIR"/ 2>/dev/null; rm -rf "$RESULTS"' EXIT
+trap 'stop_smtp4dev; stop_azurite; [ -n "${TEST_RESULTS_DIR:-}" ] && cp "$RESULTS"/*.xml "$TEST_RESULTS_DIR"/ 2>/dev/null; rm -rf "$RESULTS"' EXIT
 trap 'exit 130' INT TERM
 
 read -r BLOB QUEUE TABLE < <(free_ports 3)
@@ -16,6 +16,12 @@ AZURITE_LOG="$RESULTS/azurite.log" start_azurite "$BLOB" "$QUEUE" "$TABLE" --inM
 export AzureWebJobsStorage
 AzureWebJobsStorage="$(azurite_connection_string "$BLOB" "$QUEUE" "$TABLE")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# A real SMTP server for the notice tests, which configure their own app instances to send to it (the others send no email).
+ensure_smtp4dev
+read -r SMTP4DEV_SMTP_PORT SMTP4DEV_WEB_PORT < <(free_ports 2)
+SMTP4DEV_LOG="$RESULTS/smtp4dev.log" start_smtp4dev "$SMTP4DEV_SMTP_PORT" "$SMTP4DEV_WEB_PORT"
+export SMTP4DEV_SMTP_PORT SMTP4DEV_URL="http://127.0.0.1:$SMTP4DEV_WEB_PORT"
 
 dotnet build BeijingEts.Functions.sln -c Debug -nologo -clp:"ErrorsOnly;NoSummary" -v:q
 

@@ -1,0 +1,230 @@
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Allocation;
+using BeijingEts.Functions.Notifications;
+using BeijingEts.Functions.Tests.Ledger;
+using BeijingEts.Functions.Tests.Lists;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BeijingEts.Functions.Tests.Notifications;
+
+/// <summary>
+/// The app sending its notices' emails to the smtp4dev that test.sh starts (SMTP4DEV_SMTP_PORT), on a fake clock at
+/// 10:00 Beijing time on a Thursday, so the Art. 15 window can be walked through; queues run on real time.
+/// </summary>
+public sealed class NoticeFixture : FastQueueFixture
+{
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 26, 2, 0, 0, TimeSpan.Zero));
+
+    public Smtp4dev Inbox { get; } = Smtp4dev.FromEnvironment();
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
+    {
+        ["Ets:Notices:Smtp:Host"] = "127.0.0.1",
+        ["Ets:Notices:Smtp:Port"] = Inbox.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Ets:Notices:Smtp:Security"] = "None",
+    };
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
+}
+
+public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture>
+{
+    private readonly LedgerClient _ledger = new(app);
+    private CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string MailOf(string uscc) => $"env.{uscc.ToLowerInvariant()}@example.cn";
+
+    private async Task<string> UnitWithContactAsync()
+    {
+        var uscc = await TestUnits.RegisterAsync(_ledger.Regulator);
+        var put = await app.Client("unit", uscc).PutAsJsonAsync($"/api/parties/unit:{uscc}/contacts", new { contacts = new[] { new { name = "环保专员 王工", email = MailOf(uscc) } } }, Ct);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        return uscc;
+    }
+
+    private async Task<JsonElement> InboxAsync(HttpClient client, bool unread = false) =>
+        await client.GetFromJsonAsync<JsonElement>("/api/notifications" + (unread ? "?unread=true" : ""), Ct);
+
+    private static JsonElement? Find(JsonElement inbox, string id) =>
+        inbox.GetProperty("notifications").EnumerateArray().Where(n => n.GetProperty("id").GetString() == id).Select(n => (JsonElement?)n).FirstOrDefault();
+
+    /// <summary>Waits until the party's notice shows the delivery, as the inbox reports it.</summary>
+    private async Task<JsonElement> DeliveredAsync(HttpClient client, string id, string delivery = "sent")
+    {
+        JsonElement? found = null;
+        for (var i = 0; i < 300; i++)
+        {
+            found = Find(await InboxAsync(client), id);
+            if (found?.GetProperty("delivery").GetString() == delivery) return found.Value;
+            await Task.Delay(100, Ct);
+        }
+        Assert.Fail($"Notice {id} did not reach delivery '{delivery}'; last seen: {found}");
+        return default;
+    }
+
+    [Fact]
+    public async Task PreAllocation_TellsTheUnitInItsInboxAndByEmail_InChineseThenEnglish()
+    {
+        const int year = 2025;
+        var uscc = await UnitWithContactAsync();
+        foreach (var (y, emissions) in new[] { (year - 2, 10_000L), (year - 1, 10_002L), (year, 9_000L) })
+        {
+            (await _ledger.Regulator.PutAsJsonAsync($"/api/units/{uscc}/statistics/{y}", new { energyConsumptionTce = 5000, directEmissionsT = emissions, indirectEmissionsT = 0 }, Ct))
+                .EnsureSuccessStatusCode();
+        }
+        (await _ledger.Regulator.PostAsync($"/api/lists/{year}/publish", null, Ct)).EnsureSuccessStatusCode();
+        await app.ApproveAsync(await _ledger.Regulator.PutAsJsonAsync($"/api/allocation/{year}/plan", new
+        {
+            cap = 1_000_000, reserveRatio = 0.05m, preAllocationRatio = 0.7m,
+            methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { year - 2, year - 1 }, controlFactor = 1.0m } },
+        }, Ct));
+
+        (await _ledger.Regulator.PostAsync($"/api/allocation/{year}/pre-allocation", null, Ct)).EnsureSuccessStatusCode();
+
+        var unit = app.Client("unit", uscc);
+        var notice = await DeliveredAsync(unit, $"allocation-pre-{year}");
+        Assert.Equal("allocation.pre-allocated", notice.GetProperty("kind").GetString());
+        Assert.Contains("7001", notice.GetProperty("bodyZh").GetString()); // basis 10,001 × 70%, as the allocation record says
+        Assert.Equal(7001, (await unit.GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/units/{uscc}", Ct)).GetProperty("preAllocated").GetInt64());
+        Assert.Equal(app.Clock.GetUtcNow(), notice.GetProperty("deliveredAt").GetDateTimeOffset());
+        Assert.NotNull(Find(await InboxAsync(unit), $"list-{year}-key")); // its inclusion in the list came first
+
+        var mail = Assert.Single(await app.Inbox.MessagesToAsync(MailOf(uscc), Ct), m => m.Subject.Contains("预分配", StringComparison.Ordinal));
+        Assert.Contains($"{year} pre-allocation result", mail.Subject, StringComparison.Ordinal);
+        var text = await app.Inbox.PlainTextAsync(mail.Id, Ct);
+        Assert.True(text.IndexOf("7001 吨", StringComparison.Ordinal) is >= 0 and var zh && text.IndexOf("7001 t", StringComparison.Ordinal) > zh, "Chinese first, the English below:\n" + text);
+    }
+
+    [Fact]
+    public async Task Inbox_IsTheCallersOwn_AndReadingIsRecordedOnce()
+    {
+        var uscc = await _ledger.NewAccountAsync();
+        var other = await _ledger.NewAccountAsync();
+        var suspended = await _ledger.Regulator.PostAsJsonAsync($"/api/accounts/{uscc}/suspensions", new { reason = "court-freeze", reference = "(2026)京01执123号" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
+        var id = $"account-{uscc}-{(await suspended.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("suspensionId").GetString()}";
+        var unit = app.Client("unit", uscc);
+        // No contacts registered: the notice stays in the inbox and says why no email went.
+        var notice = await DeliveredAsync(unit, id, "no-contacts");
+        Assert.Contains("(2026)京01执123号", notice.GetProperty("bodyZh").GetString());
+
+        Assert.Null(Find(await InboxAsync(app.Client("unit", other)), id));
+        await (await app.Client("unit", other).PostAsync($"/api/notifications/{id}/read", null, Ct)).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.NotNull(Find(await InboxAsync(unit, unread: true), id));
+
+        var read = await (await unit.PostAsync($"/api/notifications/{id}/read", null, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var readAt = read.GetProperty("readAt").GetDateTimeOffset();
+        app.Clock.Advance(TimeSpan.FromHours(1));
+        var again = await (await unit.PostAsync($"/api/notifications/{id}/read", null, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(readAt, again.GetProperty("readAt").GetDateTimeOffset());
+        Assert.Null(Find(await InboxAsync(unit, unread: true), id));
+        Assert.Equal(0, (await InboxAsync(unit, unread: true)).GetProperty("unread").GetInt32());
+    }
+
+    [Fact]
+    public async Task ObjectionWindow_RunsFromTheNoticesReceipt_NotFromItsIssue()
+    {
+        // Issued long ago, but its notice never reached the unit: the seven working days have not begun.
+        var unread = await _ledger.NewAccountAsync();
+        await AllocateAsync(2026, unread, issuedOn: new DateOnly(2026, 1, 5));
+        var filed = await app.Client("unit", unread).PostAsJsonAsync($"/api/allocation/2026/units/{unread}/objections", new { reason = "基准年数据有误" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
+        Assert.Equal("2026-11-26", (await filed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection").GetProperty("receivedOn").GetString());
+
+        // Read in the inbox on Thursday 26 November: the window ends on the seventh working day after, Monday 7 December.
+        var read = await _ledger.NewAccountAsync();
+        await AllocateAsync(2026, read, issuedOn: new DateOnly(2026, 1, 5));
+        (await app.Client("unit", read).PostAsync("/api/notifications/allocation-pre-2026/read", null, Ct)).EnsureSuccessStatusCode();
+        app.Clock.Advance(TimeSpan.FromDays(12)); // Tuesday 8 December (the class's other tests do not mind the later date)
+        var late = await app.Client("unit", read).PostAsJsonAsync($"/api/allocation/2026/units/{read}/objections", new { reason = "late" }, Ct);
+        var problem = await late.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("received on 2026-11-26", problem.Detail);
+        Assert.Contains("due by 2026-12-07", problem.Detail);
+        Assert.Contains("issued on 2026-01-05", problem.Detail);
+    }
+
+    /// <summary>An allocation record issued on the day, and its notice, as pre-allocation writes them.</summary>
+    private async Task AllocateAsync(int year, string uscc, DateOnly issuedOn)
+    {
+        await app.Service<AllocationStore>().PutManyAsync([new UnitAllocation(year, uscc, "cement", "historical-total", new Tonnes(10_000), new Tonnes(7_000), issuedOn, null)], Ct);
+        await app.Service<NoticeOutbox>().PublishAsync(NoticeTemplates.PreAllocation(uscc, year, new Tonnes(7_000)), Ct);
+    }
+
+    [Fact]
+    public async Task Contacts_AreThePartysOwn_AndBadAddressesAreRefusedWithNothingWritten()
+    {
+        var uscc = await UnitWithContactAsync();
+        var unit = app.Client("unit", uscc);
+        var bad = await unit.PutAsJsonAsync("/api/parties/me/contacts", new { contacts = new[] { new { name = "王工", email = "not-an-address" } } }, Ct);
+        Assert.Contains("contacts[0].email", (await bad.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
+        var kept = await unit.GetFromJsonAsync<JsonElement>("/api/parties/me/contacts", Ct);
+        Assert.Equal(MailOf(uscc), kept.GetProperty("contacts")[0].GetProperty("email").GetString());
+
+        await (await app.Client("unit", TestUnits.NewUscc()).GetAsync($"/api/parties/unit:{uscc}/contacts", Ct)).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await app.Client("district", "朝阳区").PutAsJsonAsync($"/api/parties/unit:{uscc}/contacts", new { contacts = Array.Empty<object>() }, Ct))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await _ledger.Regulator.GetAsync("/api/parties/nobody/contacts", Ct)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        // The regulator keeps the district bureaus' contacts, and its own.
+        Assert.Equal(HttpStatusCode.OK, (await _ledger.Regulator.PutAsJsonAsync("/api/parties/district:朝阳区/contacts",
+            new { contacts = new[] { new { name = "朝阳区生态环境局", email = "chaoyang@example.cn" } } }, Ct)).StatusCode);
+        var district = await app.Client("district", "朝阳区").GetFromJsonAsync<JsonElement>("/api/parties/me/contacts", Ct);
+        Assert.Equal("chaoyang@example.cn", district.GetProperty("contacts")[0].GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task ARelayThatFails_IsTriedAgain_ThenTheNoticeIsADeadLetter_AndStaysInTheInbox()
+    {
+        var uscc = await UnitWithContactAsync();
+        var party = Party.Unit(uscc);
+        var draft = NoticeTemplates.ListIncluded(uscc, 2031, "key");
+        // Written as an event would write it, but delivered by hand through a relay nobody listens on.
+        await app.Service<NoticeStore>().AddNewAsync([new Notice(draft.Id, party.Key, draft.Kind, draft.Text.SubjectZh, draft.Text.BodyZh, draft.Text.SubjectEn, draft.Text.BodyEn,
+            draft.Link, app.Clock.GetUtcNow(), "pending")], Ct);
+        var closedPort = TcpPorts.Free();
+        var deadRelay = new SmtpNoticeMailer(new NoticeSettings(new SmtpSettings("127.0.0.1", closedPort, MailKit.Security.SecureSocketOptions.None, null, null, "n@example.cn", "平台"), [1]));
+        var deliver = ActivatorUtilities.CreateInstance<DeliverNotices>(app.App.Services, deadRelay, NullLogger<DeliverNotices>.Instance);
+        var body = JsonSerializer.Serialize(new DeliverNotices.Message(party.Key, [draft.Id]), new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var host = app.Service<BeijingEts.Functions.Hosting.HostSettings>();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => deliver.RunAsync(new("m1", body, 1, null), Ct));
+        var retrying = Find(await InboxAsync(app.Client("unit", uscc)), draft.Id)!.Value;
+        Assert.Equal("retrying", retrying.GetProperty("delivery").GetString());
+        Assert.Contains("could not be reached", retrying.GetProperty("lastError").GetString());
+
+        await deliver.RunAsync(new("m1", body, host.Queues.MaxDequeueCount, null), Ct);
+        var dead = Find(await InboxAsync(app.Client("unit", uscc)), draft.Id)!.Value;
+        Assert.Equal("dead-lettered", dead.GetProperty("delivery").GetString());
+        Assert.Equal(2, dead.GetProperty("attempts").GetInt32());
+        var letters = await _ledger.Regulator.GetFromJsonAsync<JsonElement>("/api/notifications/dead-letters", Ct);
+        Assert.Contains(letters.EnumerateArray(), l => l.GetProperty("party").GetString() == party.Key && l.GetProperty("id").GetString() == draft.Id);
+        await (await app.Client("unit", uscc).GetAsync("/api/notifications/dead-letters", Ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
+
+        // The same message again (a redelivery) sends nothing more: a dead letter is not retried behind the regulator's back.
+        await deliver.RunAsync(new("m1", body, host.Queues.MaxDequeueCount, null), Ct);
+        Assert.Empty(await app.Inbox.MessagesToAsync(MailOf(uscc), Ct));
+    }
+
+    [Fact]
+    public async Task ANoticeDeliveredTwice_IsOneEmail_AndAStepRunAgainWritesNoSecondNotice()
+    {
+        var uscc = await UnitWithContactAsync();
+        var outbox = app.Service<NoticeOutbox>();
+        var draft = NoticeTemplates.ComplianceStatus(uscc, 2030, "non-compliant", new Tonnes(1_234));
+        await outbox.PublishAsync(draft, Ct);
+        var unit = app.Client("unit", uscc);
+        var first = await DeliveredAsync(unit, draft.Id);
+        await outbox.PublishAsync(draft, Ct); // the assessment batch runs again
+
+        var deliver = ActivatorUtilities.CreateInstance<DeliverNotices>(app.App.Services, NullLogger<DeliverNotices>.Instance);
+        var body = JsonSerializer.Serialize(new DeliverNotices.Message(Party.Unit(uscc).Key, [draft.Id]), new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        await deliver.RunAsync(new("again", body, 1, null), Ct); // a redelivered queue message
+
+        var inbox = await InboxAsync(unit);
+        Assert.Single(inbox.GetProperty("notifications").EnumerateArray(), n => n.GetProperty("id").GetString() == draft.Id);
+        Assert.Equal(first.GetProperty("deliveredAt").GetDateTimeOffset(), Find(inbox, draft.Id)!.Value.GetProperty("deliveredAt").GetDateTimeOffset());
+        var mail = Assert.Single(await app.Inbox.MessagesToAsync(MailOf(uscc), Ct));
+        Assert.Contains("1234", await app.Inbox.PlainTextAsync(mail.Id, Ct));
+    }
+}
