@@ -37,6 +37,7 @@ public class OneUnitFixture : EtsAppFixture, IAsyncLifetime
         "version" or "number" => "1",
         "product" => "BEA",
         "district" => District,
+        "party" => "me",
         _ => "matrix-1",
     };
 
