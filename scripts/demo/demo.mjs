@@ -90,6 +90,12 @@ for (const [y, register] of [[year - 2, true], [year - 1, false], [year, false]]
   await call("POST", `/lists/${y}/statistics`, `uscc,name,district,industry,energyConsumptionTce,directEmissionsT,indirectEmissionsT\n${rows.join("\n")}\n`, regulator, { type: "text/csv" });
   if (register) log(`Registered ${unitCount} units through the ${y} statistics import`);
 }
+// Each party registers where its notices go; run.sh's smtp4dev shows every email at http://127.0.0.1:5080.
+const mail = (name, email) => ({ contacts: [{ name, email }] });
+await Promise.all(units.map((u) => call("PUT", "/parties/me/contacts", mail(`演示单位${String(u.i).padStart(2, "0")} 环保专员`, `unit${String(u.i).padStart(2, "0")}@demo.example.cn`), token("unit", u.uscc))));
+await call("PUT", "/parties/me/contacts", mail("市生态环境局 碳排放管理处", "carbon@sthjj.demo.example.cn"));
+for (const [n, d] of ["朝阳区", "海淀区", "丰台区"].entries()) await call("PUT", `/parties/${encodeURIComponent(`district:${d}`)}/contacts`, mail(`${d}生态环境局`, `district${n}@demo.example.cn`));
+log(`Registered the email contacts of ${unitCount} units, 3 district bureaus and the bureau`);
 const published = (await call("POST", `/lists/${year}/publish`)).body;
 log(`Published the ${year} list: ${published.keyUnits} key units, ${published.reportingUnits} general reporting units`);
 const entries = (await call("GET", `/lists/${year}`)).body.entries;
@@ -190,6 +196,7 @@ await call("PUT", `/verifiers/${verifier}`, {
   name: "北京演示核查机构", registeredInPrc: true, independentLegalPerson: true, fixedOffice: true, qualityManagement: ["QM-01 impartiality"], ghgExperience: ["2023: 40 units"],
   staff: ["lead", "second", "third"].map((id) => ({ id, name: id, fullTime: true, experienceYears: Object.fromEntries(industries.map((i) => [i, 6])) })),
 });
+await call("PUT", "/parties/me/contacts", mail("北京演示核查机构 项目组", "verifier@demo.example.cn"), token("verifier", verifier));
 const verified = keyUnits.filter((u) => reports.has(u.uscc)).slice(0, 8);
 for (const [n, u] of verified.entries()) {
   const report = reports.get(u.uscc);
@@ -289,4 +296,6 @@ if (target) {
 }
 const check = (await call("GET", "/ledger/check")).body;
 log(`Ledger check: ${check.rows.every((r) => r.drift === 0) ? "every product and vintage conserved" : "DRIFT: " + JSON.stringify(check.rows)}`);
+const inbox = (await call("GET", "/notifications", undefined, token("unit", keyUnits[0].uscc))).body;
+log(`Unit ${keyUnits[0].uscc} has ${inbox.total} notices (${inbox.notifications.slice(0, 4).map((n) => n.subjectZh).join(" | ")} ...); every party's emails are in the local inbox, http://127.0.0.1:5080`);
 console.log("\n" + (await call("GET", `/compliance/${year}?format=csv`)).body);

@@ -99,8 +99,7 @@ public sealed class VerifiedAllocationService(
                 DeductedByDecisions = s.Decided.Count > 0 ? s.DeductedByDecisions : null, DeductionDecisions = s.Decided.Count > 0 ? s.Decided.Select(d => d.SourceId).ToList() : null,
             };
         }).ToList();
-        await notices.PublishAsync(settled.Select(a => NoticeTemplates.VerifiedAllocation(a.Uscc, year, a.Verified!.Value, a.TopUp!.Value, a.ClawBack!.Value, a.CarriedDeduction!.Value)).ToList(),
-            cancellationToken);
+        await notices.PublishAsync(settled.Select(NoticeTemplates.VerifiedAllocation).ToList(), cancellationToken);
         await allocations.PutManyAsync(settled, cancellationToken);
 
         var answer = new RunVerifiedAllocation.Answer(year, scope.ListRevision, keyUnits.Count, settled.Count, existing.Values.Count(a => a.Verified is not null),

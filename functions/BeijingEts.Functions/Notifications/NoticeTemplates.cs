@@ -1,4 +1,5 @@
 using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Allocation;
 
 namespace BeijingEts.Functions.Notifications;
 
@@ -13,10 +14,19 @@ public static class NoticeTemplates
             $"{year} pre-allocation result", $"Your {year} pre-allocation is {preAllocated.Value} t, issued to your registry account. You may object within 7 working days of receiving this notice (Art. 15)."),
         $"/api/allocation/{year}/units/{uscc}");
 
-    public static NoticeDraft VerifiedAllocation(string uscc, int year, Tonnes verified, Tonnes topUp, Tonnes clawBack, Tonnes carried) => new(Party.Unit(uscc), $"allocation-verified-{year}", "allocation.verified",
-        new($"{year}年度配额核定结果", $"贵单位{year}年度核定配额为 {verified.Value} 吨：补发 {topUp.Value} 吨，收回 {clawBack.Value - carried.Value} 吨，结转至下一年度扣减 {carried.Value} 吨。如有异议，可自收到本通知之日起7个工作日内提出（第十五条）。",
-            $"{year} verified allocation result", $"Your {year} verified allocation is {verified.Value} t: {topUp.Value} t topped up, {clawBack.Value - carried.Value} t taken back, {carried.Value} t to come off next year's allocation. You may object within 7 working days of receiving this notice (Art. 15)."),
-        $"/api/allocation/{year}/units/{uscc}");
+    public static NoticeDraft VerifiedAllocation(UnitAllocation a)
+    {
+        var (verified, topUp, carried) = (a.Verified!.Value.Value, a.TopUp!.Value.Value, a.CarriedDeduction!.Value.Value);
+        var taken = a.ClawedBack?.Value ?? 0;
+        var decided = a.DeductedByDecisions?.Value ?? 0;
+        var previous = a.DeductedFromPreviousYear?.Value ?? 0;
+        var deductedZh = (decided > 0 ? $"依处理决定核减 {decided} 吨；" : "") + (previous > 0 ? $"扣减上一年度未收回配额 {previous} 吨；" : "");
+        var deductedEn = (decided > 0 ? $"{decided} t deducted by decisions; " : "") + (previous > 0 ? $"{previous} t of last year's unrecovered claw-back deducted; " : "");
+        return new(Party.Unit(a.Uscc), $"allocation-verified-{a.Year}", "allocation.verified",
+            new($"{a.Year}年度配额核定结果", $"贵单位{a.Year}年度核定配额为 {verified} 吨；{deductedZh}补发 {topUp} 吨，收回 {taken} 吨，结转至下一年度扣减 {carried} 吨。如有异议，可自收到本通知之日起7个工作日内提出（第十五条）。",
+                $"{a.Year} verified allocation result", $"Your {a.Year} verified allocation is {verified} t; {deductedEn}{topUp} t topped up, {taken} t taken back, {carried} t to come off next year's allocation. You may object within 7 working days of receiving this notice (Art. 15)."),
+            $"/api/allocation/{a.Year}/units/{a.Uscc}");
+    }
 
     public static NoticeDraft ObjectionDecided(string uscc, string objectionId, int year, bool upheld, Tonnes? adjustment) => new(Party.Unit(uscc), $"objection-{objectionId}-decided", "objection.decided",
         new($"{year}年度配额异议处理结果", upheld ? $"贵单位的异议已被采纳{(adjustment is { } a ? $"，调整配额 {a.Value} 吨" : "")}（第十五条）。" : "贵单位的异议未被采纳（第十五条），理由见处理决定。",
