@@ -59,6 +59,8 @@ public sealed class ApprovalTests(ApprovalFixture app) : IClassFixture<ApprovalF
         Assert.Equal(HttpStatusCode.NotFound, (await Proposer.GetAsync($"/api/ledger/transactions/{txId}", Ct)).StatusCode);
         Assert.Equal(0, await _ledger.HoldingAsync("issuance", vintage: vintage));
 
+        // Every regulator sees the request in the bureau's inbox, the one who must approve it too.
+        Assert.Equal($"/api/approvals/{id}", (await Approver.NoticeAsync($"approval-{id}"))!.Value.GetProperty("link").GetString());
         var own = await Proposer.PostAsync($"/api/approvals/{id}/approve", null, Ct);
         Assert.Contains("different regulator", (await own.AssertProblemAsync(HttpStatusCode.Forbidden)).Detail);
         Assert.Equal("pending", (await ProposalAsync(id)).GetProperty("status").GetString());

@@ -159,6 +159,9 @@ public sealed class CaseTests(CaseFixture app) : IClassFixture<CaseFixture>
 
         Assert.Equal(HttpStatusCode.BadRequest, (await ActAsync(id, "requests", new { text = "Meter calibration records", dueOn = "2020-01-01" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await ActAsync(id, "requests", new { text = "Meter calibration records for 2025", dueOn = tomorrow.AddDays(7) })).StatusCode);
+        var asked = (await app.Client("unit", unit).NoticeAsync($"case-{id}-request-1"))!.Value;
+        Assert.Contains("Meter calibration records for 2025", asked.GetProperty("bodyZh").GetString());
+        Assert.Contains($"{tomorrow.AddDays(7):yyyy-MM-dd}", asked.GetProperty("bodyEn").GetString());
         var link = await ActAsync(id, "requests/1/documents", new { fileName = "calibration.pdf" }, app.Client("unit", unit));
         Assert.Equal(HttpStatusCode.Created, link.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await ActAsync(id, "requests/1/documents", new { fileName = "x.pdf" }, app.Client("district", "朝阳区"))).StatusCode);
@@ -187,6 +190,7 @@ public sealed class CaseTests(CaseFixture app) : IClassFixture<CaseFixture>
         var noShortfall = await ActAsync(id, "decision", new { outcome = "penalty", legalBasis = "Art. 30", penalty = "as the rules set", deductT = 10 });
         Assert.Equal(HttpStatusCode.UnprocessableEntity, noShortfall.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await ActAsync(id, "decision", new { outcome = "order-to-correct", legalBasis = "Art. 23", correctBy = tomorrow.AddDays(30) })).StatusCode);
+        Assert.Contains($"{tomorrow.AddDays(30):yyyy-MM-dd}", (await app.Client("unit", unit).NoticeAsync($"case-{id}-decision-1"))!.Value.GetProperty("bodyEn").GetString());
         Assert.Equal(HttpStatusCode.OK, (await ActAsync(id, "close")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await ActAsync(id, "reopen", new { reason = "" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await ActAsync(id, "reopen", new { reason = "The unit's correction report contradicts the inspection." })).StatusCode);

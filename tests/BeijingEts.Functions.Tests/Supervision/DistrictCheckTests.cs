@@ -95,6 +95,10 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(id, "findings", new { text = "Gas invoices do not match the meter export." })).StatusCode);
         var asked = await PostAsync(id, "correction-requests", new { text = "Report the natural gas as metered: 4.2." });
         Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+        // The unit is told, in its inbox, what to correct and by when.
+        var told = (await app.Client("unit", uscc).NoticeAsync($"check-{id}-correction-1"))!.Value;
+        Assert.Equal("check.correction-requested", told.GetProperty("kind").GetString());
+        Assert.Contains("Report the natural gas as metered: 4.2.", told.GetProperty("bodyZh").GetString());
         var early = await PostAsync(id, "sign-off", new { outcome = "passed" });
         Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
         Assert.Contains("awaits the unit's new revision", await early.Content.ReadAsStringAsync(Ct));
@@ -116,6 +120,7 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, signed.StatusCode);
         var closed = await signed.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal(("closed", "issues-found"), (closed.GetProperty("status").GetString(), closed.GetProperty("outcome").GetString()));
+        Assert.Equal("check.signed-off", (await app.Client("unit", uscc).NoticeAsync($"check-{id}-signed-off-1"))!.Value.GetProperty("kind").GetString());
         var open = await Bureau.GetFromJsonAsync<JsonElement>($"/api/districts/{District}/checks?status=open&unit={uscc}", Ct);
         Assert.Empty(open.GetProperty("checks").EnumerateArray());
 

@@ -43,6 +43,13 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
 
         var unitView = await _verification.StatusAsync(report.Uscc, app.Client("unit", report.Uscc));
         Assert.Equal("accepted", unitView.GetProperty("status").GetString());
+        // The unit and the body are both told (the notice follows the record: wait for it).
+        var engagement = links.GetProperty("engagementId").GetString();
+        foreach (var party in new[] { app.Client("unit", report.Uscc), app.Client("verifier", verifier) })
+        {
+            await Eventually.HoldsAsync(async () => (await party.NoticeAsync($"verification-{Year}-{report.Uscc}-{engagement}"))?.GetProperty("kind").GetString() == "verification.accepted",
+                "the verification's acceptance is in the party's inbox");
+        }
         var confirm = await _verification.Regulator.PostAsJsonAsync($"/api/units/{report.Uscc}/reports/{Year}/confirmation",
             new { confirmedEmissions = report.Total, basis = "verified" }, Ct);
         Assert.True(confirm.IsSuccessStatusCode, await confirm.Content.ReadAsStringAsync(Ct));
@@ -114,6 +121,8 @@ public sealed class VerificationUploadTests(VerificationUploadFixture app) : ICl
         var reason = status.GetProperty("reason").GetString()!;
         Assert.Contains($"names unit {other}", reason);
         Assert.Contains($"is for {Year - 1}", reason);
+        await Eventually.HoldsAsync(async () => (await app.Client("verifier", verifier).NoticeAsync($"verification-{Year}-{report.Uscc}-{links.GetProperty("engagementId").GetString()}"))
+            ?.GetProperty("bodyEn").GetString()?.Contains($"is for {Year - 1}", StringComparison.Ordinal) == true, "the body is told why it was rejected");
         Assert.Equal(JsonValueKind.Null, status.GetProperty("verifiedEmissionsT").ValueKind);
 
         var again = await _verification.LinksAsync(report.Uscc, verifier);
