@@ -42,15 +42,12 @@ public sealed record ReminderWindows(DateOnly Today, IReadOnlyList<(int Lead, Da
     public int? LeadOf(DateOnly due) => Windows.FirstOrDefault(w => due >= w.From && due < w.Until) is { Lead: > 0 } hit ? hit.Lead : null;
 
     public bool Any => Windows.Count > 0;
-
-    /// <summary>The earliest and latest deadline any window holds.</summary>
-    public (DateOnly First, DateOnly Last) Span => (Windows.Min(w => w.From), Windows.Max(w => w.Until).AddDays(-1));
 }
 
 /// <summary>
 /// Reminders before each deadline the platform knows, at the lead times of <see cref="NoticeSettings.ReminderLeadWorkingDays"/>,
 /// to the parties that have not done the thing yet: the annual report (Art. 21), the verification (Art. 21, 24), the
-/// surrender (Art. 27-28), a district's open checks (Art. 23), a case's document requests (Art. 33) and the objection
+/// surrender (Art. 27-28), a district's open checks and their correction requests (Art. 23), a case's document requests (Art. 33) and the objection
 /// window (Art. 15). Each reminder's id is fixed by the deadline, the party and the lead, so a run repeated the same day
 /// (or on the weekend after) sends nothing twice.
 /// </summary>
@@ -97,9 +94,9 @@ public sealed class ReminderService(
     }
 
     /// <summary>
-    /// The year's cycle deadlines. A compliance year's dates run into the next year (reports and surrender come in the
-    /// spring after it), so the schedules of last year, this year and next are read: three point reads, and only a date
-    /// at a lead loads the year's list.
+    /// The year's cycle deadlines. A compliance year's dates run well into the years after it (reports and surrender come
+    /// after it ends), so the schedules of the two years before this one, this one and the next are read: four point
+    /// reads, and only a date at a lead loads the year's list and the records of its units.
     /// </summary>
     private async Task<IReadOnlyList<NoticeDraft>> CycleDeadlinesAsync(ReminderWindows windows, CancellationToken cancellationToken)
     {
@@ -159,7 +156,10 @@ public sealed class ReminderService(
         return missing.Order(StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Art. 23 para 2: each district's open checks due at a lead; one query per district, filtered on status in the query.</summary>
+    /// <summary>
+    /// Art. 23 para 2: each district's open checks due at a lead, to the district; and the correction requests on them the
+    /// unit has not answered with a new revision, to the unit. One query per district, filtered on status in the query.
+    /// </summary>
     private async Task<IReadOnlyList<NoticeDraft>> ChecksAsync(ReminderWindows windows, CancellationToken cancellationToken)
     {
         var drafts = new List<NoticeDraft>();
@@ -168,6 +168,11 @@ public sealed class ReminderService(
             foreach (var check in await checks.ListAsync(district, CheckStatus.Open, null, null, null, cancellationToken))
             {
                 if (windows.LeadOf(check.DueOn) is { } lead) drafts.Add(ReminderDrafts.Check(check, lead));
+                if (check.Unit is not { } unit) continue;
+                foreach (var request in check.CorrectionRequests.Where(r => r.AnsweredByRevision is null))
+                {
+                    if (windows.LeadOf(request.DueOn) is { } requestLead) drafts.Add(ReminderDrafts.Correction(unit, check, request, requestLead));
+                }
             }
         }
         return drafts;

@@ -15,6 +15,7 @@ public static class ReminderDrafts
         public const string Verification = "reminder.verification";
         public const string Surrender = "reminder.surrender";
         public const string Check = "reminder.check";
+        public const string Correction = "reminder.correction";
         public const string CaseRequest = "reminder.case-request";
         public const string Objection = "reminder.objection";
     }
@@ -78,6 +79,17 @@ public static class ReminderDrafts
             $"Reminder: check {check.CheckId} is due on {Day(check.DueOn)} ({Left(lead)} left)",
             $"Your bureau's check {check.CheckId} ({check.Subject}) is still open; it is due on {Day(check.DueOn)}, {Left(lead)} from now. " +
             $"Under {(check.Kind == CheckKinds.ListChanges ? "Art. 9 para 1" : "Art. 23 para 2")} of the Measures, the district bureau supervises and checks the units in its district."),
+        $"/api/checks/{check.CheckId}");
+
+    public static NoticeDraft Correction(string uscc, DistrictCheck check, CorrectionRequest request, int lead) => new(Party.Unit(uscc),
+        $"reminder-correction-{check.CheckId}-{request.Number}-{lead}", Kinds.Correction,
+        new NoticeText(
+            $"提醒：{check.District}生态环境局要求的更正应于{ZhDay(request.DueOn)}前提交（还剩{lead}个工作日）",
+            $"{check.District}生态环境局在检查{check.CheckId}（{check.Subject}）中要求贵单位更正数据：{request.Text}。请于{ZhDay(request.DueOn)}前报送更正后的数据，距今还剩{lead}个工作日。" +
+            "依据《北京市碳排放权交易管理办法》第二十二条和第二十三条第二款，碳排放单位应加强数据质量管理，区生态环境部门负责对其数据开展质量检查。",
+            $"Reminder: the correction {check.District} asked for is due on {Day(request.DueOn)} ({Left(lead)} left)",
+            $"In check {check.CheckId} ({check.Subject}) the district bureau asked your unit to correct its data: {request.Text}. File the corrected data by {Day(request.DueOn)}, {Left(lead)} from now. " +
+            "Under Art. 22 and Art. 23 para 2 of the Measures, units manage the quality of their data and the district bureau checks it."),
         $"/api/checks/{check.CheckId}");
 
     /// <summary>The party a case's requests go to; none for a laboratory, which has no account here.</summary>

@@ -87,7 +87,7 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
     }
 
     [Fact]
-    public async Task ADistrict_IsRemindedOfItsOpenCheck_AndACaseParty_OfItsUnansweredRequest()
+    public async Task ADistrict_IsRemindedOfItsOpenCheck_TheUnitOfItsCorrection_AndACaseParty_OfItsUnansweredRequest()
     {
         const string district = "海淀区";
         await _reporting.SetFactorsAsync(Year);
@@ -107,9 +107,15 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         var requested = await Regulator.PostAsJsonAsync($"/api/cases/{caseId}/requests", new { text = "Meter calibration records for 2025", dueOn = requestDue }, Ct);
         Assert.Equal(HttpStatusCode.OK, requested.StatusCode);
 
+        // The district asks the unit to correct its report by a week after the check's own due day.
+        var correctionDue = checkDue.AddDays(7);
+        var asked = await bureau.PostAsJsonAsync($"/api/checks/{checkId}/correction-requests", new { text = "Report the natural gas as metered.", dueOn = correctionDue }, Ct);
+        Assert.True(asked.IsSuccessStatusCode, await asked.Content.ReadAsStringAsync(Ct));
+
         var calendar = await app.Service<CalendarService>().GetAsync(Ct);
         await Reminders.RunAsync(calendar.AddWorkingDays(checkDue, -3), Ct);
         await Reminders.RunAsync(calendar.AddWorkingDays(requestDue, -1), Ct);
+        await Reminders.RunAsync(calendar.AddWorkingDays(correctionDue, -1), Ct);
 
         var toBureau = await RemindersOfAsync("district", district);
         var checkReminder = Assert.Single(toBureau, n => n.GetProperty("id").GetString() == $"reminder-check-{checkId}-{checkDue:yyyyMMdd}-3");
@@ -126,11 +132,18 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         Assert.Contains("第三十三条", caseReminder.GetProperty("bodyZh").GetString());
         Assert.Contains(requestDue.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), caseReminder.GetProperty("subjectEn").GetString());
 
-        // The check is signed off: its district hears no more of it.
+        var toUnit = Assert.Single(await RemindersOfAsync("unit", general));
+        Assert.Equal($"reminder-correction-{checkId}-1-1", toUnit.GetProperty("id").GetString());
+        Assert.Equal("reminder.correction", toUnit.GetProperty("kind").GetString());
+
+        // The unit files the correction and the check is signed off: nobody hears more of either.
+        await _reporting.SubmitAsync(general, Year, ReportingClient.Report(gas: 120));
         Assert.Equal(HttpStatusCode.OK, (await bureau.PostAsJsonAsync($"/api/checks/{checkId}/findings", new { none = true }, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await bureau.PostAsJsonAsync($"/api/checks/{checkId}/sign-off", new { outcome = "passed" }, Ct)).StatusCode);
-        await Reminders.RunAsync(calendar.AddWorkingDays(checkDue, -1), Ct);
-        Assert.DoesNotContain(await RemindersOfAsync("district", district), n => n.GetProperty("id").GetString()!.StartsWith($"reminder-check-{checkId}", StringComparison.Ordinal));
+        var bureauBefore = Ids(await RemindersOfAsync("district", district)).Where(id => id.StartsWith($"reminder-check-{checkId}-", StringComparison.Ordinal)).ToList();
+        for (var day = checkDue.AddDays(-16); day <= correctionDue; day = day.AddDays(1)) await Reminders.RunAsync(day, Ct);
+        Assert.Equal(bureauBefore, Ids(await RemindersOfAsync("district", district)).Where(id => id.StartsWith($"reminder-check-{checkId}-", StringComparison.Ordinal)).ToList());
+        Assert.Single(await RemindersOfAsync("unit", general));
     }
 
     [Fact]
