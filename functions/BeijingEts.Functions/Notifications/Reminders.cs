@@ -138,7 +138,8 @@ public sealed class ReminderService(
                 var due = BeijingTime.DateOf(schedule.SurrenderDue);
                 var standings = await compliance.ForUnitsAsync(keyUnits, year, cancellationToken);
                 drafts.AddRange(standings.Values
-                    .Where(v => v.Status is ComplianceStatus.Open or ComplianceStatus.NoConfirmedEmissions)
+                    // By what is owed, not by the status: the status is judged at the clock's now, the reminder at its day.
+                    .Where(v => v.Status == ComplianceStatus.NoConfirmedEmissions || v.ShortfallT > 0)
                     .Select(v => ReminderDrafts.Surrender(v.Unit, year, due, v.ShortfallT, sLead)));
             }
         }

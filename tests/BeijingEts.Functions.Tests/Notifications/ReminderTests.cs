@@ -4,6 +4,7 @@ using BeijingEts.Functions.Calendar;
 using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Tests.Lists;
 using BeijingEts.Functions.Tests.Reporting;
+using BeijingEts.Functions.Tests.Verification;
 
 namespace BeijingEts.Functions.Tests.Notifications;
 
@@ -46,6 +47,13 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
     }
 
+    /// <summary>The 2025 cycle's dates: reports due Wed 6 May 2026, verification Tue 30 June, surrender Fri 27 November.</summary>
+    private Task PutYearScheduleAsync() =>
+        PutScheduleAsync(Year, preAllocation: "2025-02-10", reportsDue: "2026-05-06", verificationDue: "2026-06-30", surrenderDue: "2026-11-27");
+
+    private async Task<IReadOnlyList<JsonElement>> RemindersOfAsync(string role, string scope, string kind) =>
+        (await RemindersOfAsync(role, scope)).Where(n => n.GetProperty("kind").GetString() == kind).ToList();
+
     [Fact]
     public async Task AUnitThatHasNotReported_IsRemindedTenThreeAndOneWorkingDaysBefore_CountedOverTheLabourDayHoliday_OnceEach()
     {
@@ -54,7 +62,7 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         var reported = await _reporting.ListedUnitAsync(Year, key: false);
         await _reporting.SubmitAsync(reported, Year, ReportingClient.Report());
         // Reports due Wednesday 6 May 2026, the day after the Labour Day holiday (1-5 May): one working day before it is 30 April.
-        await PutScheduleAsync(Year, preAllocation: "2025-02-10", reportsDue: "2026-05-06", verificationDue: "2026-06-30", surrenderDue: "2026-11-27");
+        await PutYearScheduleAsync();
 
         await RunAsync("2026-04-16"); // 11 working days before
         Assert.Empty(await RemindersOfAsync("unit", silent));
@@ -144,6 +152,40 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         for (var day = checkDue.AddDays(-16); day <= correctionDue; day = day.AddDays(1)) await Reminders.RunAsync(day, Ct);
         Assert.Equal(bureauBefore, Ids(await RemindersOfAsync("district", district)).Where(id => id.StartsWith($"reminder-check-{checkId}-", StringComparison.Ordinal)).ToList());
         Assert.Single(await RemindersOfAsync("unit", general));
+    }
+
+    [Fact]
+    public async Task VerificationAndSurrender_RemindTheKeyUnitsThatHaveNotActed_AndTheEngagedBody()
+    {
+        var verification = new VerificationClient(app);
+        await PutYearScheduleAsync();
+        var engaged = await verification.ReportedKeyUnitAsync();
+        var body = await verification.EligibleVerifierAsync();
+        await verification.EngagementAsync(engaged.Uscc, body);
+        var verified = await verification.ReportedKeyUnitAsync();
+        var links = await verification.LinksAsync(verified.Uscc, body);
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "reportUploadUrl", VerificationClient.Pdf(), "application/pdf")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "statementUploadUrl", VerificationClient.Statement(verified), "application/json")).StatusCode);
+        Assert.Equal("accepted", (await verification.SettledAsync(verified.Uscc)).GetProperty("status").GetString());
+
+        await RunAsync("2026-06-25"); // 3 working days before Tuesday 30 June: 26, 29 and 30 June
+        Assert.Equal(["reminder-verification-2025-3"], Ids(await RemindersOfAsync("unit", engaged.Uscc, "reminder.verification")));
+        Assert.Empty(await RemindersOfAsync("unit", verified.Uscc, "reminder.verification"));
+        var toBody = Assert.Single(await RemindersOfAsync("verifier", body, "reminder.verification"));
+        Assert.Equal($"reminder-verification-2025-{engaged.Uscc}-3", toBody.GetProperty("id").GetString());
+        Assert.Equal($"/api/verifiers/{body}/engagements", toBody.GetProperty("link").GetString());
+        Assert.Contains("第二十四条", toBody.GetProperty("bodyZh").GetString());
+
+        // Surrender due Friday 27 November: the unit owing 1,200 t is reminded of them; the one owing nothing is not.
+        await _reporting.ConfirmAsync(engaged.Uscc, Year, 1200);
+        await _reporting.ConfirmAsync(verified.Uscc, Year, 0);
+        await RunAsync("2026-11-26");
+        var surrender = Assert.Single(await RemindersOfAsync("unit", engaged.Uscc, "reminder.surrender"));
+        Assert.Equal("reminder-surrender-2025-1", surrender.GetProperty("id").GetString());
+        Assert.Contains("尚差1200吨", surrender.GetProperty("bodyZh").GetString());
+        Assert.Contains("第二十七条", surrender.GetProperty("bodyZh").GetString());
+        Assert.Equal($"/api/units/{engaged.Uscc}/compliance/2025", surrender.GetProperty("link").GetString());
+        Assert.Empty(await RemindersOfAsync("unit", verified.Uscc, "reminder.surrender"));
     }
 
     [Fact]
