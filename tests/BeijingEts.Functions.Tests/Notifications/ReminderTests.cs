@@ -1,6 +1,9 @@
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Allocation;
 using BeijingEts.Functions.Calendar;
+using BeijingEts.Functions.Hosting.Invocation;
+using BeijingEts.Functions.Hosting.Local;
+using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Tests.Lists;
 using BeijingEts.Functions.Tests.Reporting;
@@ -186,6 +189,24 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         Assert.Contains("第二十七条", surrender.GetProperty("bodyZh").GetString());
         Assert.Equal($"/api/units/{engaged.Uscc}/compliance/2025", surrender.GetProperty("link").GetString());
         Assert.Empty(await RemindersOfAsync("unit", verified.Uscc, "reminder.surrender"));
+    }
+
+    [Fact]
+    public async Task TheDailyTimer_InvokedAsTheHostWould_SendsTodaysReminders()
+    {
+        var party = await TestUnits.RegisterAsync(Regulator);
+        var opened = await Regulator.PostAsJsonAsync("/api/cases", new { party = new { kind = "unit", id = party }, source = "manual", summary = "Late monthly data." }, Ct);
+        Assert.Equal(HttpStatusCode.Created, opened.StatusCode);
+        var caseId = (await opened.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("caseId").GetString()!;
+        var calendar = await app.Service<CalendarService>().GetAsync(Ct);
+        var due = calendar.AddWorkingDays(BeijingTime.Today(TimeProvider.System), 3);
+        Assert.Equal(HttpStatusCode.OK, (await Regulator.PostAsJsonAsync($"/api/cases/{caseId}/requests", new { text = "Gas meter readings", dueOn = due }, Ct)).StatusCode);
+
+        var timer = new Dictionary<string, JsonElement> { ["timer"] = JsonSerializer.SerializeToElement(new { IsPastDue = false }) };
+        var (succeeded, _) = await app.Service<LocalInvoker>().InvokeAsync(nameof(SendReminders), new InvocationRequest(timer, []), "daily-1", Ct);
+
+        Assert.True(succeeded);
+        Assert.Equal([$"reminder-case-{caseId}-request-1-3"], Ids(await RemindersOfAsync("unit", party)));
     }
 
     [Fact]
