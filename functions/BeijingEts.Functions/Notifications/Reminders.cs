@@ -52,10 +52,12 @@ public sealed record ReminderWindows(DateOnly Today, IReadOnlyList<(int Lead, Da
 /// (or on the weekend after) sends nothing twice.
 /// </summary>
 /// <remarks>
-/// Cost: the target windows are computed first, and each kind of deadline is looked at with a read or two that do not grow
-/// with the number of units (the year's schedule, the cases partition, a filtered query per district); only a deadline that
-/// falls in a window loads the records of the parties it concerns. Monthly data has no due day in the Measures or here (a
-/// month is a gap from the day after it ends), so it has no reminder.
+/// Cost: the target windows are computed first, and each kind of deadline is looked at with reads that do not grow with
+/// the number of units (four schedule rows, the open cases, an open-checks query per district); only a deadline that falls
+/// in a window loads the records of the parties it concerns (a report head per listed unit on the three days a year the
+/// report deadline is at a lead; one range query of verifications or surrenders), and the objection windows read the
+/// allocation notices only in the month after a result is issued. Monthly data has no due day in the Measures or in the
+/// code (a month is a gap from the day after it ends), so it has no reminder.
 /// </remarks>
 public sealed class ReminderService(
     CalendarService calendar, NoticeSettings settings, NoticeOutbox outbox, NoticeStore notices, CycleScheduleStore schedules, PublishedListStore lists,
