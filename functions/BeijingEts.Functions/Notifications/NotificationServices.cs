@@ -7,5 +7,6 @@ public static class NotificationServices
         .AddSingleton<NoticeStore>()
         .AddSingleton<NoticeOutbox>()
         .AddSingleton<ContactStore>()
+        .AddSingleton<ReminderService>()
         .AddSingleton<INoticeMailer, SmtpNoticeMailer>();
 }
