@@ -14,10 +14,20 @@ public sealed record SmtpSettings(string Host, int Port, SecureSocketOptions Sec
 /// <summary>
 /// Ets:Notices: the relay (<c>Smtp:Host</c>, <c>Smtp:Port</c>, <c>Smtp:Security</c> None|StartTls|SslOnConnect|Auto,
 /// <c>Smtp:UserName</c>, <c>Smtp:Password</c>, <c>Smtp:From</c>, <c>Smtp:FromName</c>; no host, no email: notices stay in
-/// the inbox) and the reminders' lead times in working days (<c>ReminderLeadWorkingDays</c>, "10,3,1").
+/// the inbox), the reminders' lead times in working days (<c>ReminderLeadWorkingDays</c>, "10,3,1") and the days after a
+/// month's end its data is due (<c>MonthlyDataDueDays</c>).
 /// </summary>
-public sealed record NoticeSettings(SmtpSettings? Smtp, IReadOnlyList<int> ReminderLeadWorkingDays)
+public sealed record NoticeSettings(SmtpSettings? Smtp, IReadOnlyList<int> ReminderLeadWorkingDays, int MonthlyDataDueDays = NoticeSettings.DefaultMonthlyDataDueDays)
 {
+    /// <summary>
+    /// The Measures set no day for a month's data (Art. 21-22 only require it); this default follows the national
+    /// market's practice of a month's data within 40 days of its end (环办气候函〔2022〕111号). A setting, <c>MonthlyDataDueDays</c>.
+    /// </summary>
+    public const int DefaultMonthlyDataDueDays = 40;
+
+    /// <summary>The day a month's data is due: the set number of days after the month's last day.</summary>
+    public DateOnly MonthlyDataDue(int year, int month) => new DateOnly(year, month, 1).AddMonths(1).AddDays(MonthlyDataDueDays - 1);
+
     public static NoticeSettings From(IConfiguration configuration)
     {
         var section = configuration.GetSection("Ets:Notices");
@@ -36,7 +46,10 @@ public sealed record NoticeSettings(SmtpSettings? Smtp, IReadOnlyList<int> Remin
             .Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out var d) && d is > 0 and <= 60
                 ? d : throw new InvalidOperationException($"Ets:Notices:ReminderLeadWorkingDays: '{v}' is not a number of working days from 1 to 60."))
             .Distinct().OrderDescending().ToList();
-        return new NoticeSettings(relay, leads);
+        var monthly = section["MonthlyDataDueDays"] is { } days
+            ? int.TryParse(days, CultureInfo.InvariantCulture, out var d2) && d2 is > 0 and <= 120 ? d2 : throw new InvalidOperationException($"Ets:Notices:MonthlyDataDueDays: '{days}' is not a number of days from 1 to 120.")
+            : DefaultMonthlyDataDueDays;
+        return new NoticeSettings(relay, leads, monthly);
     }
 }
 

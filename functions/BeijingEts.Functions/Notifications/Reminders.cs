@@ -56,13 +56,13 @@ public sealed record ReminderWindows(DateOnly Today, IReadOnlyList<(int Lead, Da
 /// the number of units (four schedule rows, the open cases, an open-checks query per district); only a deadline that falls
 /// in a window loads the records of the parties it concerns (a report head per listed unit on the three days a year the
 /// report deadline is at a lead; one range query of verifications or surrenders), and the objection windows read the
-/// allocation notices only in the month after a result is issued. Monthly data has no due day in the Measures or in the
-/// code (a month is a gap from the day after it ends), so it has no reminder.
+/// allocation notices only in the month after a result is issued; a month's data, on the days its due day is at a lead,
+/// a query per key unit.
 /// </remarks>
 public sealed class ReminderService(
     CalendarService calendar, NoticeSettings settings, NoticeOutbox outbox, NoticeStore notices, CycleScheduleStore schedules, PublishedListStore lists,
     ReportStore reports, VerificationStore verifications, ComplianceService compliance, DistrictCheckStore checks, CaseStore cases,
-    ReportAttachmentStore attachments, AllocationStore allocations, ObjectionStore objections, ILogger<ReminderService> logger)
+    ReportAttachmentStore attachments, AllocationStore allocations, ObjectionStore objections, MonthlyDataStore monthly, ILogger<ReminderService> logger)
 {
     /// <summary>Point reads at once when a deadline needs one per unit (report heads, allocation notices).</summary>
     private const int Reads = 16;
@@ -88,6 +88,7 @@ public sealed class ReminderService(
 
         var drafts = new List<NoticeDraft>();
         drafts.AddRange(await CycleDeadlinesAsync(windows, cancellationToken));
+        drafts.AddRange(await MonthlyDataAsync(windows, cancellationToken));
         drafts.AddRange(await ChecksAsync(windows, cancellationToken));
         drafts.AddRange(await CaseRequestsAsync(windows, cancellationToken));
         drafts.AddRange(await ObjectionWindowsAsync(windows, cancellationToken));
@@ -160,6 +161,31 @@ public sealed class ReminderService(
             if (await reports.LatestVersionAsync(uscc, year, ct) == 0) missing.Add(uscc);
         });
         return missing.Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// Art. 21-22: a key unit's data for each month, due <see cref="NoticeSettings.MonthlyDataDueDays"/> after the month ends.
+    /// Only a month whose due day is at a lead loads anything: the list of the month's year (its key units, as the
+    /// monthly endpoint takes them) and each one's months of that year, one query each.
+    /// </summary>
+    private async Task<IReadOnlyList<NoticeDraft>> MonthlyDataAsync(ReminderWindows windows, CancellationToken cancellationToken)
+    {
+        var drafts = new System.Collections.Concurrent.ConcurrentBag<NoticeDraft>();
+        var first = new DateOnly(windows.Today.Year, windows.Today.Month, 1);
+        // The months whose due day can be at a lead: due days lie within MonthlyDataDueDays of their month's end, leads within a few months.
+        for (var month = first.AddMonths(-(settings.MonthlyDataDueDays / 28 + 1)); month <= first.AddMonths(settings.ReminderLeadWorkingDays.Max() / 20); month = month.AddMonths(1))
+        {
+            var due = settings.MonthlyDataDue(month.Year, month.Month);
+            if (windows.LeadOf(due) is not { } lead) continue;
+            if (await lists.LatestRevisionAsync(month.Year, cancellationToken) is not { } revision) continue;
+            var keyUnits = (await lists.EntriesAsync(month.Year, revision.Revision, cancellationToken)).Where(e => e.Category == Categories.Key).Select(e => e.Uscc);
+            var (y, m) = (month.Year, month.Month);
+            await Parallel.ForEachAsync(keyUnits, new ParallelOptions { MaxDegreeOfParallelism = Reads, CancellationToken = cancellationToken }, async (uscc, ct) =>
+            {
+                if (!(await monthly.ReadYearAsync(uscc, y, ct)).ContainsKey(m)) drafts.Add(ReminderDrafts.MonthlyData(uscc, y, m, due, lead));
+            });
+        }
+        return drafts.ToList();
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ public static class ReminderDrafts
         public const string Correction = "reminder.correction";
         public const string CaseRequest = "reminder.case-request";
         public const string Objection = "reminder.objection";
+        public const string MonthlyData = "reminder.monthly-data";
     }
 
     /// <summary>The allocation-result notices whose receipt starts the Art. 15 window.</summary>
@@ -28,6 +29,14 @@ public static class ReminderDrafts
     private static string ZhDay(DateOnly day) => $"{day.Year}年{day.Month}月{day.Day}日";
 
     private static string Left(int lead) => lead == 1 ? "1 working day" : $"{lead} working days";
+
+    public static NoticeDraft MonthlyData(string uscc, int year, int month, DateOnly due, int lead) => new(Party.Unit(uscc), $"reminder-monthly-{year:D4}-{month:D2}-{lead}", Kinds.MonthlyData,
+        new NoticeText(
+            $"提醒：{year}年{month}月的月度数据应于{ZhDay(due)}前报送（还剩{lead}个工作日）",
+            $"贵单位尚未报送{year}年{month}月的月度排放数据及支撑材料，截止日期为{ZhDay(due)}。依据第二十一条、第二十二条，重点碳排放单位通过报送月度数据加强碳排放数据统计核算。",
+            $"Reminder: your data for {year}-{month:D2} is due on {Day(due)} ({Left(lead)} left)",
+            $"Your unit has not yet submitted its monthly data and supporting documents for {year}-{month:D2}; they are due on {Day(due)}. Under Art. 21 and 22, key emitting units report monthly data."),
+        $"/api/units/{uscc}/monthly/{year:D4}-{month:D2}");
 
     public static NoticeDraft Report(string uscc, int year, DateOnly due, int lead) => new(Party.Unit(uscc), $"reminder-report-{year:D4}-{lead}", Kinds.Report,
         new NoticeText(

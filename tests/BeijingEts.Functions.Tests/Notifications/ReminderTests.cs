@@ -58,6 +58,26 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         (await RemindersOfAsync(role, scope)).Where(n => n.GetProperty("kind").GetString() == kind).ToList();
 
     [Fact]
+    public async Task AKeyUnitMissingAMonthsData_IsRemindedBeforeItsDueDay_AndOneThatReportedIsNot()
+    {
+        var silent = await _reporting.ListedUnitAsync(Year);
+        var diligent = await _reporting.ListedUnitAsync(Year);
+        var general = await _reporting.ListedUnitAsync(Year, key: false);
+        await app.Service<BeijingEts.Functions.Reporting.MonthlyDataStore>().AddAsync(diligent, Year, 3, revision => new BeijingEts.Functions.Reporting.MonthlyRecord(
+            diligent, $"{Year}-03", revision, DateTimeOffset.UtcNow, "test", D("2031-12-31"), [], [], 100m, 0m, 0m, null, [], [], Year, new Tonnes(10), new Tonnes(57), new Tonnes(67)), Ct);
+
+        // March's data is due 40 days after 31 March: Saturday 10 May 2025, as far as Friday 9 May. From 22 April to 9 May,
+        // over the Labour Day holiday (1-5 May, 27 April a make-up working day), the unit is told at 10, 3 and 1 working days.
+        for (var day = D("2025-04-22"); day <= D("2025-05-09"); day = day.AddDays(1)) await Reminders.RunAsync(day, Ct);
+
+        var march = (await RemindersOfAsync("unit", silent, ReminderDrafts.Kinds.MonthlyData)).Where(n => n.GetProperty("id").GetString()!.StartsWith($"reminder-monthly-{Year}-03-", StringComparison.Ordinal)).ToList();
+        Assert.Equal([$"reminder-monthly-{Year}-03-1", $"reminder-monthly-{Year}-03-10", $"reminder-monthly-{Year}-03-3"], Ids(march));
+        Assert.Contains("2025-05-10", march[0].GetProperty("subjectEn").GetString());
+        Assert.DoesNotContain(await RemindersOfAsync("unit", diligent, ReminderDrafts.Kinds.MonthlyData), n => n.GetProperty("id").GetString()!.Contains("-03-", StringComparison.Ordinal));
+        Assert.Empty(await RemindersOfAsync("unit", general, ReminderDrafts.Kinds.MonthlyData)); // general reporting units report yearly only
+    }
+
+    [Fact]
     public async Task AUnitThatHasNotReported_IsRemindedTenThreeAndOneWorkingDaysBefore_CountedOverTheLabourDayHoliday_OnceEach()
     {
         await _reporting.SetFactorsAsync(Year);
