@@ -92,6 +92,22 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
+@description('The Entra application (client) id that signs in to Azure Communication Services SMTP for the notices\' email; empty: notices stay in the in-app inbox, no email is sent.')
+param smtpEntraAppId string = ''
+
+@description('Where Communication Services keeps its data (e.g. Asia Pacific).')
+param emailDataLocation string = 'Asia Pacific'
+
+module email 'modules/email.bicep' = if (!empty(smtpEntraAppId)) {
+  name: 'email'
+  params: {
+    tags: tags
+    dataLocation: emailDataLocation
+    emailServiceName: 'acs-email-ets-${suffix}'
+    communicationServiceName: 'acs-ets-${suffix}'
+  }
+}
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
@@ -108,6 +124,9 @@ module functionApp 'modules/functionapp.bicep' = {
     authTenantId: authTenantId
     authAudience: authAudience
     authIssuer: authIssuer
+    // ACS SMTP user name: <communication resource name>.<Entra application id>.<tenant id>.
+    smtpUserName: empty(smtpEntraAppId) ? '' : '${email!.outputs.communicationServiceName}.${smtpEntraAppId}.${subscription().tenantId}'
+    smtpFrom: empty(smtpEntraAppId) ? '' : email!.outputs.senderAddress
   }
   dependsOn: [
     storage

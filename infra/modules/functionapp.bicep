@@ -106,6 +106,25 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+@description('Azure Communication Services SMTP user name for the notices\' email; empty: no email relay.')
+param smtpUserName string = ''
+
+@description('The notices\' sender address on the Communication Services domain.')
+param smtpFrom string = ''
+
+// The notices' relay (README "Notices and email"): the password is the Entra application's client secret, a vault
+// secret the operator creates (infra/README.md).
+var emailSettings = empty(smtpUserName)
+  ? []
+  : [
+      { name: 'Ets__Notices__Smtp__Host', value: 'smtp.azurecomm.net' }
+      { name: 'Ets__Notices__Smtp__Port', value: '587' }
+      { name: 'Ets__Notices__Smtp__Security', value: 'StartTls' }
+      { name: 'Ets__Notices__Smtp__UserName', value: smtpUserName }
+      { name: 'Ets__Notices__Smtp__Password', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=smtp-password)' }
+      { name: 'Ets__Notices__Smtp__From', value: smtpFrom }
+    ]
+
 var baseSettings = [
   { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
   { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
@@ -156,7 +175,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       minTlsVersion: '1.2'
       http20Enabled: true
-      appSettings: concat(baseSettings, contentSettings)
+      appSettings: concat(baseSettings, contentSettings, emailSettings)
     }
   }
   dependsOn: [

@@ -66,6 +66,8 @@ var tables = [
   'auctions'
   'marketwatch'
   'approvals'
+  'notices'
+  'contacts'
 ]
 
 // Each queue has a -poison twin, where the Functions host moves a message after maxDequeueCount (host.json).
@@ -74,6 +76,7 @@ var queues = [
   'allowance-events'
   'market-match'
   'market-settlement'
+  'notice-delivery'
 ]
 
 // Containers holding what Art. 22 says must be kept (reports, verification reports and statements, supporting
