@@ -38,12 +38,22 @@ start_azurite() {
     --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" \
     --tableHost 127.0.0.1 --tablePort "$table" "$@" >"${AZURITE_LOG:-/dev/null}" 2>&1 &
   AZURITE_PID=$!
-  for _ in $(seq 1 150); do
-    if port_in_use "$blob" && port_in_use "$queue" && port_in_use "$table"; then return 0; fi
-    kill -0 "$AZURITE_PID" 2>/dev/null || die "Azurite exited at start-up${AZURITE_LOG:+ (see $AZURITE_LOG)}; check the ports $blob, $queue, $table are free."
+  wait_listening Azurite "$AZURITE_PID" 15 "${AZURITE_LOG:-}" "$blob" "$queue" "$table"
+}
+
+# wait_listening NAME PID SECONDS LOG PORT...: returns once every port accepts connections; dies if the process
+# exits first or the time runs out.
+wait_listening() {
+  local name=$1 pid=$2 seconds=$3 log=$4; shift 4
+  local port ready
+  for _ in $(seq 1 $((seconds * 10))); do
+    ready=1
+    for port in "$@"; do port_in_use "$port" || { ready=0; break; }; done
+    [ $ready = 1 ] && return 0
+    kill -0 "$pid" 2>/dev/null || die "$name exited at start-up${log:+ (see $log)}; check the ports $* are free."
     sleep 0.1
   done
-  die "Azurite did not start listening within 15 s on ports $blob, $queue, $table."
+  die "$name did not start listening within $seconds s on ports $*."
 }
 
 stop_azurite() {
@@ -69,12 +79,7 @@ start_smtp4dev() {
   (cd "$ROOT" && exec dotnet tool run smtp4dev -- --urls="http://127.0.0.1:$web" --smtpport="$smtp" --bindaddress=127.0.0.1 \
     --imapport=0 --pop3port=0 --db="$db" --nousersettings --messagestokeep=100000 --sessionstokeep=100) >"${SMTP4DEV_LOG:-/dev/null}" 2>&1 &
   SMTP4DEV_PID=$!
-  for _ in $(seq 1 600); do
-    if port_in_use "$smtp" && port_in_use "$web"; then return 0; fi
-    kill -0 "$SMTP4DEV_PID" 2>/dev/null || die "smtp4dev exited at start-up${SMTP4DEV_LOG:+ (see $SMTP4DEV_LOG)}; check the ports $smtp and $web are free."
-    sleep 0.1
-  done
-  die "smtp4dev did not start listening within 60 s on ports $smtp and $web."
+  wait_listening smtp4dev "$SMTP4DEV_PID" 60 "${SMTP4DEV_LOG:-}" "$smtp" "$web"
 }
 
 stop_smtp4dev() {

@@ -3,9 +3,9 @@ using BeijingEts.Functions.Allocation;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Surrender;
-using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Cycle;
 

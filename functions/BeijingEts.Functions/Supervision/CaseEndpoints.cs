@@ -5,11 +5,11 @@ using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Surrender;
 using BeijingEts.Functions.Uploads;
 using BeijingEts.Functions.Verification;
-using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Supervision;
 

@@ -5,8 +5,8 @@ using BeijingEts.Functions.Cycle;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
-using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Notifications;
+using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Surrender;
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -12,7 +11,7 @@ public sealed class HealthTests
     public async Task UnreachableStorage_Gives503NamingEachStoreWithoutItsErrorText()
     {
         var ct = TestContext.Current.CancellationToken;
-        int handlerPort = FreePort(), deadPort = FreePort(); // nothing listens on deadPort
+        int handlerPort = TcpPorts.Free(), deadPort = TcpPorts.Free(); // nothing listens on deadPort
         var endpoint = $"http://127.0.0.1:{deadPort}/devstoreaccount1";
         var settings = new Dictionary<string, string?>
         {
@@ -57,14 +56,5 @@ public sealed class HealthTests
         {
             await app.StopAsync(CancellationToken.None);
         }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using BeijingEts.Functions.Hosting.Invocation;
 using BeijingEts.Functions.Uploads;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,21 +11,12 @@ public sealed class CustomHandlerFixture : EtsAppFixture
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(Entra.Settings)
     {
-        ["FUNCTIONS_CUSTOMHANDLER_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["FUNCTIONS_CUSTOMHANDLER_PORT"] = TcpPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
     protected override void ConfigureServices(IServiceCollection services) => Entra.Configure(services);
 
     public override string Token(string role, string? scope = null) => Entra.Create(role, scope);
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }
 
 public sealed class CustomHandlerModeTests(CustomHandlerFixture app) : IClassFixture<CustomHandlerFixture>
