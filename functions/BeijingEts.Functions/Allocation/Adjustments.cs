@@ -163,8 +163,8 @@ public sealed class AdjustmentDecisions(AdjustmentStore adjustments, ReserveLedg
     private async Task<(AdjustmentApplication?, string?)> SaveAsync(AdjustmentApplication before, ETag etag, AdjustmentApplication after, Actor actor, CancellationToken cancellationToken)
     {
         if (!await adjustments.TryReplaceAsync(after, etag, cancellationToken)) return (null, $"Application {before.Id} was decided by someone else just now.");
-        await notices.PublishAsync(Notice(after), cancellationToken);
         await audit.RecordAsync(actor, $"adjustment.{after.Status}", $"adjustments/{after.Id}", before, after, cancellationToken);
+        await notices.PublishAsync(Notice(after), cancellationToken);
         return (after, null);
     }
 

@@ -1,3 +1,4 @@
+using BeijingEts.Domain.Calendar;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Approvals;
 using BeijingEts.Functions.Audit;
@@ -89,7 +90,7 @@ public sealed class FileObjection : IHttpFunction
 
     private static async Task<Results<Created<ObjectionView>, ProblemHttpResult>> HandleAsync(
         int year, string uscc, Request request, HttpContext http, UnitStore units, AllocationStore allocations, ObjectionStore objections, NoticeStore notices,
-        CalendarService calendar, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        NoticeSettings noticeSettings, CalendarService calendar, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "An objection is filed by the unit itself.", cancellationToken);
         if (unit is null) return problem!;
@@ -99,7 +100,7 @@ public sealed class FileObjection : IHttpFunction
 
         var working = await calendar.GetAsync(cancellationToken);
         var today = BeijingTime.Today(clock);
-        var (receivedOn, how) = await ReceivedAsync(allocation, issuedOn, today, notices, cancellationToken);
+        var (receivedOn, how) = await ReceivedAsync(allocation, issuedOn, today, notices, noticeSettings, working, cancellationToken);
         var filingDeadline = working.AddWorkingDays(receivedOn, Objection.FilingWorkingDays);
         if (today > filingDeadline)
         {
@@ -117,18 +118,17 @@ public sealed class FileObjection : IHttpFunction
     }
 
     /// <summary>
-    /// When the unit received its latest allocation result (Art. 15: the 7 working days run "from receiving" it): the
-    /// notice's delivery by email or its first reading in the inbox, whichever came first. A result whose notice has not
-    /// reached the unit has not started the window (the objection itself shows it arrived: today); one issued before
-    /// notices existed counts from its issue.
+    /// When the unit received its latest allocation result (Art. 15: the 7 working days run "from receiving" it): see
+    /// <see cref="NoticeReceipt"/>. A result whose notice has not reached the unit yet has not started the window (the
+    /// objection itself shows it arrived: today); one issued before notices existed counts from its issue.
     /// </summary>
     public static async Task<(DateOnly On, string How)> ReceivedAsync(UnitAllocation allocation, DateOnly issuedOn, DateOnly today, NoticeStore notices,
-        CancellationToken cancellationToken)
+        NoticeSettings settings, WorkingDayCalendar calendar, CancellationToken cancellationToken)
     {
         var id = allocation.VerifiedOn is not null ? $"allocation-verified-{allocation.Year}" : $"allocation-pre-{allocation.Year}";
         if (await notices.FindAsync(Party.Unit(allocation.Uscc), id, cancellationToken) is not var (notice, _)) return (issuedOn, "issued before notices were sent");
-        return notice.ReceivedAt is { } at
-            ? (BeijingTime.DateOf(at), at == notice.DeliveredAt ? "its notice's email was delivered" : "its notice was read in the inbox")
+        return NoticeReceipt.Of(notice, calendar, settings.DeemedReceiptWorkingDays) is { } received && received.On <= today
+            ? received
             : (today, "its notice had not reached the unit before this objection");
     }
 }
@@ -228,8 +228,8 @@ public sealed class ObjectionDecisions(ObjectionStore objections, LedgerSubmitte
             return new(null, $"Objection {id} was decided by someone else just now.");
         }
         if (paymentId is not null) await submitter.SubmitAsync(Payment(decided, paymentId, actor), cancellationToken);
-        await notices.PublishAsync(Notice(decided), cancellationToken);
         await audit.RecordAsync(actor, "objection.decided", $"objections/{id}", objection, decided, cancellationToken);
+        await notices.PublishAsync(Notice(decided), cancellationToken);
         return new(decided, null);
     }
 

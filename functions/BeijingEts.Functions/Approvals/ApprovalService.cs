@@ -35,9 +35,9 @@ public sealed class ApprovalService(ApprovalStore store, IEnumerable<IApprovable
             if (same && existing.Proposal.Status == ProposalStatus.Pending) await notices.PublishAsync(Notice(existing.Proposal), cancellationToken);
             return (same ? ProposeVerdict.AlreadyRecorded : ProposeVerdict.IdTaken, existing.Proposal);
         }
+        await audit.RecordAsync(proposer, "approval.proposed", Subject(proposal.Id), null, ProposalView.Of(proposal, json), cancellationToken);
         // The other regulators are asked: four eyes need a second pair to know there is something to look at.
         await notices.PublishAsync(Notice(proposal), cancellationToken);
-        await audit.RecordAsync(proposer, "approval.proposed", Subject(proposal.Id), null, ProposalView.Of(proposal, json), cancellationToken);
         return (ProposeVerdict.Recorded, proposal);
     }
 

@@ -70,6 +70,7 @@ public static partial class EndpointAccess
         Allow("GET /notifications", Anyone),
         Allow("POST /notifications/{id}/read", Anyone),
         Allow("GET /notifications/dead-letters", Regulator),
+        Allow("POST /notifications/dead-letters/retry", Regulator),
         Allow("GET /parties/{party}/contacts", Anyone).CheckedOnLoad(),
         Allow("PUT /parties/{party}/contacts", Anyone).CheckedOnLoad(),
 

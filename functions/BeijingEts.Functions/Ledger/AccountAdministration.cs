@@ -70,10 +70,10 @@ public sealed class SuspendAccount : IHttpFunction
         var active = await ledger.ChangeSuspensionsAsync(accountId, current => [.. current, id], cancellationToken);
         var view = new SuspensionView(accountId, id, reason, request.Reference.Trim(), "active", active);
         await audit.RecordAsync(Actor.From(http.User), "account.suspended", $"accounts/{accountId}", before.Suspensions, view, cancellationToken);
-        var holder = await participants.FindAsync(accountId, cancellationToken) is not null ? new Party(Roles.Participant, accountId) : Party.Unit(accountId);
-        await notices.PublishAsync(NoticeTemplates.AccountSuspended(holder, accountId, id, $"{reason} ({request.Reference.Trim()})"), cancellationToken);
         // It can no longer sell: what it has on offer comes off the market, and the frozen tonnes come back (Art. 16).
         await sellOrders.CancelOpenSellOrdersAsync(accountId, $"cancelled: account suspended ({reason})", cancellationToken);
+        var holder = await participants.FindAsync(accountId, cancellationToken) is not null ? new Party(Roles.Participant, accountId) : Party.Unit(accountId);
+        await notices.PublishAsync(NoticeTemplates.AccountSuspended(holder, accountId, id, $"{reason} ({request.Reference.Trim()})"), cancellationToken);
         return TypedResults.Created($"/api/accounts/{accountId}/suspensions/{id}", view);
     }
 

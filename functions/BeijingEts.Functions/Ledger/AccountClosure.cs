@@ -98,12 +98,19 @@ public sealed class SuspendOverdueRemovedAccounts(UnitStore units, LedgerStore l
         {
             if (unit.Status != UnitStatus.Removed || unit.AccountCancellationDeadline is not { } deadline || deadline >= today) continue;
             var account = await ledger.ReadAccountAsync(unit.Uscc, cancellationToken);
-            if (account.Closed || account.Suspensions.Contains(Suspension)) continue;
-            var after = await ledger.ChangeSuspensionsAsync(unit.Uscc, current => current.Contains(Suspension) ? current : [.. current, Suspension], cancellationToken);
-            await audit.RecordAsync(Actor.System(nameof(SuspendOverdueRemovedAccounts)), "account.suspended", $"accounts/{unit.Uscc}", account.Suspensions,
-                new { suspensions = after, reason = $"removed on {unit.RemovedOn:yyyy-MM-dd}; account not closed by {deadline:yyyy-MM-dd} (Art. 9)" }, cancellationToken);
+            if (account.Closed) continue;
+            if (!account.Suspensions.Contains(Suspension)) await SuspendAsync(unit, deadline, account, cancellationToken);
+            // Told after the suspension, and again on each later run (the id is fixed: nothing is written twice), so a
+            // notice that failed to be written is written the next day.
             await notices.PublishAsync(NoticeTemplates.AccountSuspended(Party.Unit(unit.Uscc), unit.Uscc, Suspension,
                 $"removed from the list on {unit.RemovedOn:yyyy-MM-dd}, account not closed by {deadline:yyyy-MM-dd} (Art. 9) / 移出名单后未于 {deadline:yyyy-MM-dd} 前注销账户（第九条）"), cancellationToken);
         }
+    }
+
+    private async Task SuspendAsync(UnitRecord unit, DateOnly deadline, AccountState account, CancellationToken cancellationToken)
+    {
+        var after = await ledger.ChangeSuspensionsAsync(unit.Uscc, current => current.Contains(Suspension) ? current : [.. current, Suspension], cancellationToken);
+        await audit.RecordAsync(Actor.System(nameof(SuspendOverdueRemovedAccounts)), "account.suspended", $"accounts/{unit.Uscc}", account.Suspensions,
+            new { suspensions = after, reason = $"removed on {unit.RemovedOn:yyyy-MM-dd}; account not closed by {deadline:yyyy-MM-dd} (Art. 9)" }, cancellationToken);
     }
 }

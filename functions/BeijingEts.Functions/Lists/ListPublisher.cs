@@ -30,6 +30,10 @@ public sealed class ListPublisher(
         var latest = await lists.LatestRevisionAsync(year, cancellationToken);
         if (latest is not null && latest.Hash == hash)
         {
+            // Publishing again tells again what the latest revision changed: a run cut off after marking it published
+            // told nobody, and what it did tell is not written twice (the ids are fixed).
+            var before = (await lists.RevisionsAsync(year, cancellationToken)).Where(r => r.Revision < latest.Revision).MaxBy(r => r.Revision);
+            await TellUnitsAsync(year, before, latest.Revision, entries, cancellationToken);
             return new PublishOutcome(latest, Unchanged: true);
         }
         var (number, etag) = await lists.ReserveAsync(year, cancellationToken);
@@ -41,20 +45,21 @@ public sealed class ListPublisher(
         // Art. 9 para 1: each district confirms the changes in its units from the previous year's list.
         var previous = await lists.LatestRevisionAsync(year - 1, cancellationToken) is { } last ? await lists.EntriesAsync(year - 1, last.Revision, cancellationToken) : null;
         await checks.ListPublishedAsync(revision, entries, previous, await allUnits, cancellationToken);
-        await TellUnitsAsync(year, latest, entries, cancellationToken);
+        await TellUnitsAsync(year, latest, revision.Revision, entries, cancellationToken);
         return new PublishOutcome(revision, Unchanged: false);
     }
 
     /// <summary>
-    /// Art. 7: each unit learns it is on the year's list, and in which category, once per category; a unit the previous
-    /// revision of the year listed and this one does not learns it is off.
+    /// Art. 7: each unit learns it is on the year's list, and in which category, when a revision adds it or changes its
+    /// category (every unit of the first revision); a unit the previous revision listed and this one does not learns it is off.
     /// </summary>
-    private async Task TellUnitsAsync(int year, ListRevision? latest, IReadOnlyList<ListEntry> entries, CancellationToken cancellationToken)
+    private async Task TellUnitsAsync(int year, ListRevision? previous, int revision, IReadOnlyList<ListEntry> entries, CancellationToken cancellationToken)
     {
-        var before = latest is null ? [] : await lists.EntriesAsync(year, latest.Revision, cancellationToken);
+        var before = previous is null ? [] : await lists.EntriesAsync(year, previous.Revision, cancellationToken);
+        var was = before.ToDictionary(e => e.Uscc, e => e.Category, StringComparer.Ordinal);
         var listed = entries.Select(e => e.Uscc).ToHashSet(StringComparer.Ordinal);
-        var drafts = entries.Select(e => NoticeTemplates.ListIncluded(e.Uscc, year, e.Category))
-            .Concat(before.Where(e => !listed.Contains(e.Uscc)).Select(e => NoticeTemplates.ListRemoved(e.Uscc, year, latest!.Revision + 1)))
+        var drafts = entries.Where(e => was.GetValueOrDefault(e.Uscc) != e.Category).Select(e => NoticeTemplates.ListIncluded(e.Uscc, year, revision, e.Category))
+            .Concat(before.Where(e => !listed.Contains(e.Uscc)).Select(e => NoticeTemplates.ListRemoved(e.Uscc, year, revision)))
             .ToList();
         await notices.PublishAsync(drafts, cancellationToken);
     }

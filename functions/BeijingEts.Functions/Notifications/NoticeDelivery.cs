@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -25,6 +24,25 @@ public sealed record NoticeSettings(SmtpSettings? Smtp, IReadOnlyList<int> Remin
     /// </summary>
     public const int DefaultMonthlyDataDueDays = 40;
 
+    /// <summary>Tries of an email before it is a dead letter (<c>MaxAttempts</c>).</summary>
+    public int MaxAttempts { get; init; } = 8;
+
+    /// <summary>
+    /// Working days after a notice reaches the inbox by which it counts as received when it was neither emailed nor read
+    /// (<c>DeemedReceiptWorkingDays</c>): the platform's rule, so that a legal window counted from receipt (Art. 15) always
+    /// begins. Electronic service counts from arrival in the recipient's system; the inbox is that system.
+    /// </summary>
+    public int DeemedReceiptWorkingDays { get; init; } = 5;
+
+    /// <summary>The first wait before an email is tried again (<c>RetryBaseSeconds</c>, 60); later waits are multiples of it.</summary>
+    public TimeSpan RetryBase { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A relay that throttles or is down for hours (a sending limit reached, a secret not yet created) is waited out, not hammered.</summary>
+    private static readonly int[] Backoff = [1, 5, 15, 60, 180, 360, 720];
+
+    /// <summary>How long after its <paramref name="attempts"/>th failed try a notice is tried again: a minute, growing to twelve hours.</summary>
+    public TimeSpan RetryDelay(int attempts) => RetryBase * Backoff[Math.Clamp(attempts - 1, 0, Backoff.Length - 1)];
+
     /// <summary>The day a month's data is due: the set number of days after the month's last day.</summary>
     public DateOnly MonthlyDataDue(int year, int month) => new DateOnly(year, month, 1).AddMonths(1).AddDays(MonthlyDataDueDays - 1);
 
@@ -49,38 +67,93 @@ public sealed record NoticeSettings(SmtpSettings? Smtp, IReadOnlyList<int> Remin
         var monthly = section["MonthlyDataDueDays"] is { } days
             ? int.TryParse(days, CultureInfo.InvariantCulture, out var d2) && d2 is > 0 and <= 120 ? d2 : throw new InvalidOperationException($"Ets:Notices:MonthlyDataDueDays: '{days}' is not a number of days from 1 to 120.")
             : DefaultMonthlyDataDueDays;
-        return new NoticeSettings(relay, leads, monthly);
+        return new NoticeSettings(relay, leads, monthly)
+        {
+            MaxAttempts = Bounded(section, "MaxAttempts", 8, 1, 20),
+            DeemedReceiptWorkingDays = Bounded(section, "DeemedReceiptWorkingDays", 5, 1, 30),
+            RetryBase = TimeSpan.FromSeconds(Bounded(section, "RetryBaseSeconds", 60, 1, 3600)),
+        };
+    }
+
+    private static int Bounded(IConfigurationSection section, string name, int fallback, int min, int max)
+    {
+        if (section[name] is not { } text) return fallback;
+        return int.TryParse(text, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value : throw new InvalidOperationException($"Ets:Notices:{name}: '{text}' is not a whole number from {min} to {max}.");
     }
 }
 
-/// <summary>Sends one party's notices as emails, one SMTP session for the lot.</summary>
+/// <summary>What the relay did with one email: accepted for some addresses, refused for others (a refused address is not tried again).</summary>
+public sealed record MailOutcome(IReadOnlyList<string> Accepted, IReadOnlyList<string> Refused);
+
+/// <summary>Sends notices as emails over one SMTP session; each is sent to each contact on its own, so one bad address does not hold up the others.</summary>
 public interface INoticeMailer
 {
-    Task SendAsync(IReadOnlyList<(Notice Notice, IReadOnlyList<Contact> To)> mails, CancellationToken cancellationToken);
+    Task<IAsyncDisposable> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Sends the notice to each contact on the open session; throws when the relay fails (not when it refuses an address).</summary>
+    Task<MailOutcome> SendAsync(IAsyncDisposable session, Notice notice, IReadOnlyList<Contact> to, CancellationToken cancellationToken);
 }
 
 public sealed class SmtpNoticeMailer(NoticeSettings settings) : INoticeMailer
 {
-    public async Task SendAsync(IReadOnlyList<(Notice Notice, IReadOnlyList<Contact> To)> mails, CancellationToken cancellationToken)
+    private sealed class Session(SmtpClient client) : IAsyncDisposable
+    {
+        public SmtpClient Client { get; } = client;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Client.IsConnected) await Client.DisconnectAsync(quit: true, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Client.Dispose();
+        }
+    }
+
+    public async Task<IAsyncDisposable> OpenAsync(CancellationToken cancellationToken)
     {
         var relay = settings.Smtp ?? throw new InvalidOperationException("No email relay is configured (Ets:Notices:Smtp:Host).");
-        using var client = new SmtpClient { Timeout = 30_000 };
-        await client.ConnectAsync(relay.Host, relay.Port, relay.Security, cancellationToken);
-        if (relay.UserName is { Length: > 0 }) await client.AuthenticateAsync(relay.UserName, relay.Password ?? "", cancellationToken);
-        foreach (var (notice, to) in mails) await client.SendAsync(Compose(relay, notice, to), cancellationToken);
-        await client.DisconnectAsync(quit: true, cancellationToken);
+        var client = new SmtpClient { Timeout = 30_000 };
+        try
+        {
+            await client.ConnectAsync(relay.Host, relay.Port, relay.Security, cancellationToken);
+            if (relay.UserName is { Length: > 0 }) await client.AuthenticateAsync(relay.UserName, relay.Password ?? "", cancellationToken);
+            return new Session(client);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    public async Task<MailOutcome> SendAsync(IAsyncDisposable session, Notice notice, IReadOnlyList<Contact> to, CancellationToken cancellationToken)
+    {
+        var client = ((Session)session).Client;
+        var (accepted, refused) = (new List<string>(), new List<string>());
+        foreach (var contact in to)
+        {
+            try
+            {
+                await client.SendAsync(Compose(settings.Smtp!, notice, contact), cancellationToken);
+                accepted.Add(contact.Email);
+            }
+            catch (SmtpCommandException refusal) when (refusal.ErrorCode == SmtpErrorCode.RecipientNotAccepted && (int)refusal.StatusCode >= 500)
+            {
+                refused.Add(contact.Email); // a permanent refusal of this address: the others still get it
+            }
+        }
+        return new MailOutcome(accepted, refused);
     }
 
     /// <summary>
-    /// Chinese subject and body, the English below. The Message-Id is fixed by the notice, so a message sent twice (the
-    /// process stopped between sending and recording it) is one message to the recipients' mail systems.
+    /// Chinese subject and body, the English below. The Message-Id is fixed by the notice and address, so a message sent
+    /// twice (the process stopped between sending and recording it) carries the same id to the recipient's mail system.
     /// </summary>
-    public static MimeMessage Compose(SmtpSettings relay, Notice notice, IReadOnlyList<Contact> to)
+    public static MimeMessage Compose(SmtpSettings relay, Notice notice, Contact to)
     {
         var message = new MimeMessage { Subject = $"{notice.SubjectZh} | {notice.SubjectEn}" };
         message.From.Add(new MailboxAddress(relay.FromName, relay.FromAddress));
-        foreach (var contact in to) message.To.Add(new MailboxAddress(contact.Name, contact.Email));
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{notice.Party}/{notice.Id}")))[..32];
+        message.To.Add(new MailboxAddress(to.Name, to.Email));
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{notice.Party}/{notice.Id}/{to.Email.ToLowerInvariant()}")))[..32];
         message.MessageId = $"{hash}@{relay.FromAddress.Split('@')[^1]}";
         var body = new StringBuilder()
             .AppendLine(notice.BodyZh).AppendLine()
@@ -95,82 +168,115 @@ public sealed class SmtpNoticeMailer(NoticeSettings settings) : INoticeMailer
 }
 
 /// <summary>
-/// The queue function: each message names one party's notices. Each is sent unless it was sent already, to the party's
-/// registered contacts, and recorded as sent; a relay that fails leaves the message to be tried again (the queue's retries,
-/// host.json), and at the last try each notice still unsent is recorded as a dead letter for the regulator.
+/// The queue function: each message names one party's notices. Each notice still owed an email is claimed (under its
+/// ETag, so two workers never both send it), sent to each of the party's contacts, and recorded at once, before the next.
+/// A relay that fails leaves the notice to be tried again later, backing off from a minute to hours
+/// (<see cref="NoticeSettings.RetryDelays"/>), and after the last try it is a dead letter the regulator sees and can send
+/// again. The queue's own retries (seconds apart) are only for this function failing.
 /// </summary>
 [QueueTrigger(StorageNames.Queues.NoticeDelivery)]
-public sealed class DeliverNotices(NoticeStore notices, ContactStore contacts, INoticeMailer mailer, HostSettings host, TimeProvider clock,
+public sealed class DeliverNotices(NoticeStore notices, ContactStore contacts, NoticeOutbox outbox, INoticeMailer mailer, NoticeSettings settings, TimeProvider clock,
     ILogger<DeliverNotices> logger) : IQueueFunction
 {
     public sealed record Message(string Party, IReadOnlyList<string> Ids);
 
     internal static readonly JsonSerializerOptions QueueJson = new(JsonSerializerDefaults.Web);
 
+    /// <summary>How long a claim holds: longer than sending a party's hundred notices takes.</summary>
+    private static readonly TimeSpan Claim = TimeSpan.FromMinutes(10);
+
     public async Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken)
     {
         var (partyKey, ids) = message.Read<Message>();
         if (Party.Parse(partyKey) is not { } party) return; // not a message this app wrote
-        var owed = new List<(Notice Notice, ETag ETag)>();
+        var claimed = new List<(Notice Notice, ETag ETag)>();
         foreach (var id in ids.Distinct(StringComparer.Ordinal))
         {
-            if (await notices.FindAsync(party, id, cancellationToken) is { } found && found.Notice.DeliveredAt is null && found.Notice.Delivery != "dead-lettered")
-            {
-                owed.Add(found);
-            }
+            if (await ClaimAsync(party, id, cancellationToken) is { } mine) claimed.Add(mine);
         }
-        if (owed.Count == 0) return;
+        if (claimed.Count == 0) return;
 
         var to = (await contacts.FindAsync(party, cancellationToken))?.Contacts ?? [];
         if (to.Count == 0)
         {
             // Nobody to write to: the notice stays in the inbox, where the party reads it.
-            await RecordAsync(owed, n => n with { Delivery = "no-contacts" }, cancellationToken);
+            foreach (var (notice, etag) in claimed) await FinishAsync(notice, etag, n => n with { Delivery = "no-contacts", ClaimedUntil = null }, cancellationToken);
             return;
         }
+        IAsyncDisposable? session = null;
         try
         {
-            await mailer.SendAsync(owed.Select(o => (o.Notice, (IReadOnlyList<Contact>)to)).ToList(), cancellationToken);
+            session = await mailer.OpenAsync(cancellationToken);
+            foreach (var (notice, etag) in claimed)
+            {
+                var outcome = await mailer.SendAsync(session, notice, to, cancellationToken);
+                var now = clock.GetUtcNow();
+                await FinishAsync(notice, etag, n => outcome.Accepted.Count > 0
+                    ? n with { Delivery = "sent", DeliveredAt = now, Attempts = n.Attempts + 1, LastError = null, SentTo = outcome.Accepted, Refused = outcome.Refused, ClaimedUntil = null }
+                    : n with { Delivery = "dead-lettered", Attempts = n.Attempts + 1, LastError = "The relay refused every address.", Refused = outcome.Refused, ClaimedUntil = null },
+                    cancellationToken);
+            }
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            var last = message.DequeueCount >= host.Queues.MaxDequeueCount;
-            logger.LogWarning(error, "Delivering {Count} notices to {Party} failed (try {Try}).", owed.Count, party.Key, message.DequeueCount);
-            var failed = await RecordAsync(owed, n => n with
-            {
-                Delivery = last ? "dead-lettered" : "retrying", Attempts = n.Attempts + 1, LastError = Describe(error),
-            }, cancellationToken);
-            if (!last) throw;
-            foreach (var notice in failed) await notices.AddDeadLetterAsync(notice, cancellationToken);
-            return;
+            logger.LogWarning(error, "Delivering notices to {Party} failed.", party.Key);
+            // The notices not recorded yet: each tried again later, or a dead letter after the last try.
+            foreach (var (notice, etag) in claimed) await FailAsync(party, notice, etag, Describe(error), cancellationToken);
         }
-        var now = clock.GetUtcNow();
-        await RecordAsync(owed, n => n with
+        finally
         {
-            Delivery = "sent", DeliveredAt = now, Attempts = n.Attempts + 1, LastError = null, SentTo = to.Select(c => c.Email).ToList(),
-        }, cancellationToken);
+            if (session is not null) await session.DisposeAsync();
+        }
     }
 
-    /// <summary>Applies the change to each notice; one changed since read (read in the inbox meanwhile) is read again and changed.</summary>
-    private async Task<IReadOnlyList<Notice>> RecordAsync(IReadOnlyList<(Notice Notice, ETag ETag)> owed, Func<Notice, Notice> change, CancellationToken cancellationToken)
+    /// <summary>The notice, marked as being sent by this worker; null when it is not owed, or another worker holds it.</summary>
+    private async Task<(Notice, ETag)?> ClaimAsync(Party party, string id, CancellationToken cancellationToken)
     {
-        var recorded = new List<Notice>();
-        foreach (var (first, firstEtag) in owed)
+        var now = clock.GetUtcNow();
+        if (await notices.FindAsync(party, id, cancellationToken) is not var (notice, etag) || !notice.IsOwed) return null;
+        if (notice.Delivery == "sending" && notice.ClaimedUntil > now) return null;
+        var claimed = notice with { Delivery = "sending", ClaimedUntil = now + Claim };
+        // Read or claimed meanwhile: a later message or the sweep finds it.
+        return await notices.TryChangeAsync(claimed, etag, cancellationToken) is { } tag ? (claimed, tag) : null;
+    }
+
+    /// <summary>Records the outcome on a claimed notice (again on a concurrent reading), and takes it off the owed index.</summary>
+    private async Task FinishAsync(Notice claimed, ETag etag, Func<Notice, Notice> outcome, CancellationToken cancellationToken)
+    {
+        var (notice, tag) = (claimed, etag);
+        while (true)
         {
-            var (notice, etag) = (first, firstEtag);
-            while (true)
+            var finished = outcome(notice);
+            if (await notices.TryReplaceAsync(finished, tag, cancellationToken))
             {
-                var changed = change(notice);
-                if (await notices.TryReplaceAsync(changed, etag, cancellationToken))
-                {
-                    recorded.Add(changed);
-                    break;
-                }
-                if (await notices.FindAsync(Party.Parse(notice.Party)!, notice.Id, cancellationToken) is not { } again) break;
-                (notice, etag) = again;
+                if (finished.Delivery != "retrying") await notices.ClearOwedAsync(finished, cancellationToken);
+                if (finished.Delivery == "dead-lettered") await notices.AddDeadLetterAsync(finished, cancellationToken);
+                return;
             }
+            // Only a reading changes a claimed notice; anything else means the claim lapsed and another worker took it.
+            if (await notices.FindAsync(Party.Parse(notice.Party)!, notice.Id, cancellationToken) is not var (again, againTag) || again.Delivery != "sending"
+                || again.ClaimedUntil != claimed.ClaimedUntil) return;
+            (notice, tag) = (again, againTag);
         }
-        return recorded;
+    }
+
+    private async Task FailAsync(Party party, Notice claimed, ETag etag, string error, CancellationToken cancellationToken)
+    {
+        if (await notices.FindAsync(party, claimed.Id, cancellationToken) is not var (current, tag) || current.Delivery != "sending" || current.ClaimedUntil != claimed.ClaimedUntil)
+        {
+            return; // recorded already (sent before the relay failed), or no longer this worker's
+        }
+        var attempts = current.Attempts + 1;
+        var last = attempts >= settings.MaxAttempts;
+        var delay = settings.RetryDelay(attempts);
+        var next = clock.GetUtcNow() + delay;
+        await FinishAsync(current, tag, n => n with
+        {
+            Delivery = last ? "dead-lettered" : "retrying", Attempts = attempts, LastError = error, ClaimedUntil = null, NextAttemptAt = last ? null : next,
+        }, cancellationToken);
+        if (last) return;
+        await notices.MarkOwedAsync([(current.Party, current.Id)], next, cancellationToken);
+        await outbox.EnqueueAsync([current], delay, cancellationToken);
     }
 
     /// <summary>What the regulator is shown of a failure: the relay's own words, never a stack.</summary>
@@ -185,19 +291,23 @@ public sealed class DeliverNotices(NoticeStore notices, ContactStore contacts, I
 }
 
 /// <summary>
-/// Every five minutes: a notice owed an email for over five minutes lost its queue message (the process stopped between
-/// writing it and queueing it) or waits behind a backlog; it is queued again. Delivering twice is harmless: a sent notice is skipped.
+/// Every five minutes: a notice owed an email past its due time by five minutes lost its queue message (the process
+/// stopped between writing it and queueing it, or the queue did not answer) or its worker stopped mid-send; it is queued
+/// again, and its due time moved on so the next sweep leaves it to that message. Read from the owed index, one query.
+/// Delivering twice is harmless: a claimed or sent notice is skipped.
 /// </summary>
 [TimerTrigger("0 */5 * * * *")]
 public sealed class ResendOwedNotices(NoticeStore notices, NoticeOutbox outbox, NoticeSettings settings, TimeProvider clock) : ITimerFunction
 {
-    private static readonly TimeSpan Lost = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(5);
 
     public async Task RunAsync(TimerTriggerInfo timer, CancellationToken cancellationToken)
     {
         if (settings.Smtp is null) return;
-        var owed = new List<Notice>();
-        await foreach (var notice in notices.OwedAsync(clock.GetUtcNow() - Lost, cancellationToken)) owed.Add(notice);
-        await outbox.EnqueueAsync(owed, cancellationToken);
+        var now = clock.GetUtcNow();
+        var overdue = await notices.OverdueAsync(now - Grace, cancellationToken);
+        if (overdue.Count == 0) return;
+        await notices.MarkOwedAsync(overdue, now, cancellationToken);
+        await outbox.EnqueueAsync(overdue, TimeSpan.Zero, cancellationToken);
     }
 }

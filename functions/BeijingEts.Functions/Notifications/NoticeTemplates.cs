@@ -75,7 +75,7 @@ public static class NoticeTemplates
             accepted ? $"The {year} verification report and statement of {uscc} were accepted (Art. 24)." : $"The {year} verification report of {uscc} was rejected: {string.Join("; ", reasons)}. Please correct and upload again."),
         $"/api/units/{uscc}/reports/{year}/verification");
 
-    public static NoticeDraft Surrendered(string uscc, int year, string surrenderId, Tonnes quantity, string state) => new(Party.Unit(uscc), $"surrender-{surrenderId}", "surrender.settled",
+    public static NoticeDraft Surrendered(string uscc, int year, string surrenderId, Tonnes quantity, string state) => new(Party.Unit(uscc), $"surrender-{year}-{surrenderId}", "surrender.settled",
         new($"{year}年度配额清缴{(state == "completed" ? "完成" : "未完成")}", state == "completed" ? $"贵单位已清缴{year}年度配额 {quantity.Value} 吨（第十九条）。" : $"贵单位{year}年度 {quantity.Value} 吨的清缴未能完成，请查看原因后重新提交。",
             $"{year} surrender {(state == "completed" ? "settled" : "not settled")}", state == "completed" ? $"You surrendered {quantity.Value} t for {year} (Art. 19)." : $"Your surrender of {quantity.Value} t for {year} did not settle; see why and submit again."),
         $"/api/units/{uscc}/surrenders/{year}");
@@ -90,7 +90,7 @@ public static class NoticeTemplates
             $"Account {account} was suspended: {reason}. While suspended it cannot sell or transfer allowances (Art. 16)."),
         $"/api/ledger/accounts/{account}");
 
-    public static NoticeDraft ListIncluded(string uscc, int year, string category) => new(Party.Unit(uscc), $"list-{year}-{category}", "list.included",
+    public static NoticeDraft ListIncluded(string uscc, int year, int revision, string category) => new(Party.Unit(uscc), $"list-{year}-r{revision}-{category}", "list.included",
         new($"纳入{year}年度{(category == "key" ? "重点碳排放单位" : "一般报告单位")}名单", $"贵单位已纳入{year}年度{(category == "key" ? "重点碳排放单位" : "一般报告单位")}名单（第七条），须按规定报告排放{(category == "key" ? "并履行配额清缴义务" : "")}。",
             $"Included in the {year} list as a {(category == "key" ? "key emitting unit" : "general reporting unit")}", $"You are on the {year} list as a {(category == "key" ? "key emitting unit" : "general reporting unit")} (Art. 7): report your emissions{(category == "key" ? " and surrender allowances" : "")} as the Measures require."),
         $"/api/lists/{year}");

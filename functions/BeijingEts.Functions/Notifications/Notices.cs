@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using BeijingEts.Domain.Calendar;
+using BeijingEts.Functions.Lists;
 
 namespace BeijingEts.Functions.Notifications;
 
@@ -11,16 +13,21 @@ public sealed record NoticeText(string SubjectZh, string BodyZh, string SubjectE
 /// <c>check-{id}-signed-off</c>), so a step that runs again writes the same notice, never a second one.
 /// </summary>
 /// <remarks>
-/// <c>Delivery</c>: <c>pending</c> (an email is owed), <c>sent</c>, <c>retrying</c> (the relay refused; the queue tries
-/// again), <c>dead-lettered</c> (it never went; the regulator sees it in the dead letters), <c>no-contacts</c> (the party
-/// registered no address), <c>in-app</c> (no email relay is configured). Whatever the delivery, the notice is in the inbox.
+/// <c>Delivery</c>: <c>pending</c> (an email is owed), <c>sending</c> (a worker holds it until <c>ClaimedUntil</c>),
+/// <c>sent</c>, <c>retrying</c> (the relay failed; tried again at <c>NextAttemptAt</c>), <c>dead-lettered</c> (it never
+/// went; the regulator sees it in the dead letters and can send it again), <c>no-contacts</c> (the party registered no
+/// address), <c>in-app</c> (no email relay is configured). Whatever the delivery, the notice is in the inbox.
 /// </remarks>
 public sealed record Notice(
     string Id, string Party, string Kind, string SubjectZh, string BodyZh, string SubjectEn, string BodyEn, string? Link,
     DateTimeOffset CreatedAt, string Delivery, DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null, int Attempts = 0,
-    string? LastError = null, IReadOnlyList<string>? SentTo = null)
+    string? LastError = null, IReadOnlyList<string>? SentTo = null, DateTimeOffset? ClaimedUntil = null, DateTimeOffset? NextAttemptAt = null,
+    IReadOnlyList<string>? Refused = null)
 {
     public const int MaxIdLength = 200;
+
+    /// <summary>Still owed an email: waiting, being sent (its claim may have lapsed), or waiting to be tried again.</summary>
+    public bool IsOwed => DeliveredAt is null && Delivery is "pending" or "sending" or "retrying";
 
     /// <summary>When the party received it: the first of its delivery by email and its first reading in the inbox.</summary>
     public DateTimeOffset? ReceivedAt => (DeliveredAt, ReadAt) switch
@@ -30,16 +37,42 @@ public sealed record Notice(
     };
 }
 
+/// <summary>
+/// When a party received a notice, for a window the law counts from receipt (Art. 15): the first of its email's
+/// delivery, its first reading in the inbox, and the day it counts as received having sat in the inbox for
+/// <see cref="NoticeSettings.DeemedReceiptWorkingDays"/> working days (so an unread, un-emailed notice still starts it).
+/// </summary>
+public static class NoticeReceipt
+{
+    public static (DateOnly On, string How)? Of(Notice notice, WorkingDayCalendar calendar, int deemedWorkingDays)
+    {
+        var ways = new List<(DateOnly On, string How)>();
+        if (notice.DeliveredAt is { } delivered) ways.Add((BeijingTime.DateOf(delivered), "its email was delivered"));
+        if (notice.ReadAt is { } read) ways.Add((BeijingTime.DateOf(read), "it was read in the inbox"));
+        try
+        {
+            ways.Add((calendar.AddWorkingDays(BeijingTime.DateOf(notice.CreatedAt), deemedWorkingDays), $"it counts as received {deemedWorkingDays} working days after it reached the inbox"));
+        }
+        catch (CalendarYearMissingException)
+        {
+            // No calendar for the year yet: only an actual delivery or reading counts.
+        }
+        return ways.Count == 0 ? null : ways.MinBy(w => w.On);
+    }
+}
+
 /// <summary>What a service hands the outbox: the party, the event's fixed id, its kind and words, and the API path it is about.</summary>
 public sealed record NoticeDraft(Party To, string Id, string Kind, NoticeText Text, string? Link = null);
 
 /// <summary>
 /// The notices table: partition = the party's key (its inbox, read in one query), row = the notice id. Dead letters are
-/// kept in partition "dead-letters" (row = party key + id), where the regulator lists them.
+/// kept in partition "dead-letters" (row = party key + id), where the regulator lists them; partition "owed" indexes the
+/// notices still owed an email (row = party key + id, with the time it is due).
 /// </summary>
 public sealed class NoticeStore(StorageClients storage)
 {
     public const string DeadLetters = "dead-letters";
+    public const string Owed = "owed";
 
     private TableClient Table => storage.Table(StorageNames.Tables.Notices);
 
@@ -84,20 +117,58 @@ public sealed class NoticeStore(StorageClients storage)
     }
 
     /// <summary>Replaces the notice if it is unchanged since read; false when someone changed it first (read again).</summary>
-    public Task<bool> TryReplaceAsync(Notice notice, ETag etag, CancellationToken cancellationToken) =>
-        Table.TryWriteAsync(ToEntity(notice), etag, cancellationToken);
+    public async Task<bool> TryReplaceAsync(Notice notice, ETag etag, CancellationToken cancellationToken) =>
+        await TryChangeAsync(notice, etag, cancellationToken) is not null;
+
+    /// <summary>Replaces the notice if it is unchanged since read: its new ETag, or null when someone changed it first.</summary>
+    public async Task<ETag?> TryChangeAsync(Notice notice, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Table.UpdateEntityAsync(ToEntity(notice), etag, TableUpdateMode.Replace, cancellationToken)).Headers.ETag;
+        }
+        catch (RequestFailedException error) when (error.Status is 404 or 412)
+        {
+            return null;
+        }
+    }
 
     public Task AddDeadLetterAsync(Notice notice, CancellationToken cancellationToken) =>
-        Table.UpsertDocumentAsync(DeadLetters, DeadLetterKey(notice), notice, cancellationToken);
+        Table.UpsertDocumentAsync(DeadLetters, IndexKey(notice.Party, notice.Id), notice, cancellationToken);
+
+    public async Task DeleteDeadLetterAsync(Notice notice, CancellationToken cancellationToken) =>
+        await Table.DeleteEntityAsync(DeadLetters, IndexKey(notice.Party, notice.Id), ETag.All, cancellationToken);
+
+    /// <summary>
+    /// Marks the notices owed an email from <paramref name="dueAt"/> in the "owed" partition: a small index (only what is in
+    /// flight), so the sweep finds a notice whose queue message was lost with one query instead of scanning every inbox.
+    /// </summary>
+    public Task MarkOwedAsync(IEnumerable<(string Party, string Id)> notices, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
+        TableBatches.UpsertAsync(Table, notices.Select(n => new TableEntity(Owed, IndexKey(n.Party, n.Id)) { ["Party"] = n.Party, ["NoticeId"] = n.Id, ["DueAt"] = dueAt }),
+            cancellationToken);
+
+    /// <summary>Takes the notice off the owed index: sent, without contacts, or a dead letter.</summary>
+    public async Task ClearOwedAsync(Notice notice, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.DeleteEntityAsync(Owed, IndexKey(notice.Party, notice.Id), ETag.All, cancellationToken);
+        }
+        catch (RequestFailedException error) when (error.Status == 404)
+        {
+        }
+    }
 
     public async Task<IReadOnlyList<Notice>> DeadLettersAsync(CancellationToken cancellationToken) =>
         (await Table.ReadPartitionAsync<Notice>(DeadLetters, cancellationToken)).OrderByDescending(n => n.CreatedAt).ToList();
 
-    /// <summary>Notices owed an email since before <paramref name="createdBefore"/>: their queue message was lost (or is still on its way).</summary>
-    public async IAsyncEnumerable<Notice> OwedAsync(DateTimeOffset createdBefore, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The (party, id) of each notice owed an email that should have gone by <paramref name="dueBefore"/>: one query of the owed index.</summary>
+    public async Task<IReadOnlyList<(string Party, string Id)>> OverdueAsync(DateTimeOffset dueBefore, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter($"Delivery eq {"pending"} and CreatedAt lt {createdBefore}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) yield return DocumentRows.Read<Notice>(row);
+        var found = new List<(string, string)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Owed} and DueAt lt {dueBefore}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) found.Add((row.GetString("Party"), row.GetString("NoticeId")));
+        return found;
     }
 
     /// <summary>Ids are the events' own keys: letters, digits, '-', '.' and '_' (no table-key characters, nothing to escape).</summary>
@@ -106,13 +177,11 @@ public sealed class NoticeStore(StorageClients storage)
 
     private static TableEntity ToEntity(Notice n)
     {
-        var entity = DocumentRows.Entity(n.Party, n.Id, n);
-        entity["Delivery"] = n.Delivery; // columns the sweep filters on
-        entity["CreatedAt"] = n.CreatedAt;
-        return entity;
+        return DocumentRows.Entity(n.Party, n.Id, n);
     }
 
-    private static string DeadLetterKey(Notice n) => $"{n.Party.Replace(':', '_')}_{n.Id}";
+    /// <summary>A notice's key in the dead-letter and owed partitions: its party and id ('|' is in neither).</summary>
+    private static string IndexKey(string party, string id) => $"{party}|{id}";
 }
 
 /// <summary>
@@ -120,7 +189,7 @@ public sealed class NoticeStore(StorageClients storage)
 /// so a step that is run again after a failure writes them then, and one that failed before the event writes none), and
 /// put on the delivery queue when an email relay is configured.
 /// </summary>
-public sealed class NoticeOutbox(NoticeStore store, StorageClients storage, NoticeSettings settings, TimeProvider clock)
+public sealed class NoticeOutbox(NoticeStore store, StorageClients storage, NoticeSettings settings, TimeProvider clock, ILogger<NoticeOutbox> logger)
 {
     /// <summary>Ids per queue message: well inside a message's 64 KiB.</summary>
     private const int IdsPerMessage = 100;
@@ -138,7 +207,18 @@ public sealed class NoticeOutbox(NoticeStore store, StorageClients storage, Noti
             .Select(d => new Notice(d.Id, d.To.Key, d.Kind, d.Text.SubjectZh, d.Text.BodyZh, d.Text.SubjectEn, d.Text.BodyEn, d.Link, now, delivery))
             .ToList();
         var written = await store.AddNewAsync(notices, cancellationToken);
-        if (settings.Smtp is not null) await EnqueueAsync(written, cancellationToken);
+        if (settings.Smtp is null || written.Count == 0) return;
+        await store.MarkOwedAsync(written.Select(n => (n.Party, n.Id)), now, cancellationToken);
+        try
+        {
+            await EnqueueAsync(written, TimeSpan.Zero, cancellationToken);
+        }
+        catch (RequestFailedException error)
+        {
+            // The event and its notices are written and the notices marked owed: the sweep queues them. A queue that did
+            // not answer must not fail the step that made them.
+            logger.LogWarning(error, "Queueing {Count} notices failed; the owed-notice sweep sends them.", written.Count);
+        }
     }
 
     /// <summary>
@@ -153,13 +233,16 @@ public sealed class NoticeOutbox(NoticeStore store, StorageClients storage, Noti
         return $"{safe[..Math.Min(safe.Length, Notice.MaxIdLength - 17)]}-{hash}";
     }
 
-    /// <summary>Puts the notices on the delivery queue, a message per party and hundred notices.</summary>
-    public async Task EnqueueAsync(IEnumerable<Notice> notices, CancellationToken cancellationToken)
+    public Task EnqueueAsync(IEnumerable<Notice> notices, TimeSpan delay, CancellationToken cancellationToken) =>
+        EnqueueAsync(notices.Select(n => (n.Party, n.Id)), delay, cancellationToken);
+
+    /// <summary>Puts the notices on the delivery queue, a message per party and hundred notices, visible after <paramref name="delay"/>.</summary>
+    public async Task EnqueueAsync(IEnumerable<(string Party, string Id)> notices, TimeSpan delay, CancellationToken cancellationToken)
     {
         var queue = storage.Queue(StorageNames.Queues.NoticeDelivery);
         var messages = notices.GroupBy(n => n.Party, StringComparer.Ordinal)
             .SelectMany(g => g.Select(n => n.Id).Chunk(IdsPerMessage).Select(ids => new DeliverNotices.Message(g.Key, ids)));
         await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (message, ct) => await queue.SendMessageAsync(JsonSerializer.Serialize(message, DeliverNotices.QueueJson), ct));
+            async (message, ct) => await queue.SendMessageAsync(JsonSerializer.Serialize(message, DeliverNotices.QueueJson), visibilityTimeout: delay, cancellationToken: ct));
     }
 }

@@ -20,6 +20,36 @@ public sealed class NotificationEndpoints : IHttpFunction
         api.MapGet("/notifications", ListAsync).WithTags("Notices");
         api.MapPost("/notifications/{id}/read", ReadAsync).WithTags("Notices");
         api.MapGet("/notifications/dead-letters", DeadLettersAsync).WithTags("Notices");
+        api.MapPost("/notifications/dead-letters/retry", RetryAsync).WithTags("Notices");
+    }
+
+    public sealed record RetryRequest(string? Party = null);
+
+    public sealed record Retried(int Notices);
+
+    /// <summary>The regulator sends the dead letters again (all, or one party's), once the relay or the addresses are fixed.</summary>
+    private static async Task<Results<Ok<Retried>, ProblemHttpResult>> RetryAsync(RetryRequest? request, HttpContext http, NoticeStore notices, NoticeOutbox outbox,
+        NoticeSettings settings, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (settings.Smtp is null) return Problems.Unprocessable("No email relay is configured (Ets:Notices:Smtp:Host); the notices are in their parties' inboxes.");
+        if (request?.Party is { } key && Party.Parse(key) is null) return ProblemHandling.BadRequest($"party '{key}' is not a party: write role:id (unit:<USCC>) or the role alone.");
+        var again = new List<Notice>();
+        foreach (var letter in (await notices.DeadLettersAsync(cancellationToken)).Where(l => request?.Party is null || l.Party == request.Party))
+        {
+            if (await notices.FindAsync(Party.Parse(letter.Party)!, letter.Id, cancellationToken) is var (notice, etag) && notice.Delivery == "dead-lettered"
+                && await notices.TryReplaceAsync(notice with { Delivery = "pending", Attempts = 0, NextAttemptAt = null }, etag, cancellationToken))
+            {
+                again.Add(notice);
+            }
+            await notices.DeleteDeadLetterAsync(letter, cancellationToken);
+        }
+        if (again.Count > 0)
+        {
+            await notices.MarkOwedAsync(again.Select(n => (n.Party, n.Id)), clock.GetUtcNow(), cancellationToken);
+            await outbox.EnqueueAsync(again, TimeSpan.Zero, cancellationToken);
+        }
+        await audit.RecordAsync(Actor.From(http.User), "notices.retried", "notifications/dead-letters", null, new { request?.Party, Notices = again.Count }, cancellationToken);
+        return TypedResults.Ok(new Retried(again.Count));
     }
 
     private static async Task<Results<Ok<Inbox>, ProblemHttpResult>> ListAsync(HttpContext http, NoticeStore notices, bool? unread, CancellationToken cancellationToken)

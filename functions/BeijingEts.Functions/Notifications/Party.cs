@@ -26,8 +26,11 @@ public sealed record Party(string Role, string? Id = null)
         var role = Roles.All.FirstOrDefault(user.IsInRole);
         if (role is null) return null;
         if (EtsClaims.ScopeOf(role) is not { } claim) return new Party(role);
-        return user.FindFirstValue(claim) is { Length: > 0 } scope ? new Party(role, scope) : null;
+        return user.FindFirstValue(claim) is { Length: > 0 } scope ? Scoped(role, scope) : null;
     }
+
+    /// <summary>A USCC is one party however a token cases it (scope checks elsewhere ignore case); a district's name is as written.</summary>
+    private static Party Scoped(string role, string id) => new(role, role == Roles.District ? id : id.ToUpperInvariant());
 
     /// <summary>Reads "role" or "role:id" as written by <see cref="Key"/>; null when it names no role or lacks (or wrongly has) a scope.</summary>
     public static Party? Parse(string? key)
@@ -38,10 +41,10 @@ public sealed record Party(string Role, string? Id = null)
         var id = colon < 0 ? null : key[(colon + 1)..];
         if (!Roles.All.Contains(role)) return null;
         var scoped = EtsClaims.ScopeOf(role) is not null;
-        if (scoped != (id is { Length: > 0 })) return null;
+        if (scoped != (colon >= 0) || (id is not null && id.Trim().Length == 0)) return null;
         // Table keys refuse these characters; no USCC or district name has them.
-        if (id is not null && id.IndexOfAny(['/', '\\', '#', '?', ':']) >= 0) return null;
-        return new Party(role, id);
+        if (id is not null && (id.IndexOfAny(['/', '\\', '#', '?', ':', '|']) >= 0 || id.Any(char.IsControl))) return null;
+        return id is null ? new Party(role) : Scoped(role, id);
     }
 
     public override string ToString() => Key;

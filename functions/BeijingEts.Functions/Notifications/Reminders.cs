@@ -145,7 +145,8 @@ public sealed class ReminderService(
                 var standings = await compliance.ForUnitsAsync(keyUnits, year, cancellationToken);
                 drafts.AddRange(standings.Values
                     // By what is owed, not by the status: the status is judged at the clock's now, the reminder at its day.
-                    .Where(v => v.Status == ComplianceStatus.NoConfirmedEmissions || v.ShortfallT > 0)
+                    // A unit whose emissions are not confirmed yet cannot surrender (the endpoint refuses): it is not asked to.
+                    .Where(v => v.ShortfallT > 0)
                     .Select(v => ReminderDrafts.Surrender(v.Unit, year, due, v.ShortfallT, sLead)));
             }
         }
@@ -262,7 +263,7 @@ public sealed class ReminderService(
             {
                 var unit = item.Allocation.Uscc;
                 var found = await notices.FindAsync(Party.Unit(unit), ReminderDrafts.AllocationNoticeId(item.Verified, y), ct);
-                DateOnly? received = found is { } n ? n.Notice.ReceivedAt is { } at ? BeijingTime.DateOf(at) : null : item.On;
+                DateOnly? received = found is { } n ? NoticeReceipt.Of(n.Notice, working, settings.DeemedReceiptWorkingDays)?.On : item.On;
                 if (received is not { } start || start > today) return; // not received yet: its window has not begun
                 DateOnly closes;
                 try

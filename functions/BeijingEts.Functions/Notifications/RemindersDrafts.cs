@@ -5,7 +5,7 @@ namespace BeijingEts.Functions.Notifications;
 
 /// <summary>
 /// The reminders' words and ids. An id names the deadline, the party's own part of it and the lead
-/// (<c>reminder-report-2025-10</c> in the unit's inbox), so each reminder is written once however often the timer runs.
+/// (<c>reminder-report-2025-20260506-10</c> in the unit's inbox: a moved deadline is reminded again), so each reminder is written once however often the timer runs.
 /// </summary>
 public static class ReminderDrafts
 {
@@ -38,7 +38,7 @@ public static class ReminderDrafts
             $"Your unit has not yet submitted its monthly data and supporting documents for {year}-{month:D2}; they are due on {Day(due)}. Under Art. 21 and 22, key emitting units report monthly data."),
         $"/api/units/{uscc}/monthly/{year:D4}-{month:D2}");
 
-    public static NoticeDraft Report(string uscc, int year, DateOnly due, int lead) => new(Party.Unit(uscc), $"reminder-report-{year:D4}-{lead}", Kinds.Report,
+    public static NoticeDraft Report(string uscc, int year, DateOnly due, int lead) => new(Party.Unit(uscc), $"reminder-report-{year:D4}-{due:yyyyMMdd}-{lead}", Kinds.Report,
         new NoticeText(
             $"提醒：{year}年度碳排放报告应于{ZhDay(due)}前报送（还剩{lead}个工作日）",
             $"贵单位尚未通过管理平台报送{year}年度碳排放报告。报送截止日期为{ZhDay(due)}，距今还剩{lead}个工作日。" +
@@ -48,7 +48,7 @@ public static class ReminderDrafts
             "Under Art. 21 of the Beijing Measures for the Administration of Carbon Emission Trading, every emission unit prepares its annual report and submits it to the municipal ecology and environment bureau."),
         $"/api/units/{uscc}/reports/{year:D4}");
 
-    public static NoticeDraft Verification(string uscc, int year, DateOnly due, int lead) => new(Party.Unit(uscc), $"reminder-verification-{year:D4}-{lead}", Kinds.Verification,
+    public static NoticeDraft Verification(string uscc, int year, DateOnly due, int lead) => new(Party.Unit(uscc), $"reminder-verification-{year:D4}-{due:yyyyMMdd}-{lead}", Kinds.Verification,
         new NoticeText(
             $"提醒：{year}年度核查报告应于{ZhDay(due)}前提交（还剩{lead}个工作日）",
             $"贵单位{year}年度的第三方核查尚未通过（尚无已受理的核查报告）。截止日期为{ZhDay(due)}，距今还剩{lead}个工作日。" +
@@ -59,7 +59,7 @@ public static class ReminderDrafts
         $"/api/units/{uscc}/reports/{year:D4}/verification");
 
     public static NoticeDraft VerificationForBody(string verifier, string uscc, int year, DateOnly due, int lead) => new(Party.Verifier(verifier),
-        $"reminder-verification-{year:D4}-{uscc}-{lead}", Kinds.Verification,
+        $"reminder-verification-{year:D4}-{uscc}-{due:yyyyMMdd}-{lead}", Kinds.Verification,
         new NoticeText(
             $"提醒：{uscc}的{year}年度核查应于{ZhDay(due)}前完成（还剩{lead}个工作日）",
             $"贵机构受托核查的单位{uscc}，其{year}年度核查报告尚未被受理。截止日期为{ZhDay(due)}，距今还剩{lead}个工作日。" +
@@ -69,7 +69,7 @@ public static class ReminderDrafts
             "Under Art. 24 and Art. 25 of the Measures, complete the verification and upload the report and the statement."),
         $"/api/verifiers/{verifier}/engagements");
 
-    public static NoticeDraft Surrender(string uscc, int year, DateOnly due, long? shortfallT, int lead) => new(Party.Unit(uscc), $"reminder-surrender-{year:D4}-{lead}", Kinds.Surrender,
+    public static NoticeDraft Surrender(string uscc, int year, DateOnly due, long? shortfallT, int lead) => new(Party.Unit(uscc), $"reminder-surrender-{year:D4}-{due:yyyyMMdd}-{lead}", Kinds.Surrender,
         new NoticeText(
             $"提醒：{year}年度配额清缴截止日期为{ZhDay(due)}（还剩{lead}个工作日）",
             $"贵单位尚未完成{year}年度配额清缴{(shortfallT is { } s ? $"，尚差{s}吨" : "（年度碳排放量尚未确认）")}。清缴截止日期为{ZhDay(due)}，距今还剩{lead}个工作日。" +

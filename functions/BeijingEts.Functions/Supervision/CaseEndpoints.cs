@@ -283,16 +283,19 @@ public sealed class CaseEndpoints : IHttpFunction
         var result = await ChangeAsync(caseId, http, store, cases, audit, "case.decided", c => c.Status != CaseStatus.Open || c.Decision != previous
             ? (null, Problems.Conflict($"Case {c.CaseId} changed while this was decided; read it again."))
             : (c with { Decision = decision, History = [.. c.History, new CaseEvent("decided", actor.Id, decision.DecidedAt, decision.Outcome)] }, null), cancellationToken);
-        if (result.Result is Ok<EnforcementCase> { Value: { } decided } && PartyOf(decided) is { } party)
+        if (result.Result is not Ok<EnforcementCase> { Value: { } decided }) return result;
+        if (taken is null)
+        {
+            // The deduction waits for its allocation year's verified allocation; a new decision replaces an earlier one not yet taken.
+            if (previous?.DeductFromYear is { } before && (before != deductFrom || decision.DeductT is null)) await store.DeleteDeductionAsync(before, found.Party.Id, found.CaseId, cancellationToken);
+            if (decision.DeductT is { } quantity && deductFrom is { } target)
+            {
+                await store.PutDeductionAsync(new AllocationDeduction(found.CaseId, found.Party.Id, found.Year!.Value, target, quantity), cancellationToken);
+            }
+        }
+        if (PartyOf(decided) is { } party)
         {
             await notices.PublishAsync(NoticeTemplates.CaseDecided(party, decided.CaseId, decided.History.Count(e => e.Action == "decided"), Describe(decision)), cancellationToken);
-        }
-        if (result.Result is not Ok<EnforcementCase> || taken is not null) return result;
-        // The deduction waits for its allocation year's verified allocation; a new decision replaces an earlier one not yet taken.
-        if (previous?.DeductFromYear is { } before && (before != deductFrom || decision.DeductT is null)) await store.DeleteDeductionAsync(before, found.Party.Id, found.CaseId, cancellationToken);
-        if (decision.DeductT is { } quantity && deductFrom is { } target)
-        {
-            await store.PutDeductionAsync(new AllocationDeduction(found.CaseId, found.Party.Id, found.Year!.Value, target, quantity), cancellationToken);
         }
         return result;
     }

@@ -142,8 +142,8 @@ public sealed class CheckEndpoints : IHttpFunction
             return check with { CorrectionRequests = [.. check.CorrectionRequests, added] };
         }, cancellationToken);
         if (after is null) return Problems.Conflict($"Check {loaded.CheckId} is signed off, or holds {2 * MaxPerRound} correction requests already; open a case for what the unit will not correct.");
-        if (after.Unit is { } unit) await notices.PublishAsync(NoticeTemplates.CorrectionRequested(unit, after.CheckId, added!.Number, added.Text, added.DueOn), cancellationToken);
         await audit.RecordAsync(actor, "check.correction-requested", $"checks/{after.CheckId}", null, added, cancellationToken);
+        if (after.Unit is { } unit) await notices.PublishAsync(NoticeTemplates.CorrectionRequested(unit, after.CheckId, added!.Number, added.Text, added.DueOn), cancellationToken);
         return TypedResults.Ok(service.View(after));
     }
 
@@ -174,8 +174,8 @@ public sealed class CheckEndpoints : IHttpFunction
             return check with { Status = CheckStatus.Closed, SignOff = new CheckSignOff(request.Outcome, request.Note?.Trim(), actor.Id, clock.GetUtcNow(), check.Round) };
         }, cancellationToken);
         if (after is null) return refusal!;
-        if (after.Unit is { } signedUnit) await notices.PublishAsync(NoticeTemplates.CheckSignedOff(signedUnit, after.CheckId, after.Round, request.Outcome), cancellationToken);
         await audit.RecordAsync(actor, "check.signed-off", $"checks/{after.CheckId}", before, after.SignOff, cancellationToken);
+        if (after.Unit is { } signedUnit) await notices.PublishAsync(NoticeTemplates.CheckSignedOff(signedUnit, after.CheckId, after.Round, request.Outcome), cancellationToken);
         return TypedResults.Ok(service.View(after));
     }
 

@@ -74,8 +74,9 @@ public sealed class SurrenderStore(StorageClients storage, TransactionStore tran
     {
         var (updated, changed) = await WithOutcomesAsync(record, submitMissing: true, cancellationToken);
         if (!changed) return record;
-        if (!await SaveAsync(updated, etag, cancellationToken)) return updated; // a lost race only means the next sweep fills it in
-        // A submission whose last item settled now is told to the unit: what went through, or that none of it did.
+        // A submission whose last item settled now is told to the unit: what went through, or that none of it did. Told
+        // before the record is saved: the ledger has decided, and a save lost to a race is made by the one who won it,
+        // which tells the same notice (its id is fixed), so none is lost between the two.
         var settledNow = updated.Submissions.Where(s => s.Items.All(i => i.State != SurrenderItemState.Pending)
             && record.Submissions.First(b => b.TransactionId == s.TransactionId).Items.Any(i => i.State == SurrenderItemState.Pending));
         await notices.PublishAsync(settledNow.Select(s =>
@@ -84,6 +85,7 @@ public sealed class SurrenderStore(StorageClients storage, TransactionStore tran
             return NoticeTemplates.Surrendered(updated.Uscc, updated.Year, s.TransactionId, new Tonnes(completed > 0 ? completed : s.Items.Sum(i => i.Quantity.Value)),
                 completed > 0 ? "completed" : "rejected");
         }).ToList(), cancellationToken);
+        await SaveAsync(updated, etag, cancellationToken); // a lost race only means the next sweep fills it in
         return updated;
     }
 

@@ -23,7 +23,22 @@ public sealed class Smtp4dev(int smtpPort, Uri web)
         return new Smtp4dev(int.Parse(port, CultureInfo.InvariantCulture), new Uri(url));
     }
 
-    /// <summary>Every message that arrived for the address (each test uses addresses of its own).</summary>
+    /// <summary>
+    /// The messages for the address once at least <paramref name="expected"/> have arrived (smtp4dev stores a message a
+    /// moment after accepting it), or what arrived within ten seconds.
+    /// </summary>
+    public async Task<IReadOnlyList<Message>> ArrivedAsync(string address, int expected, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var found = await MessagesToAsync(address, cancellationToken);
+            if (found.Count >= expected || DateTime.UtcNow > deadline) return found;
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>Every message that arrived for the address so far (each test uses addresses of its own).</summary>
     public async Task<IReadOnlyList<Message>> MessagesToAsync(string address, CancellationToken cancellationToken)
     {
         var page = await Http.GetFromJsonAsync<JsonElement>(new Uri(web, $"/api/messages?pageSize=100000&searchTerms={Uri.EscapeDataString(address)}"), cancellationToken);

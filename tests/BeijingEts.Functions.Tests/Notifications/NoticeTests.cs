@@ -24,6 +24,7 @@ public sealed class NoticeFixture : FastQueueFixture
         ["Ets:Notices:Smtp:Host"] = "127.0.0.1",
         ["Ets:Notices:Smtp:Port"] = Inbox.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Ets:Notices:Smtp:Security"] = "None",
+        ["Ets:Notices:RetryBaseSeconds"] = "1", // a failed email is tried again a second later, not a minute
     };
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Clock);
@@ -89,9 +90,9 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         Assert.Contains("7001", notice.GetProperty("bodyZh").GetString()); // basis 10,001 × 70%, as the allocation record says
         Assert.Equal(7001, (await unit.GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/units/{uscc}", Ct)).GetProperty("preAllocated").GetInt64());
         Assert.Equal(app.Clock.GetUtcNow(), notice.GetProperty("deliveredAt").GetDateTimeOffset());
-        Assert.NotNull(Find(await InboxAsync(unit), $"list-{year}-key")); // its inclusion in the list came first
+        Assert.NotNull(Find(await InboxAsync(unit), $"list-{year}-r1-key")); // its inclusion in the list came first
 
-        var mail = Assert.Single(await app.Inbox.MessagesToAsync(MailOf(uscc), Ct), m => m.Subject.Contains("预分配", StringComparison.Ordinal));
+        var mail = Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 2, Ct), m => m.Subject.Contains("预分配", StringComparison.Ordinal));
         Assert.Contains($"{year} pre-allocation result", mail.Subject, StringComparison.Ordinal);
         var text = await app.Inbox.PlainTextAsync(mail.Id, Ct);
         Assert.True(text.IndexOf("7001 吨", StringComparison.Ordinal) is >= 0 and var zh && text.IndexOf("7001 t", StringComparison.Ordinal) > zh, "Chinese first, the English below:\n" + text);
@@ -131,7 +132,8 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         await AllocateAsync(2026, unread, issuedOn: new DateOnly(2026, 1, 5));
         var filed = await app.Client("unit", unread).PostAsJsonAsync($"/api/allocation/2026/units/{unread}/objections", new { reason = "基准年数据有误" }, Ct);
         Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
-        Assert.Equal("2026-11-26", (await filed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection").GetProperty("receivedOn").GetString());
+        var first = (await filed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection");
+        Assert.Equal("2026-11-26", first.GetProperty("receivedOn").GetString());
 
         // Read in the inbox on Thursday 26 November: the window ends on the seventh working day after, Monday 7 December.
         var read = await _ledger.NewAccountAsync();
@@ -143,6 +145,22 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         Assert.Contains("received on 2026-11-26", problem.Detail);
         Assert.Contains("due by 2026-12-07", problem.Detail);
         Assert.Contains("issued on 2026-01-05", problem.Detail);
+
+        // Never emailed nor read: it counts as received five working days after it reached the inbox (Thursday 3
+        // December), so the window is open on the 8th and closes on Monday 14 December, not never.
+        var deemed = await app.Client("unit", unread).PostAsync("/api/notifications/allocation-pre-2026/read", null, Ct); // read only now, on the 8th
+        Assert.Equal(HttpStatusCode.OK, deemed.StatusCode);
+        var decided = await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{first.GetProperty("id").GetString()}/decision",
+            new { outcome = "rejected", explanation = "基准年数据无误" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
+        var again = await app.Client("unit", unread).PostAsJsonAsync($"/api/allocation/2026/units/{unread}/objections", new { reason = "再次异议" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.Equal("2026-12-03", (await again.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection").GetProperty("receivedOn").GetString());
+        app.Clock.Advance(TimeSpan.FromDays(5)); // Sunday 13th: still open; Monday 14th: the last day; Tuesday 15th: closed
+        await (await app.Client("unit", unread).PostAsJsonAsync($"/api/allocation/2026/units/{unread}/objections", new { reason = "third" }, Ct)).AssertProblemAsync(HttpStatusCode.Conflict);
+        app.Clock.Advance(TimeSpan.FromDays(2));
+        var closed = await app.Client("unit", unread).PostAsJsonAsync($"/api/allocation/2026/units/{unread}/objections", new { reason = "third" }, Ct);
+        Assert.Contains("due by 2026-12-14", (await closed.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
     }
 
     /// <summary>An allocation record issued on the day, and its notice, as pre-allocation writes them.</summary>
@@ -173,37 +191,90 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         Assert.Equal("chaoyang@example.cn", district.GetProperty("contacts")[0].GetProperty("email").GetString());
     }
 
+    /// <summary>A notice written as an event writes it (owed an email), but not queued: the test delivers it by hand.</summary>
+    private async Task<NoticeDraft> OwedNoticeAsync(string uscc, int year)
+    {
+        var draft = NoticeTemplates.ListIncluded(uscc, year, 1, "key");
+        var store = app.Service<NoticeStore>();
+        await store.AddNewAsync([new Notice(draft.Id, draft.To.Key, draft.Kind, draft.Text.SubjectZh, draft.Text.BodyZh, draft.Text.SubjectEn, draft.Text.BodyEn,
+            draft.Link, app.Clock.GetUtcNow(), "pending")], Ct);
+        await store.MarkOwedAsync([(draft.To.Key, draft.Id)], app.Clock.GetUtcNow(), Ct);
+        return draft;
+    }
+
+    /// <summary>The worker as the queue runs it, but sending through a relay nobody listens on.</summary>
+    private DeliverNotices DeadRelay(int maxAttempts)
+    {
+        var settings = app.Service<NoticeSettings>() with
+        {
+            Smtp = new SmtpSettings("127.0.0.1", TcpPorts.Free(), MailKit.Security.SecureSocketOptions.None, null, null, "n@example.cn", "平台"),
+        };
+        settings = settings with { MaxAttempts = maxAttempts };
+        return ActivatorUtilities.CreateInstance<DeliverNotices>(app.App.Services, new SmtpNoticeMailer(settings), settings, NullLogger<DeliverNotices>.Instance);
+    }
+
+    private static QueueTriggerMessage MessageFor(NoticeDraft draft) =>
+        new("m", JsonSerializer.Serialize(new DeliverNotices.Message(draft.To.Key, [draft.Id]), new JsonSerializerOptions(JsonSerializerDefaults.Web)), 1, null);
+
     [Fact]
-    public async Task ARelayThatFails_IsTriedAgain_ThenTheNoticeIsADeadLetter_AndStaysInTheInbox()
+    public async Task ARelayThatFails_IsTriedAgainLater_AndTheEmailGoesOnceItIsBack()
     {
         var uscc = await UnitWithContactAsync();
-        var party = Party.Unit(uscc);
-        var draft = NoticeTemplates.ListIncluded(uscc, 2031, "key");
-        // Written as an event would write it, but delivered by hand through a relay nobody listens on.
-        await app.Service<NoticeStore>().AddNewAsync([new Notice(draft.Id, party.Key, draft.Kind, draft.Text.SubjectZh, draft.Text.BodyZh, draft.Text.SubjectEn, draft.Text.BodyEn,
-            draft.Link, app.Clock.GetUtcNow(), "pending")], Ct);
-        var closedPort = TcpPorts.Free();
-        var deadRelay = new SmtpNoticeMailer(new NoticeSettings(new SmtpSettings("127.0.0.1", closedPort, MailKit.Security.SecureSocketOptions.None, null, null, "n@example.cn", "平台"), [1]));
-        var deliver = ActivatorUtilities.CreateInstance<DeliverNotices>(app.App.Services, deadRelay, NullLogger<DeliverNotices>.Instance);
-        var body = JsonSerializer.Serialize(new DeliverNotices.Message(party.Key, [draft.Id]), new JsonSerializerOptions(JsonSerializerDefaults.Web));
-        var host = app.Service<BeijingEts.Functions.Hosting.HostSettings>();
+        var draft = await OwedNoticeAsync(uscc, 2032);
 
-        await Assert.ThrowsAnyAsync<Exception>(() => deliver.RunAsync(new("m1", body, 1, null), Ct));
-        var retrying = Find(await InboxAsync(app.Client("unit", uscc)), draft.Id)!.Value;
-        Assert.Equal("retrying", retrying.GetProperty("delivery").GetString());
+        await DeadRelay(maxAttempts: 8).RunAsync(MessageFor(draft), Ct); // no throw: the queue's quick retries are not the backoff
+        var retrying = (await app.Client("unit", uscc).NoticeAsync(draft.Id))!.Value;
+        Assert.Equal(("retrying", 1), (retrying.GetProperty("delivery").GetString(), retrying.GetProperty("attempts").GetInt32()));
         Assert.Contains("could not be reached", retrying.GetProperty("lastError").GetString());
+        Assert.Equal(app.Clock.GetUtcNow().AddSeconds(1), retrying.GetProperty("nextAttemptAt").GetDateTimeOffset());
 
-        await deliver.RunAsync(new("m1", body, host.Queues.MaxDequeueCount, null), Ct);
-        var dead = Find(await InboxAsync(app.Client("unit", uscc)), draft.Id)!.Value;
+        // The retry, queued for a second later, finds the app's own relay (smtp4dev) working.
+        var sent = await DeliveredAsync(app.Client("unit", uscc), draft.Id);
+        Assert.Equal(2, sent.GetProperty("attempts").GetInt32());
+        Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 1, Ct));
+        Assert.Empty(await app.Service<NoticeStore>().OverdueAsync(DateTimeOffset.MaxValue, Ct) is var owed ? owed.Where(o => o.Id == draft.Id && o.Party == draft.To.Key) : []);
+    }
+
+    [Fact]
+    public async Task AfterTheLastTry_TheNoticeIsADeadLetter_NotSentBehindTheRegulatorsBack_UntilTheRegulatorSendsItAgain()
+    {
+        var uscc = await UnitWithContactAsync();
+        var draft = await OwedNoticeAsync(uscc, 2033);
+
+        await DeadRelay(maxAttempts: 1).RunAsync(MessageFor(draft), Ct);
+        var dead = (await app.Client("unit", uscc).NoticeAsync(draft.Id))!.Value;
         Assert.Equal("dead-lettered", dead.GetProperty("delivery").GetString());
-        Assert.Equal(2, dead.GetProperty("attempts").GetInt32());
         var letters = await _ledger.Regulator.GetFromJsonAsync<JsonElement>("/api/notifications/dead-letters", Ct);
-        Assert.Contains(letters.EnumerateArray(), l => l.GetProperty("party").GetString() == party.Key && l.GetProperty("id").GetString() == draft.Id);
+        Assert.Contains(letters.EnumerateArray(), l => l.GetProperty("party").GetString() == draft.To.Key && l.GetProperty("id").GetString() == draft.Id);
         await (await app.Client("unit", uscc).GetAsync("/api/notifications/dead-letters", Ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
 
-        // The same message again (a redelivery) sends nothing more: a dead letter is not retried behind the regulator's back.
-        await deliver.RunAsync(new("m1", body, host.Queues.MaxDequeueCount, null), Ct);
+        // A redelivered message, through the relay that works, sends nothing: a dead letter waits for the regulator.
+        await ActivatorUtilities.CreateInstance<DeliverNotices>(app.App.Services, NullLogger<DeliverNotices>.Instance).RunAsync(MessageFor(draft), Ct);
+        await ActivatorUtilities.CreateInstance<ResendOwedNotices>(app.App.Services).RunAsync(new TimerTriggerInfo(false, null, DateTimeOffset.UtcNow), Ct);
         Assert.Empty(await app.Inbox.MessagesToAsync(MailOf(uscc), Ct));
+
+        await (await app.Client("unit", uscc).PostAsJsonAsync("/api/notifications/dead-letters/retry", new { party = draft.To.Key }, Ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
+        var retried = await _ledger.Regulator.PostAsJsonAsync("/api/notifications/dead-letters/retry", new { party = draft.To.Key }, Ct);
+        Assert.Equal(1, (await retried.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("notices").GetInt32());
+        await DeliveredAsync(app.Client("unit", uscc), draft.Id);
+        Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 1, Ct));
+        Assert.DoesNotContain((await _ledger.Regulator.GetFromJsonAsync<JsonElement>("/api/notifications/dead-letters", Ct)).EnumerateArray(),
+            l => l.GetProperty("id").GetString() == draft.Id && l.GetProperty("party").GetString() == draft.To.Key);
+    }
+
+    [Fact]
+    public async Task ANoticeWhoseQueueMessageWasLost_IsSentByTheSweep()
+    {
+        var uscc = await UnitWithContactAsync();
+        var draft = await OwedNoticeAsync(uscc, 2034); // owed, never queued: as if the process stopped between the two
+        var sweep = ActivatorUtilities.CreateInstance<ResendOwedNotices>(app.App.Services);
+        await sweep.RunAsync(new TimerTriggerInfo(false, null, DateTimeOffset.UtcNow), Ct);
+        Assert.Equal("pending", (await app.Client("unit", uscc).NoticeAsync(draft.Id))!.Value.GetProperty("delivery").GetString()); // not due yet
+
+        app.Clock.Advance(ResendOwedNotices.Grace + TimeSpan.FromSeconds(1));
+        await sweep.RunAsync(new TimerTriggerInfo(false, null, DateTimeOffset.UtcNow), Ct);
+        await DeliveredAsync(app.Client("unit", uscc), draft.Id);
+        Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 1, Ct));
     }
 
     [Fact]
@@ -224,7 +295,7 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         var inbox = await InboxAsync(unit);
         Assert.Single(inbox.GetProperty("notifications").EnumerateArray(), n => n.GetProperty("id").GetString() == draft.Id);
         Assert.Equal(first.GetProperty("deliveredAt").GetDateTimeOffset(), Find(inbox, draft.Id)!.Value.GetProperty("deliveredAt").GetDateTimeOffset());
-        var mail = Assert.Single(await app.Inbox.MessagesToAsync(MailOf(uscc), Ct));
+        var mail = Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 2, Ct)); // waits for a second that must not come
         Assert.Contains("1234", await app.Inbox.PlainTextAsync(mail.Id, Ct));
     }
 }

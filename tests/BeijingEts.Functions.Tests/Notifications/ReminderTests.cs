@@ -92,19 +92,19 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         await RunAsync("2026-04-17"); // 10: 20-24, 27-30 April and 6 May
         await RunAsync("2026-04-17"); // the timer again the same day
         await RunAsync("2026-04-18"); // Saturday: still 10 working days away, already reminded
-        Assert.Equal(["reminder-report-2025-10"], Ids(await RemindersOfAsync("unit", silent)));
+        Assert.Equal(["reminder-report-2025-20260506-10"], Ids(await RemindersOfAsync("unit", silent)));
         await RunAsync("2026-04-27"); // 4
         Assert.Single(await RemindersOfAsync("unit", silent));
         await RunAsync("2026-04-28"); // 3
         await RunAsync("2026-04-29"); // 2
-        Assert.Equal(["reminder-report-2025-10", "reminder-report-2025-3"], Ids(await RemindersOfAsync("unit", silent)));
+        Assert.Equal(["reminder-report-2025-20260506-10", "reminder-report-2025-20260506-3"], Ids(await RemindersOfAsync("unit", silent)));
         await RunAsync("2026-04-30"); // 1, across the five days of holiday
         await RunAsync("2026-05-04"); // a holiday: still 1, already reminded
         await RunAsync("2026-05-06"); // the day itself: no lead
         var reminders = await RemindersOfAsync("unit", silent);
-        Assert.Equal(["reminder-report-2025-1", "reminder-report-2025-10", "reminder-report-2025-3"], Ids(reminders));
+        Assert.Equal(["reminder-report-2025-20260506-1", "reminder-report-2025-20260506-10", "reminder-report-2025-20260506-3"], Ids(reminders));
 
-        var last = reminders.Single(n => n.GetProperty("id").GetString() == "reminder-report-2025-1");
+        var last = reminders.Single(n => n.GetProperty("id").GetString() == "reminder-report-2025-20260506-1");
         Assert.Equal("reminder.report", last.GetProperty("kind").GetString());
         Assert.Equal($"/api/units/{silent}/reports/2025", last.GetProperty("link").GetString());
         Assert.Contains("2026年5月6日", last.GetProperty("subjectZh").GetString());
@@ -192,10 +192,10 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         Assert.Equal("accepted", (await verification.SettledAsync(verified.Uscc)).GetProperty("status").GetString());
 
         await RunAsync("2026-06-25"); // 3 working days before Tuesday 30 June: 26, 29 and 30 June
-        Assert.Equal(["reminder-verification-2025-3"], Ids(await RemindersOfAsync("unit", engaged.Uscc, "reminder.verification")));
+        Assert.Equal(["reminder-verification-2025-20260630-3"], Ids(await RemindersOfAsync("unit", engaged.Uscc, "reminder.verification")));
         Assert.Empty(await RemindersOfAsync("unit", verified.Uscc, "reminder.verification"));
         var toBody = Assert.Single(await RemindersOfAsync("verifier", body, "reminder.verification"));
-        Assert.Equal($"reminder-verification-2025-{engaged.Uscc}-3", toBody.GetProperty("id").GetString());
+        Assert.Equal($"reminder-verification-2025-{engaged.Uscc}-20260630-3", toBody.GetProperty("id").GetString());
         Assert.Equal($"/api/verifiers/{body}/engagements", toBody.GetProperty("link").GetString());
         Assert.Contains("第二十四条", toBody.GetProperty("bodyZh").GetString());
 
@@ -204,7 +204,7 @@ public sealed class ReminderTests(ReminderFixture app) : IClassFixture<ReminderF
         await _reporting.ConfirmAsync(verified.Uscc, Year, 0);
         await RunAsync("2026-11-26");
         var surrender = Assert.Single(await RemindersOfAsync("unit", engaged.Uscc, "reminder.surrender"));
-        Assert.Equal("reminder-surrender-2025-1", surrender.GetProperty("id").GetString());
+        Assert.Equal("reminder-surrender-2025-20261127-1", surrender.GetProperty("id").GetString());
         Assert.Contains("尚差1200吨", surrender.GetProperty("bodyZh").GetString());
         Assert.Contains("第二十七条", surrender.GetProperty("bodyZh").GetString());
         Assert.Equal($"/api/units/{engaged.Uscc}/compliance/2025", surrender.GetProperty("link").GetString());
