@@ -11,6 +11,7 @@ using BeijingEts.Functions.Hosting.Local;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Market;
+using BeijingEts.Functions.Portal;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Supervision;
 using BeijingEts.Functions.Surrender;
@@ -59,11 +60,13 @@ public static class EtsApp
         services.AddSurrender();
         services.AddMarket();
         services.AddApprovals();
+        services.AddPortal();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();
             services.AddSingleton<BlobArrivalScanner>();
             services.AddHostedService<LocalTriggerRuntime>();
+            services.AddHostedService<UploadsCors>();
         }
         services.AddEtsProblems();
         services.AddEtsAuth(builder.Configuration, mode, builder.Environment);
@@ -79,6 +82,7 @@ public static class EtsApp
 
         var app = builder.Build();
         app.UseEtsProblems();
+        app.UsePortal();
         app.UseAuthentication();
         app.UseAuthorization();
         var api = app.MapGroup("/" + hostSettings.RoutePrefix).WithDeclaredAccess(hostSettings.RoutePrefix);
@@ -90,6 +94,7 @@ public static class EtsApp
         {
             app.MapScalarApiReference($"/{hostSettings.RoutePrefix}/docs", o => o.WithOpenApiRoutePattern($"/{hostSettings.RoutePrefix}/openapi.json")).AllowAnonymous();
         }
+        app.MapPortalEndpoints(hostSettings.RoutePrefix);
         app.MapInvocationEndpoints(app.Services.GetRequiredService<FunctionCatalog>());
         app.Lifetime.ApplicationStopped.Register(() => File.Delete(mode.InvocationSocketPath));
         return app;
