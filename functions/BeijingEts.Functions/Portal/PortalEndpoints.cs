@@ -38,7 +38,7 @@ public static partial class PortalEndpoints
 
     private static IResult NotHere() => ProblemHandling.NotFound("There is nothing here.");
 
-    private static async Task<IResult> SignIn(HttpContext http, PortalSettings settings, IConfiguration configuration, TimeProvider clock, ILoggerFactory logs)
+    private static async Task<IResult> SignIn(HttpContext http, PortalSettings settings, IConfiguration configuration, ILoggerFactory logs)
     {
         if (!settings.IsLocal) return NotHere();
         // JSON only: a page on another site cannot send it without a CORS preflight this app never answers.
@@ -56,7 +56,8 @@ public static partial class PortalEndpoints
         var scope = string.IsNullOrWhiteSpace(request?.Scope) ? null : request!.Scope!.Trim();
         if (Problem(role, scope) is { } problem) return ProblemHandling.BadRequest(problem);
         if (role is Roles.Unit or Roles.Verifier or Roles.Participant) scope = scope!.ToUpperInvariant();
-        var now = clock.GetUtcNow();
+        // The wall clock, not the app's TimeProvider: the token is checked against the wall clock, as token.sh's are.
+        var now = DateTimeOffset.UtcNow;
         var token = LocalTokens.Create(settings.SigningKey(configuration), role, scope, Lifetime, now);
         // Who signed in, never the token.
         logs.CreateLogger("BeijingEts.Functions.Portal.DevSignIn").LogInformation("Development sign-in as {Role} {Scope}", role, scope);

@@ -19,6 +19,7 @@ public sealed class ReportCalculation : IHttpFunction
         decimal PurchasedElectricityMWh = 0,
         decimal PurchasedHeatGJ = 0,
         decimal NonFossilElectricityMWh = 0,
+        string? NonFossilEvidence = null,
         IReadOnlyList<ActivityLine>? Activity = null);
 
     public static void Map(IEndpointRouteBuilder api) =>
@@ -31,7 +32,7 @@ public sealed class ReportCalculation : IHttpFunction
         if (factors is null) return ProblemHandling.NotFound($"No emission factors are set for {request.Year}; the regulator sets them with PUT /api/reference/{request.Year}/emission-factors.");
         var fuels = (request.Fuels ?? []).Select(f => f with { Unit = f.Unit?.Trim() ?? "" }).ToList();
         var report = new AnnualReport(fuels, request.Processes ?? [], request.PurchasedElectricityMWh, request.PurchasedHeatGJ,
-            request.NonFossilElectricityMWh, null, request.Activity ?? [], new Declaration("", ""));
+            request.NonFossilElectricityMWh, request.NonFossilEvidence, request.Activity ?? [], new Declaration("", ""));
         var problems = EmissionCalculation.ValidateFigures(report, factors);
         if (problems.Count > 0) return ProblemHandling.BadRequest(string.Join(" ", problems), new Dictionary<string, object?> { ["errors"] = problems });
         return TypedResults.Ok(EmissionCalculation.Compute(report, factors));

@@ -133,7 +133,7 @@ async function renderReserve(el, year) {
 }
 
 async function market(page) {
-  const product = h("select", { id: "market-product" }, h("option", { value: "bea" }, "BEA"), h("option", { value: "bcer" }, "BCER"));
+  const product = h("select", { id: "market-product" }, h("option", { value: "BEA" }, "BEA"), h("option", { value: "BCER" }, "BCER"));
   const el = chartBox("market");
   const alertsBox = h("div");
   page.append(h("section", { class: "card wide" }, h("label", { class: "inline" }, t("market.product"), product), el),

@@ -56,6 +56,7 @@ async function fillReport(body, s) {
     purchasedElectricityMWh: value(electricity),
     purchasedHeatGJ: value(heat),
     nonFossilElectricityMWh: value(nonFossil),
+    nonFossilEvidence: nonFossilEvidence.value.trim() || null,
     activity: product.value.trim() && productQuantity.value.trim() ? [{ product: product.value.trim(), quantity: value(productQuantity), unit: productUnit.value.trim() }] : [],
   });
 
@@ -83,7 +84,7 @@ async function fillReport(body, s) {
       try {
         const saved = await api(`/units/${s.scope}/reports/${year}`, {
           method: "PUT",
-          body: { ...rest, nonFossilEvidence: nonFossilEvidence.value.trim() || null, declaration: { signedBy: signedBy.value.trim(), title: title.value.trim() } },
+          body: { ...rest, declaration: { signedBy: signedBy.value.trim(), title: title.value.trim() } },
         });
         submitted.textContent = t("report.saved", { version: saved.version, total: tonnes(saved.totalEmissionsT) });
         submitted.dataset.total = saved.totalEmissionsT;
