@@ -41,6 +41,7 @@ if [ -z "${AzureWebJobsStorage:-}" ]; then
   echo "Azurite: blob $BLOB, queue $QUEUE, table $TABLE; data in .data/azurite" >&2
 fi
 
+ensure_portal # the web portal at / needs its libraries from npm
 dotnet build functions/BeijingEts.Functions/BeijingEts.Functions.csproj -c Debug -nologo -clp:"ErrorsOnly;NoSummary" -v:q >&2 \
   || die "The build failed (errors above); fix them and run this again."
 
