@@ -66,7 +66,6 @@ public static class EtsApp
             services.AddSingleton<LocalInvoker>();
             services.AddSingleton<BlobArrivalScanner>();
             services.AddHostedService<LocalTriggerRuntime>();
-            services.AddHostedService<UploadsCors>();
         }
         services.AddEtsProblems();
         services.AddEtsAuth(builder.Configuration, mode, builder.Environment);

@@ -1,56 +1,28 @@
 using Azure.Storage.Blobs.Models;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace BeijingEts.Functions.Portal;
 
 /// <summary>
-/// Lets the portal's pages PUT to the signed upload links: a CORS rule on the blob service for the origins the app
-/// serves the portal from. Locally only (run.sh, tests), once the app knows its port; in Azure infra/ sets the rule
-/// for the portal's static site. Merged into the rules already there, since one Azurite serves every test class.
+/// Lets the portal's pages PUT to the signed upload links from the browser: a CORS rule on the blob service. Only on a
+/// loopback blob endpoint (Azurite: run.sh, the tests), where the portal's origin has whatever port the app got and one
+/// Azurite serves every app at once, so the rule allows any origin: the signed link is the permission, CORS only lets a
+/// page send it. In Azure, infra/ sets the rule for the portal's own origin.
 /// </summary>
-public sealed class UploadsCors(StorageClients storage, IServer server, IHostApplicationLifetime lifetime, ILogger<UploadsCors> logger) : IHostedService
+public static class UploadsCors
 {
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        lifetime.ApplicationStarted.Register(() => _ = AllowAsync());
-        return Task.CompletedTask;
-    }
+    private const string Methods = "PUT,OPTIONS";
+    private const string Headers = "content-type,x-ms-blob-type,x-ms-version,x-ms-client-request-id";
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private async Task AllowAsync()
+    public static async Task AllowBrowserUploadsLocallyAsync(BlobServiceClient blobs, CancellationToken cancellationToken)
     {
-        try
-        {
-            var origins = (server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
-                .Where(a => a.StartsWith("http://", StringComparison.Ordinal) && Uri.TryCreate(a, UriKind.Absolute, out _))
-                .Select(a => new Uri(a)).SelectMany(u => new[] { $"http://127.0.0.1:{u.Port}", $"http://localhost:{u.Port}" }).Distinct().ToList();
-            if (origins.Count == 0) return;
-            await AllowOriginsAsync(storage.Blobs, origins, lifetime.ApplicationStopping);
-            logger.LogInformation("Blob CORS allows browser uploads from {Origins}", string.Join(", ", origins));
-        }
-        catch (RequestFailedException error)
-        {
-            logger.LogWarning(error, "Could not set the blob service's CORS rule; the portal's uploads will be refused by the browser.");
-        }
-    }
-
-    public static async Task AllowOriginsAsync(BlobServiceClient blobs, IReadOnlyList<string> origins, CancellationToken cancellationToken)
-    {
+        if (!blobs.Uri.IsLoopback) return;
         var properties = (await blobs.GetPropertiesAsync(cancellationToken)).Value;
         var rules = properties.Cors?.ToList() ?? [];
-        if (rules.Any(r => origins.All(o => r.AllowedOrigins.Split(',').Contains(o)))) return;
-        rules.Add(new BlobCorsRule
-        {
-            AllowedOrigins = string.Join(",", origins),
-            AllowedMethods = "PUT,OPTIONS",
-            AllowedHeaders = "content-type,x-ms-blob-type,x-ms-version,x-ms-client-request-id",
-            ExposedHeaders = "x-ms-request-id",
-            MaxAgeInSeconds = 600,
-        });
-        // The service keeps at most five rules: the newest apps' origins win.
-        properties.Cors = rules.TakeLast(5).ToList();
+        if (rules.Any(r => r.AllowedOrigins == "*" && r.AllowedMethods.Split(',').Contains("PUT") && r.AllowedHeaders == Headers)) return;
+        rules.RemoveAll(r => r.AllowedOrigins == "*");
+        rules.Add(new BlobCorsRule { AllowedOrigins = "*", AllowedMethods = Methods, AllowedHeaders = Headers, ExposedHeaders = "x-ms-request-id", MaxAgeInSeconds = 600 });
+        properties.Cors = rules;
+        // Every app on this Azurite writes the same rule, so apps starting together cannot undo each other's.
         await blobs.SetPropertiesAsync(properties, cancellationToken);
     }
 }

@@ -88,6 +88,15 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
         var saved = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/reports/{year}", Ct);
         Assert.Equal(expected, saved.GetProperty("totalEmissionsT").GetInt64());
         await page.ScreenshotAsync("unit");
+
+        // On a phone the form and the calculation stack in one column, and nothing is wider than the screen.
+        await page.SetViewportSizeAsync(390, 844);
+        await Expect(page.Locator("#calc-total")).ToHaveTextAsync(Tonnes(expected));
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the report page scrolls sideways on a phone");
+        var form = await page.Locator("#report-form").BoundingBoxAsync();
+        var calculation = await page.Locator("#calculation").BoundingBoxAsync();
+        Assert.True(calculation!.Y > form!.Y + form.Height, "the calculation follows the form on a phone");
+        await page.ScreenshotAsync("unit-phone");
     }
 
     [Fact]
