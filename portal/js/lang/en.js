@@ -39,7 +39,7 @@ export const en = {
   "checkKind.list-changes": "List changes", "checkKind.monthly-data": "Monthly data", "checkKind.verification": "Verification (preliminary)", "checkKind.general-report": "General unit's report", "checkKind.late-change": "Late change",
   "outcome.passed": "passed", "outcome.issues-found": "issues found",
   "verification.unit": "Unit", "verification.reportVersion": "Report version", "verification.engagedAt": "Engaged", "verification.status": "Status",
-  "verification.reason": "Rejection reason", "verification.verifiedT": "Verified emissions (t)", "verification.upload": "Upload",
+  "verification.reason": "Reason", "verification.verifiedT": "Verified emissions (t)", "verification.upload": "Upload",
   "verification.awaiting-upload": "Awaiting upload", "verification.accepted": "Accepted", "verification.rejected": "Rejected", "verification.superseded": "Superseded",
   "verification.reportPdf": "Verification report (PDF)", "verification.statementJson": "Statement (JSON)", "verification.uploadBoth": "Upload both",
   "verification.chooseBoth": "Choose both the report and the statement.", "verification.signing": "Getting upload links…", "verification.uploading": "Uploading…",

@@ -39,7 +39,7 @@ export const zh = {
   "checkKind.list-changes": "名单变化", "checkKind.monthly-data": "月度数据", "checkKind.verification": "核查报告初查", "checkKind.general-report": "一般报告单位年报", "checkKind.late-change": "逾期变更",
   "outcome.passed": "通过", "outcome.issues-found": "发现问题",
   "verification.unit": "受核查单位", "verification.reportVersion": "报告版本", "verification.engagedAt": "委托时间", "verification.status": "处理状态",
-  "verification.reason": "退回原因", "verification.verifiedT": "核查排放量（吨）", "verification.upload": "上传",
+  "verification.reason": "原因说明", "verification.verifiedT": "核查排放量（吨）", "verification.upload": "上传",
   "verification.awaiting-upload": "待上传", "verification.accepted": "已接收", "verification.rejected": "已退回", "verification.superseded": "已被新委托取代",
   "verification.reportPdf": "核查报告（PDF）", "verification.statementJson": "核查结论（JSON）", "verification.uploadBoth": "上传两份文件",
   "verification.chooseBoth": "请选择核查报告和核查结论两份文件。", "verification.signing": "正在获取上传链接…", "verification.uploading": "正在上传…",

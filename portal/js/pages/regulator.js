@@ -55,8 +55,8 @@ async function renderCycle(section, year) {
     return h("li", { class: state, dataset: { phase: p.name } },
       h("span", { class: "phase-name" }, t(`phase.${p.name}`)),
       p.total > 0 ? h("progress", { max: p.total, value: p.done }) : "",
-      h("span", { class: "hint" }, p.total > 0 ? `${p.done}/${p.total}${p.failed ? ` · ${t("cycle.failed")} ${p.failed}` : ""}` : "",
-        p.startedAt ? ` · ${date(p.startedAt)}` : ""));
+      h("span", { class: "hint" }, [p.total > 0 ? `${p.done}/${p.total}` : "", p.failed ? `${t("cycle.failed")} ${p.failed}` : "", p.startedAt ? date(p.startedAt) : ""]
+        .filter(Boolean).join(" · ")));
   })));
 }
 
