@@ -41,6 +41,8 @@ public static partial class PortalEndpoints
     private static async Task<IResult> SignIn(HttpContext http, PortalSettings settings, IConfiguration configuration, ILoggerFactory logs)
     {
         if (!settings.IsLocal) return NotHere();
+        // Only a page this machine serves: a site whose name an attacker re-points at 127.0.0.1 (DNS rebinding) sends its own Host.
+        if (!IsLoopbackHost(http.Request.Host.Host)) return Problems.Forbidden("The development sign-in answers pages served from this machine only: open the portal at http://127.0.0.1:<port>/.");
         // JSON only: a page on another site cannot send it without a CORS preflight this app never answers.
         if (!http.Request.HasJsonContentType()) return Results.Problem(statusCode: 415, title: "Unsupported media type", detail: "Send the sign-in as application/json: {\"role\": \"unit\", \"scope\": \"<USCC>\"}.");
         SignInRequest? request;
@@ -64,6 +66,9 @@ public static partial class PortalEndpoints
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new SignInAnswer(token, role, scope, now.Add(Lifetime)));
     }
+
+    private static bool IsLoopbackHost(string host) =>
+        host is "localhost" or "127.0.0.1" or "[::1]" or "::1";
 
     /// <summary>What is wrong with a role and scope, as ./scripts/token.sh refuses them; null when a token can be made.</summary>
     internal static string? Problem(string role, string? scope)

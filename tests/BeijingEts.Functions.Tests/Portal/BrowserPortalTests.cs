@@ -116,15 +116,18 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
         await page.OpenAsync("checks");
         await page.Locator($"tr[data-check='{checkId}']").ClickAsync();
         await Expect(page.Locator("#check-state")).ToHaveAttributeAsync("data-status", "open");
-        await page.Locator("#finding-text").FillAsync("燃料消耗量与购销凭证一致；热力计量表检定有效。");
+        // What a person types reaches the page as text, never as markup.
+        await page.Locator("#finding-text").FillAsync("燃料消耗量与购销凭证一致；热力计量表检定有效。<img src=x onerror=\"document.title='pwned'\">");
         await page.Locator("#finding-text").PressAsync("Tab");
         await page.Locator("form:has(#finding-text) button[type='submit']").ClickAsync();
-        await Expect(page.Locator("ol.findings li")).ToContainTextAsync("燃料消耗量与购销凭证一致");
+        await Expect(page.Locator("ol.findings li")).ToContainTextAsync("燃料消耗量与购销凭证一致；热力计量表检定有效。<img src=x onerror=");
+        await Expect(page.Locator("ol.findings img")).ToHaveCountAsync(0);
         await page.Locator("#signoff-outcome").SelectOptionAsync("passed");
         await page.Locator("#signoff-submit").ClickAsync();
 
         await Expect(page.Locator("#check-state")).ToHaveAttributeAsync("data-status", "closed");
         await Expect(page.Locator("#check-state")).ToContainTextAsync("已办结");
+        Assert.NotEqual("pwned", await page.TitleAsync());
         var check = await district.GetFromJsonAsync<JsonElement>($"/api/checks/{checkId}", Ct);
         Assert.Equal(("closed", "passed"), (check.GetProperty("status").GetString(), check.GetProperty("outcome").GetString()));
         await page.ScreenshotAsync("district");

@@ -60,6 +60,18 @@ public sealed class DashboardPortalTests(DashboardPortalFixture app, Browser bro
         await Expect(page.Locator("[data-table^='compliance-'] tbody tr")).ToHaveCountAsync(4);
         await page.ScreenshotAsync("regulator");
 
+        // The table as the files a spreadsheet opens: the XLSX the page writes itself, read back by MiniExcel; and the CSV.
+        var xlsx = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-table^='compliance-'] [data-export='xlsx']").ClickAsync());
+        Assert.Equal($"compliance-{year}.xlsx", xlsx.SuggestedFilename);
+        var rows = MiniExcelLibs.MiniExcel.Query(await xlsx.PathAsync(), useHeaderRow: true, excelType: MiniExcelLibs.ExcelType.XLSX).Cast<IDictionary<string, object>>().ToList();
+        Assert.Equal(["行业", "行业", "区", "区"], rows.Select(r => (string)r["维度"]));
+        Assert.Equal(["水泥", "电力", "朝阳区", "海淀区"], rows.Select(r => (string)r["分组"]));
+        Assert.Equal([1d, 2d, 2d, 1d], rows.Select(r => Convert.ToDouble(r["排放量未核定"], System.Globalization.CultureInfo.InvariantCulture)));
+        var csv = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-table^='compliance-'] [data-export='csv']").ClickAsync());
+        var lines = (await File.ReadAllTextAsync(await csv.PathAsync(), Ct)).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.Equal("行业,水泥,1,0,0,0,1,0,0", lines[1]);
+
         // The year of the vintage: its plan's reserve.
         await page.Locator("#year").FillAsync(vintage.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await page.Locator("#year").DispatchEventAsync("change");

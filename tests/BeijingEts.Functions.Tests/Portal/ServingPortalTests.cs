@@ -76,6 +76,18 @@ public sealed class ServingPortalTests(ServingPortalFixture app) : IClassFixture
     }
 
     [Fact]
+    public async Task TheDevelopmentSignIn_AnswersNoPageServedUnderAnotherName_AsARebindingAttackerWouldSendIt()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/dev/sign-in") { Content = new StringContent("{\"role\":\"regulator\"}", System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Host = "attacker.example";
+
+        var response = await app.Client().SendAsync(request, Ct);
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Forbidden, "this machine only");
+        Assert.DoesNotContain("token", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheDevelopmentSignIn_TakesJsonOnly_SoAnotherSitesFormCannotPostIt()
     {
         var form = await app.Client().PostAsync("/dev/sign-in", new FormUrlEncodedContent(new Dictionary<string, string> { ["role"] = "regulator" }), Ct);
