@@ -41,6 +41,13 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
         await Expect(page.Locator($"tr[data-engagement='{engagement}'] td[data-label='核查排放量（吨）']")).ToHaveTextAsync(Tonnes(report.Total));
         Assert.Equal("accepted", (await verification.StatusAsync(report.Uscc)).GetProperty("status").GetString());
         await page.ScreenshotAsync("verifier");
+
+        // English on request, and it stays chosen.
+        await page.Locator("#lang").ClickAsync();
+        await Expect(page.Locator($"tr[data-engagement='{engagement}'] [data-status='accepted']")).ToContainTextAsync("Accepted");
+        await page.ReloadAsync();
+        await Expect(page.Locator("section.page h1")).ToHaveTextAsync("Engagements");
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "en");
     }
 
     [Fact]

@@ -125,6 +125,37 @@ public sealed class ServingPortalTests(ServingPortalFixture app) : IClassFixture
     }
 }
 
+/// <summary>GET /api/verifiers/{uscc}/work: a body's engagements with how processing ended, for the body alone (and the regulator).</summary>
+public sealed class VerifierWorkPortalTests(ServingPortalFixture app) : IClassFixture<ServingPortalFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ARejectedUpload_ShowsItsReasonToTheBody_AndNoOtherBodyOrUnitReadsIt()
+    {
+        var verification = new Verification.VerificationClient(app);
+        var report = await verification.ReportedKeyUnitAsync();
+        var verifier = await verification.EligibleVerifierAsync();
+        var other = await verification.EligibleVerifierAsync();
+        var links = await verification.LinksAsync(report.Uscc, verifier);
+        await Verification.VerificationClient.UploadAsync(links, "reportUploadUrl", Verification.VerificationClient.Pdf(), "application/pdf");
+        await Verification.VerificationClient.UploadAsync(links, "statementUploadUrl", Verification.VerificationClient.Statement(report, year: Verification.VerificationClient.Year - 1), "application/json");
+        Assert.Equal("rejected", (await verification.SettledAsync(report.Uscc)).GetProperty("status").GetString());
+
+        var work = await app.Client("verifier", verifier).GetFromJsonAsync<JsonElement>($"/api/verifiers/{verifier}/work", Ct);
+
+        var item = Assert.Single(work.EnumerateArray());
+        Assert.Equal((links.GetProperty("engagementId").GetString(), report.Uscc, "rejected"),
+            (item.GetProperty("engagementId").GetString(), item.GetProperty("unit").GetString(), item.GetProperty("status").GetString()));
+        Assert.Contains($"statement is for {Verification.VerificationClient.Year - 1}", item.GetProperty("reason").GetString());
+        Assert.Equal(JsonValueKind.Null, item.GetProperty("verifiedEmissionsT").ValueKind);
+        Assert.Single((await app.Client("regulator").GetFromJsonAsync<JsonElement>($"/api/verifiers/{verifier}/work", Ct)).EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client("verifier", other).GetAsync($"/api/verifiers/{verifier}/work", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("unit", report.Uscc).GetAsync($"/api/verifiers/{verifier}/work", Ct)).StatusCode);
+        Assert.Empty((await app.Client("verifier", other).GetFromJsonAsync<JsonElement>($"/api/verifiers/{other}/work", Ct)).EnumerateArray());
+    }
+}
+
 /// <summary>Anywhere but a local Development run (here: under the Functions host, with Entra ID) the development sign-in is not there.</summary>
 public sealed class EntraModePortalTests(CustomHandlerFixture app) : IClassFixture<CustomHandlerFixture>
 {
