@@ -54,8 +54,18 @@ public sealed class Browser : IAsyncDisposable
             AcceptDownloads = true,
         });
         context.SetDefaultTimeout(30_000);
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        // A script error or a CSP refusal is a bug even when the page looks right: each test asserts there were none.
+        var problems = PageProblems.GetOrCreateValue(page);
+        page.PageError += (_, error) => problems.Enqueue($"page error: {error}");
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && message.Text.Contains("Content Security Policy", StringComparison.Ordinal)) problems.Enqueue($"CSP: {message.Text}");
+        };
+        return page;
     }
+
+    internal static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IPage, System.Collections.Concurrent.ConcurrentQueue<string>> PageProblems = [];
 
     /// <summary>Where the screenshots of each page go: under the test results (TEST_RESULTS_DIR), else test-results/ in the checkout.</summary>
     public static string ScreenshotPath(string name)
@@ -89,6 +99,13 @@ public static class PortalSteps
     {
         await page.GotoAsync($"/#/{pageId}");
         await page.Locator($"section.page[data-page='{pageId}']").WaitForAsync();
+    }
+
+    /// <summary>Fails when the page had a script error or broke the Content-Security-Policy.</summary>
+    public static void AssertNoPageProblems(this IPage page)
+    {
+        var problems = Browser.PageProblems.GetOrCreateValue(page);
+        Assert.True(problems.IsEmpty, string.Join("\n", problems));
     }
 
     public static Task ScreenshotAsync(this IPage page, string name) =>

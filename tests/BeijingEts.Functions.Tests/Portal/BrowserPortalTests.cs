@@ -48,6 +48,7 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
         await page.ReloadAsync();
         await Expect(page.Locator("section.page h1")).ToHaveTextAsync("Engagements");
         await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "en");
+        page.AssertNoPageProblems();
     }
 
     [Fact]
@@ -104,6 +105,7 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
         var calculation = await page.Locator("#calculation").BoundingBoxAsync();
         Assert.True(calculation!.Y > form!.Y + form.Height, "the calculation follows the form on a phone");
         await page.ScreenshotAsync("unit-phone");
+        page.AssertNoPageProblems();
     }
 
     [Fact]
@@ -138,5 +140,6 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
         var check = await district.GetFromJsonAsync<JsonElement>($"/api/checks/{checkId}", Ct);
         Assert.Equal(("closed", "passed"), (check.GetProperty("status").GetString(), check.GetProperty("outcome").GetString()));
         await page.ScreenshotAsync("district");
+        page.AssertNoPageProblems();
     }
 }

@@ -92,6 +92,7 @@ public sealed class DashboardPortalTests(DashboardPortalFixture app, Browser bro
         Assert.Equal(("close-move", secondDay), (alert.GetProperty("name").GetString(), alert.GetProperty("coord")[0].GetString()));
         await Expect(page.Locator("[data-table='price-alerts-BEA'] tbody tr")).ToHaveCountAsync(1);
         await page.ScreenshotAsync("regulator-market");
+        page.AssertNoPageProblems();
     }
 
     /// <summary>One trade: the seller's order rests first, then the buyer's fills it.</summary>
