@@ -92,6 +92,22 @@ public sealed class DashboardPortalTests(DashboardPortalFixture app, Browser bro
         Assert.Equal(("close-move", secondDay), (alert.GetProperty("name").GetString(), alert.GetProperty("coord")[0].GetString()));
         await Expect(page.Locator("[data-table='price-alerts-BEA'] tbody tr")).ToHaveCountAsync(1);
         await page.ScreenshotAsync("regulator-market");
+
+        // The four-eyes queue: a plan a regulator proposed waits for a second one.
+        var proposed = await market.Regulator.PutAsJsonAsync($"/api/allocation/{vintage + 1}/plan", new
+        {
+            cap = 1_000_000,
+            reserveRatio = 0.05m,
+            preAllocationRatio = 0.7m,
+            methods = new Dictionary<string, object> { ["power"] = new { method = "benchmark", benchmarks = new Dictionary<string, decimal> { ["electricity-mwh"] = 0.58m } } },
+        }, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
+        var proposalId = (await proposed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("proposalId").GetString()!;
+        await page.OpenAsync("queues");
+        await Expect(page.Locator("[data-table='pending-approvals'] tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("[data-table='pending-approvals'] tbody tr")).ToContainTextAsync(proposalId);
+        await Expect(page.Locator("[data-table='open-cases'] td.empty")).ToBeVisibleAsync();
+        await page.ScreenshotAsync("regulator-queues");
         page.AssertNoPageProblems();
     }
 
