@@ -7,6 +7,7 @@ import { regulatorPages } from "./pages/regulator.js";
 import { districtPages } from "./pages/district.js";
 import { verifierPages } from "./pages/verifier.js";
 import { unitPages } from "./pages/unit.js";
+import { settleYear } from "./pages/year.js";
 
 const PAGES = { regulator: regulatorPages, district: districtPages, verifier: verifierPages, unit: unitPages };
 
@@ -38,6 +39,7 @@ async function render() {
   const container = h("section", { class: "page", dataset: { page: page.id } }, h("h1", {}, t(page.title)));
   clear(view, container);
   try {
+    await settleYear();
     await page.render(container, s);
   } catch (error) {
     container.append(h("p", { class: "error" }, error.message));

@@ -28,7 +28,7 @@ async function report(page, s) {
 async function fillReport(body, s) {
   const year = currentYear();
   const factors = await apiOrNull(`/reference/${year}/emission-factors`);
-  const latest = await apiOrNull(`/units/${s.scope}/reports/${year}`);
+  const latest = await apiOrNull(`/units/${encodeURIComponent(s.scope)}/reports/${year}`);
   if (!factors) {
     clear(body, h("p", { class: "hint" }, t("report.noFactors", { year })));
     return;
@@ -82,7 +82,7 @@ async function fillReport(body, s) {
       e.preventDefault();
       const { year: _, ...rest } = figures();
       try {
-        const saved = await api(`/units/${s.scope}/reports/${year}`, {
+        const saved = await api(`/units/${encodeURIComponent(s.scope)}/reports/${year}`, {
           method: "PUT",
           body: { ...rest, declaration: { signedBy: signedBy.value.trim(), title: title.value.trim() } },
         });
@@ -134,7 +134,7 @@ async function allocation(page, s) {
 async function fillAllocation(body, s) {
   const year = currentYear();
   const [alloc, account, compliance] = await Promise.all([
-    apiOrNull(`/allocation/${year}/units/${s.scope}`), apiOrNull(`/units/${s.scope}/account`), apiOrNull(`/units/${s.scope}/compliance/${year}`)]);
+    apiOrNull(`/allocation/${year}/units/${encodeURIComponent(s.scope)}`), apiOrNull(`/units/${encodeURIComponent(s.scope)}/account`), apiOrNull(`/units/${encodeURIComponent(s.scope)}/compliance/${year}`)]);
   const objectionReason = h("textarea", { id: "objection-reason", rows: 2, maxLength: 2000 });
   const adjustReason = h("select", { id: "adjust-reason" }, ["line-closed", "line-added", "activity-change", "merger-or-split", "other"].map(r => h("option", { value: r }, t(`adjust.${r}`))));
   const adjustExplanation = h("textarea", { id: "adjust-explanation", rows: 2, maxLength: 2000 });
@@ -153,9 +153,9 @@ async function fillAllocation(body, s) {
       alloc ? facts([["allocation.method", alloc.method ?? "—"], ["allocation.basis", tonnes(alloc.basis)], ["allocation.pre", tonnes(alloc.preAllocated)],
         ["allocation.verified", tonnes(alloc.verified)], ["allocation.topUp", tonnes(alloc.topUp)], ["allocation.clawBack", tonnes(alloc.clawBack)],
         ["allocation.receivedOn", alloc.receivedOn ?? "—"]]) : h("p", { class: "hint" }, t("allocation.none")),
-      alloc ? h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${s.scope}/objections`, { reason: objectionReason.value }, "allocation.objected"); } },
+      alloc ? h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${encodeURIComponent(s.scope)}/objections`, { reason: objectionReason.value }, "allocation.objected"); } },
         h("label", {}, t("allocation.objectionReason"), objectionReason), h("button", { type: "submit", id: "object" }, t("allocation.object"))) : "",
-      h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${s.scope}/adjustments`, { reason: adjustReason.value, explanation: adjustExplanation.value, quantity: Number(adjustQuantity.value) }, "allocation.adjustmentFiled"); } },
+      h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${encodeURIComponent(s.scope)}/adjustments`, { reason: adjustReason.value, explanation: adjustExplanation.value, quantity: Number(adjustQuantity.value) }, "allocation.adjustmentFiled"); } },
         h("label", {}, t("allocation.adjustReason"), adjustReason), h("label", {}, t("allocation.adjustExplanation"), adjustExplanation),
         h("label", {}, t("allocation.adjustQuantity"), adjustQuantity), h("button", { type: "submit", id: "adjust" }, t("allocation.adjust")))),
     h("section", { class: "card", dataset: { section: "compliance" } }, h("h2", {}, t("compliance.title", { year })),
@@ -181,7 +181,7 @@ function surrenderForm(s, year, account, send) {
       e.preventDefault();
       const x = holdings[Number(which.value)];
       // The transaction id makes a repeated click the same surrender, not a second one.
-      await send(`/units/${s.scope}/surrenders/${year}`, { transactionId: `portal-${crypto.randomUUID()}`, items: [{ product: x.product, vintage: x.vintage, quantity: Number(quantity.value) }] }, "surrender.sent");
+      await send(`/units/${encodeURIComponent(s.scope)}/surrenders/${year}`, { transactionId: `portal-${crypto.randomUUID()}`, items: [{ product: x.product, vintage: x.vintage, quantity: Number(quantity.value) }] }, "surrender.sent");
     },
   }, h("label", {}, t("surrender.holding"), which), h("label", {}, t("surrender.quantity"), quantity), h("button", { type: "submit" }, t("surrender.submit")));
 }
@@ -189,7 +189,7 @@ function surrenderForm(s, year, account, send) {
 async function monthly(page, s) {
   const box = h("div");
   const load = async () => {
-    const data = await apiOrNull(`/units/${s.scope}/monthly?year=${currentYear()}`);
+    const data = await apiOrNull(`/units/${encodeURIComponent(s.scope)}/monthly?year=${currentYear()}`);
     clear(box, data ? h("div", {},
       data.gaps.length ? h("p", { class: "badge warn" }, t("monthly.gaps", { months: data.gaps.join(", ") })) : "",
       dataTable(`monthly-${s.scope}`, [
