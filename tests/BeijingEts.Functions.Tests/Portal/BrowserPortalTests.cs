@@ -1,4 +1,7 @@
 using System.Globalization;
+using BeijingEts.Domain.Ledger;
+using BeijingEts.Functions.Allocation;
+using BeijingEts.Functions.Tests.Lists;
 using BeijingEts.Functions.Tests.Reporting;
 using BeijingEts.Functions.Tests.Verification;
 using Microsoft.Playwright;
@@ -105,6 +108,31 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
         var calculation = await page.Locator("#calculation").BoundingBoxAsync();
         Assert.True(calculation!.Y > form!.Y + form.Height, "the calculation follows the form on a phone");
         await page.ScreenshotAsync("unit-phone");
+        page.AssertNoPageProblems();
+    }
+
+    [Fact]
+    public async Task AUnit_SeesItsAllocation_AndObjectsToItFromThePage()
+    {
+        // The year the portal opens on when no list is published: the last full year in Beijing.
+        var year = ReportingClient.CurrentYear - 1;
+        var uscc = await TestUnits.RegisterAsync(app.Client("regulator"));
+        var today = DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime);
+        await app.Service<AllocationStore>().PutManyAsync([new UnitAllocation(year, uscc, "cement", "historical-total", new Tonnes(10_000), new Tonnes(7_000), today, null)], Ct);
+        var page = await browser.NewPageAsync(app.BaseAddress);
+
+        await page.SignInAsync("unit", uscc);
+        await page.OpenAsync("allocation");
+        await Expect(page.Locator("[data-section='allocation'] dl")).ToContainTextAsync("7,000");
+        await Expect(page.Locator("[data-section='compliance'] [data-status]")).ToHaveAttributeAsync("data-status", "no-confirmed-emissions");
+        await page.Locator("#objection-reason").FillAsync("基准年排放量有误：2019 年数据未计入新增生产线的停产月份");
+        await page.Locator("#object").ClickAsync();
+
+        await Expect(page.Locator("#toast")).ToHaveTextAsync("异议已提交");
+        // Filed once: a second objection while the first is open is refused.
+        var again = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/{year}/units/{uscc}/objections", new { reason = "again" }, Ct);
+        await again.AssertProblemAsync(HttpStatusCode.Conflict);
+        await page.ScreenshotAsync("unit-allocation");
         page.AssertNoPageProblems();
     }
 
