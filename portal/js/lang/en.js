@@ -64,5 +64,5 @@ export const en = {
   "monthly.hint": "Key units report each month; missing months are marked.", "monthly.none": "No monthly data for this year.", "monthly.gaps": "Missing months: {months}",
   "monthly.month": "Month", "monthly.status": "Status", "monthly.revision": "Revision", "monthly.total": "Emissions (t)", "monthly.submittedAt": "Submitted",
   "monthlyStatus.reported": "Reported", "monthlyStatus.missing": "Missing", "monthlyStatus.not-yet-due": "Not yet due",
-  "notices.unavailable": "Notices are not available yet.", "notices.none": "No notices.", "notices.unread": "{count} unread", "notices.markRead": "Mark read",
+  "notices.unavailable": "Notices are not available yet.", "notices.none": "No notices.", "notices.unread": "{count} unread", "notices.markRead": "Mark read", "notices.open": "Open",
 };

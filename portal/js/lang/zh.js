@@ -64,5 +64,5 @@ export const zh = {
   "monthly.hint": "重点排放单位按月报送排放数据；缺报月份会标出。", "monthly.none": "该年度暂无月度数据。", "monthly.gaps": "缺报月份：{months}",
   "monthly.month": "月份", "monthly.status": "状态", "monthly.revision": "版本", "monthly.total": "排放量（吨）", "monthly.submittedAt": "报送时间",
   "monthlyStatus.reported": "已报送", "monthlyStatus.missing": "缺报", "monthlyStatus.not-yet-due": "未到期",
-  "notices.unavailable": "通知功能尚未启用。", "notices.none": "暂无通知。", "notices.unread": "未读 {count} 条", "notices.markRead": "标为已读",
+  "notices.unavailable": "通知功能尚未启用。", "notices.none": "暂无通知。", "notices.unread": "未读 {count} 条", "notices.markRead": "标为已读", "notices.open": "查看",
 };

@@ -3,8 +3,9 @@ import { h, clear, date, toast } from "../dom.js";
 import { t } from "../i18n.js";
 import { api } from "../api.js";
 import { dataTable } from "../table.js";
+import { noticesPage } from "./notices.js";
 
-export const districtPages = [{ id: "checks", title: "nav.checks", render: checks }];
+export const districtPages = [{ id: "checks", title: "nav.checks", render: checks }, noticesPage];
 
 async function checks(page, s) {
   const status = h("select", { id: "check-status" },

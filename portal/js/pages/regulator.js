@@ -4,12 +4,14 @@ import { t } from "../i18n.js";
 import { api, apiOrNull } from "../api.js";
 import { chartBox, draw, COLORS } from "../charts.js";
 import { dataTable } from "../table.js";
+import { noticesPage } from "./notices.js";
 import { yearPicker, currentYear } from "./year.js";
 
 export const regulatorPages = [
   { id: "dashboard", title: "nav.dashboard", render: dashboard },
   { id: "market", title: "nav.market", render: market },
   { id: "queues", title: "nav.queues", render: queues },
+  noticesPage,
 ];
 
 async function dashboard(page) {

@@ -5,12 +5,13 @@ import { t } from "../i18n.js";
 import { api, apiOrNull, ApiError } from "../api.js";
 import { dataTable } from "../table.js";
 import { yearPicker, currentYear } from "./year.js";
+import { noticesPage } from "./notices.js";
 
 export const unitPages = [
   { id: "report", title: "nav.report", render: report },
   { id: "allocation", title: "nav.allocation", render: allocation },
   { id: "monthly", title: "nav.monthly", render: monthly },
-  { id: "notices", title: "nav.notices", render: notices },
+  noticesPage,
 ];
 
 function number(id, attrs = {}) {
@@ -198,29 +199,5 @@ async function monthly(page, s) {
         { key: "submittedAt", label: t("monthly.submittedAt"), format: date }], data.months)) : h("p", { class: "hint" }, t("monthly.none")));
   };
   page.append(yearPicker(load), h("p", { class: "hint" }, t("monthly.hint")), h("section", { class: "card wide" }, box));
-  await load();
-}
-
-// The notices inbox (GET /api/notifications): shown when the platform has it, a plain note when it does not yet.
-async function notices(page) {
-  const box = h("section", { class: "card wide", id: "notices" });
-  page.append(box);
-  const load = async () => {
-    let inbox;
-    try {
-      inbox = await api("/notifications");
-    } catch (error) {
-      clear(box, h("p", { class: "hint" }, error instanceof ApiError && error.status === 404 ? t("notices.unavailable") : error.message));
-      return;
-    }
-    const zh = document.documentElement.lang.startsWith("zh");
-    clear(box, h("p", {}, t("notices.unread", { count: inbox.unread })),
-      inbox.notifications.length === 0 ? h("p", { class: "hint" }, t("notices.none")) :
-        h("ul", { class: "notices" }, inbox.notifications.map(n => h("li", { class: n.readAt ? "read" : "unread", dataset: { notice: n.id } },
-          h("strong", {}, zh ? n.subjectZh : n.subjectEn), h("span", { class: "hint" }, ` · ${date(n.createdAt)}`),
-          h("p", {}, zh ? n.bodyZh : n.bodyEn),
-          n.link ? h("p", { class: "hint mono" }, n.link) : "",
-          n.readAt ? "" : h("button", { type: "button", class: "small", onclick: async () => { await api(`/notifications/${encodeURIComponent(n.id)}/read`, { method: "POST" }); await load(); } }, t("notices.markRead"))))));
-  };
   await load();
 }

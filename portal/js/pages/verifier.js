@@ -4,8 +4,9 @@ import { h, clear, date, tonnes, toast } from "../dom.js";
 import { t } from "../i18n.js";
 import { api, uploadToLink } from "../api.js";
 import { dataTable } from "../table.js";
+import { noticesPage } from "./notices.js";
 
-export const verifierPages = [{ id: "engagements", title: "nav.engagements", render: engagements }];
+export const verifierPages = [{ id: "engagements", title: "nav.engagements", render: engagements }, noticesPage];
 
 export function statusBadge(status) {
   const kind = { accepted: "ok", rejected: "bad", "awaiting-upload": "warn" }[status] ?? "";

@@ -137,6 +137,58 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
     }
 
     [Fact]
+    public async Task TheNoticesPage_ShowsTheInboxAsTheNotificationsContractHasIt_AndMarksANoticeRead()
+    {
+        // The inbox is the other half of issue 19: the page is held to its contract, answered here by the browser itself.
+        var uscc = await TestUnits.RegisterAsync(app.Client("regulator"));
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        var read = new List<(string Url, string? Authorization)>();
+        var unread = true;
+        await page.RouteAsync("**/api/notifications", route => route.FulfillAsync(new()
+        {
+            ContentType = "application/json",
+            Body = JsonSerializer.Serialize(new
+            {
+                notifications = new[]
+                {
+                    new
+                    {
+                        id = "n-1", kind = "allocation-result", subjectZh = "2025 年度配额预分配结果", subjectEn = "Pre-allocation 2025",
+                        bodyZh = "您单位 2025 年度预发配额 7,000 吨。<script>document.title='pwned'</script>", bodyEn = "Your 2025 pre-allocation: 7,000 t.",
+                        link = $"/api/allocation/2025/units/{uscc}", createdAt = "2026-12-01T02:00:00Z", readAt = unread ? null : "2026-12-01T03:00:00Z",
+                        deliveredAt = "2026-12-01T02:00:05Z", delivery = "delivered",
+                    },
+                },
+                unread = unread ? 1 : 0,
+            }),
+        }));
+        await page.RouteAsync("**/api/notifications/*/read", async route =>
+        {
+            read.Add((route.Request.Url, await route.Request.HeaderValueAsync("authorization")));
+            unread = false;
+            await route.FulfillAsync(new() { ContentType = "application/json", Body = "{}" });
+        });
+
+        await page.SignInAsync("unit", uscc);
+        await page.OpenAsync("notices");
+        var notice = page.Locator("li[data-notice='n-1']");
+        await Expect(notice).ToContainTextAsync("2025 年度配额预分配结果");
+        await Expect(notice.Locator(".notice-body")).ToHaveTextAsync("您单位 2025 年度预发配额 7,000 吨。<script>document.title='pwned'</script>");
+        await Expect(notice).ToHaveClassAsync("unread");
+        await Expect(notice.Locator("a")).ToHaveAttributeAsync("href", "#/allocation");
+        await notice.Locator("button").ClickAsync();
+
+        await Expect(page.Locator("li[data-notice='n-1']")).ToHaveClassAsync("read");
+        var (url, authorization) = Assert.Single(read);
+        Assert.EndsWith("/api/notifications/n-1/read", url);
+        Assert.StartsWith("Bearer ", authorization);
+        await page.Locator("#lang").ClickAsync();
+        await Expect(page.Locator("li[data-notice='n-1']")).ToContainTextAsync("Pre-allocation 2025");
+        Assert.NotEqual("pwned", await page.TitleAsync());
+        page.AssertNoPageProblems();
+    }
+
+    [Fact]
     public async Task ADistrict_RecordsAFinding_AndSignsOffACheckFromItsQueue()
     {
         var reporting = new ReportingClient(app);
