@@ -16,7 +16,7 @@ param sku string = 'Free'
 resource site 'Microsoft.Web/staticSites@2023-12-01' = {
   name: name
   location: location
-  tags: union(tags, { 'azd-service-name': 'portal' })
+  tags: tags
   sku: {
     name: sku
     tier: sku
