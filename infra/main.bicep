@@ -59,6 +59,24 @@ var tags = {
   application: 'beijing-ets'
 }
 
+@description('Region of the web portal (Static Web Apps runs in a few regions only: eastasia, eastus2, westeurope, ...).')
+param portalLocation string = 'eastasia'
+
+@description('More origins the portal is served from (a custom domain), besides its Static Web Apps address.')
+param portalOrigins array = []
+
+// The web portal: static files on Static Web Apps; the API and the upload links allow its origin (CORS).
+module portal 'modules/portal.bicep' = {
+  name: 'portal'
+  params: {
+    location: portalLocation
+    tags: tags
+    name: 'stapp-ets-${suffix}'
+  }
+}
+
+var portalCorsOrigins = concat([portal.outputs.url], portalOrigins)
+
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
@@ -68,6 +86,7 @@ module storage 'modules/storage.bicep' = {
     skuName: storageSku
     documentRetentionDays: documentRetentionDays
     softDeleteDays: softDeleteDays
+    corsOrigins: portalCorsOrigins
   }
 }
 
@@ -127,6 +146,7 @@ module functionApp 'modules/functionapp.bicep' = {
     // ACS SMTP user name: <communication resource name>.<Entra application id>.<tenant id>.
     smtpUserName: empty(smtpEntraAppId) ? '' : '${email!.outputs.communicationServiceName}.${smtpEntraAppId}.${subscription().tenantId}'
     smtpFrom: empty(smtpEntraAppId) ? '' : email!.outputs.senderAddress
+    corsOrigins: portalCorsOrigins
   }
   dependsOn: [
     storage
@@ -155,3 +175,7 @@ output FUNCTION_APP_URL string = functionApp.outputs.url
 output FUNCTION_APP_NAME string = functionApp.outputs.name
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
+
+@description('The web portal: deploy ./publish-portal there (README, Web portal).')
+output PORTAL_URL string = portal.outputs.url
+output PORTAL_NAME string = portal.outputs.name

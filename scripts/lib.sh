@@ -17,6 +17,43 @@ ensure_azurite() {
   rm -f "$AZURITE_DIR/npm-error.log"
 }
 
+PORTAL_DIR="$ROOT/portal"
+
+# The portal's two libraries (ECharts, MSAL) from npm, pinned in portal/package-lock.json; the build copies their built files.
+ensure_portal() {
+  [ -f "$PORTAL_DIR/node_modules/echarts/dist/echarts.min.js" ] && [ -f "$PORTAL_DIR/node_modules/@azure/msal-browser/lib/msal-browser.min.js" ] && return 0
+  command -v npm >/dev/null 2>&1 || die "npm is not installed: install Node.js 20, then run this again."
+  echo "Installing the portal's libraries (pinned in portal/package-lock.json)..." >&2
+  (cd "$PORTAL_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>"$PORTAL_DIR/npm-error.log") \
+    || die "The portal's libraries could not be installed from npm (see portal/npm-error.log); check the npm registry is reachable, then run this again."
+  rm -f "$PORTAL_DIR/npm-error.log"
+}
+
+# assemble_portal DIR: the portal as static files for a static web host (infra/: Static Web Apps), with config.json for Entra ID.
+assemble_portal() {
+  local out=$1
+  ensure_portal
+  rm -rf "$out" && mkdir -p "$out/vendor"
+  (cd "$PORTAL_DIR" && tar --exclude=node_modules --exclude='package*.json' --exclude=test-results --exclude=tools -cf - .) | (cd "$out" && tar -xf -)
+  cp "$PORTAL_DIR/node_modules/echarts/dist/echarts.min.js" "$PORTAL_DIR/node_modules/@azure/msal-browser/lib/msal-browser.min.js" "$out/vendor/"
+  node "$PORTAL_DIR/tools/static-site.mjs" "$out" || die "Writing the portal's config.json and headers failed."
+}
+
+# ensure_chromium: Debian's chromium for the browser tests (and a CJK font for their screenshots), installed with apt when
+# missing; prints one line and returns 1 when it cannot be, and the browser tests then skip saying why.
+ensure_chromium() {
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && sudo="sudo -n"
+    [ -n "$sudo" ] || { echo "Browser tests will be skipped: chromium is missing and apt needs root (sudo apt-get install -y chromium)." >&2; return 1; }
+  fi
+  command -v apt-get >/dev/null 2>&1 || { echo "Browser tests will be skipped: chromium is missing and this system has no apt-get." >&2; return 1; }
+  echo "Installing chromium with apt for the browser tests..." >&2
+  { $sudo apt-get install -y chromium fonts-wqy-microhei || { $sudo apt-get update && $sudo apt-get install -y chromium fonts-wqy-microhei; }; } >/dev/null 2>&1 \
+    || { echo "Browser tests will be skipped: apt-get could not install chromium." >&2; return 1; }
+}
+
 # free_ports N: prints N distinct free loopback ports.
 free_ports() {
   node -e '

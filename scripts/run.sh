@@ -56,6 +56,7 @@ if [ -z "${Ets__Notices__Smtp__Host:-}" ]; then
   echo "Email inbox (smtp4dev): http://127.0.0.1:$INBOX (SMTP on $SMTP)" >&2
 fi
 
+ensure_portal # the web portal at / needs its libraries from npm
 dotnet build functions/BeijingEts.Functions/BeijingEts.Functions.csproj -c Debug -nologo -clp:"ErrorsOnly;NoSummary" -v:q >&2 \
   || die "The build failed (errors above); fix them and run this again."
 

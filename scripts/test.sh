@@ -6,6 +6,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_azurite
+ensure_portal
+ensure_chromium || true # without it the browser tests skip, saying why
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 # they drive Debian's chromium; Playwright must fetch none of its own
 RESULTS="$(mktemp -d)"
 # TEST_RESULTS_DIR=dir keeps the xUnit result files (each test's time and output) there.
 trap 'stop_smtp4dev; stop_azurite; [ -n "${TEST_RESULTS_DIR:-}" ] && cp "$RESULTS"/*.xml "$TEST_RESULTS_DIR"/ 2>/dev/null; rm -rf "$RESULTS"' EXIT

@@ -12,6 +12,7 @@ using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Market;
 using BeijingEts.Functions.Notifications;
+using BeijingEts.Functions.Portal;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Supervision;
 using BeijingEts.Functions.Surrender;
@@ -61,6 +62,7 @@ public static class EtsApp
         services.AddSurrender();
         services.AddMarket();
         services.AddApprovals();
+        services.AddPortal();
         if (!mode.IsCustomHandler)
         {
             services.AddSingleton<LocalInvoker>();
@@ -81,6 +83,7 @@ public static class EtsApp
 
         var app = builder.Build();
         app.UseEtsProblems();
+        app.UsePortal();
         app.UseAuthentication();
         app.UseAuthorization();
         var api = app.MapGroup("/" + hostSettings.RoutePrefix).WithDeclaredAccess(hostSettings.RoutePrefix);
@@ -92,6 +95,7 @@ public static class EtsApp
         {
             app.MapScalarApiReference($"/{hostSettings.RoutePrefix}/docs", o => o.WithOpenApiRoutePattern($"/{hostSettings.RoutePrefix}/openapi.json")).AllowAnonymous();
         }
+        app.MapPortalEndpoints(hostSettings.RoutePrefix);
         app.MapInvocationEndpoints(app.Services.GetRequiredService<FunctionCatalog>());
         app.Lifetime.ApplicationStopped.Register(() => File.Delete(mode.InvocationSocketPath));
         return app;

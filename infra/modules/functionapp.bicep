@@ -36,6 +36,9 @@ param authAudience string
 @description('Issuer the tokens must carry; empty means the tenant\'s v2.0 issuer.')
 param authIssuer string
 
+@description('Origins of the web portal, whose pages call the API with a bearer token (no cookies: no credentials allowed).')
+param corsOrigins array = []
+
 var isElasticPremium = startsWith(planSku, 'EP')
 var contentShareName = toLower(name)
 var authority = '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
@@ -175,6 +178,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       minTlsVersion: '1.2'
       http20Enabled: true
+      cors: {
+        allowedOrigins: corsOrigins
+        supportCredentials: false
+      }
       appSettings: concat(baseSettings, contentSettings, emailSettings)
     }
   }

@@ -22,6 +22,9 @@ param softDeleteDays int
 
 param tags object
 
+@description('Origins whose pages PUT to the signed upload links from the browser (the web portal).')
+param corsOrigins array = []
+
 var tables = [
   'audit'
   'calendar'
@@ -142,6 +145,28 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
     containerDeleteRetentionPolicy: {
       enabled: true
       days: softDeleteDays
+    }
+    // The portal's verification upload: a browser PUT to a signed link (the link is the permission; CORS only lets the page send it).
+    cors: {
+      corsRules: empty(corsOrigins) ? [] : [
+        {
+          allowedOrigins: corsOrigins
+          allowedMethods: [
+            'PUT'
+            'OPTIONS'
+          ]
+          allowedHeaders: [
+            'content-type'
+            'x-ms-blob-type'
+            'x-ms-version'
+            'x-ms-client-request-id'
+          ]
+          exposedHeaders: [
+            'x-ms-request-id'
+          ]
+          maxAgeInSeconds: 600
+        }
+      ]
     }
   }
 }

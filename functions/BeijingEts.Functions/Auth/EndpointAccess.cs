@@ -255,6 +255,11 @@ public static partial class EndpointAccess
         Allow("PUT /market/related-parties", Regulator),
         Allow("GET /market/related-parties", Regulator),
         Allow("DELETE /market/related-parties/{a}/{b}", Regulator),
+
+        // Portal: read-only aggregates and a calculation that saves nothing, for the web portal's pages
+        Allow("GET /dashboard/{year}/compliance", Regulator),
+        Allow("POST /reports/calculate", Unit, Regulator, District, Verifier),
+        Allow("GET /verifiers/{uscc}/work", Verifier, Regulator).ForVerifier(),
     ];
 
     private static readonly Dictionary<string, EndpointRule> ByKey = Rules.ToDictionary(r => r.Key, StringComparer.Ordinal);

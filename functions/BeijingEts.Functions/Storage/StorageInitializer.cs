@@ -13,6 +13,7 @@ public sealed class StorageInitializer(StorageClients storage, FunctionCatalog c
         try
         {
             await Task.WhenAll(work);
+            await Portal.UploadsCors.AllowBrowserUploadsLocallyAsync(storage.Blobs, cancellationToken); // the portal uploads from the browser
         }
         catch (Exception error) when (error is RequestFailedException or AggregateException or HttpRequestException)
         {

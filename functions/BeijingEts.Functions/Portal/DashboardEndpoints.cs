@@ -1,0 +1,41 @@
+using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Surrender;
+
+namespace BeijingEts.Functions.Portal;
+
+/// <summary>
+/// GET /api/dashboard/{year}/compliance (regulator): the year's key units' compliance (Art. 27-29) counted by industry
+/// and by district, for the portal's charts: one read of the compliance table and the list instead of a call per unit.
+/// </summary>
+public sealed class DashboardEndpoints : IHttpFunction
+{
+    /// <summary>One group's units by standing: compliant, short (non-compliant), open (surrender window not closed), unconfirmed (no confirmed emissions yet).</summary>
+    public sealed record Group(string Key, int Units, int Compliant, int Short, int Open, int Unconfirmed, long ConfirmedEmissionsT, long ShortfallT);
+
+    public sealed record ComplianceDashboard(int Year, int ListRevision, Group Total, IReadOnlyList<Group> ByIndustry, IReadOnlyList<Group> ByDistrict);
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/dashboard/{year:int}/compliance", ComplianceAsync).WithTags("Portal");
+
+    private static async Task<Results<Ok<ComplianceDashboard>, ProblemHttpResult>> ComplianceAsync(
+        int year, ComplianceService compliance, PublishedListStore lists, CancellationToken cancellationToken)
+    {
+        if (year is < 2013 or > 2100) return ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100).");
+        var revision = await lists.LatestRevisionAsync(year, cancellationToken);
+        var views = revision is null ? null : await compliance.ForYearAsync(year, cancellationToken);
+        if (revision is null || views is null) return ProblemHandling.NotFound($"No list for {year} has been published, so no unit has a {year} obligation yet.");
+        var entries = (await lists.EntriesAsync(year, revision.Revision, cancellationToken)).ToDictionary(e => e.Uscc, StringComparer.Ordinal);
+        // A successor that inherited the year's obligation without being on the list is counted under "other".
+        string IndustryOf(ComplianceView v) => entries.TryGetValue(v.Unit, out var e) ? e.Industry : "other";
+        string DistrictOf(ComplianceView v) => entries.TryGetValue(v.Unit, out var e) ? e.District : "other";
+        return TypedResults.Ok(new ComplianceDashboard(year, revision.Revision, Count("total", views),
+            views.GroupBy(IndustryOf).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Count(g.Key, g.ToList())).ToList(),
+            views.GroupBy(DistrictOf).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Count(g.Key, g.ToList())).ToList()));
+    }
+
+    private static Group Count(string key, IReadOnlyCollection<ComplianceView> views) => new(key, views.Count,
+        views.Count(v => v.Status == ComplianceStatus.Compliant), views.Count(v => v.Status == ComplianceStatus.NonCompliant),
+        views.Count(v => v.Status == ComplianceStatus.Open), views.Count(v => v.Status == ComplianceStatus.NoConfirmedEmissions),
+        views.Sum(v => v.ConfirmedEmissionsT ?? 0), views.Sum(v => v.ShortfallT ?? 0));
+}
