@@ -50,7 +50,8 @@ ensure_chromium() {
   fi
   command -v apt-get >/dev/null 2>&1 || { echo "Browser tests will be skipped: chromium is missing and this system has no apt-get." >&2; return 1; }
   echo "Installing chromium with apt for the browser tests..." >&2
-  { $sudo apt-get install -y chromium fonts-wqy-microhei || { $sudo apt-get update && $sudo apt-get install -y chromium fonts-wqy-microhei; }; } >/dev/null 2>&1 \
+  { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei \
+      || { $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei; }; } >/dev/null 2>&1 \
     || { echo "Browser tests will be skipped: apt-get could not install chromium." >&2; return 1; }
 }
 
