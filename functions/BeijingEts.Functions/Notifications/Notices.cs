@@ -28,13 +28,6 @@ public sealed record Notice(
 
     /// <summary>Still owed an email: waiting, being sent (its claim may have lapsed), or waiting to be tried again.</summary>
     public bool IsOwed => DeliveredAt is null && Delivery is "pending" or "sending" or "retrying";
-
-    /// <summary>When the party received it: the first of its delivery by email and its first reading in the inbox.</summary>
-    public DateTimeOffset? ReceivedAt => (DeliveredAt, ReadAt) switch
-    {
-        ({ } delivered, { } read) => delivered < read ? delivered : read,
-        (var delivered, var read) => delivered ?? read,
-    };
 }
 
 /// <summary>
