@@ -176,23 +176,47 @@ public static class MarketLocks
 
     private static async Task KeepAsync(BlobLeaseClient lease, TimeSpan every, CancellationToken done)
     {
+        // Renewals on a fixed cadence from the last one that reached storage; one that fails for a passing reason
+        // (a timeout, a 5xx after the client's own retries) is tried again each second until the lease would have run
+        // out, so a single slow or failed call does not give the lock away while the work still runs.
+        var heldUntil = DateTimeOffset.UtcNow + HoldingLease;
+        var next = every;
         try
         {
             while (true)
             {
-                await Task.Delay(every, done);
-                // Not cancelled mid-flight: a renewal the server applied must be seen through.
-                await lease.RenewAsync(cancellationToken: CancellationToken.None);
+                await Task.Delay(next, done);
+                var asked = DateTimeOffset.UtcNow;
+                try
+                {
+                    // Not cancelled mid-flight: a renewal the server applied must be seen through.
+                    await lease.RenewAsync(cancellationToken: CancellationToken.None);
+                    heldUntil = asked + HoldingLease;
+                    next = every - (DateTimeOffset.UtcNow - asked);
+                    if (next < TimeSpan.Zero) next = TimeSpan.Zero;
+                }
+                catch (RequestFailedException error) when (error.Status == 409)
+                {
+                    return; // lost: another instance took it after it ran out; the release below finds it gone
+                }
+                catch (Exception error) when (Passing(error) && DateTimeOffset.UtcNow < heldUntil)
+                {
+                    next = TimeSpan.FromSeconds(1);
+                }
             }
         }
         catch (OperationCanceledException) when (done.IsCancellationRequested)
         {
         }
-        catch (RequestFailedException)
+        catch (Exception error) when (Passing(error))
         {
-            // Lost (storage unreachable past the lease's end): nothing more to keep; the release above finds it gone.
+            // Storage unreachable past the lease's end: nothing more to keep; the release above finds it gone.
         }
     }
+
+    /// <summary>A failure of the call, not of the lease (the renewal runs uncancelled, so a cancellation is its timeout).</summary>
+    private static bool Passing(Exception error) =>
+        error is RequestFailedException or IOException or TimeoutException or HttpRequestException or OperationCanceledException;
 }
 
 /// <summary>The market-match queue: a book has commands to match. A book held elsewhere is matched by its holder.</summary>
