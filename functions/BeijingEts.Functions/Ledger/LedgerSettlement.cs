@@ -75,10 +75,15 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
 [QueueTrigger(StorageNames.Queues.AllowanceEvents)]
 public sealed class SettleLedgerTransaction(LedgerSettlement settlement) : IQueueFunction
 {
-    public sealed record Message(string TransactionId);
+    /// <param name="Transaction">The transaction as recorded, with its row's <paramref name="ETag"/>: settled without reading
+    /// the row back. A message with only the id (the pending sweep's) reads it.</param>
+    public sealed record Message(string TransactionId, LedgerTransaction? Transaction = null, string? ETag = null);
 
-    public Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken) =>
-        settlement.SettleAsync(message.Read<Message>().TransactionId, cancellationToken);
+    public Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken) => message.Read<Message>() switch
+    {
+        { Transaction: { } tx, ETag: { } etag } read when tx.TransactionId == read.TransactionId => settlement.SettleAsync(tx, new ETag(etag), cancellationToken),
+        var read => settlement.SettleAsync(read.TransactionId, cancellationToken) as Task,
+    };
 }
 
 /// <summary>

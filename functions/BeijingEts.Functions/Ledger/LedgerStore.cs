@@ -47,75 +47,274 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
 
     private TableClient Table => storage.Table(StorageNames.Tables.Ledger);
 
+    /// <summary>
+    /// Decides one leg: applied (journal row, balance and state rows in one entity-group transaction, with ETags on what
+    /// it was decided against) or refused (a refusal row), once under the leg's key. Legs asked at once on the same
+    /// account are committed together (a group commit: one write for all of them, see <see cref="CommitAsync"/>), so a
+    /// busy account costs a write per group instead of a contended write per leg.
+    /// </summary>
     public async Task<LegOutcome> ApplyAsync(LedgerTransaction tx, Leg leg, Tonnes? issuanceCap, CancellationToken cancellationToken)
     {
         var account = leg == Leg.Credit ? tx.To : tx.From!;
-        var change = leg == Leg.Debit ? -tx.Quantity : tx.Quantity;
-        var balanceKey = BalanceKey(account, tx.Product, tx.Vintage, tx.Lot);
-        var journalKey = JournalKey(tx.TransactionId, leg);
-        var issued = tx.Type == TransactionType.Issuance && leg == Leg.Credit;
-        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        var pending = new PendingLeg(tx, leg, issuanceCap);
+        while (true)
         {
-            // Point reads, in parallel: each costs the same however long the account's journal grows.
-            var journalRead = ReadAsync(account, journalKey, cancellationToken);
-            var stateRead = ReadAsync(account, StateKey(account), cancellationToken);
-            var balanceRead = ReadAsync(account, balanceKey, cancellationToken);
-            var issuedRead = issued ? ReadAsync(account, IssuedKey(tx.Vintage), cancellationToken) : Task.FromResult<TableEntity?>(null);
-            if (await journalRead is { } decided) return Decision(decided); // decided by an earlier delivery
-            var state = await stateRead;
-            var balanceRow = await balanceRead;
-            var issuedRow = await issuedRead;
-            var balance = new Tonnes(balanceRow?.GetInt64("Quantity") ?? 0);
+            var group = _groups.GetOrAdd(account, _ => new AccountGroup());
+            bool drain;
+            lock (group)
+            {
+                if (group.Retired) continue; // dropped as idle a moment ago: take the one that replaced it
+                group.Waiting.Add(pending);
+                drain = !group.Draining;
+                group.Draining = true;
+            }
+            if (drain) _ = Task.Run(() => DrainAsync(account, group), CancellationToken.None);
+            break;
+        }
+        if (_groups.Count > MaxGroups) RetireIdleGroups();
+        // The leg is decided whether or not this caller still waits; asking again reads the decision.
+        return await pending.Outcome.Task.WaitAsync(cancellationToken);
+    }
 
-            var issuedSoFar = new Tonnes(issuedRow?.GetInt64("Quantity") ?? 0);
-            if (Refusal(tx, leg, account, state, balanceRow, balance, issued ? issuanceCap : null, issuedSoFar) is { } refusal)
-            {
-                // A concurrent delivery may have decided this very leg since the reads; recording the refusal under the
-                // leg's key then conflicts, and its decision stands.
-                return await RefuseAsync(account, journalKey, tx, leg, refusal, cancellationToken);
-            }
+    /// <summary>A leg waiting for its account's next commit.</summary>
+    private sealed record PendingLeg(LedgerTransaction Tx, Leg Leg, Tonnes? IssuanceCap)
+    {
+        public TaskCompletionSource<LegOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-            var now = clock.GetUtcNow();
-            var actions = new List<TableTransactionAction>();
-            if (state is null)
+        public string Account => Leg == Leg.Credit ? Tx.To : Tx.From!;
+
+        public string Key => JournalKey(Tx.TransactionId, Leg);
+
+        public string BalanceRowKey => BalanceKey(Account, Tx.Product, Tx.Vintage, Tx.Lot);
+
+        public bool Issues => Tx.Type == TransactionType.Issuance && Leg == Leg.Credit;
+    }
+
+    /// <summary>
+    /// One account's legs waiting to be committed, the one task committing them (at most one at a time per account in
+    /// this instance), and the account's rows as this instance last read or wrote them (null: known to be absent), with
+    /// their ETags: a write conditional on an ETag fails if anyone else wrote the row since, so a stale row costs a retry,
+    /// never a wrong balance. Only the committing task touches <see cref="Known"/>.
+    /// </summary>
+    private sealed class AccountGroup
+    {
+        public readonly List<PendingLeg> Waiting = [];
+        public bool Draining;
+        public bool Retired;
+        public readonly Dictionary<string, TableEntity?> Known = new(StringComparer.Ordinal);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AccountGroup> _groups = new(StringComparer.Ordinal);
+
+    /// <summary>Accounts whose rows this instance keeps; beyond it the idle ones are dropped (their rows are read again on next use).</summary>
+    private const int MaxGroups = 20_000;
+
+    /// <summary>Legs in one commit: with a state row and up to a balance and an issued row each, within the 100 actions of an entity-group transaction.</summary>
+    private const int LegsPerCommit = 32;
+
+    private void RetireIdleGroups()
+    {
+        foreach (var (account, group) in _groups)
+        {
+            lock (group)
             {
-                // The account row appears with its first movement (accounts open with registration, rows on use);
-                // adding it also makes a concurrent first suspension conflict with this leg.
-                actions.Add(new(TableTransactionActionType.Add, new TableEntity(account, StateKey(account)) { ["OpenedAt"] = now, ["Suspensions"] = "" }));
+                if (group.Draining || group.Waiting.Count > 0) continue;
+                group.Retired = true;
+                _groups.TryRemove(new KeyValuePair<string, AccountGroup>(account, group));
             }
-            else
+        }
+    }
+
+    private async Task DrainAsync(string account, AccountGroup group)
+    {
+        while (true)
+        {
+            List<PendingLeg> legs;
+            lock (group)
             {
-                // Touch the state row with its ETag: a suspension or closure since it was read makes this leg retry
-                // and see it, and a closure racing this leg fails instead.
-                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(account, StateKey(account)) { ["LastMovementAt"] = now }, state.ETag));
+                if (group.Waiting.Count == 0)
+                {
+                    group.Draining = false;
+                    return;
+                }
+                legs = group.Waiting.GetRange(0, Math.Min(group.Waiting.Count, LegsPerCommit));
+                group.Waiting.RemoveRange(0, legs.Count);
             }
-            var newBalance = balance + change;
-            var balanceEntity = new TableEntity(account, balanceKey)
-            {
-                ["Product"] = tx.Product, ["Vintage"] = tx.Vintage, ["Lot"] = tx.Lot, ["Quantity"] = newBalance.Value,
-            };
-            actions.Add(balanceRow is null
-                ? new(TableTransactionActionType.Add, balanceEntity)
-                : new(TableTransactionActionType.UpdateReplace, balanceEntity, balanceRow.ETag));
-            if (issued)
-            {
-                var issuedEntity = new TableEntity(account, IssuedKey(tx.Vintage)) { ["Quantity"] = (issuedSoFar + tx.Quantity).Value };
-                actions.Add(issuedRow is null ? new(TableTransactionActionType.Add, issuedEntity) : new(TableTransactionActionType.UpdateReplace, issuedEntity, issuedRow.ETag));
-            }
-            actions.Add(new(TableTransactionActionType.Add, JournalEntity(account, tx, leg, change, newBalance, now)));
             try
             {
-                await Table.SubmitTransactionAsync(actions, cancellationToken);
-                return LegOutcome.Done;
+                await CommitAsync(account, group, legs);
+            }
+            catch (Exception error)
+            {
+                group.Known.Clear();
+                foreach (var leg in legs) leg.Outcome.TrySetException(error);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Decides the legs in the order they were asked, each against the balance the ones before it left, and writes every
+    /// decision with the account's changed rows in one entity-group transaction. The rows come from what this instance
+    /// knows (read on first use, then kept from the ETags each write returns), so a steady stream of legs on an account
+    /// costs one write per commit and no reads. A leg decided before (a redelivery) makes its journal row's Add fail:
+    /// its recorded decision is read and stands. A refusal is final, so it is only ever made on rows read just now.
+    /// </summary>
+    private async Task CommitAsync(string account, AccountGroup group, IReadOnlyList<PendingLeg> asked)
+    {
+        // The same leg asked twice at once (two deliveries of one message) is decided once, for both.
+        var legs = asked.GroupBy(l => l.Key, StringComparer.Ordinal).Select(same => same.ToList()).ToList();
+        var stateKey = StateKey(account);
+        for (var attempt = 1; legs.Count > 0; attempt++)
+        {
+            if (attempt > MaxAttempts)
+            {
+                logger.LogWarning("Legs on {Account} lost {Attempts} races in a row", account, MaxAttempts);
+                throw new InvalidOperationException($"Account {account} is too busy to apply {legs[0][0].Tx.TransactionId} now; the message will be retried.");
+            }
+            var keys = new HashSet<string>(StringComparer.Ordinal) { stateKey };
+            foreach (var same in legs)
+            {
+                keys.Add(same[0].BalanceRowKey);
+                if (same[0].Issues) keys.Add(IssuedKey(same[0].Tx.Vintage));
+            }
+            var missing = keys.Where(k => !group.Known.ContainsKey(k)).ToList();
+            await ReadRowsAsync(account, group, missing);
+            var readJustNow = missing.Count == keys.Count;
+
+            var state = group.Known[stateKey];
+            var quantities = new Dictionary<string, long>(StringComparer.Ordinal); // row key → quantity after the legs so far
+            long Quantity(string key) => quantities.TryGetValue(key, out var q) ? q : group.Known[key]?.GetInt64("Quantity") ?? 0;
+            var now = clock.GetUtcNow();
+            var decided = new List<(List<PendingLeg> Same, TableTransactionAction Row, LegOutcome Outcome)>();
+            var unsure = false;
+            foreach (var same in legs)
+            {
+                var (tx, leg, cap) = (same[0].Tx, same[0].Leg, same[0].IssuanceCap);
+                var balanceKey = same[0].BalanceRowKey;
+                var balance = new Tonnes(Quantity(balanceKey));
+                var issuedKey = IssuedKey(tx.Vintage);
+                var issuedSoFar = same[0].Issues ? new Tonnes(Quantity(issuedKey)) : Tonnes.Zero;
+                if (Refusal(tx, leg, account, state, group.Known[balanceKey], balance, same[0].Issues ? cap : null, issuedSoFar) is { } refusal)
+                {
+                    if (!readJustNow)
+                    {
+                        unsure = true; // decided on rows kept from before: read them all again first
+                        break;
+                    }
+                    decided.Add((same, new(TableTransactionActionType.Add, new TableEntity(account, same[0].Key)
+                    {
+                        ["TransactionId"] = tx.TransactionId, ["Leg"] = leg.ToString().ToLowerInvariant(), ["Refused"] = refusal, ["At"] = now,
+                    }), LegOutcome.Refused(refusal)));
+                    continue;
+                }
+                var newBalance = balance + (leg == Leg.Debit ? -tx.Quantity : tx.Quantity);
+                quantities[balanceKey] = newBalance.Value;
+                if (same[0].Issues) quantities[issuedKey] = (issuedSoFar + tx.Quantity).Value;
+                decided.Add((same, new(TableTransactionActionType.Add, JournalEntity(account, tx, leg, newBalance - balance, newBalance, now)), LegOutcome.Done));
+            }
+            if (unsure)
+            {
+                group.Known.Clear();
+                continue;
+            }
+
+            var rows = new List<(string Key, TableEntity Entity, TableTransactionAction Action)>();
+            if (quantities.Count > 0)
+            {
+                // Every applied leg touches the state row with its ETag: a suspension or closure since it was read makes
+                // the commit retry and see it. The row appears with the account's first movement.
+                var stateRow = state is null ? new TableEntity(account, stateKey) { ["OpenedAt"] = now, ["Suspensions"] = "" } : new TableEntity(state) { ["LastMovementAt"] = now };
+                rows.Add((stateKey, stateRow, state is null
+                    ? new(TableTransactionActionType.Add, stateRow)
+                    : new(TableTransactionActionType.UpdateMerge, new TableEntity(account, stateKey) { ["LastMovementAt"] = now }, state.ETag)));
+                foreach (var (key, quantity) in quantities)
+                {
+                    var before = group.Known[key];
+                    var entity = before is null ? NewQuantityRow(account, key, legs) : new TableEntity(before);
+                    entity["Quantity"] = quantity;
+                    rows.Add((key, entity, before is null
+                        ? new(TableTransactionActionType.Add, entity)
+                        : new(TableTransactionActionType.UpdateReplace, entity, before.ETag)));
+                }
+            }
+            try
+            {
+                var written = await Table.SubmitTransactionAsync([.. rows.Select(r => r.Action), .. decided.Select(d => d.Row)], CancellationToken.None);
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    // Kept with the ETag the write returned, so the next commit needs no read.
+                    if (written.Value[i].Headers.ETag is { } etag)
+                    {
+                        rows[i].Entity.ETag = etag;
+                        group.Known[rows[i].Key] = rows[i].Entity;
+                    }
+                    else
+                    {
+                        group.Known.Remove(rows[i].Key);
+                    }
+                }
+                foreach (var (same, _, outcome) in decided) foreach (var leg in same) leg.Outcome.TrySetResult(outcome);
+                return;
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
-                // Another leg on this account, a replay of this one (applied or refused), or a suspension got in first: read again.
-                await BackOffAsync(attempt, cancellationToken);
+                if (error.Status == 409 && error.FailedTransactionActionIndex is int failed && failed >= rows.Count
+                    && await ReadAsync(account, decided[failed - rows.Count].Same[0].Key, CancellationToken.None) is { } earlier)
+                {
+                    // That leg was decided before (an earlier delivery): its decision stands, and the rest go again. The
+                    // transaction wrote nothing, so what is known still holds.
+                    var same = decided[failed - rows.Count].Same;
+                    foreach (var leg in same) leg.Outcome.TrySetResult(Decision(earlier));
+                    legs.Remove(same);
+                    continue;
+                }
+                // Another writer changed a row since it was read or kept (another instance's legs, a suspension, a bulk
+                // debit), or added one known to be absent: read again.
+                group.Known.Clear();
+                if (error.Status == 409) await ResolveDecidedAsync(account, legs); // a leg's row, if the failing action was not named
+                await BackOffAsync(attempt, CancellationToken.None);
             }
         }
-        logger.LogWarning("Leg {Leg} of {TransactionId} on {Account} lost {Attempts} races in a row", leg, tx.TransactionId, account, MaxAttempts);
-        throw new InvalidOperationException($"Account {account} is too busy to apply {tx.TransactionId} now; the message will be retried.");
+    }
+
+    /// <summary>
+    /// Reads the rows the commit needs and this instance does not know: one point read for one row, else one query for
+    /// all the account's rows but its journal (its state, balance and issued rows sort before "journal|", so the query
+    /// is a range of the partition however long the journal grows). Rows not found are known to be absent.
+    /// </summary>
+    private async Task ReadRowsAsync(string account, AccountGroup group, IReadOnlyList<string> missing)
+    {
+        if (missing.Count == 0) return;
+        if (missing.Count == 1)
+        {
+            group.Known[missing[0]] = await ReadAsync(account, missing[0], CancellationToken.None);
+            return;
+        }
+        foreach (var key in missing) group.Known[key] = null;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {account} and RowKey ge {AccountRowsFrom} and RowKey lt {AccountRowsTo}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: CancellationToken.None)) group.Known[row.RowKey] = row;
+    }
+
+    /// <summary>The range of an account's rows that are not its journal: the state row ("account|"), balances and issued counts.</summary>
+    private const string AccountRowsFrom = "account|", AccountRowsTo = "journal|";
+
+    /// <summary>Takes out of <paramref name="legs"/> those decided meanwhile, giving each its recorded decision.</summary>
+    private async Task ResolveDecidedAsync(string account, List<List<PendingLeg>> legs)
+    {
+        var found = await Task.WhenAll(legs.Select(async same => (Same: same, Row: await ReadAsync(account, same[0].Key, CancellationToken.None))));
+        foreach (var (same, row) in found.Where(f => f.Row is not null))
+        {
+            foreach (var leg in same) leg.Outcome.TrySetResult(Decision(row!));
+            legs.Remove(same);
+        }
+    }
+
+    /// <summary>A balance or issued row the account does not have yet, with the descriptive columns of its first leg.</summary>
+    private static TableEntity NewQuantityRow(string account, string key, List<List<PendingLeg>> legs)
+    {
+        if (key.StartsWith("issued|", StringComparison.Ordinal)) return new TableEntity(account, key);
+        var tx = legs.Select(same => same[0]).First(l => l.BalanceRowKey == key).Tx;
+        return new TableEntity(account, key) { ["Product"] = tx.Product, ["Vintage"] = tx.Vintage, ["Lot"] = tx.Lot };
     }
 
     /// <summary>Why the leg cannot be applied to what was read, or null when it can.</summary>
@@ -142,23 +341,6 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             }
         }
         return null;
-    }
-
-    /// <summary>Records the refusal under the leg's key, once; if the leg was decided meanwhile, that decision stands.</summary>
-    private async Task<LegOutcome> RefuseAsync(string account, string legKey, LedgerTransaction tx, Leg leg, string reason, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Table.AddEntityAsync(new TableEntity(account, legKey)
-            {
-                ["TransactionId"] = tx.TransactionId, ["Leg"] = leg.ToString().ToLowerInvariant(), ["Refused"] = reason, ["At"] = clock.GetUtcNow(),
-            }, cancellationToken);
-            return LegOutcome.Refused(reason);
-        }
-        catch (RequestFailedException error) when (error.Status == 409)
-        {
-            return Decision((await ReadAsync(account, legKey, cancellationToken))!);
-        }
     }
 
     /// <summary>The decision a leg's row records: a journal row is an applied leg, a refusal row a refused one.</summary>

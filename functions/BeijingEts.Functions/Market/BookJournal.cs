@@ -231,8 +231,24 @@ public sealed class BookJournal(StorageClients storage)
     public async Task<Trade?> FindTradeAsync(BookKey book, string tradeId, CancellationToken cancellationToken) =>
         await Table.FindDocumentAsync<Trade>(book.ToString(), "t-" + tradeId, cancellationToken);
 
-    public async Task MarkSettledAsync(BookKey book, string tradeId, CancellationToken cancellationToken) =>
-        await Table.UpdateEntityAsync(new TableEntity(book.ToString(), "t-" + tradeId) { ["Settled"] = true }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+    /// <summary>Marks trades settled, up to a hundred in one write.</summary>
+    public async Task MarkSettledAsync(BookKey book, IReadOnlyList<string> tradeIds, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in tradeIds.Chunk(TableBatches.MaxBatch))
+        {
+            await Table.SubmitTransactionAsync(chunk.Select(id => new TableTransactionAction(TableTransactionActionType.UpdateMerge,
+                new TableEntity(book.ToString(), "t-" + id) { ["Settled"] = true }, ETag.All)), cancellationToken);
+        }
+    }
+
+    /// <summary>The trades from <paramref name="firstTradeId"/> through <paramref name="lastTradeId"/> (one matching round's), in order: one query.</summary>
+    public async Task<IReadOnlyList<(Trade Trade, bool Settled)>> TradesBetweenAsync(BookKey book, string firstTradeId, string lastTradeId, CancellationToken cancellationToken)
+    {
+        var trades = new List<(Trade, bool)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {book.ToString()} and RowKey ge {"t-" + firstTradeId} and RowKey le {"t-" + lastTradeId}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken)) trades.Add((DocumentRows.Read<Trade>(row), row.GetBoolean("Settled") == true));
+        return trades.OrderBy(t => t.Item1.TradeId, StringComparer.Ordinal).ToList();
+    }
 
     /// <summary>The book's trades, in the order they were made.</summary>
     public async Task<IReadOnlyList<(Trade Trade, bool Settled)>> TradesAsync(BookKey book, CancellationToken cancellationToken)

@@ -98,7 +98,10 @@ public sealed class FundsStore(StorageClients storage)
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             // In parallel: a movement recorded between these reads is caught by the second look below, or by the write's ETag.
-            var recordedReads = movements.Select(m => Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(m.TransactionId), cancellationToken: cancellationToken)).ToList();
+            // Movements are recorded together, so the first one's row tells whether they were; after a conflict every
+            // row is read, to tell an id taken by other content from a concurrent write of these.
+            var looked = attempt == 0 ? movements.Take(1) : movements;
+            var recordedReads = looked.Select(m => Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(m.TransactionId), cancellationToken: cancellationToken)).ToList();
             var balanceRead = Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
             var recorded = await Task.WhenAll(recordedReads);
             var balanceRow = await balanceRead;

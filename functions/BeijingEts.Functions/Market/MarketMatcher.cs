@@ -81,7 +81,9 @@ public sealed class MarketMatcher(
         await journal.WriteTradesAsync(book, effects.Trades, cancellationToken);
         await Parallel.ForEachAsync(effects.Orders.Values, parallel, async (order, ct) => await orders.PutAsync(order, ct));
         var queue = storage.Queue(StorageNames.Queues.MarketSettlement);
-        var messages = effects.Trades.Select(t => SettlementMessage.Settle(book, t.TradeId)).Concat(effects.Releases);
+        // The round's trades are settled together (one message, one pass over the accounts they touch).
+        IEnumerable<SettlementMessage> round = effects.Trades.Count == 0 ? [] : [SettlementMessage.SettleRound(book, effects.Trades[0].TradeId, effects.Trades[^1].TradeId)];
+        var messages = round.Concat(effects.Releases);
         await Parallel.ForEachAsync(messages, parallel, async (message, ct) => await queue.SendMessageAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), ct));
         await journal.RecordMatchedAsync(book, state.Depth(clock.GetUtcNow()), state.MatchedThrough, cancellationToken);
         if (effects.Trades.Count > 0) logger.LogDebug("{Book}: {Trades} trade(s) through sequence {Sequence}", book, effects.Trades.Count, state.MatchedThrough);

@@ -8,13 +8,17 @@ namespace BeijingEts.Functions.Market;
 /// One piece of settlement work (market-settlement queue): a trade to settle, or what an ended order gives back.
 /// Every id it leads to is derived from the trade or order id, so doing it twice does it once.
 /// </summary>
-public sealed record SettlementMessage(string Kind, string Book, string Id, string? Participant = null, long Amount = 0, string? Lot = null)
+public sealed record SettlementMessage(string Kind, string Book, string Id, string? Participant = null, long Amount = 0, string? Lot = null, string? LastId = null)
 {
     public const string TradeKind = "trade";
+    public const string RoundKind = "round";
     public const string ReleaseFundsKind = "release-funds";
     public const string ReleaseHoldingsKind = "release-holdings";
 
     public static SettlementMessage Settle(BookKey book, string tradeId) => new(TradeKind, book.ToString(), tradeId);
+
+    /// <summary>The trades of one matching round, <paramref name="firstTradeId"/> through <paramref name="lastTradeId"/>: settled together.</summary>
+    public static SettlementMessage SettleRound(BookKey book, string firstTradeId, string lastTradeId) => new(RoundKind, book.ToString(), firstTradeId, LastId: lastTradeId);
 
     public static SettlementMessage ReleaseFunds(BookKey book, string orderId, string participant, long fen) => new(ReleaseFundsKind, book.ToString(), orderId, participant, fen);
 
@@ -52,6 +56,9 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
             case SettlementMessage.TradeKind:
                 await SettleTradeAsync(book, message.Id, cancellationToken);
                 break;
+            case SettlementMessage.RoundKind when message.LastId is { } last:
+                await SettleRoundAsync(book, message.Id, last, cancellationToken);
+                break;
             case SettlementMessage.ReleaseFundsKind:
                 await MoveFundsAsync(message.Participant!, new FundsMovement($"order-{message.Id}-release", FundsMovementKind.Release, message.Amount, message.Id, clock.GetUtcNow()), cancellationToken);
                 break;
@@ -68,24 +75,73 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
     {
         var trade = await journal.FindTradeAsync(book, tradeId, cancellationToken) ?? throw new InvalidOperationException($"Trade {tradeId} of {book} is not recorded.");
         // The funds legs keep their own ids (the funds accounts are not the ledger); the tonnes move under the platform's.
-        var id = $"trade-{book}-{tradeId}";
+        var id = FundsId(book, trade);
         var now = clock.GetUtcNow();
-        // An auction sells from the reserve itself (Art. 12); every other trade from the seller's frozen holdings.
+        await MoveTonnesAsync(TonnesOf(book, trade, now), cancellationToken);
+        // Each party's movements in one write (the seller's proceeds and its fee as two journal lines).
+        foreach (var party in FundsOf(trade, id, now).GroupBy(f => f.Participant))
+        {
+            await MoveFundsAsync(party.Key == ExchangeAccount ? ExchangeFeeAccount(id) : party.Key, party.Select(f => f.Movement).ToList(), cancellationToken);
+        }
+        await journal.MarkSettledAsync(book, [tradeId], cancellationToken);
+    }
+
+    /// <summary>
+    /// Settles a matching round's trades in one pass: every trade's tonnes move on its own (the ledger commits the legs
+    /// on one account together), then each participant's funds movements of the round (the buyer's payments, the
+    /// seller's proceeds and fees) go in one write per participant, the round's fees in one write to one part of the
+    /// exchange's account, and the trades are marked settled together. The movements keep the ids and amounts they
+    /// have when a trade settles alone, so the statements read the same; settling the round again, or a part of it
+    /// after a crash, moves nothing twice (the trades still unsettled are always among those of the first attempt).
+    /// </summary>
+    public async Task SettleRoundAsync(BookKey book, string firstTradeId, string lastTradeId, CancellationToken cancellationToken)
+    {
+        var trades = (await journal.TradesBetweenAsync(book, firstTradeId, lastTradeId, cancellationToken)).Where(t => !t.Settled).Select(t => t.Trade).ToList();
+        if (trades.Count == 0) return;
+        var now = clock.GetUtcNow();
+        await Parallel.ForEachAsync(trades, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (trade, ct) => await MoveTonnesAsync(TonnesOf(book, trade, now), ct));
+
+        var movements = new Dictionary<string, List<FundsMovement>>(StringComparer.Ordinal);
+        void Add(string participant, FundsMovement movement)
+        {
+            if (!movements.TryGetValue(participant, out var list)) movements[participant] = list = [];
+            list.Add(movement);
+        }
+        var feesTo = ExchangeFeeAccount($"round-{book}-{trades[0].TradeId}");
+        foreach (var trade in trades)
+        {
+            var id = FundsId(book, trade);
+            foreach (var (participant, movement) in FundsOf(trade, id, now)) Add(participant == ExchangeAccount ? feesTo : participant, movement);
+        }
+        await Parallel.ForEachAsync(movements, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (each, ct) => await MoveFundsAsync(each.Key, each.Value, ct));
+        await journal.MarkSettledAsync(book, trades.Select(t => t.TradeId).ToList(), cancellationToken);
+    }
+
+    /// <summary>The id a trade's funds movements are named from.</summary>
+    private static string FundsId(BookKey book, Trade trade) => $"trade-{book}-{trade.TradeId}";
+
+    /// <summary>The tonnes a trade moves: from the reserve for an auction (Art. 12), else from the seller's frozen holdings.</summary>
+    private static LedgerTransaction TonnesOf(BookKey book, Trade trade, DateTimeOffset now)
+    {
         var (type, from) = trade.MethodName == TradeMethods.Auction
             ? (TransactionType.Allocation, RegulatorAccounts.Reserve)
             : (TransactionType.Transfer, FrozenAccounts.For(trade.Seller));
-        await MoveTonnesAsync(new LedgerTransaction(LedgerIds.Trade(book.ToString(), tradeId), type, from, trade.Buyer, trade.Product, trade.Vintage,
-            new Tonnes(trade.Quantity), trade.Lot, $"{trade.MethodName} trade {tradeId} at {trade.Price} yuan", "system:market", now), cancellationToken);
-        await MoveFundsAsync(trade.Buyer, new FundsMovement($"{id}-pay", FundsMovementKind.Pay, trade.TurnoverFen + trade.BuyerFeeFen, id, now), cancellationToken);
-        // The seller's proceeds and its fee, as two journal lines in one write.
-        List<FundsMovement> seller = [new($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now)];
-        if (trade.SellerFeeFen > 0) seller.Add(new($"{id}-fee", FundsMovementKind.Charge, trade.SellerFeeFen, id, now));
-        await MoveFundsAsync(trade.Seller, seller, cancellationToken);
-        if (trade.BuyerFeeFen + trade.SellerFeeFen > 0)
-        {
-            await MoveFundsAsync(ExchangeFeeAccount(id), [new FundsMovement($"{id}-fees", FundsMovementKind.Receive, trade.BuyerFeeFen + trade.SellerFeeFen, id, now)], cancellationToken);
-        }
-        await journal.MarkSettledAsync(book, tradeId, cancellationToken);
+        return new LedgerTransaction(LedgerIds.Trade(book.ToString(), trade.TradeId), type, from, trade.Buyer, trade.Product, trade.Vintage,
+            new Tonnes(trade.Quantity), trade.Lot, $"{trade.MethodName} trade {trade.TradeId} at {trade.Price} yuan", "system:market", now);
+    }
+
+    /// <summary>
+    /// A trade's funds movements and whose they are (<see cref="ExchangeAccount"/> for the fees): the buyer pays turnover
+    /// and fee out of frozen funds, the seller receives the turnover and pays its fee, the exchange receives both fees.
+    /// </summary>
+    private static IEnumerable<(string Participant, FundsMovement Movement)> FundsOf(Trade trade, string id, DateTimeOffset now)
+    {
+        yield return (trade.Buyer, new FundsMovement($"{id}-pay", FundsMovementKind.Pay, trade.TurnoverFen + trade.BuyerFeeFen, id, now));
+        yield return (trade.Seller, new FundsMovement($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now));
+        if (trade.SellerFeeFen > 0) yield return (trade.Seller, new FundsMovement($"{id}-fee", FundsMovementKind.Charge, trade.SellerFeeFen, id, now));
+        if (trade.BuyerFeeFen + trade.SellerFeeFen > 0) yield return (ExchangeAccount, new FundsMovement($"{id}-fees", FundsMovementKind.Receive, trade.BuyerFeeFen + trade.SellerFeeFen, id, now));
     }
 
     public Task MoveFundsAsync(string participant, FundsMovement movement, CancellationToken cancellationToken) =>
@@ -128,9 +184,9 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
     /// <summary>Records the ledger movement and settles it now; throws if the ledger refused it.</summary>
     public async Task<LedgerTransaction> MoveTonnesAsync(LedgerTransaction tx, CancellationToken cancellationToken, bool refusalIsAnError = true)
     {
-        var (outcome, recorded) = await submitter.SubmitAsync(tx, cancellationToken, settledByCaller: true);
+        var (outcome, recorded, etag) = await submitter.RecordAsync(tx, cancellationToken, settledByCaller: true);
         if (outcome == SubmitOutcome.IdTaken) throw new InvalidOperationException($"Ledger transaction id {tx.TransactionId} is taken by another transaction.");
-        var settled = recorded.IsSettled ? recorded : await ledger.SettleAsync(tx.TransactionId, cancellationToken) ?? throw new InvalidOperationException($"Ledger transaction {tx.TransactionId} vanished.");
+        var settled = await ledger.SettleAsync(recorded, etag, cancellationToken); // settled already: returned as it is
         if (refusalIsAnError && settled.State == TransactionState.Rejected)
         {
             throw new InvalidOperationException($"Ledger transaction {tx.TransactionId} was rejected: {settled.Reason}");

@@ -21,6 +21,9 @@ public static class EtsTelemetry
     public static readonly Counter<long> Invocations = Meter.CreateCounter<long>("ets.function.invocations", description: "Function invocations by outcome");
     public static readonly Histogram<double> InvocationDuration = Meter.CreateHistogram<double>("ets.function.duration", unit: "ms");
     public static readonly Counter<long> LedgerConflicts = Meter.CreateCounter<long>("ets.ledger.conflicts", description: "Ledger legs that lost a race for their account and were retried");
+    /// <summary>The tag on <see cref="StorageRequests"/> naming the storage prefix of the app that sent them.</summary>
+    public const string StoragePrefixTag = "ets.storage.prefix";
+
     public static readonly Counter<long> StorageRequests = Meter.CreateCounter<long>("ets.storage.requests", description: "Requests the app sent to Table, Blob and Queue storage");
 
     public static WebApplicationBuilder AddEtsTelemetry(this WebApplicationBuilder builder)

@@ -84,16 +84,20 @@ public sealed class StorageClients
 
     public StorageNames Names { get; }
 
-    private static T Counted<T>(T options) where T : Azure.Core.ClientOptions
+    private T Counted<T>(T options) where T : Azure.Core.ClientOptions
     {
-        options.AddPolicy(new CountRequests(), Azure.Core.HttpPipelinePosition.PerRetry);
+        options.AddPolicy(new CountRequests(Names.Prefix), Azure.Core.HttpPipelinePosition.PerRetry);
         return options;
     }
 
-    /// <summary>Counts every storage request, retries included: the cost figure the benchmark reports per operation.</summary>
-    private sealed class CountRequests : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    /// <summary>
+    /// Counts every storage request, retries included: the cost figure the benchmark reports per operation. Tagged with
+    /// the storage prefix, so one app's requests can be told from another's sharing the process (the tests').
+    /// </summary>
+    private sealed class CountRequests(string prefix) : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
     {
-        public override void OnSendingRequest(Azure.Core.HttpMessage message) => EtsTelemetry.StorageRequests.Add(1);
+        public override void OnSendingRequest(Azure.Core.HttpMessage message) =>
+            EtsTelemetry.StorageRequests.Add(1, new KeyValuePair<string, object?>(EtsTelemetry.StoragePrefixTag, prefix));
     }
 
     /// <summary>True when storage is reached with a managed identity rather than an account key.</summary>
