@@ -405,5 +405,8 @@ Report("verification.upload-to-status.max_ms", ReportsBench.Percentile(uploadTim
 await verificationApp.StopAsync();
 await verificationApp.DisposeAsync();
 
+// Issue 20: the app's peak working set over the whole bench (the app runs in this process; the harness adds little).
+using (var self = Process.GetCurrentProcess()) Report("app.memory.peak_mb", self.PeakWorkingSet64 / (1024.0 * 1024.0), "MB");
+
 await foreach (var t in tables.QueryAsync(t => t.Name.CompareTo(prefix) >= 0 && t.Name.CompareTo(prefix + "{") < 0)) await tables.DeleteTableAsync(t.Name);
 await foreach (var q in queues.GetQueuesAsync(prefix: prefix)) await queues.DeleteQueueAsync(q.Name);

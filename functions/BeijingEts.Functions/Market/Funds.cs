@@ -144,6 +144,67 @@ public sealed class FundsStore(StorageClients storage)
         throw new InvalidOperationException($"Funds account {participant} stayed contended for {MaxAttempts} attempts.");
     }
 
+    /// <summary>
+    /// Applies each movement once, whichever of them were applied before (by an earlier attempt at a larger or smaller
+    /// group of them, as a matching round replayed after a crash can form): the rest go in one write with the balance,
+    /// up to 99 at a time. Nothing is read but the balance: a movement recorded before makes its row's Add fail, and is
+    /// checked and taken out. Refused (nothing more written) when the rest would overdraw; IdTaken when an id holds
+    /// other content.
+    /// </summary>
+    public async Task<(FundsOutcome Outcome, string? Refusal)> ApplyEachAsync(string participant, IReadOnlyList<FundsMovement> movements, CancellationToken cancellationToken)
+    {
+        var remaining = movements.ToList();
+        for (var attempt = 0; remaining.Count > 0; attempt++)
+        {
+            if (attempt == MaxAttempts) throw new InvalidOperationException($"Funds account {participant} stayed contended for {MaxAttempts} attempts.");
+            var chunk = remaining.Take(TableBatches.MaxBatch - 1).ToList();
+            var balanceRow = await Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
+            var after = balanceRow.HasValue ? ReadBalance(balanceRow.Value!) : FundsBalance.Empty;
+            string? refusal = null;
+            foreach (var movement in chunk)
+            {
+                (var next, refusal) = after.Apply(movement);
+                if (next is null) break;
+                after = next;
+            }
+            if (refusal is not null)
+            {
+                // Movements applied before are in the balance already and would count twice: take them out, then decide.
+                var recorded = await Task.WhenAll(chunk.Select(m => FindAsync(participant, m.TransactionId, cancellationToken)));
+                if (chunk.Where((_, i) => recorded[i] is null).Count() == chunk.Count) return (FundsOutcome.Refused, refusal);
+                for (var i = 0; i < chunk.Count; i++)
+                {
+                    if (recorded[i] is { } earlier && !earlier.SameAs(chunk[i])) return (FundsOutcome.IdTaken, null);
+                    if (recorded[i] is not null) remaining.Remove(chunk[i]);
+                }
+                continue;
+            }
+            var newBalance = new TableEntity(participant, BalanceRow) { ["AvailableFen"] = after.AvailableFen, ["FrozenFen"] = after.FrozenFen };
+            List<TableTransactionAction> batch =
+            [
+                balanceRow.HasValue ? new(TableTransactionActionType.UpdateReplace, newBalance, balanceRow.Value!.ETag) : new(TableTransactionActionType.Add, newBalance),
+                .. chunk.Select(m => new TableTransactionAction(TableTransactionActionType.Add, DocumentRows.Entity(participant, JournalRow(m.TransactionId), m))),
+            ];
+            try
+            {
+                await Table.SubmitTransactionAsync(batch, cancellationToken);
+                remaining.RemoveRange(0, chunk.Count);
+            }
+            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            {
+                if (error.Status == 409 && error.FailedTransactionActionIndex is int failed && failed >= 1
+                    && await FindAsync(participant, chunk[failed - 1].TransactionId, cancellationToken) is { } earlier)
+                {
+                    if (!earlier.SameAs(chunk[failed - 1])) return (FundsOutcome.IdTaken, null);
+                    remaining.Remove(chunk[failed - 1]); // applied before: the rest go again
+                    continue;
+                }
+                await Contention.BackOffAsync(attempt + 1, cancellationToken);
+            }
+        }
+        return (FundsOutcome.Applied, null);
+    }
+
     /// <summary>Already applied when every recorded movement matches what is asked now; else the id is taken.</summary>
     private static FundsOutcome Earlier(IReadOnlyList<NullableResponse<TableEntity>> recorded, IReadOnlyList<FundsMovement> movements) =>
         recorded.Select((r, i) => !r.HasValue || DocumentRows.Read<FundsMovement>(r.Value!).SameAs(movements[i])).All(same => same)

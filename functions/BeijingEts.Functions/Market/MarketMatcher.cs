@@ -79,12 +79,13 @@ public sealed class MarketMatcher(
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
         // Trades before orders: an order seen filled has its trades on record. The marker goes last (crash safety).
         await journal.WriteTradesAsync(book, effects.Trades, cancellationToken);
-        await Parallel.ForEachAsync(effects.Orders.Values, parallel, async (order, ct) => await orders.PutAsync(order, ct));
+        await orders.PutManyAsync(effects.Orders.Values, cancellationToken);
+        // The round's trades and what its ended orders give back are settled together: one message, one pass over the
+        // accounts they touch. A round too large for one message sends its releases on their own.
+        var round = SettlementMessage.SettleRound(book, effects.Trades.Count == 0 ? null : (effects.Trades[0].TradeId, effects.Trades[^1].TradeId), effects.Releases);
         var queue = storage.Queue(StorageNames.Queues.MarketSettlement);
-        // The round's trades are settled together (one message, one pass over the accounts they touch).
-        IEnumerable<SettlementMessage> round = effects.Trades.Count == 0 ? [] : [SettlementMessage.SettleRound(book, effects.Trades[0].TradeId, effects.Trades[^1].TradeId)];
-        var messages = round.Concat(effects.Releases);
-        await Parallel.ForEachAsync(messages, parallel, async (message, ct) => await queue.SendMessageAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), ct));
+        IEnumerable<SettlementMessage> messages = round.Fits ? [round] : [round with { Releases = null }, .. effects.Releases];
+        await Parallel.ForEachAsync(messages.Where(m => !m.IsEmpty), parallel, async (message, ct) => await queue.SendMessageAsync(JsonSerializer.Serialize(message, JsonSerializerOptions.Web), ct));
         await journal.RecordMatchedAsync(book, state.Depth(clock.GetUtcNow()), state.MatchedThrough, cancellationToken);
         if (effects.Trades.Count > 0) logger.LogDebug("{Book}: {Trades} trade(s) through sequence {Sequence}", book, effects.Trades.Count, state.MatchedThrough);
     }

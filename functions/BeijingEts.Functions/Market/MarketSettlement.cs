@@ -8,7 +8,8 @@ namespace BeijingEts.Functions.Market;
 /// One piece of settlement work (market-settlement queue): a trade to settle, or what an ended order gives back.
 /// Every id it leads to is derived from the trade or order id, so doing it twice does it once.
 /// </summary>
-public sealed record SettlementMessage(string Kind, string Book, string Id, string? Participant = null, long Amount = 0, string? Lot = null, string? LastId = null)
+public sealed record SettlementMessage(string Kind, string Book, string Id, string? Participant = null, long Amount = 0, string? Lot = null, string? LastId = null,
+    IReadOnlyList<SettlementMessage>? Releases = null)
 {
     public const string TradeKind = "trade";
     public const string RoundKind = "round";
@@ -17,8 +18,20 @@ public sealed record SettlementMessage(string Kind, string Book, string Id, stri
 
     public static SettlementMessage Settle(BookKey book, string tradeId) => new(TradeKind, book.ToString(), tradeId);
 
-    /// <summary>The trades of one matching round, <paramref name="firstTradeId"/> through <paramref name="lastTradeId"/>: settled together.</summary>
-    public static SettlementMessage SettleRound(BookKey book, string firstTradeId, string lastTradeId) => new(RoundKind, book.ToString(), firstTradeId, LastId: lastTradeId);
+    /// <summary>
+    /// One matching round: its trades (the first through the last, when it made any) and the releases of the orders it
+    /// ended, settled together.
+    /// </summary>
+    public static SettlementMessage SettleRound(BookKey book, (string First, string Last)? trades, IReadOnlyList<SettlementMessage> releases) =>
+        new(RoundKind, book.ToString(), trades?.First ?? "", LastId: trades?.Last, Releases: releases.Count == 0 ? null : releases);
+
+    /// <summary>A round with neither trades nor releases: nothing to send.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsEmpty => Kind == RoundKind && LastId is null && (Releases is null || Releases.Count == 0);
+
+    /// <summary>Whether the message fits a queue message (64 KiB, base64-encoded) with room to spare.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Fits => JsonSerializer.SerializeToUtf8Bytes(this, JsonSerializerOptions.Web).Length < 40_000;
 
     public static SettlementMessage ReleaseFunds(BookKey book, string orderId, string participant, long fen) => new(ReleaseFundsKind, book.ToString(), orderId, participant, fen);
 
@@ -56,8 +69,9 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
             case SettlementMessage.TradeKind:
                 await SettleTradeAsync(book, message.Id, cancellationToken);
                 break;
-            case SettlementMessage.RoundKind when message.LastId is { } last:
-                await SettleRoundAsync(book, message.Id, last, cancellationToken);
+            case SettlementMessage.RoundKind:
+                if (message.LastId is { } last) await SettleRoundAsync(book, message.Id, last, cancellationToken);
+                if (message.Releases is { Count: > 0 } releases) await ReleaseAllAsync(book, releases, cancellationToken);
                 break;
             case SettlementMessage.ReleaseFundsKind:
                 await MoveFundsAsync(message.Participant!, new FundsMovement($"order-{message.Id}-release", FundsMovementKind.Release, message.Amount, message.Id, clock.GetUtcNow()), cancellationToken);
@@ -115,8 +129,23 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
             foreach (var (participant, movement) in FundsOf(trade, id, now)) Add(participant == ExchangeAccount ? feesTo : participant, movement);
         }
         await Parallel.ForEachAsync(movements, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (each, ct) => await MoveFundsAsync(each.Key, each.Value, ct));
+            async (each, ct) => await MoveEachAsync(each.Key, each.Value, ct));
         await journal.MarkSettledAsync(book, trades.Select(t => t.TradeId).ToList(), cancellationToken);
+    }
+
+    /// <summary>
+    /// What a round's ended orders give back: each participant's funds in one write, the holdings each on its own ledger
+    /// movement (the ledger commits those on one account together). The ids are the ones a release alone has.
+    /// </summary>
+    private async Task ReleaseAllAsync(BookKey book, IReadOnlyList<SettlementMessage> releases, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
+        var funds = releases.Where(r => r.Kind == SettlementMessage.ReleaseFundsKind).GroupBy(r => r.Participant!, StringComparer.Ordinal);
+        await Parallel.ForEachAsync(funds, parallel, async (each, ct) => await MoveEachAsync(each.Key,
+            each.Select(r => new FundsMovement($"order-{r.Id}-release", FundsMovementKind.Release, r.Amount, r.Id, now)).ToList(), ct));
+        await Parallel.ForEachAsync(releases.Where(r => r.Kind == SettlementMessage.ReleaseHoldingsKind), parallel, async (r, ct) =>
+            await ReleaseHoldingsAsync(LedgerIds.OrderRelease(r.Id), r.Participant!, book, r.Amount, r.Lot, $"order {r.Id} ended", ct));
     }
 
     /// <summary>The id a trade's funds movements are named from.</summary>
@@ -142,6 +171,16 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         yield return (trade.Seller, new FundsMovement($"{id}-proceeds", FundsMovementKind.Receive, trade.TurnoverFen, id, now));
         if (trade.SellerFeeFen > 0) yield return (trade.Seller, new FundsMovement($"{id}-fee", FundsMovementKind.Charge, trade.SellerFeeFen, id, now));
         if (trade.BuyerFeeFen + trade.SellerFeeFen > 0) yield return (ExchangeAccount, new FundsMovement($"{id}-fees", FundsMovementKind.Receive, trade.BuyerFeeFen + trade.SellerFeeFen, id, now));
+    }
+
+    /// <summary>A round's movements on one account: each once, whichever a replayed round applied before (a replay can group them otherwise).</summary>
+    private async Task MoveEachAsync(string participant, IReadOnlyList<FundsMovement> movements, CancellationToken cancellationToken)
+    {
+        var (outcome, refusal) = await funds.ApplyEachAsync(participant, movements, cancellationToken);
+        if (outcome is FundsOutcome.Refused or FundsOutcome.IdTaken)
+        {
+            throw new InvalidOperationException($"Funds movements {movements[0].TransactionId}… on {participant} were {outcome}: {refusal}");
+        }
     }
 
     public Task MoveFundsAsync(string participant, FundsMovement movement, CancellationToken cancellationToken) =>

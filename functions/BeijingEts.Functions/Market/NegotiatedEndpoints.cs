@@ -110,9 +110,10 @@ public sealed class NegotiatedEndpoints : IHttpFunction
         if (await FindAsPartyAsync(id, trader, services.Deals, cancellationToken) is not var (deal, etag)) return ProblemHandling.NotFound($"No negotiated deal {id} that you may see.");
         if (deal.Buyer != trader) return Problems.Forbidden($"Only the buyer named in deal {id}, {deal.Buyer}, can confirm it.");
         if (deal.Status == DealStatus.Confirmed) return AuditLog.Replayed(http, TypedResults.Ok(DealView.Of(deal)));
-        if (!deal.IsOpen) return Problems.Conflict($"Deal {id} is {DealView.Of(deal).Status}; it can no longer be confirmed.");
         var now = services.Clock.GetUtcNow();
-        if (now > deal.ConfirmBy) return Problems.Unprocessable($"Deal {id} had to be confirmed by {deal.ConfirmBy:u}; it has expired and its tonnes go back to the seller.");
+        // Past the deadline is one answer, whether or not the expiry sweep has marked the deal yet.
+        if (deal.Status == DealStatus.Expired || (deal.IsOpen && now > deal.ConfirmBy)) return Problems.Unprocessable($"Deal {id} had to be confirmed by {deal.ConfirmBy:u}; it has expired and its tonnes go back to the seller.");
+        if (!deal.IsOpen) return Problems.Conflict($"Deal {id} is {DealView.Of(deal).Status}; it can no longer be confirmed.");
         if (deal.Status == DealStatus.Pending) return Problems.Conflict($"Deal {id} is still being proposed (the seller's tonnes are being frozen); confirm again in a moment.");
         if (await services.Checks.FundsCoverAsync(trader, deal.BuyerCostFen, $"deal {id}", cancellationToken) is { } uncovered) return uncovered;
 

@@ -90,6 +90,12 @@ public sealed class OrderStore(StorageClients storage)
     public Task PutAsync(MarketOrder order, CancellationToken cancellationToken) =>
         Table.UpsertEntityAsync(Entity(order), TableUpdateMode.Replace, cancellationToken);
 
+    /// <summary><see cref="PutAsync"/> for many orders: one write per participant (up to a hundred orders each), the participants in parallel.</summary>
+    public Task PutManyAsync(IEnumerable<MarketOrder> orders, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(orders.GroupBy(o => o.Participant, StringComparer.Ordinal).SelectMany(p => p.Chunk(TableBatches.MaxBatch)),
+            new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (chunk, ct) => await Table.SubmitTransactionAsync(chunk.Select(o => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Entity(o))), ct));
+
     public async Task<IReadOnlyList<MarketOrder>> ListAsync(string? participant, OrderStatus? status, CancellationToken cancellationToken)
     {
         var filter = participant is null ? "RowKey lt 'client-' or RowKey gt 'client.'" : TableClient.CreateQueryFilter($"PartitionKey eq {participant}");

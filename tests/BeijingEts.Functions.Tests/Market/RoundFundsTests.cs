@@ -1,0 +1,48 @@
+using BeijingEts.Functions.Market;
+
+namespace BeijingEts.Functions.Tests.Market;
+
+/// <summary>
+/// A matching round's funds movements go in one write per participant (issue 20). A round replayed after a crash can
+/// group them otherwise, so each movement must still be applied exactly once, whatever group it comes in.
+/// </summary>
+public sealed class RoundFundsTests(EtsAppFixture app) : IClassFixture<EtsAppFixture>
+{
+    private CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static FundsMovement Charge(string id, long fen) => new(id, FundsMovementKind.Charge, fen, "round-test", DateTimeOffset.UtcNow);
+
+    [Fact]
+    public async Task MovementsAppliedInASmallerGroupBefore_AreNotAppliedAgain_AndTheRestAre()
+    {
+        var funds = app.Service<FundsStore>();
+        var participant = "P" + Guid.NewGuid().ToString("N")[..12];
+        await funds.ApplyAsync(participant, new FundsMovement("deposit", FundsMovementKind.Deposit, 1000, null, DateTimeOffset.UtcNow), Ct);
+
+        Assert.Equal(FundsOutcome.Applied, (await funds.ApplyEachAsync(participant, [Charge("a", 100), Charge("b", 200)], Ct)).Outcome);
+        Assert.Equal(FundsOutcome.Applied, (await funds.ApplyEachAsync(participant, [Charge("a", 100), Charge("b", 200), Charge("c", 300)], Ct)).Outcome); // the replay's larger round
+        Assert.Equal(FundsOutcome.Applied, (await funds.ApplyEachAsync(participant, [Charge("c", 300)], Ct)).Outcome); // and a smaller one
+
+        Assert.Equal(400, (await funds.BalanceAsync(participant, Ct)).AvailableFen);
+        var journal = await funds.JournalAsync(participant, Ct);
+        Assert.Equal(["a", "b", "c", "deposit"], journal.Select(m => m.TransactionId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task AGroupThatWouldOverdraw_IsRefusedWhole_AndAnIdHoldingOtherContentIsTaken()
+    {
+        var funds = app.Service<FundsStore>();
+        var participant = "P" + Guid.NewGuid().ToString("N")[..12];
+        await funds.ApplyAsync(participant, new FundsMovement("deposit", FundsMovementKind.Deposit, 500, null, DateTimeOffset.UtcNow), Ct);
+        await funds.ApplyEachAsync(participant, [Charge("a", 100)], Ct);
+
+        var (outcome, refusal) = await funds.ApplyEachAsync(participant, [Charge("a", 100), Charge("b", 300), Charge("c", 200)], Ct); // 100 + 300 + 200 > 500
+        Assert.Equal(FundsOutcome.Refused, outcome);
+        Assert.Contains("Available funds are", refusal);
+        Assert.Equal(400, (await funds.BalanceAsync(participant, Ct)).AvailableFen); // only "a", from before
+        Assert.Null(await funds.FindAsync(participant, "b", Ct));
+
+        Assert.Equal(FundsOutcome.IdTaken, (await funds.ApplyEachAsync(participant, [Charge("a", 150)], Ct)).Outcome);
+        Assert.Equal(400, (await funds.BalanceAsync(participant, Ct)).AvailableFen);
+    }
+}
