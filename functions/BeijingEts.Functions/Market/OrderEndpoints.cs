@@ -60,24 +60,29 @@ public sealed class OrderEndpoints : IHttpFunction
         var side = request.Side == "buy" ? Side.Buy : Side.Sell;
         var book = new BookKey(request.Product!, request.Vintage);
 
-        var earlier = await services.Orders.FindByClientIdAsync(trader, request.ClientOrderId!, cancellationToken);
-        var isNew = earlier is null;
         var now = services.Clock.GetUtcNow();
         var frozenFen = side == Side.Buy ? services.Settings.BuyHoldFen(request.Price, request.Quantity.Value) : 0;
         var asked = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.ToString().Length + 17)], request.ClientOrderId!, trader, book.Product, book.Vintage, side,
             request.Price, request.Quantity.Value, 0, OrderStatus.Pending, null, frozenFen, now, now, Lot: request.Lot?.Trim());
-        if (earlier is { } found)
+        // Nothing is read first: a new order is checked and added, and a retry finds the order placed before under its
+        // clientOrderId when its Add fails, or when the checks refuse it (what the first request froze may be what
+        // the cover check now misses). Refused here, nothing is written; a race lost later is still refused by the
+        // freeze itself, with the order recorded rejected.
+        var refused = await CheckMarketAsync(book, side, request.Price, trader, services, cancellationToken)
+            ?? await CheckCoverAsync(asked, services, cancellationToken);
+        (MarketOrder Order, ETag ETag)? earlier = refused is null && await services.Orders.AddAsync(asked, cancellationToken) is { } added
+            ? (asked, added)
+            : await services.Orders.FindByClientIdAsync(trader, request.ClientOrderId!, cancellationToken);
+        var isNew = earlier is { Order: var o } && ReferenceEquals(o, asked);
+        if (earlier is null)
         {
+            return refused ?? Problems.Conflict($"clientOrderId {asked.ClientOrderId} is being placed by another request; ask again.");
+        }
+        if (!isNew)
+        {
+            var found = earlier.Value;
             if (!found.Order.SameRequest(asked)) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} was already used for a different order ({found.Order.OrderId}).");
             if (found.Order.Status != OrderStatus.Pending && found.Order.Status != OrderStatus.Open) return TypedResults.Ok(OrderView.Of(found.Order));
-        }
-        else
-        {
-            if (await CheckMarketAsync(book, side, request.Price, trader, services, cancellationToken) is { } refused) return refused;
-            // Refused here, nothing is written; a race lost later is still refused by the freeze itself, with the order recorded rejected.
-            if (await CheckCoverAsync(asked, services, cancellationToken) is { } uncovered) return uncovered;
-            if (await services.Orders.AddAsync(asked, cancellationToken) is not { } added) return Problems.Conflict($"clientOrderId {asked.ClientOrderId} is being placed by another request; ask again.");
-            earlier = (asked, added);
         }
         var (order, etag) = earlier.Value;
         var (placed, refusal) = await services.Placement.ContinueAsync(order, etag, cancellationToken);
