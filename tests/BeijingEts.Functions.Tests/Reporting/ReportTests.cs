@@ -62,6 +62,47 @@ public sealed class ReportTests(ReportFixture app) : IClassFixture<ReportFixture
     }
 
     [Fact]
+    public async Task NewFactors_AreUsedByTheNextSubmission()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var uscc = await _reporting.ListedUnitAsync(Year);
+        Assert.Equal(5029, (await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report())).GetProperty("totalEmissionsT").GetInt64());
+
+        var doubledGrid = await _reporting.Regulator.PutAsJsonAsync($"/api/reference/{Year}/emission-factors", new
+        {
+            fuels = new Dictionary<string, object>
+            {
+                ["natural-gas"] = new { unit = "10^4 Nm3", ncvGJPerUnit = 389.31m, carbonContentTCPerGJ = 0.01532m, oxidationRate = 0.99m },
+                ["raw-coal"] = new { unit = "t", ncvGJPerUnit = 20.908m, carbonContentTCPerGJ = 0.02618m, oxidationRate = 0.94m },
+            },
+            electricityTCO2PerMWh = 1.1406m,
+            heatTCO2PerGJ = 0.11m,
+        }, Ct);
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, doubledGrid.StatusCode);
+            // Indirect (2000 − 500) × 1.1406 + 1000 × 0.11 = 1820.9 → 1821; direct 4064 as before.
+            Assert.Equal(4064 + 1821, (await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report())).GetProperty("totalEmissionsT").GetInt64());
+        }
+        finally
+        {
+            await _reporting.SetFactorsAsync(Year);
+        }
+    }
+
+    [Fact]
+    public async Task AUnitOnARevisionJustPublished_ReportsAtOnce()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var first = await _reporting.ListedUnitAsync(Year);
+        await _reporting.SubmitAsync(first, Year, ReportingClient.Report());
+
+        var joined = await _reporting.ListedUnitAsync(Year);
+
+        Assert.Equal(1, (await _reporting.SubmitAsync(joined, Year, ReportingClient.Report())).GetProperty("version").GetInt32());
+    }
+
+    [Fact]
     public async Task BadLines_AreAllNamed_AndNothingIsWritten()
     {
         await _reporting.SetFactorsAsync(Year);
