@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Domain.Reporting;
@@ -14,10 +15,16 @@ public sealed record ReportVersion(
 /// <summary>
 /// Reports: each version's document is a blob written once (never overwritten), and the reports table holds one row
 /// per version plus a head row naming the latest, both in the unit-year's partition; a new version is added with the
-/// head row's ETag, so two submissions at once get two numbers, never one.
+/// head row's ETag, so two submissions at once get two numbers, never one. The head this instance last wrote is kept
+/// with the ETag the write returned, so the next version is added without reading it again; when someone else wrote
+/// since, the ETag no longer matches and the head is read.
 /// </summary>
 public sealed class ReportStore(StorageClients storage)
 {
+    private const int KnownHeads = 50_000;
+
+    private readonly ConcurrentDictionary<(string Uscc, int Year), (int Latest, ETag ETag)> _heads = new();
+
     private TableClient Table => storage.Table(StorageNames.Tables.Reports);
 
     private BlobContainerClient Documents => storage.Container(StorageNames.Containers.Reports);
@@ -25,10 +32,10 @@ public sealed class ReportStore(StorageClients storage)
     /// <summary>Adds the next version of the report and returns it with its number.</summary>
     public async Task<ReportVersion> AddAsync(string uscc, int year, Func<int, ReportVersion> version, CancellationToken cancellationToken)
     {
+        var head = _heads.TryGetValue((uscc, year), out var known) ? known : await HeadAsync(uscc, year, cancellationToken);
         while (true)
         {
-            var head = await HeadAsync(uscc, year, cancellationToken);
-            var next = version(LatestOf(head) + 1);
+            var next = version((head?.Latest ?? 0) + 1);
             // The blob name is unique to this attempt, so a lost race or a crash leaves at most an unreferenced document.
             var blobName = $"{next.Uscc}/{next.Year}/v{next.Version:D4}-{Guid.NewGuid():N}.json";
             await Documents.GetBlobClient(blobName).UploadAsync(BinaryData.FromObjectAsJson(next, AuditLog.AuditJson), new BlobUploadOptions
@@ -40,11 +47,11 @@ public sealed class ReportStore(StorageClients storage)
             var headEntity = new TableEntity(Partition(uscc, year), HeadKey(uscc, year)) { ["Latest"] = next.Version };
             try
             {
-                await Table.SubmitTransactionAsync(
+                var written = await Table.SubmitTransactionAsync(
                 [
-                    head is null
-                        ? new TableTransactionAction(TableTransactionActionType.Add, headEntity)
-                        : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, head.ETag),
+                    head is { } previous
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, previous.ETag)
+                        : new TableTransactionAction(TableTransactionActionType.Add, headEntity),
                     new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(uscc, year), VersionKey(uscc, year, next.Version))
                     {
                         ["Blob"] = blobName,
@@ -53,26 +60,34 @@ public sealed class ReportStore(StorageClients storage)
                         ["RetainUntil"] = next.RetainUntil.ToString("O", CultureInfo.InvariantCulture),
                     }),
                 ], cancellationToken);
+                Remember(uscc, year, next.Version, written.Value[0].Headers.ETag);
                 return next;
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
-                // Another submission took this number: try the next one.
+                // Another submission took this number: read the head and try the next one.
+                _heads.TryRemove((uscc, year), out _);
+                head = await HeadAsync(uscc, year, cancellationToken);
             }
         }
     }
 
-    public async Task<int> LatestVersionAsync(string uscc, int year, CancellationToken cancellationToken) =>
-        LatestOf(await HeadAsync(uscc, year, cancellationToken));
-
-    /// <summary>The head row naming the latest version; none before the first report.</summary>
-    private async Task<TableEntity?> HeadAsync(string uscc, int year, CancellationToken cancellationToken)
+    private void Remember(string uscc, int year, int latest, ETag? etag)
     {
-        var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), HeadKey(uscc, year), cancellationToken: cancellationToken);
-        return head.HasValue ? head.Value : null;
+        if (etag is not { } written) return;
+        if (_heads.Count >= KnownHeads) _heads.Clear();
+        _heads[(uscc, year)] = (latest, written);
     }
 
-    private static int LatestOf(TableEntity? head) => head?.GetInt32("Latest") ?? 0;
+    public async Task<int> LatestVersionAsync(string uscc, int year, CancellationToken cancellationToken) =>
+        (await HeadAsync(uscc, year, cancellationToken))?.Latest ?? 0;
+
+    /// <summary>The latest version as the head row names it, with the row's ETag; none before the first report.</summary>
+    private async Task<(int Latest, ETag ETag)?> HeadAsync(string uscc, int year, CancellationToken cancellationToken)
+    {
+        var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), HeadKey(uscc, year), cancellationToken: cancellationToken);
+        return head.HasValue ? (head.Value!.GetInt32("Latest") ?? 0, head.Value.ETag) : null;
+    }
 
     public async Task<ReportVersion?> FindAsync(string uscc, int year, int version, CancellationToken cancellationToken)
     {
