@@ -51,13 +51,13 @@ public sealed class PutAnnualReport : IHttpFunction
         var result = EmissionCalculation.Compute(report, factors);
         var actor = Actor.From(http.User);
         var now = clock.GetUtcNow();
-        var added = await reports.AddAsync(unit.Uscc, year, version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, Retention.Until(now),
+        var (added, correctionsAsked) = await reports.AddAsync(unit.Uscc, year, version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, Retention.Until(now),
             result.DirectEmissionsT, result.IndirectEmissionsT, result.TotalEmissionsT, result, report), cancellationToken);
         // A general reporting unit's report is checked by its district (Art. 23); a key unit's new version answers a correction its district asked for.
         await Task.WhenAll(
             audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
                 new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken),
-            checks.ReportFiledAsync(unit.Uscc, unit.District, year, added.Version, general: entry.Category == Categories.Reporting, cancellationToken));
+            checks.ReportFiledAsync(unit.Uscc, unit.District, year, added.Version, general: entry.Category == Categories.Reporting, correctionsAsked, cancellationToken));
         return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/versions/{added.Version}", added);
     }
 }
