@@ -45,9 +45,10 @@ public sealed class AuditLog(StorageClients storage, TimeProvider clock, IHttpCo
         await StoreImageAsync(entity, "Before", id, before, cancellationToken);
         await StoreImageAsync(entity, "After", id, after, cancellationToken);
         var table = storage.Table(StorageNames.Tables.Audit);
-        await table.AddEntityAsync(entity, cancellationToken);
-        // The two partitions cannot share a batch; the actor's copy is written before the caller goes on.
-        await table.AddEntityAsync(new TableEntity(entity) { PartitionKey = ActorPartition(actor.Id), RowKey = id }, cancellationToken);
+        // The two partitions cannot share a batch: both rows are written at once, and before the caller goes on.
+        await Task.WhenAll(
+            table.AddEntityAsync(entity, cancellationToken),
+            table.AddEntityAsync(new TableEntity(entity) { PartitionKey = ActorPartition(actor.Id), RowKey = id }, cancellationToken));
         AuditMark.Of(http.HttpContext)?.Recorded();
         return await ToRecordAsync(entity, cancellationToken);
     }

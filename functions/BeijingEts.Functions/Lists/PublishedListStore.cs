@@ -24,7 +24,10 @@ public sealed class PublishedListStore(StorageClients storage)
     private const string Published = "published";
     private const int CachedRevisions = 16;
 
+    public static readonly TimeSpan RecentFor = TimeSpan.FromSeconds(30);
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Year, int Revision), IReadOnlyList<ListEntry>> _entries = new();
+    private readonly RecentReads<int, ListRevision> _recent = new(RecentFor);
 
     private TableClient Revisions => storage.Table(StorageNames.Tables.ListRevisions);
 
@@ -44,6 +47,13 @@ public sealed class PublishedListStore(StorageClients storage)
     /// <summary>The year's newest published revision: the list in force for it.</summary>
     public async Task<ListRevision?> LatestRevisionAsync(int year, CancellationToken cancellationToken) =>
         (await RevisionsAsync(year, cancellationToken)).LastOrDefault();
+
+    /// <summary>
+    /// <see cref="LatestRevisionAsync"/> as read within <see cref="RecentFor"/>: a revision published by this instance is
+    /// seen at once, one published by another within that time. For the many reads of a reporting season (who reports).
+    /// </summary>
+    public Task<ListRevision?> RecentRevisionAsync(int year, CancellationToken cancellationToken) =>
+        _recent.GetAsync(year, ct => LatestRevisionAsync(year, ct), cancellationToken);
 
     /// <summary>The newest revision of the most recent year that has a published list.</summary>
     public async Task<ListRevision?> LatestAsync(CancellationToken cancellationToken)
@@ -99,8 +109,9 @@ public sealed class PublishedListStore(StorageClients storage)
     public Task WriteAsync(ListRevision revision, IReadOnlyList<ListEntry> entries, CancellationToken cancellationToken) =>
         DocumentBlob(revision.Year, revision.Revision).UploadAsync(BinaryData.FromObjectAsJson(new Document(revision, entries), AuditLog.AuditJson), overwrite: false, cancellationToken);
 
-    public Task MarkPublishedAsync(ListRevision revision, ETag etag, CancellationToken cancellationToken) =>
-        Revisions.UpdateEntityAsync(new TableEntity(DocumentRows.YearKey(revision.Year), RevisionKey(revision.Revision))
+    public async Task MarkPublishedAsync(ListRevision revision, ETag etag, CancellationToken cancellationToken)
+    {
+        await Revisions.UpdateEntityAsync(new TableEntity(DocumentRows.YearKey(revision.Year), RevisionKey(revision.Revision))
         {
             ["State"] = Published,
             ["PublishedAt"] = revision.PublishedAt,
@@ -110,6 +121,8 @@ public sealed class PublishedListStore(StorageClients storage)
             ["ReportingUnits"] = revision.ReportingUnits,
             ["Rules"] = JsonSerializer.Serialize(revision.Rules),
         }, etag, TableUpdateMode.Replace, cancellationToken);
+        _recent.Forget(revision.Year);
+    }
 
     private static ListRevision FromEntity(int year, TableEntity row) => new(
         year,

@@ -28,7 +28,7 @@ public sealed class ReportCalculation : IHttpFunction
     private static async Task<Results<Ok<EmissionResult>, ProblemHttpResult>> CalculateAsync(Request request, EmissionFactorStore factorStore, CancellationToken cancellationToken)
     {
         if (request.Year is < 2013 or > 2100) return ProblemHandling.BadRequest($"year {request.Year} is out of range (2013 to 2100).");
-        var factors = await factorStore.FindAsync(request.Year, cancellationToken);
+        var factors = await factorStore.CurrentAsync(request.Year, cancellationToken);
         if (factors is null) return ProblemHandling.NotFound($"No emission factors are set for {request.Year}; the regulator sets them with PUT /api/reference/{request.Year}/emission-factors.");
         var fuels = (request.Fuels ?? []).Select(f => f with { Unit = f.Unit?.Trim() ?? "" }).ToList();
         var report = new AnnualReport(fuels, request.Processes ?? [], request.PurchasedElectricityMWh, request.PurchasedHeatGJ,

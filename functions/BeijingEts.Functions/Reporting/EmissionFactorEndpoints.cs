@@ -7,18 +7,34 @@ namespace BeijingEts.Functions.Reporting;
 
 public sealed record EmissionFactorsView(int Year, IReadOnlyDictionary<string, FuelFactor> Fuels, decimal ElectricityTCO2PerMWh, decimal HeatTCO2PerGJ);
 
-/// <summary>The emissionfactors table: one row per year, set by the regulator, read by every report of that year.</summary>
+/// <summary>
+/// The emissionfactors table: one row per year, set by the regulator, read by every report of that year. Reports are
+/// computed with <see cref="CurrentAsync"/>: a year's factors change a few times at most, so they are read again after
+/// <see cref="CacheFor"/> (a change made on another instance reaches this one's reports within that time).
+/// </summary>
 public sealed class EmissionFactorStore(StorageClients storage)
 {
     private const string Partition = "factors";
 
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+
+    private readonly RecentReads<int, EmissionFactors> _recent = new(CacheFor);
+
     private TableClient Table => storage.Table(StorageNames.Tables.EmissionFactors);
 
+    /// <summary>The year's factors as stored now.</summary>
     public Task<EmissionFactors?> FindAsync(int year, CancellationToken cancellationToken) =>
         Table.FindDocumentAsync<EmissionFactors>(Partition, DocumentRows.YearKey(year), cancellationToken);
 
-    public Task PutAsync(int year, EmissionFactors factors, CancellationToken cancellationToken) =>
-        Table.UpsertDocumentAsync(Partition, DocumentRows.YearKey(year), factors, cancellationToken);
+    /// <summary>The factors a report is computed with: as read within <see cref="CacheFor"/>.</summary>
+    public Task<EmissionFactors?> CurrentAsync(int year, CancellationToken cancellationToken) =>
+        _recent.GetAsync(year, ct => FindAsync(year, ct), cancellationToken);
+
+    public async Task PutAsync(int year, EmissionFactors factors, CancellationToken cancellationToken)
+    {
+        await Table.UpsertDocumentAsync(Partition, DocumentRows.YearKey(year), factors, cancellationToken);
+        _recent.Forget(year);
+    }
 }
 
 /// <summary>

@@ -30,12 +30,18 @@ public sealed class PutAnnualReport : IHttpFunction
         string uscc, int year, Request request, HttpContext http, UnitStore units, ReportingUnits reporting, EmissionFactorStore factorStore,
         ReportStore reports, Supervision.DistrictCheckService checks, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "Annual reports are submitted by the unit itself.", cancellationToken);
+        // The unit, its list entry and the year's factors are read at once; the answers keep their order (404, year, list, factors).
+        var yearRefused = reporting.RefuseYear(year);
+        var code = UnitInput.TryParse(uscc, out var parsed, out _) ? parsed : uscc;
+        var entryRead = yearRefused is null ? reporting.RecentEntryAsync(code, year, cancellationToken) : Task.FromResult<ListEntry?>(null);
+        var factorsRead = yearRefused is null ? factorStore.CurrentAsync(year, cancellationToken) : Task.FromResult<EmissionFactors?>(null);
+        var unitRead = UnitInput.FindVisibleAsync(uscc, http.User, units, "Annual reports are submitted by the unit itself.", cancellationToken);
+        await Task.WhenAll(entryRead, factorsRead, unitRead);
+        var (unit, problem) = unitRead.Result;
         if (unit is null) return problem!;
-        var (entry, refused) = await reporting.ReportingEntryAsync(unit.Uscc, year, cancellationToken);
-        if (entry is null) return refused!;
-        var factors = await factorStore.FindAsync(year, cancellationToken);
-        if (factors is null) return Problems.Unprocessable($"No emission factors are set for {year}; the regulator sets them with PUT /api/reference/{year}/emission-factors before {year} reports can be computed.");
+        if (yearRefused is not null) return yearRefused;
+        if (entryRead.Result is not { } entry) return ReportingUnits.NotListed(unit.Uscc, year);
+        if (factorsRead.Result is not { } factors) return Problems.Unprocessable($"No emission factors are set for {year}; the regulator sets them with PUT /api/reference/{year}/emission-factors before {year} reports can be computed.");
 
         var report = new AnnualReport(request.Fuels.Select(f => f with { Unit = f.Unit.Trim() }).ToList(), request.Processes ?? [], request.PurchasedElectricityMWh,
             request.PurchasedHeatGJ, request.NonFossilElectricityMWh, request.NonFossilEvidence, request.Activity, request.Declaration);
@@ -45,12 +51,13 @@ public sealed class PutAnnualReport : IHttpFunction
         var result = EmissionCalculation.Compute(report, factors);
         var actor = Actor.From(http.User);
         var now = clock.GetUtcNow();
-        var added = await reports.AddAsync(unit.Uscc, year, version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, Retention.Until(now),
+        var (added, correctionsAsked) = await reports.AddAsync(unit.Uscc, year, version => new ReportVersion(unit.Uscc, year, version, now, actor.Id, Retention.Until(now),
             result.DirectEmissionsT, result.IndirectEmissionsT, result.TotalEmissionsT, result, report), cancellationToken);
-        await audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
-            new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken);
         // A general reporting unit's report is checked by its district (Art. 23); a key unit's new version answers a correction its district asked for.
-        await checks.ReportFiledAsync(unit.Uscc, unit.District, year, added.Version, general: entry.Category == Categories.Reporting, cancellationToken);
+        await Task.WhenAll(
+            audit.RecordAsync(actor, "report.submitted", $"units/{unit.Uscc}/reports/{year}", null,
+                new { added.Version, added.DirectEmissionsT, added.IndirectEmissionsT, added.TotalEmissionsT }, cancellationToken),
+            checks.ReportFiledAsync(unit.Uscc, unit.District, year, added.Version, general: entry.Category == Categories.Reporting, correctionsAsked, cancellationToken));
         return TypedResults.Created($"/api/units/{unit.Uscc}/reports/{year}/versions/{added.Version}", added);
     }
 }
@@ -63,17 +70,33 @@ public sealed class ReportingUnits(PublishedListStore lists, TimeProvider clock)
     /// <summary>The unit's entry on the year's list if it reports for the year now; else why not.</summary>
     public async Task<(ListEntry? Entry, ProblemHttpResult? Problem)> ReportingEntryAsync(string uscc, int year, CancellationToken cancellationToken)
     {
-        if (year is < 2013 or > 2100) return (null, ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100)."));
-        if (BeijingTime.Today(clock).Year <= year) return (null, Problems.Unprocessable($"The {year} report can be submitted once {year} has ended, from {year + 1}-01-01."));
-        return await EntryAsync(uscc, year, cancellationToken) is { } entry
-            ? (entry, null)
-            : (null, Problems.Unprocessable($"Unit {uscc} is not on the published {year} list; only the carbon emission units listed for {year} report for it (Art. 21)."));
+        if (RefuseYear(year) is { } refused) return (null, refused);
+        return await EntryAsync(uscc, year, cancellationToken) is { } entry ? (entry, null) : (null, NotListed(uscc, year));
     }
+
+    /// <summary>Why no report can be made for the year now, if none can: the year is out of range or not over yet.</summary>
+    public ProblemHttpResult? RefuseYear(int year) =>
+        year is < 2013 or > 2100 ? ProblemHandling.BadRequest($"Year {year} is out of range (2013 to 2100).")
+        : BeijingTime.Today(clock).Year <= year ? Problems.Unprocessable($"The {year} report can be submitted once {year} has ended, from {year + 1}-01-01.")
+        : null;
+
+    public static ProblemHttpResult NotListed(string uscc, int year) =>
+        Problems.Unprocessable($"Unit {uscc} is not on the published {year} list; only the carbon emission units listed for {year} report for it (Art. 21).");
 
     /// <summary>The unit's entry in the latest published list of the year, if any.</summary>
     public async Task<ListEntry?> EntryAsync(string uscc, int year, CancellationToken cancellationToken)
     {
         var revision = await lists.LatestRevisionAsync(year, cancellationToken);
+        return revision is null ? null : await lists.EntryAsync(year, revision.Revision, uscc, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="EntryAsync"/> on the latest revision as read within <see cref="PublishedListStore.RecentFor"/>: a report
+    /// submission's, many a second in a reporting season (a revision published on another instance counts from then on).
+    /// </summary>
+    public async Task<ListEntry?> RecentEntryAsync(string uscc, int year, CancellationToken cancellationToken)
+    {
+        var revision = await lists.RecentRevisionAsync(year, cancellationToken);
         return revision is null ? null : await lists.EntryAsync(year, revision.Revision, uscc, cancellationToken);
     }
 }

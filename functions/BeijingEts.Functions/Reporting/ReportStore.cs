@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Domain.Reporting;
@@ -14,21 +15,31 @@ public sealed record ReportVersion(
 /// <summary>
 /// Reports: each version's document is a blob written once (never overwritten), and the reports table holds one row
 /// per version plus a head row naming the latest, both in the unit-year's partition; a new version is added with the
-/// head row's ETag, so two submissions at once get two numbers, never one.
+/// head row's ETag, so two submissions at once get two numbers, never one. The head this instance last wrote is kept
+/// with the ETag the write returned, so the next version is added without reading it again; when someone else wrote
+/// since, the ETag no longer matches and the head is read. The head also says whether the unit's district ever asked it
+/// to correct the year's report (Art. 23): only then does a new version look for requests to answer.
 /// </summary>
 public sealed class ReportStore(StorageClients storage)
 {
+    private const int KnownHeads = 50_000;
+
+    /// <summary>The head row: the latest version (0 before the first), whether corrections were ever asked, its ETag.</summary>
+    private sealed record Head(int Latest, bool CorrectionsAsked, ETag ETag);
+
+    private readonly ConcurrentDictionary<(string Uscc, int Year), Head> _heads = new();
+
     private TableClient Table => storage.Table(StorageNames.Tables.Reports);
 
     private BlobContainerClient Documents => storage.Container(StorageNames.Containers.Reports);
 
-    /// <summary>Adds the next version of the report and returns it with its number.</summary>
-    public async Task<ReportVersion> AddAsync(string uscc, int year, Func<int, ReportVersion> version, CancellationToken cancellationToken)
+    /// <summary>Adds the next version of the report; returns it with its number, and whether the unit's district ever asked it to correct the year's report.</summary>
+    public async Task<(ReportVersion Report, bool CorrectionsAsked)> AddAsync(string uscc, int year, Func<int, ReportVersion> version, CancellationToken cancellationToken)
     {
+        var head = _heads.TryGetValue((uscc, year), out var known) ? known : await HeadAsync(uscc, year, cancellationToken);
         while (true)
         {
-            var head = await HeadAsync(uscc, year, cancellationToken);
-            var next = version(LatestOf(head) + 1);
+            var next = version((head?.Latest ?? 0) + 1);
             // The blob name is unique to this attempt, so a lost race or a crash leaves at most an unreferenced document.
             var blobName = $"{next.Uscc}/{next.Year}/v{next.Version:D4}-{Guid.NewGuid():N}.json";
             await Documents.GetBlobClient(blobName).UploadAsync(BinaryData.FromObjectAsJson(next, AuditLog.AuditJson), new BlobUploadOptions
@@ -37,14 +48,15 @@ public sealed class ReportStore(StorageClients storage)
                 Metadata = new Dictionary<string, string> { ["retainUntil"] = next.RetainUntil.ToString("O", CultureInfo.InvariantCulture) },
                 HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
             }, cancellationToken);
-            var headEntity = new TableEntity(Partition(uscc, year), HeadKey(uscc, year)) { ["Latest"] = next.Version };
+            var correctionsAsked = head?.CorrectionsAsked ?? false;
+            var headEntity = HeadEntity(uscc, year, next.Version, correctionsAsked);
             try
             {
-                await Table.SubmitTransactionAsync(
+                var written = await Table.SubmitTransactionAsync(
                 [
-                    head is null
-                        ? new TableTransactionAction(TableTransactionActionType.Add, headEntity)
-                        : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, head.ETag),
+                    head is not null
+                        ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, headEntity, head.ETag)
+                        : new TableTransactionAction(TableTransactionActionType.Add, headEntity),
                     new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(uscc, year), VersionKey(uscc, year, next.Version))
                     {
                         ["Blob"] = blobName,
@@ -53,26 +65,51 @@ public sealed class ReportStore(StorageClients storage)
                         ["RetainUntil"] = next.RetainUntil.ToString("O", CultureInfo.InvariantCulture),
                     }),
                 ], cancellationToken);
-                return next;
+                if (written.Value[0].Headers.ETag is { } etag) Remember(uscc, year, new Head(next.Version, correctionsAsked, etag));
+                return (next, correctionsAsked);
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
-                // Another submission took this number: try the next one.
+                // Another submission took this number (or the district asked for corrections): read the head and try again.
+                _heads.TryRemove((uscc, year), out _);
+                head = await HeadAsync(uscc, year, cancellationToken);
             }
         }
     }
 
-    public async Task<int> LatestVersionAsync(string uscc, int year, CancellationToken cancellationToken) =>
-        LatestOf(await HeadAsync(uscc, year, cancellationToken));
-
-    /// <summary>The head row naming the latest version; none before the first report.</summary>
-    private async Task<TableEntity?> HeadAsync(string uscc, int year, CancellationToken cancellationToken)
+    /// <summary>
+    /// Notes on the head that the unit's district asked it to correct the year's report; called before the request is
+    /// recorded, so every version filed after the request looks for it.
+    /// </summary>
+    public async Task MarkCorrectionsAskedAsync(string uscc, int year, CancellationToken cancellationToken)
     {
-        var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), HeadKey(uscc, year), cancellationToken: cancellationToken);
-        return head.HasValue ? head.Value : null;
+        _heads.TryRemove((uscc, year), out _);
+        while (true)
+        {
+            var head = await HeadAsync(uscc, year, cancellationToken);
+            if (head is { CorrectionsAsked: true }) return;
+            if (await Table.TryWriteAsync(HeadEntity(uscc, year, head?.Latest ?? 0, correctionsAsked: true), head?.ETag, cancellationToken)) return;
+        }
     }
 
-    private static int LatestOf(TableEntity? head) => head?.GetInt32("Latest") ?? 0;
+    private void Remember(string uscc, int year, Head head)
+    {
+        if (_heads.Count >= KnownHeads) _heads.Clear();
+        _heads[(uscc, year)] = head;
+    }
+
+    public async Task<int> LatestVersionAsync(string uscc, int year, CancellationToken cancellationToken) =>
+        (await HeadAsync(uscc, year, cancellationToken))?.Latest ?? 0;
+
+    /// <summary>The head row; none before the first report. A head written before it said so counts as asked for corrections: look, as every version did.</summary>
+    private async Task<Head?> HeadAsync(string uscc, int year, CancellationToken cancellationToken)
+    {
+        var head = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(uscc, year), HeadKey(uscc, year), cancellationToken: cancellationToken);
+        return head.HasValue ? new Head(head.Value!.GetInt32("Latest") ?? 0, head.Value.GetBoolean("CorrectionsAsked") ?? true, head.Value.ETag) : null;
+    }
+
+    private static TableEntity HeadEntity(string uscc, int year, int latest, bool correctionsAsked) =>
+        new(Partition(uscc, year), HeadKey(uscc, year)) { ["Latest"] = latest, ["CorrectionsAsked"] = correctionsAsked };
 
     public async Task<ReportVersion?> FindAsync(string uscc, int year, int version, CancellationToken cancellationToken)
     {

@@ -5,6 +5,7 @@ using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
 using BeijingEts.Functions.Notifications;
+using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Supervision;
 
@@ -122,7 +123,7 @@ public sealed class CheckEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Ok<DistrictCheck>, ProblemHttpResult>> CorrectionAsync(string checkId, CorrectionRequestBody request, HttpContext http,
-        DistrictCheckStore store, DistrictCheckService service, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        DistrictCheckStore store, DistrictCheckService service, ReportStore reports, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var text = request.Text?.Trim() ?? "";
         if (text.Length is 0 or > MaxText) return ProblemHandling.BadRequest($"text must say what the unit is to correct, 1 to {MaxText} characters.");
@@ -133,6 +134,8 @@ public sealed class CheckEndpoints : IHttpFunction
         if (!CheckKinds.TakesCorrections(loaded.Kind)) return Problems.Unprocessable($"A {loaded.Kind} check has no data of the unit's to correct; record the finding (and propose a case if it calls for one).");
 
         var dueOn = request.DueOn ?? await service.DueOnAsync(cancellationToken);
+        // A key unit's report versions look for requests on its verification check only once told there may be some.
+        if (loaded.Kind == CheckKinds.Verification && loaded.Unit is { } reporting) await reports.MarkCorrectionsAskedAsync(reporting, loaded.Year, cancellationToken);
         var actor = Actor.From(http.User);
         CorrectionRequest? added = null;
         var (_, after) = await store.UpdateAsync(loaded.CheckId, check =>

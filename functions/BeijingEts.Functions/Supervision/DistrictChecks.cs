@@ -215,8 +215,11 @@ public sealed class DistrictCheckService(
             record.Revision, $"monthly data {record.Month}, revision {record.Revision}", findings, cancellationToken);
     }
 
-    /// <summary>A general reporting unit's report version: opens or refreshes its check. A key unit's version answers a correction asked on its verification check.</summary>
-    public async Task ReportFiledAsync(string uscc, string district, int year, int version, bool general, CancellationToken cancellationToken)
+    /// <summary>
+    /// A general reporting unit's report version: opens or refreshes its check. A key unit's version answers a correction
+    /// asked on its verification check, if its district ever asked for one (<paramref name="correctionsAsked"/>, from the report's head).
+    /// </summary>
+    public async Task ReportFiledAsync(string uscc, string district, int year, int version, bool general, bool correctionsAsked, CancellationToken cancellationToken)
     {
         if (general)
         {
@@ -224,6 +227,7 @@ public sealed class DistrictCheckService(
                 $"annual report {year}, version {version}", [], cancellationToken);
             return;
         }
+        if (!correctionsAsked) return;
         var now = clock.GetUtcNow();
         var (before, after) = await store.UpdateAsync(CheckIds.For(CheckKinds.Verification, district, year, null, uscc),
             check => check is null || check.CorrectionRequests.All(r => r.AnsweredByRevision is not null) ? null : check with { CorrectionRequests = Answer(check.CorrectionRequests, version, now) },

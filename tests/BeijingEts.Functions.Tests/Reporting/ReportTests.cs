@@ -62,6 +62,96 @@ public sealed class ReportTests(ReportFixture app) : IClassFixture<ReportFixture
     }
 
     [Fact]
+    public async Task ASubmissionOnAnotherInstance_IsNumberedAfter_AndTheNextHereAfterIt()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var uscc = await _reporting.ListedUnitAsync(Year);
+        await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report());
+        var (other, address) = await app.StartAnotherInstanceAsync();
+        try
+        {
+            var there = await app.Client(address, "unit", uscc).PutAsJsonAsync($"/api/units/{uscc}/reports/{Year}", ReportingClient.Report(coal: 2), Ct);
+            Assert.Equal(HttpStatusCode.Created, there.StatusCode);
+            Assert.Equal(2, (await there.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("version").GetInt32());
+        }
+        finally
+        {
+            await other.StopAsync(CancellationToken.None);
+            await other.DisposeAsync();
+        }
+
+        var here = await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report(coal: 3));
+
+        Assert.Equal(3, here.GetProperty("version").GetInt32());
+        var second = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/reports/{Year}/versions/2", Ct);
+        Assert.Equal(2m, second.GetProperty("report").GetProperty("fuels")[1].GetProperty("quantity").GetDecimal());
+    }
+
+    [Fact]
+    public async Task NewFactors_AreUsedByTheNextSubmission()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var uscc = await _reporting.ListedUnitAsync(Year);
+        Assert.Equal(5029, (await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report())).GetProperty("totalEmissionsT").GetInt64());
+
+        var doubledGrid = await _reporting.Regulator.PutAsJsonAsync($"/api/reference/{Year}/emission-factors", new
+        {
+            fuels = new Dictionary<string, object>
+            {
+                ["natural-gas"] = new { unit = "10^4 Nm3", ncvGJPerUnit = 389.31m, carbonContentTCPerGJ = 0.01532m, oxidationRate = 0.99m },
+                ["raw-coal"] = new { unit = "t", ncvGJPerUnit = 20.908m, carbonContentTCPerGJ = 0.02618m, oxidationRate = 0.94m },
+            },
+            electricityTCO2PerMWh = 1.1406m,
+            heatTCO2PerGJ = 0.11m,
+        }, Ct);
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, doubledGrid.StatusCode);
+            // Indirect (2000 − 500) × 1.1406 + 1000 × 0.11 = 1820.9 → 1821; direct 4064 as before.
+            Assert.Equal(4064 + 1821, (await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report())).GetProperty("totalEmissionsT").GetInt64());
+        }
+        finally
+        {
+            await _reporting.SetFactorsAsync(Year);
+        }
+    }
+
+    [Fact]
+    public async Task AUnitOnARevisionJustPublished_ReportsAtOnce()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var first = await _reporting.ListedUnitAsync(Year);
+        await _reporting.SubmitAsync(first, Year, ReportingClient.Report());
+
+        var joined = await _reporting.ListedUnitAsync(Year);
+
+        Assert.Equal(1, (await _reporting.SubmitAsync(joined, Year, ReportingClient.Report())).GetProperty("version").GetInt32());
+    }
+
+    /// <summary>
+    /// Storage round trips, as the bench counts them: after the first report the year's list and factors and the report's
+    /// head are known, so a key unit's next version costs the unit, the document, the version and head rows in one batch,
+    /// and the audit row and its actor copy; a general reporting unit's also refreshes its district check (read, write,
+    /// and that change's two audit rows).
+    /// </summary>
+    [Theory]
+    [InlineData(true, 5)]
+    [InlineData(false, 9)]
+    public async Task ANextVersion_CostsAFixedNumberOfStorageRequests(bool key, int most)
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var uscc = await _reporting.ListedUnitAsync(Year, key: key);
+        await _reporting.SubmitAsync(uscc, Year, ReportingClient.Report());
+
+        var (response, requests) = await StorageRequestCount.SendAsync(app.Client("unit", uscc),
+            new HttpRequestMessage(HttpMethod.Put, $"/api/units/{uscc}/reports/{Year}") { Content = JsonContent.Create(ReportingClient.Report(coal: 7)) }, Ct);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(requests <= most, $"A {(key ? "key" : "general reporting")} unit's next version took {requests} storage requests; at most {most} expected.");
+        Assert.True(requests > 0, "No storage request was counted: is the traceparent header still followed?");
+    }
+
+    [Fact]
     public async Task BadLines_AreAllNamed_AndNothingIsWritten()
     {
         await _reporting.SetFactorsAsync(Year);

@@ -215,6 +215,44 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
         Assert.Equal("issues-found", recorded.GetProperty("districtCheck").GetString());
         Assert.Equal(JsonValueKind.Null, recorded.GetProperty("reviewRequested").ValueKind);
     }
+
+    [Fact]
+    public async Task ACorrectionAskedOnAVerificationCheck_IsAnsweredByTheUnitsNextReportVersion_FiledOnAnyInstance()
+    {
+        var report = await _verification.ReportedKeyUnitAsync();
+        var verifier = await _verification.EligibleVerifierAsync();
+        var links = await _verification.LinksAsync(report.Uscc, verifier);
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "reportUploadUrl", VerificationClient.Pdf(), "application/pdf")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "statementUploadUrl", VerificationClient.Statement(report), "application/json")).StatusCode);
+        Assert.Equal("accepted", (await _verification.SettledAsync(report.Uscc)).GetProperty("status").GetString());
+        string? id = null;
+        await Eventually.HoldsAsync(async () =>
+        {
+            var queue = await Bureau.GetFromJsonAsync<JsonElement>($"/api/districts/{District}/checks?kind=verification&unit={report.Uscc}", Ct);
+            id = queue.GetProperty("checks").EnumerateArray().FirstOrDefault() is { ValueKind: JsonValueKind.Object } check ? check.GetProperty("checkId").GetString() : null;
+            return id is not null;
+        }, "the preliminary check opens");
+        // A version filed before the request answers nothing.
+        await _reporting.SubmitAsync(report.Uscc, Year, ReportingClient.Report(coal: 900));
+        Assert.Empty((await CheckAsync(report.Uscc, "verification")).GetProperty("correctionRequests").EnumerateArray());
+
+        // Asked through another instance: the one the unit files with learns of it from the report's head.
+        var (other, address) = await app.StartAnotherInstanceAsync();
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(id!, "correction-requests", new { text = "Report boiler 2's coal as weighed." },
+                app.Client(address, "district", District))).StatusCode);
+        }
+        finally
+        {
+            await other.StopAsync(CancellationToken.None);
+            await other.DisposeAsync();
+        }
+        var next = await _reporting.SubmitAsync(report.Uscc, Year, ReportingClient.Report(coal: 950));
+
+        var asked = Assert.Single((await CheckAsync(report.Uscc, "verification")).GetProperty("correctionRequests").EnumerateArray());
+        Assert.Equal(next.GetProperty("version").GetInt32(), asked.GetProperty("answeredByRevision").GetInt32());
+    }
 }
 
 /// <summary>Checks opened by a general report and a published list; what the regulator sees of them, on time and overdue.</summary>
