@@ -57,19 +57,9 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         var account = leg == Leg.Credit ? tx.To : tx.From!;
         var pending = new PendingLeg(tx, leg, issuanceCap);
-        while (true)
+        while (!_groups.GetOrAdd(account, a => new AccountGroup(a, this)).Commits.TryAdd(pending))
         {
-            var group = _groups.GetOrAdd(account, _ => new AccountGroup());
-            bool drain;
-            lock (group)
-            {
-                if (group.Retired) continue; // dropped as idle a moment ago: take the one that replaced it
-                group.Waiting.Add(pending);
-                drain = !group.Draining;
-                group.Draining = true;
-            }
-            if (drain) _ = Task.Run(() => DrainAsync(account, group), CancellationToken.None);
-            break;
+            // Dropped as idle a moment ago: take the one that replaces it.
         }
         if (_groups.Count > MaxGroups) RetireIdleGroups();
         // The leg is decided whether or not this caller still waits; asking again reads the decision.
@@ -91,17 +81,21 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     }
 
     /// <summary>
-    /// One account's legs waiting to be committed, the one task committing them (at most one at a time per account in
-    /// this instance), and the account's rows as this instance last read or wrote them (null: known to be absent), with
+    /// One account's legs waiting to be committed (at most one commit at a time per account in this instance), and the account's rows as this instance last read or wrote them (null: known to be absent), with
     /// their ETags: a write conditional on an ETag fails if anyone else wrote the row since, so a stale row costs a retry,
     /// never a wrong balance. Only the committing task touches <see cref="Known"/>.
     /// </summary>
     private sealed class AccountGroup
     {
-        public readonly List<PendingLeg> Waiting = [];
-        public bool Draining;
-        public bool Retired;
-        public readonly Dictionary<string, TableEntity?> Known = new(StringComparer.Ordinal);
+        public AccountGroup(string account, LedgerStore store) => Commits = new(LegsPerCommit, legs => store.CommitAsync(account, this, legs), (legs, error) =>
+        {
+            Known.Clear();
+            foreach (var leg in legs) leg.Outcome.TrySetException(error);
+        });
+
+        public GroupCommit<PendingLeg> Commits { get; }
+
+        public Dictionary<string, TableEntity?> Known { get; } = new(StringComparer.Ordinal);
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AccountGroup> _groups = new(StringComparer.Ordinal);
@@ -116,39 +110,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         foreach (var (account, group) in _groups)
         {
-            lock (group)
-            {
-                if (group.Draining || group.Waiting.Count > 0) continue;
-                group.Retired = true;
-                _groups.TryRemove(new KeyValuePair<string, AccountGroup>(account, group));
-            }
-        }
-    }
-
-    private async Task DrainAsync(string account, AccountGroup group)
-    {
-        while (true)
-        {
-            List<PendingLeg> legs;
-            lock (group)
-            {
-                if (group.Waiting.Count == 0)
-                {
-                    group.Draining = false;
-                    return;
-                }
-                legs = group.Waiting.GetRange(0, Math.Min(group.Waiting.Count, LegsPerCommit));
-                group.Waiting.RemoveRange(0, legs.Count);
-            }
-            try
-            {
-                await CommitAsync(account, group, legs);
-            }
-            catch (Exception error)
-            {
-                group.Known.Clear();
-                foreach (var leg in legs) leg.Outcome.TrySetException(error);
-            }
+            if (group.Commits.TryRetire()) _groups.TryRemove(new KeyValuePair<string, AccountGroup>(account, group));
         }
     }
 

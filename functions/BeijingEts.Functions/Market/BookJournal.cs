@@ -69,17 +69,11 @@ public sealed class BookJournal(StorageClients storage)
     /// <summary>A command waiting to be appended, and who waits for its number.</summary>
     private sealed record Waiting(BookCommand Command, string OnceRow, TaskCompletionSource<long> Numbered);
 
-    /// <summary>One book's appends in this instance: those waiting, and whether a write is under way.</summary>
-    private sealed class Appender
-    {
-        public List<Waiting> Queue { get; } = [];
-        public bool Writing { get; set; }
-    }
-
     /// <summary>Commands per write: the head row plus a command row and a once row each, within a transaction's 100 rows.</summary>
     private const int GroupSize = 40;
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Appender> _appenders = new(StringComparer.Ordinal);
+    /// <summary>Each book's appends in this instance, written a group at a time.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, GroupCommit<Waiting>> _appenders = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Appends the command once per order and kind; its sequence number (an earlier one if it was appended before).
@@ -89,46 +83,14 @@ public sealed class BookJournal(StorageClients storage)
     /// </summary>
     public Task<long> AppendAsync(BookKey book, BookCommand command, CancellationToken cancellationToken)
     {
-        var partition = book.ToString();
-        var appender = _appenders.GetOrAdd(partition, _ => new Appender());
+        var appender = _appenders.GetOrAdd(book.ToString(), _ => new GroupCommit<Waiting>(GroupSize, group => WriteGroupAsync(book, group), (group, error) =>
+        {
+            foreach (var waiting in group) waiting.Numbered.TrySetException(error);
+        }));
         var waiting = new Waiting(command, (command.Kind == BookCommandKind.Place ? "o-" : "x-") + command.OrderId,
             new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
-        bool write;
-        lock (appender)
-        {
-            appender.Queue.Add(waiting);
-            write = !appender.Writing;
-            appender.Writing = true;
-        }
-        // The writer serves everyone waiting, so it runs on its own, not on (and not cancelled with) this request.
-        if (write) _ = Task.Run(() => WriteWaitingAsync(book, appender));
+        appender.TryAdd(waiting); // never retired
         return waiting.Numbered.Task.WaitAsync(cancellationToken);
-    }
-
-    private async Task WriteWaitingAsync(BookKey book, Appender appender)
-    {
-        while (true)
-        {
-            List<Waiting> group;
-            lock (appender)
-            {
-                if (appender.Queue.Count == 0)
-                {
-                    appender.Writing = false;
-                    return;
-                }
-                group = appender.Queue.Take(GroupSize).ToList();
-                appender.Queue.RemoveRange(0, group.Count);
-            }
-            try
-            {
-                await WriteGroupAsync(book, group);
-            }
-            catch (Exception error)
-            {
-                foreach (var waiting in group) waiting.Numbered.TrySetException(error);
-            }
-        }
     }
 
     private async Task WriteGroupAsync(BookKey book, List<Waiting> group)
