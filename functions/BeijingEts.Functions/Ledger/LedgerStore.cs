@@ -240,25 +240,16 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     }
 
     /// <summary>
-    /// Reads the rows the commit needs and this instance does not know: one point read for one row, else one query for
-    /// all the account's rows but its journal (its state, balance and issued rows sort before "journal|", so the query
-    /// is a range of the partition however long the journal grows). Rows not found are known to be absent.
+    /// Reads the rows the commit needs and this instance does not know, in parallel point reads; rows not found are known
+    /// to be absent. Point reads, not one query of the partition: a point read costs the same however large the ledger
+    /// grows, and on Azurite a query scans the whole table (a query per unit made a 10,000-unit allocation twice as slow
+    /// as a 2,500-unit one, per unit).
     /// </summary>
     private async Task ReadRowsAsync(string account, AccountGroup group, IReadOnlyList<string> missing)
     {
-        if (missing.Count == 0) return;
-        if (missing.Count == 1)
-        {
-            group.Known[missing[0]] = await ReadAsync(account, missing[0], CancellationToken.None);
-            return;
-        }
-        foreach (var key in missing) group.Known[key] = null;
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {account} and RowKey ge {AccountRowsFrom} and RowKey lt {AccountRowsTo}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: CancellationToken.None)) group.Known[row.RowKey] = row;
+        var read = await Task.WhenAll(missing.Select(key => ReadAsync(account, key, CancellationToken.None)));
+        for (var i = 0; i < missing.Count; i++) group.Known[missing[i]] = read[i];
     }
-
-    /// <summary>The range of an account's rows that are not its journal: the state row ("account|"), balances and issued counts.</summary>
-    private const string AccountRowsFrom = "account|", AccountRowsTo = "journal|";
 
     /// <summary>Takes out of <paramref name="legs"/> those decided meanwhile, giving each its recorded decision.</summary>
     private async Task ResolveDecidedAsync(string account, List<List<PendingLeg>> legs)
