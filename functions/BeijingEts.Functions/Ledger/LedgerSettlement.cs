@@ -81,7 +81,8 @@ public sealed class SettleLedgerTransaction(LedgerSettlement settlement) : IQueu
 
     public Task RunAsync(QueueTriggerMessage message, CancellationToken cancellationToken) => message.Read<Message>() switch
     {
-        { Transaction: { } tx, ETag: { } etag } read when tx.TransactionId == read.TransactionId => settlement.SettleAsync(tx, new ETag(etag), cancellationToken),
+        // A first delivery settles what it carries; a later one may find it settled, which reading first tells at once.
+        { Transaction: { } tx, ETag: { } etag } read when tx.TransactionId == read.TransactionId && message.DequeueCount <= 1 => settlement.SettleAsync(tx, new ETag(etag), cancellationToken),
         var read => settlement.SettleAsync(read.TransactionId, cancellationToken) as Task,
     };
 }

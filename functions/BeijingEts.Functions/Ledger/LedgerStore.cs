@@ -57,12 +57,18 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         var account = leg == Leg.Credit ? tx.To : tx.From!;
         var pending = new PendingLeg(tx, leg, issuanceCap);
-        while (!_groups.GetOrAdd(account, a => new AccountGroup(a, this)).Commits.TryAdd(pending))
+        while (!_groups.GetOrAdd(account, a =>
+               {
+                   // Counting the dictionary takes all its locks: only every so many new accounts.
+                   if (Interlocked.Increment(ref _groupsMade) % 1024 == 0 && _groups.Count > MaxGroups) RetireIdleGroups();
+                   return new AccountGroup(a, this);
+               }).Commits.TryAdd(pending))
         {
             // Dropped as idle a moment ago: take the one that replaces it.
         }
-        if (_groups.Count > MaxGroups) RetireIdleGroups();
-        // The leg is decided whether or not this caller still waits; asking again reads the decision.
+        // The leg is decided whether or not this caller still waits (asking again reads the decision); a failure nobody
+        // waits for any more is observed here, not left to the finalizer.
+        _ = pending.Outcome.Task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return await pending.Outcome.Task.WaitAsync(cancellationToken);
     }
 
@@ -102,6 +108,8 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
 
     /// <summary>Accounts whose rows this instance keeps; beyond it the idle ones are dropped (their rows are read again on next use).</summary>
     private const int MaxGroups = 20_000;
+
+    private long _groupsMade;
 
     /// <summary>Legs in one commit: with a state row and up to a balance and an issued row each, within the 100 actions of an entity-group transaction.</summary>
     private const int LegsPerCommit = 32;

@@ -98,10 +98,7 @@ public sealed class FundsStore(StorageClients storage)
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             // In parallel: a movement recorded between these reads is caught by the second look below, or by the write's ETag.
-            // Movements are recorded together, so the first one's row tells whether they were; after a conflict every
-            // row is read, to tell an id taken by other content from a concurrent write of these.
-            var looked = attempt == 0 ? movements.Take(1) : movements;
-            var recordedReads = looked.Select(m => Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(m.TransactionId), cancellationToken: cancellationToken)).ToList();
+            var recordedReads = movements.Select(m => Table.GetEntityIfExistsAsync<TableEntity>(participant, JournalRow(m.TransactionId), cancellationToken: cancellationToken)).ToList();
             var balanceRead = Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
             var recorded = await Task.WhenAll(recordedReads);
             var balanceRow = await balanceRead;
@@ -190,15 +187,19 @@ public sealed class FundsStore(StorageClients storage)
                 await Table.SubmitTransactionAsync(batch, cancellationToken);
                 remaining.RemoveRange(0, chunk.Count);
             }
-            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            catch (TableTransactionFailedException error) when (error.Status == 409)
             {
-                if (error.Status == 409 && error.FailedTransactionActionIndex is int failed && failed >= 1
-                    && await FindAsync(participant, chunk[failed - 1].TransactionId, cancellationToken) is { } earlier)
+                // Some of these were applied before (a replayed round): take out all that were, in one look, and go on.
+                var recorded = await Task.WhenAll(chunk.Select(m => FindAsync(participant, m.TransactionId, cancellationToken)));
+                for (var i = 0; i < chunk.Count; i++)
                 {
-                    if (!earlier.SameAs(chunk[failed - 1])) return (FundsOutcome.IdTaken, null);
-                    remaining.Remove(chunk[failed - 1]); // applied before: the rest go again
-                    continue;
+                    if (recorded[i] is { } earlier && !earlier.SameAs(chunk[i])) return (FundsOutcome.IdTaken, null);
+                    if (recorded[i] is not null) remaining.Remove(chunk[i]);
                 }
+                if (recorded.All(r => r is null)) await Contention.BackOffAsync(attempt + 1, cancellationToken); // the balance row was added meanwhile
+            }
+            catch (TableTransactionFailedException error) when (error.Status == 412)
+            {
                 await Contention.BackOffAsync(attempt + 1, cancellationToken);
             }
         }

@@ -44,7 +44,8 @@ public sealed record SettlementMessage(string Kind, string Book, string Id, stri
 /// its fee, the exchange receives both fees. Each leg is its own idempotent movement, so a crash anywhere in between
 /// is finished by the message coming back, and nothing is paid or moved twice.
 /// </summary>
-public sealed class MarketSettlement(BookJournal journal, FundsStore funds, LedgerSubmitter submitter, LedgerSettlement ledger, TimeProvider clock)
+public sealed class MarketSettlement(BookJournal journal, FundsStore funds, LedgerSubmitter submitter, LedgerSettlement ledger, StorageClients storage, TimeProvider clock,
+    ILogger<MarketSettlement> logger)
 {
     /// <summary>The exchange's own funds account, where fees go. It is kept in <see cref="FeeShards"/> parts, so trades settling at once do not all write one row.</summary>
     public const string ExchangeAccount = "EXCHANGE";
@@ -95,7 +96,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         // Each party's movements in one write (the seller's proceeds and its fee as two journal lines).
         foreach (var party in FundsOf(trade, id, now).GroupBy(f => f.Participant))
         {
-            await MoveFundsAsync(party.Key == ExchangeAccount ? ExchangeFeeAccount(id) : party.Key, party.Select(f => f.Movement).ToList(), cancellationToken);
+            await MoveEachAsync(party.Key == ExchangeAccount ? ExchangeFeeAccount(id) : party.Key, party.Select(f => f.Movement).ToList(), cancellationToken);
         }
         await journal.MarkSettledAsync(book, [tradeId], cancellationToken);
     }
@@ -110,26 +111,41 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
     /// </summary>
     public async Task SettleRoundAsync(BookKey book, string firstTradeId, string lastTradeId, CancellationToken cancellationToken)
     {
-        var trades = (await journal.TradesBetweenAsync(book, firstTradeId, lastTradeId, cancellationToken)).Where(t => !t.Settled).Select(t => t.Trade).ToList();
-        if (trades.Count == 0) return;
+        var unsettled = (await journal.TradesBetweenAsync(book, firstTradeId, lastTradeId, cancellationToken)).Where(t => !t.Settled).Select(t => t.Trade).ToList();
+        if (unsettled.Count == 0) return;
         var now = clock.GetUtcNow();
-        await Parallel.ForEachAsync(trades, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (trade, ct) => await MoveTonnesAsync(TonnesOf(book, trade, now), ct));
-
-        var movements = new Dictionary<string, List<FundsMovement>>(StringComparer.Ordinal);
-        void Add(string participant, FundsMovement movement)
+        // A trade whose tonnes cannot move now (a closed buyer, an account too busy) goes on as a message of its own, to
+        // be retried (and, if it keeps failing, set aside) alone; the round's other trades settle.
+        var moved = await Task.WhenAll(unsettled.Select(async trade =>
         {
-            if (!movements.TryGetValue(participant, out var list)) movements[participant] = list = [];
-            list.Add(movement);
-        }
-        var feesTo = ExchangeFeeAccount($"round-{book}-{trades[0].TradeId}");
+            try
+            {
+                await MoveTonnesAsync(TonnesOf(book, trade, now), cancellationToken);
+                return trade;
+            }
+            catch (Exception error) when (error is InvalidOperationException or RequestFailedException)
+            {
+                logger.LogWarning(error, "Trade {Trade} of {Book} did not settle with its round; it is settled on its own", trade.TradeId, book);
+                await storage.Queue(StorageNames.Queues.MarketSettlement).SendMessageAsync(JsonSerializer.Serialize(SettlementMessage.Settle(book, trade.TradeId), JsonSerializerOptions.Web), cancellationToken);
+                return null;
+            }
+        }));
+        var trades = moved.OfType<Trade>().ToList();
+
+        // Each participant's movements in one write; the fees to the part of the exchange's account each trade's go to.
+        var movements = new Dictionary<string, List<FundsMovement>>(StringComparer.Ordinal);
         foreach (var trade in trades)
         {
             var id = FundsId(book, trade);
-            foreach (var (participant, movement) in FundsOf(trade, id, now)) Add(participant == ExchangeAccount ? feesTo : participant, movement);
+            foreach (var (participant, movement) in FundsOf(trade, id, now))
+            {
+                var account = participant == ExchangeAccount ? ExchangeFeeAccount(id) : participant;
+                if (!movements.TryGetValue(account, out var list)) movements[account] = list = [];
+                list.Add(movement);
+            }
         }
-        await Parallel.ForEachAsync(movements, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (each, ct) => await MoveEachAsync(each.Key, each.Value, ct));
+        // Every account's movements are tried, whichever fails; a failure is thrown after, and the message comes back.
+        await Task.WhenAll(movements.Select(each => MoveEachAsync(each.Key, each.Value, cancellationToken)));
         await journal.MarkSettledAsync(book, trades.Select(t => t.TradeId).ToList(), cancellationToken);
     }
 
@@ -173,7 +189,10 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         if (trade.BuyerFeeFen + trade.SellerFeeFen > 0) yield return (ExchangeAccount, new FundsMovement($"{id}-fees", FundsMovementKind.Receive, trade.BuyerFeeFen + trade.SellerFeeFen, id, now));
     }
 
-    /// <summary>A round's movements on one account: each once, whichever a replayed round applied before (a replay can group them otherwise).</summary>
+    /// <summary>
+    /// Movements on one account: each once, whichever were applied before in another grouping (a replayed round can
+    /// group them otherwise, and a trade of a round can be settled alone).
+    /// </summary>
     private async Task MoveEachAsync(string participant, IReadOnlyList<FundsMovement> movements, CancellationToken cancellationToken)
     {
         var (outcome, refusal) = await funds.ApplyEachAsync(participant, movements, cancellationToken);

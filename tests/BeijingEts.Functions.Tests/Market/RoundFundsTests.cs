@@ -29,6 +29,21 @@ public sealed class RoundFundsTests(EtsAppFixture app) : IClassFixture<EtsAppFix
     }
 
     [Fact]
+    public async Task AReplayedRoundOfManyMovements_AppliesOnlyThoseNotAppliedBefore_InWritesOf99()
+    {
+        var funds = app.Service<FundsStore>();
+        var participant = "P" + Guid.NewGuid().ToString("N")[..12];
+        await funds.ApplyAsync(participant, new FundsMovement("deposit", FundsMovementKind.Deposit, 1000, null, DateTimeOffset.UtcNow), Ct);
+        var all = Enumerable.Range(0, 250).Select(i => Charge($"m{i:D3}", 1)).ToList();
+
+        Assert.Equal(FundsOutcome.Applied, (await funds.ApplyEachAsync(participant, all.Take(120).ToList(), Ct)).Outcome); // the round as first formed
+        Assert.Equal(FundsOutcome.Applied, (await funds.ApplyEachAsync(participant, all, Ct)).Outcome); // replayed over more commands
+
+        Assert.Equal(750, (await funds.BalanceAsync(participant, Ct)).AvailableFen);
+        Assert.Equal(251, (await funds.JournalAsync(participant, Ct)).Count);
+    }
+
+    [Fact]
     public async Task AGroupThatWouldOverdraw_IsRefusedWhole_AndAnIdHoldingOtherContentIsTaken()
     {
         var funds = app.Service<FundsStore>();
