@@ -172,8 +172,8 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
         Assert.Equal(HttpStatusCode.Conflict, (await PostAsync(id, "findings", new { text = "late" })).StatusCode);
     }
 
-    [Fact]
-    public async Task AnAcceptedVerification_OpensAPreliminaryCheck_WhoseStateTheConfirmationRecords_AndALaterFindingAsksForReview()
+    /// <summary>A key unit's report, verified by a body and accepted, and the preliminary check that opens just after (as the district sees it).</summary>
+    private async Task<(VerificationClient.Reported Report, JsonElement Check)> AcceptedWithItsCheckAsync()
     {
         var report = await _verification.ReportedKeyUnitAsync();
         var verifier = await _verification.EligibleVerifierAsync();
@@ -181,15 +181,20 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
         Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "reportUploadUrl", VerificationClient.Pdf(), "application/pdf")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "statementUploadUrl", VerificationClient.Statement(report), "application/json")).StatusCode);
         Assert.Equal("accepted", (await _verification.SettledAsync(report.Uscc)).GetProperty("status").GetString());
-
-        // The check opens just after the verification is filed as accepted.
         JsonElement check = default;
         await Eventually.HoldsAsync(async () =>
         {
-            var queue = await _reporting.Regulator.GetFromJsonAsync<JsonElement>($"/api/districts/{District}/checks?kind=verification&unit={report.Uscc}", Ct);
+            var queue = await Bureau.GetFromJsonAsync<JsonElement>($"/api/districts/{District}/checks?kind=verification&unit={report.Uscc}", Ct);
             check = queue.GetProperty("checks").EnumerateArray().FirstOrDefault();
             return check.ValueKind == JsonValueKind.Object;
         }, "the preliminary check opens");
+        return (report, check);
+    }
+
+    [Fact]
+    public async Task AnAcceptedVerification_OpensAPreliminaryCheck_WhoseStateTheConfirmationRecords_AndALaterFindingAsksForReview()
+    {
+        var (report, check) = await AcceptedWithItsCheckAsync();
         var id = check.GetProperty("checkId").GetString()!;
         Assert.Equal(report.Version, check.GetProperty("revision").GetInt32());
         Assert.Contains(Texts(check, "quality-plan"), t => t.Contains("No approved", StringComparison.Ordinal));
@@ -219,19 +224,8 @@ public sealed class DistrictCheckTests(DistrictCheckFixture app) : IClassFixture
     [Fact]
     public async Task ACorrectionAskedOnAVerificationCheck_IsAnsweredByTheUnitsNextReportVersion_FiledOnAnyInstance()
     {
-        var report = await _verification.ReportedKeyUnitAsync();
-        var verifier = await _verification.EligibleVerifierAsync();
-        var links = await _verification.LinksAsync(report.Uscc, verifier);
-        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "reportUploadUrl", VerificationClient.Pdf(), "application/pdf")).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await VerificationClient.UploadAsync(links, "statementUploadUrl", VerificationClient.Statement(report), "application/json")).StatusCode);
-        Assert.Equal("accepted", (await _verification.SettledAsync(report.Uscc)).GetProperty("status").GetString());
-        string? id = null;
-        await Eventually.HoldsAsync(async () =>
-        {
-            var queue = await Bureau.GetFromJsonAsync<JsonElement>($"/api/districts/{District}/checks?kind=verification&unit={report.Uscc}", Ct);
-            id = queue.GetProperty("checks").EnumerateArray().FirstOrDefault() is { ValueKind: JsonValueKind.Object } check ? check.GetProperty("checkId").GetString() : null;
-            return id is not null;
-        }, "the preliminary check opens");
+        var (report, check) = await AcceptedWithItsCheckAsync();
+        var id = check.GetProperty("checkId").GetString();
         // A version filed before the request answers nothing.
         await _reporting.SubmitAsync(report.Uscc, Year, ReportingClient.Report(coal: 900));
         Assert.Empty((await CheckAsync(report.Uscc, "verification")).GetProperty("correctionRequests").EnumerateArray());
