@@ -94,7 +94,8 @@ public sealed class ReportStore(StorageClients storage)
 
     private void Remember(string uscc, int year, Head head)
     {
-        if (_heads.Count >= KnownHeads) _heads.Clear();
+        // Counting the dictionary takes all its locks, so not on every submission: only when a unit-year is new to it.
+        if (!_heads.ContainsKey((uscc, year)) && _heads.Count >= KnownHeads) _heads.Clear();
         _heads[(uscc, year)] = head;
     }
 
