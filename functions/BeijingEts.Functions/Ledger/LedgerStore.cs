@@ -148,8 +148,14 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
                 if (same[0].Issues) keys.Add(IssuedKey(same[0].Tx.Vintage));
             }
             var missing = keys.Where(k => !group.Known.ContainsKey(k)).ToList();
-            await ReadRowsAsync(account, group, missing);
-            var readJustNow = missing.Count == keys.Count;
+            // An account this instance has not seen, asked only for credits (an allocation to a unit's new account, most
+            // often), is first taken to have no rows: the commit adds them, one write instead of two reads and a write.
+            // Should they exist after all, adding one fails, and they are read then. Nothing is refused on a guess (a
+            // credit is refused only on a state row, and issuance, which has a cap to check, is never guessed).
+            var guessed = attempt == 1 && group.Known.Count == 0 && legs.All(same => same[0].Leg == Leg.Credit && !same[0].Issues);
+            if (guessed) foreach (var key in missing) group.Known[key] = null;
+            else await ReadRowsAsync(account, group, missing);
+            var readJustNow = !guessed && missing.Count == keys.Count;
 
             var state = group.Known[stateKey];
             var quantities = new Dictionary<string, long>(StringComparer.Ordinal); // row key → quantity after the legs so far
@@ -228,6 +234,11 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
+                if (guessed)
+                {
+                    group.Known.Clear(); // whatever failed, the guessed rows are read now
+                    if (error.Status == 409 && error.FailedTransactionActionIndex is int row && row < rows.Count) continue; // they exist: no race to back off from
+                }
                 if (error.Status == 409 && error.FailedTransactionActionIndex is int failed && failed >= rows.Count
                     && await ReadAsync(account, decided[failed - rows.Count].Same[0].Key, CancellationToken.None) is { } earlier)
                 {

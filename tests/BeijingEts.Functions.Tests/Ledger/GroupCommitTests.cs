@@ -1,5 +1,6 @@
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Ledger;
+using Microsoft.Extensions.Logging;
 
 namespace BeijingEts.Functions.Tests.Ledger;
 
@@ -74,6 +75,63 @@ public sealed class GroupCommitTests(EtsAppFixture app) : IClassFixture<EtsAppFi
         Assert.Equal(legs, await _ledger.HoldingAsync(to, vintage: vintage));
         var settlement = app.Service<LedgerSettlement>();
         foreach (var r in recorded) Assert.Equal(TransactionState.Completed, (await settlement.SettleAsync(r.Recorded, r.ETag, Ct)).State); // legs found decided
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    [Fact]
+    public async Task CreditsToNewAccounts_CostOneWriteEach()
+    {
+        const int vintage = 2043, accounts = 60;
+        var (from, _) = await FundedPairAsync(vintage, accounts);
+        var targets = await Task.WhenAll(Enumerable.Range(0, accounts).Select(_ => _ledger.NewAccountAsync()));
+        var submitter = app.Service<LedgerSubmitter>();
+        var store = app.Service<LedgerStore>();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var recorded = await Task.WhenAll(targets.Select((to, i) => submitter.RecordAsync(Transfer($"gcn-{run}-{i}", from, to, vintage, 1), Ct, settledByCaller: true)));
+        Assert.All(await Task.WhenAll(recorded.Select(r => store.ApplyAsync(r.Recorded, Leg.Debit, null, Ct))), o => Assert.True(o.Applied, o.Rejection));
+
+        long requests;
+        using (var count = new StorageRequestCount(app.Prefix))
+        {
+            Assert.All(await Task.WhenAll(recorded.Select(r => store.ApplyAsync(r.Recorded, Leg.Credit, null, Ct))), o => Assert.True(o.Applied, o.Rejection));
+            requests = count.Value;
+        }
+
+        // Reading each new account's state and balance rows first would cost three requests a credit.
+        Assert.True(requests < accounts * 3 / 2, $"{accounts} credits to new accounts cost {requests} storage requests");
+        Assert.All(await Task.WhenAll(targets.Select(t => _ledger.HoldingAsync(t, vintage: vintage))), held => Assert.Equal(1, held));
+        await _ledger.AssertNoDriftAsync();
+    }
+
+    [Fact]
+    public async Task ACreditToAnAccountThisInstanceHasNotSeen_StillFindsWhatItHolds_AndThatItIsClosed()
+    {
+        const int vintage = 2044;
+        var (from, to) = await FundedPairAsync(vintage, 100);
+        var closing = await _ledger.NewAccountAsync();
+        await _ledger.SettleAsync(_ledger.Regulator, "issuance", null, "issuance", 40, vintage: vintage);
+        await _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", to, 40, vintage: vintage);
+        var unit = app.Client("unit", closing);
+        Assert.Equal(HttpStatusCode.OK, (await unit.PostAsync($"/api/accounts/{closing}/closure", null, Ct)).StatusCode);
+        var submitter = app.Service<LedgerSubmitter>();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var (_, toHolder, _) = await submitter.RecordAsync(Transfer($"gcs-{run}-a", from, to, vintage, 25), Ct, settledByCaller: true);
+        var (_, toClosed, _) = await submitter.RecordAsync(Transfer($"gcs-{run}-b", from, closing, vintage, 5), Ct, settledByCaller: true);
+        var appStore = app.Service<LedgerStore>();
+        Assert.True((await appStore.ApplyAsync(toHolder, Leg.Debit, null, Ct)).Applied);
+        Assert.True((await appStore.ApplyAsync(toClosed, Leg.Debit, null, Ct)).Applied);
+
+        // Another instance, which has read none of these accounts' rows: it takes them to be new, and learns otherwise.
+        var other = new LedgerStore(app.Service<StorageClients>(), app.Service<TimeProvider>(), app.Service<ILogger<LedgerStore>>());
+        Assert.True((await other.ApplyAsync(toHolder, Leg.Credit, null, Ct)).Applied);
+        var refused = await other.ApplyAsync(toClosed, Leg.Credit, null, Ct);
+        Assert.False(refused.Applied);
+        Assert.Contains("closed", refused.Rejection);
+        Assert.True((await other.ApplyAsync(toClosed, Leg.Refund, null, Ct)).Applied);
+
+        Assert.Equal(65, await _ledger.HoldingAsync(to, vintage: vintage)); // 40 allocated + 25, not 25 over nothing
+        Assert.Equal(0, await _ledger.HoldingAsync(closing, vintage: vintage));
+        Assert.Equal(100 - 25, await _ledger.HoldingAsync(from, vintage: vintage)); // the refused 5 t came back
         await _ledger.AssertNoDriftAsync();
     }
 }
