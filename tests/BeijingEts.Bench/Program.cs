@@ -181,19 +181,36 @@ await WaitSettledAsync();
 using var exchange = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
 exchange.DefaultRequestHeaders.Authorization = new("Bearer", BeijingEts.Functions.Auth.LocalTokens.Create(signingKey, "exchange"));
 var submitter = app.Services.GetRequiredService<BeijingEts.Functions.Ledger.LedgerSubmitter>();
+var ledgerSettlement = app.Services.GetRequiredService<BeijingEts.Functions.Ledger.LedgerSettlement>();
 var transfers = Count(2000);
 using var storageRequests = new AppCounter("ets.storage.requests");
 using var conflicts = new AppCounter("ets.ledger.conflicts");
 var moves = new Random(4);
 var plan = Enumerable.Range(0, transfers).Select(i => (From: holders[i % 20], To: holders[(i % 20 + 1 + moves.Next(19)) % 20])).ToList();
+BeijingEts.Functions.Ledger.LedgerTransaction BenchTransfer(string id, int i) => new(id, BeijingEts.Domain.Ledger.TransactionType.Transfer,
+    plan[i].From, plan[i].To, "BEA", 2025, new BeijingEts.Domain.Ledger.Tonnes(1), null, null, "system:bench", DateTimeOffset.UtcNow);
 watch.Restart();
-// Transfers are trade settlement, made inside the app (the API refuses them): submitted as the market submits them.
-await RatePerSecondAsync(transfers, 32, i => submitter.SubmitAsync(new BeijingEts.Functions.Ledger.LedgerTransaction($"bench-t-{i}", BeijingEts.Domain.Ledger.TransactionType.Transfer,
-    plan[i].From, plan[i].To, "BEA", 2025, new BeijingEts.Domain.Ledger.Tonnes(1), null, null, "system:bench", DateTimeOffset.UtcNow), CancellationToken.None));
+// Transfers are trade settlement, made inside the app (the API refuses them), as the market makes them: the settling
+// round records each transaction and settles it at once (no queue message; the pending sweep finds one left behind).
+await RatePerSecondAsync(transfers, 32, async i =>
+{
+    var (_, recorded, etag) = await submitter.RecordAsync(BenchTransfer($"bench-t-{i}", i), CancellationToken.None, settledByCaller: true);
+    await ledgerSettlement.SettleAsync(recorded, etag, CancellationToken.None);
+});
 await WaitSettledAsync();
 Report("ledger.transfers", transfers / watch.Elapsed.TotalSeconds, "transfers/s", over: "storage.upsert.parallel16", target: 0.2);
 Report("ledger.transfer.storage-requests", (double)storageRequests.Value / transfers, "requests/transfer");
 Report("ledger.transfer.conflicts", (double)conflicts.Value / transfers, "retries/transfer");
+// The same through the queue, as the API's submissions (cancellations, allocations) are settled: recorded, then a
+// message the settlement worker takes.
+storageRequests.Reset();
+conflicts.Reset();
+watch.Restart();
+await RatePerSecondAsync(transfers, 32, i => submitter.SubmitAsync(BenchTransfer($"bench-q-{i}", i), CancellationToken.None));
+await WaitSettledAsync();
+Report("ledger.transfers.queued", transfers / watch.Elapsed.TotalSeconds, "transfers/s", over: "storage.upsert.parallel16");
+Report("ledger.transfer.queued.storage-requests", (double)storageRequests.Value / transfers, "requests/transfer");
+Report("ledger.transfer.queued.conflicts", (double)conflicts.Value / transfers, "retries/transfer");
 
 // Issue 4: pre-allocation for the registered population: every key unit of the 2025 list gets its share through the ledger.
 await PostFileAsync("/api/lists/2025/statistics", ListsBench.StatisticsFile(units, withRegistration: false, minimumEmissions: 6_000));
