@@ -44,7 +44,8 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
         if (order.Side == Side.Buy)
         {
             var movement = new FundsMovement(MarketSettlement.FreezeTransactionId(order.OrderId), FundsMovementKind.Freeze, order.FrozenFen, order.OrderId, clock.GetUtcNow());
-            var (outcome, _, refusal) = await funds.ApplyAsync(order.Participant, movement, cancellationToken);
+            // Nothing read but the balance: a freeze made before (a retry, the sweep) makes its row's add fail and is found then.
+            var (outcome, refusal) = await funds.ApplyEachAsync(order.Participant, [movement], cancellationToken);
             return outcome == FundsOutcome.Refused ? $"Insufficient funds for this buy order ({Money.ToYuan(order.FrozenFen):0.00} yuan with the fee): {refusal}" : null;
         }
         var refused = await settlement.FreezeHoldingsAsync(LedgerIds.OrderFreeze(order.OrderId), order.Participant, order.Book, order.Quantity, order.Lot,
