@@ -95,6 +95,7 @@ public sealed class FileObjection : IHttpFunction
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "An objection is filed by the unit itself.", cancellationToken);
         if (unit is null) return problem!;
         if (string.IsNullOrWhiteSpace(request.Reason)) return ProblemHandling.BadRequest("reason is required: say what in the allocation is wrong.");
+        if (request.Reason.Length > 4000) return ProblemHandling.BadRequest("reason is longer than 4000 characters."); // a longer one cannot be stored
         var allocation = await allocations.FindAsync(year, unit.Uscc, cancellationToken);
         if (allocation?.ReceivedOn is not { } issuedOn) return ProblemHandling.NotFound($"Unit {unit.Uscc} has received no {year} allocation to object to.");
 

@@ -78,8 +78,15 @@ public sealed class ObjectionTests(LedgerFixture app) : IClassFixture<LedgerFixt
             .AssertProblemAsync(HttpStatusCode.NotFound);
         await (await _ledger.Regulator.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "x" }, Ct))
             .AssertProblemAsync(HttpStatusCode.Forbidden);
-        var filed = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "x" }, Ct);
+        await (await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = new string('长', 4001) }, Ct))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+        var filed = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = new string('长', 4000) }, Ct);
+        Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
         var id = (await filed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection").GetProperty("id").GetString();
+        // A long reason is quoted in part: the notice links to the whole objection.
+        var quoted = (await _ledger.Regulator.NoticeAsync($"objection-{id}-filed"))!.Value.GetProperty("bodyZh").GetString()!;
+        Assert.Contains(new string('长', 500) + "…", quoted);
+        Assert.DoesNotContain(new string('长', 501), quoted);
         await (await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "rejected", adjustment = 5 }, Ct)).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Null(await app.Client("unit", uscc).NoticeAsync($"objection-{id}-decided")); // nothing decided, nothing told
 
