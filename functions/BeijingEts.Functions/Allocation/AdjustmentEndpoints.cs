@@ -4,6 +4,7 @@ using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Reporting;
 using BeijingEts.Functions.Uploads;
 
@@ -44,7 +45,7 @@ public sealed class AdjustmentEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Created<AdjustmentApplication>, ProblemHttpResult>> ApplyAsync(int year, string uscc, ApplyRequest request, HttpContext http, UnitStore units,
-        ReportingUnits reporting, AllocationPlanStore plans, AdjustmentStore adjustments, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        ReportingUnits reporting, AllocationPlanStore plans, AdjustmentStore adjustments, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "A unit applies for its own allocation adjustment.", cancellationToken);
         if (unit is null) return problem!;
@@ -71,6 +72,7 @@ public sealed class AdjustmentEndpoints : IHttpFunction
             AdjustmentApplication.Submitted, clock.GetUtcNow(), actor.Id);
         await adjustments.AddAsync(application, cancellationToken);
         await audit.RecordAsync(actor, "adjustment.applied", $"adjustments/{application.Id}", null, application, cancellationToken);
+        await notices.PublishAsync(NoticeTemplates.AdjustmentFiled(application), cancellationToken);
         return TypedResults.Created($"/api/adjustments/{application.Id}", application);
     }
 

@@ -90,11 +90,12 @@ public sealed class FileObjection : IHttpFunction
 
     private static async Task<Results<Created<ObjectionView>, ProblemHttpResult>> HandleAsync(
         int year, string uscc, Request request, HttpContext http, UnitStore units, AllocationStore allocations, ObjectionStore objections, NoticeStore notices,
-        NoticeSettings noticeSettings, CalendarService calendar, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        NoticeSettings noticeSettings, NoticeOutbox outbox, CalendarService calendar, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units, "An objection is filed by the unit itself.", cancellationToken);
         if (unit is null) return problem!;
         if (string.IsNullOrWhiteSpace(request.Reason)) return ProblemHandling.BadRequest("reason is required: say what in the allocation is wrong.");
+        if (request.Reason.Length > 4000) return ProblemHandling.BadRequest("reason is longer than 4000 characters."); // a longer one cannot be stored
         var allocation = await allocations.FindAsync(year, unit.Uscc, cancellationToken);
         if (allocation?.ReceivedOn is not { } issuedOn) return ProblemHandling.NotFound($"Unit {unit.Uscc} has received no {year} allocation to object to.");
 
@@ -114,6 +115,7 @@ public sealed class FileObjection : IHttpFunction
             return Problems.Conflict($"Unit {unit.Uscc} already has an open objection to its {year} allocation; it is decided before another is filed.");
         }
         await audit.RecordAsync(Actor.From(http.User), "objection.filed", $"objections/{objection.Id}", null, objection, cancellationToken);
+        await outbox.PublishAsync(NoticeTemplates.ObjectionFiled(objection), cancellationToken); // the regulator decides it by its deadline (Art. 15)
         return TypedResults.Created($"/api/objections/{objection.Id}", new ObjectionView(objection, objection.OverdueOn(today)));
     }
 

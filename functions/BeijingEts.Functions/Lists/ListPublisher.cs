@@ -33,7 +33,8 @@ public sealed class ListPublisher(
             // Publishing again tells again what the latest revision changed: a run cut off after marking it published
             // told nobody, and what it did tell is not written twice (the ids are fixed).
             var before = (await lists.RevisionsAsync(year, cancellationToken)).Where(r => r.Revision < latest.Revision).MaxBy(r => r.Revision);
-            await TellUnitsAsync(year, before, latest.Revision, entries, cancellationToken);
+            await TellUnitsAsync(year, latest.Revision, entries, before is null ? await PreviousYearAsync(year, cancellationToken) ?? [] : await lists.EntriesAsync(year, before.Revision, cancellationToken),
+                firstOfYear: before is null, cancellationToken);
             return new PublishOutcome(latest, Unchanged: true);
         }
         var (number, etag) = await lists.ReserveAsync(year, cancellationToken);
@@ -43,22 +44,28 @@ public sealed class ListPublisher(
         await lists.MarkPublishedAsync(revision, etag, cancellationToken);
         await audit.RecordAsync(actor, "list.published", $"lists/{year}", latest, revision, cancellationToken);
         // Art. 9 para 1: each district confirms the changes in its units from the previous year's list.
-        var previous = await lists.LatestRevisionAsync(year - 1, cancellationToken) is { } last ? await lists.EntriesAsync(year - 1, last.Revision, cancellationToken) : null;
+        var previous = await PreviousYearAsync(year, cancellationToken);
         await checks.ListPublishedAsync(revision, entries, previous, await allUnits, cancellationToken);
-        await TellUnitsAsync(year, latest, revision.Revision, entries, cancellationToken);
+        await TellUnitsAsync(year, revision.Revision, entries, latest is null ? previous ?? [] : await lists.EntriesAsync(year, latest.Revision, cancellationToken),
+            firstOfYear: latest is null, cancellationToken);
         return new PublishOutcome(revision, Unchanged: false);
     }
 
+    /// <summary>The previous year's latest list, or null when it had none.</summary>
+    private async Task<IReadOnlyList<ListEntry>?> PreviousYearAsync(int year, CancellationToken cancellationToken) =>
+        await lists.LatestRevisionAsync(year - 1, cancellationToken) is { } last ? await lists.EntriesAsync(year - 1, last.Revision, cancellationToken) : null;
+
     /// <summary>
-    /// Art. 7: each unit learns it is on the year's list, and in which category, when a revision adds it or changes its
-    /// category (every unit of the first revision); a unit the previous revision listed and this one does not learns it is off.
+    /// Art. 7: each unit learns it is on the year's list, and in which category: every unit on the year's first revision
+    /// (the year's obligations are new), and a unit a later revision adds or moves. A unit on the list before (the previous
+    /// revision, or for the first revision the previous year's latest list) and not on this one learns it is off.
     /// </summary>
-    private async Task TellUnitsAsync(int year, ListRevision? previous, int revision, IReadOnlyList<ListEntry> entries, CancellationToken cancellationToken)
+    private async Task TellUnitsAsync(int year, int revision, IReadOnlyList<ListEntry> entries, IReadOnlyList<ListEntry> before, bool firstOfYear,
+        CancellationToken cancellationToken)
     {
-        var before = previous is null ? [] : await lists.EntriesAsync(year, previous.Revision, cancellationToken);
         var was = before.ToDictionary(e => e.Uscc, e => e.Category, StringComparer.Ordinal);
         var listed = entries.Select(e => e.Uscc).ToHashSet(StringComparer.Ordinal);
-        var drafts = entries.Where(e => was.GetValueOrDefault(e.Uscc) != e.Category).Select(e => NoticeTemplates.ListIncluded(e.Uscc, year, revision, e.Category))
+        var drafts = entries.Where(e => firstOfYear || was.GetValueOrDefault(e.Uscc) != e.Category).Select(e => NoticeTemplates.ListIncluded(e.Uscc, year, revision, e.Category))
             .Concat(before.Where(e => !listed.Contains(e.Uscc)).Select(e => NoticeTemplates.ListRemoved(e.Uscc, year, revision)))
             .ToList();
         await notices.PublishAsync(drafts, cancellationToken);

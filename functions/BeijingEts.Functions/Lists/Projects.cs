@@ -184,7 +184,7 @@ public sealed class ProjectEndpoints : IHttpFunction
     /// application for the regulator to decide (paid from the reserve, Art. 12).
     /// </summary>
     private static async Task<Results<Ok<ProjectAssessment>, ProblemHttpResult>> OperationAsync(string id, OperationRequest request, HttpContext http, ProjectStore projects,
-        UnitStore units, Reporting.ReportingUnits reporting, AllocationPlanStore plans, AdjustmentStore adjustments, AuditLog audit, TimeProvider clock,
+        UnitStore units, Reporting.ReportingUnits reporting, AllocationPlanStore plans, AdjustmentStore adjustments, Notifications.NoticeOutbox notices, AuditLog audit, TimeProvider clock,
         CancellationToken cancellationToken)
     {
         var (visible, problem) = await LoadAsync(id, http.User, projects, cancellationToken);
@@ -217,6 +217,8 @@ public sealed class ProjectEndpoints : IHttpFunction
                 {
                     await audit.RecordAsync(actor, "adjustment.applied", $"adjustments/{application.Id}", null, application, cancellationToken);
                 }
+                // Told on a retry too (the notice's id is the application's): the regulator decides it like any other (Art. 11).
+                await notices.PublishAsync(Notifications.NoticeTemplates.AdjustmentFiled(application), cancellationToken);
                 started = started with { NewEntrantAdjustment = application.Id };
             }
         }

@@ -2,6 +2,7 @@ using BeijingEts.Domain.Lists;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
 using BeijingEts.Functions.Errors;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Lists;
 
@@ -23,7 +24,7 @@ public sealed class RequestRemoval : IHttpFunction
 
     private static async Task<Results<Created<Removal>, ProblemHttpResult>> HandleAsync(
         string uscc, Request request, HttpContext http, UnitStore units, PublishedListStore lists, StatisticsStore statistics, ListRulesStore rules,
-        RemovalStore removals, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        RemovalStore removals, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (unit, problem) = await UnitInput.FindVisibleAsync(uscc, http.User, units,
             $"A removal of {uscc} is requested by the unit itself or by its own district bureau.", cancellationToken);
@@ -64,6 +65,9 @@ public sealed class RequestRemoval : IHttpFunction
             return Problems.Conflict($"Removal {open} of {code} is still open; it must be confirmed or rejected before another is requested.");
         }
         await audit.RecordAsync(Actor.From(http.User), "removal.requested", $"removals/{removal.Id}", null, removal, cancellationToken);
+        // Art. 9: the district bureau verifies it first, then the regulator confirms it; both learn of it now.
+        await notices.PublishAsync([NoticeTemplates.RemovalRequested(Party.District(removal.District), removal), NoticeTemplates.RemovalRequested(Party.Regulator, removal)],
+            cancellationToken);
         return TypedResults.Created($"/api/removals/{removal.Id}", removal);
     }
 
@@ -90,7 +94,7 @@ public sealed class ConfirmRemovalByDistrict : IHttpFunction
         api.MapPost("/removals/{id}/district-confirmation", HandleAsync).WithTags("Removals");
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(
-        string id, HttpContext http, RemovalStore removals, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string id, HttpContext http, RemovalStore removals, NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var found = await removals.FindAsync(id, cancellationToken);
         if (found is null) return ProblemHandling.NotFound($"No removal {id}.");
@@ -105,7 +109,9 @@ public sealed class ConfirmRemovalByDistrict : IHttpFunction
         }
         var actor = Actor.From(http.User);
         var after = removal with { State = RemovalState.PendingRegulator, DistrictConfirmedBy = actor.Id, DistrictConfirmedAt = clock.GetUtcNow() };
-        return await RemovalTransitions.SaveAsync(removals, audit, actor, "removal.district-confirmed", removal, after, etag, cancellationToken);
+        var saved = await RemovalTransitions.SaveAsync(removals, audit, actor, "removal.district-confirmed", removal, after, etag, cancellationToken);
+        if (saved.Result is Ok<Removal>) await notices.PublishAsync(NoticeTemplates.RemovalAwaitsRegulator(after), cancellationToken); // the regulator confirms it now
+        return saved;
     }
 }
 
@@ -121,7 +127,7 @@ public sealed class ConfirmRemoval : IHttpFunction
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(
         string id, HttpContext http, RemovalStore removals, UnitStore units, Allocation.AllocationStore allocations, Ledger.LedgerSubmitter submitter,
-        AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        NoticeOutbox notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         var found = await removals.FindAsync(id, cancellationToken);
         if (found is null) return ProblemHandling.NotFound($"No removal {id}.");
@@ -169,6 +175,7 @@ public sealed class ConfirmRemoval : IHttpFunction
             await audit.RecordAsync(actor, "unit.removed", $"units/{unit.Uscc}", UnitView.From(unit), UnitView.From(removedUnit), cancellationToken);
             break;
         }
+        await notices.PublishAsync(NoticeTemplates.RemovalDecided(after), cancellationToken); // its id is the removal's: told once
         return saved;
     }
 }
@@ -185,7 +192,7 @@ public sealed class RejectRemoval : IHttpFunction
         api.MapPost("/removals/{id}/rejection", HandleAsync).WithTags("Removals");
 
     private static async Task<Results<Ok<Removal>, ProblemHttpResult>> HandleAsync(
-        string id, Request request, HttpContext http, RemovalStore removals, AuditLog audit, CancellationToken cancellationToken)
+        string id, Request request, HttpContext http, RemovalStore removals, NoticeOutbox notices, AuditLog audit, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reason)) return ProblemHandling.BadRequest("reason is required: say why the removal is turned down.");
         if (request.Reason.Length > 4000) return ProblemHandling.BadRequest("reason is longer than 4000 characters.");
@@ -201,7 +208,9 @@ public sealed class RejectRemoval : IHttpFunction
         if (!RemovalState.IsOpen(removal.State)) return Problems.Conflict($"Removal {id} is already {removal.State}.");
         if (!decides) return Problems.Forbidden($"Removal {id} is {removal.State}; only {(removal.State == RemovalState.PendingDistrict ? Districts.Bureau(removal.District) : "the regulator")} decides it now.");
         var after = removal with { State = RemovalState.Rejected, RejectionReason = request.Reason.Trim() };
-        return await RemovalTransitions.SaveAsync(removals, audit, Actor.From(http.User), "removal.rejected", removal, after, etag, cancellationToken);
+        var saved = await RemovalTransitions.SaveAsync(removals, audit, Actor.From(http.User), "removal.rejected", removal, after, etag, cancellationToken);
+        if (saved.Result is Ok<Removal>) await notices.PublishAsync(NoticeTemplates.RemovalDecided(after), cancellationToken); // the unit may ask again
+        return saved;
     }
 }
 

@@ -1,5 +1,7 @@
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Allocation;
+using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Reporting;
 
 namespace BeijingEts.Functions.Notifications;
 
@@ -76,8 +78,8 @@ public static class NoticeTemplates
         $"/api/units/{uscc}/reports/{year}/verification");
 
     public static NoticeDraft Surrendered(string uscc, int year, string surrenderId, Tonnes quantity, string state) => new(Party.Unit(uscc), $"surrender-{year}-{surrenderId}", "surrender.settled",
-        new($"{year}年度配额清缴{(state == "completed" ? "完成" : "未完成")}", state == "completed" ? $"贵单位已清缴{year}年度配额 {quantity.Value} 吨（第十九条）。" : $"贵单位{year}年度 {quantity.Value} 吨的清缴未能完成，请查看原因后重新提交。",
-            $"{year} surrender {(state == "completed" ? "settled" : "not settled")}", state == "completed" ? $"You surrendered {quantity.Value} t for {year} (Art. 19)." : $"Your surrender of {quantity.Value} t for {year} did not settle; see why and submit again."),
+        new($"{year}年度配额清缴{(state == "completed" ? "完成" : "未完成")}", state == "completed" ? $"贵单位已清缴{year}年度配额 {quantity.Value} 吨（第二十七条）。" : $"贵单位{year}年度 {quantity.Value} 吨的清缴未能完成，请查看原因后重新提交。",
+            $"{year} surrender {(state == "completed" ? "settled" : "not settled")}", state == "completed" ? $"You surrendered {quantity.Value} t for {year} (Art. 27)." : $"Your surrender of {quantity.Value} t for {year} did not settle; see why and submit again."),
         $"/api/units/{uscc}/surrenders/{year}");
 
     public static NoticeDraft ComplianceStatus(string uscc, int year, string status, Tonnes shortfall) => new(Party.Unit(uscc), $"compliance-{year}", "compliance.status",
@@ -98,4 +100,50 @@ public static class NoticeTemplates
     public static NoticeDraft ListRemoved(string uscc, int year, int revision) => new(Party.Unit(uscc), $"list-{year}-r{revision}-removed", "list.removed",
         new($"移出{year}年度名单", $"贵单位未列入{year}年度名单（第七条、第八条）。", $"Not on the {year} list", $"You are not on the {year} list (Art. 7, 8)."),
         $"/api/lists/{year}");
+
+    public static NoticeDraft ObjectionFiled(Objection o) => new(Party.Regulator, $"objection-{o.Id}-filed", "objection.filed",
+        new($"待处理：{o.Uscc} 对{o.Year}年度配额提出异议", $"{o.Uscc} 对{o.Year}年度配额提出异议：{Quote(o.Reason)}。请于 {o.DecisionDeadline:yyyy-MM-dd} 前作出处理决定（第十五条：自收到申请之日起10个工作日内）。",
+            $"To decide: {o.Uscc} objects to its {o.Year} allocation", $"{o.Uscc} objects to its {o.Year} allocation: {Quote(o.Reason)}. Decide by {o.DecisionDeadline:yyyy-MM-dd} (Art. 15: within 10 working days of the application)."),
+        $"/api/objections/{o.Id}");
+
+    public static NoticeDraft AdjustmentFiled(AdjustmentApplication a) => new(Party.Regulator, $"adjustment-{a.Id}-filed", "adjustment.filed",
+        new($"待处理：{a.Uscc} 申请调整{a.Year}年度配额", $"{a.Uscc} 申请{(a.RequestedT > 0 ? "增加" : "核减")}{a.Year}年度配额 {Math.Abs(a.RequestedT)} 吨（{a.Reason}）：{Quote(a.Explanation)}。请按谨慎、从严的原则核实后作出决定（第十一条、第十二条）。",
+            $"To decide: {a.Uscc} applies to adjust its {a.Year} allocation", $"{a.Uscc} asks for {Math.Abs(a.RequestedT)} t {(a.RequestedT > 0 ? "more" : "less")} {a.Year} allocation ({a.Reason}): {Quote(a.Explanation)}. Check it prudently and strictly and decide (Art. 11, 12)."),
+        $"/api/adjustments/{a.Id}");
+
+    /// <summary>To the unit's district bureau, which verifies it first, and to the regulator, which confirms it after (Art. 9).</summary>
+    public static NoticeDraft RemovalRequested(Party to, Removal r) => new(to, $"removal-{r.Id}-requested", "removal.requested",
+        new($"待处理：{r.Uscc} 移出重点碳排放单位名单的申请", $"已申请将 {r.Uscc} 自 {r.EffectiveOn:yyyy-MM-dd} 起移出重点碳排放单位名单（{r.Reason}）：{Quote(r.Explanation)}。"
+                + (to.Role == Auth.Roles.District ? "请核实后确认或驳回（第九条）。" : $"须先经{Domain.Lists.Districts.Bureau(r.District)}核实确认，再由市生态环境部门确认（第九条）。"),
+            $"To decide: removal of {r.Uscc} from the key-unit list", $"Removal of {r.Uscc} from the key-unit list from {r.EffectiveOn:yyyy-MM-dd} is requested ({r.Reason}): {Quote(r.Explanation)}. "
+                + (to.Role == Auth.Roles.District ? "Please verify it and confirm or reject it (Art. 9)." : $"The {r.District} bureau verifies and confirms it first, then the regulator (Art. 9).")),
+        $"/api/removals/{r.Id}");
+
+    public static NoticeDraft RemovalAwaitsRegulator(Removal r) => new(Party.Regulator, $"removal-{r.Id}-district-confirmed", "removal.district-confirmed",
+        new($"待确认：{r.Uscc} 移出名单已经区级核实", $"{Domain.Lists.Districts.Bureau(r.District)}已核实确认 {r.Uscc} 自 {r.EffectiveOn:yyyy-MM-dd} 起移出重点碳排放单位名单，请确认或驳回（第九条）。",
+            $"To confirm: removal of {r.Uscc} verified by its district", $"The {r.District} bureau confirmed the removal of {r.Uscc} from the key-unit list from {r.EffectiveOn:yyyy-MM-dd}; confirm or reject it (Art. 9)."),
+        $"/api/removals/{r.Id}");
+
+    public static NoticeDraft RemovalDecided(Removal r) => r.State == RemovalState.Confirmed
+        ? new(Party.Unit(r.Uscc), $"removal-{r.Id}-confirmed", "removal.confirmed",
+            new("已移出重点碳排放单位名单", $"贵单位自 {r.EffectiveOn:yyyy-MM-dd} 起移出重点碳排放单位名单（第九条）。{(r.ReclaimTransactionId is null ? "" : $"{r.ReclaimPreAllocationYear}年度预发的免费配额予以收回（第十四条）。")}请于 {r.AccountCancellationDeadline:yyyy-MM-dd} 前注销登记账户，逾期账户将被暂停使用（第九条）。",
+                "Removed from the key-unit list", $"You are off the key-unit list from {r.EffectiveOn:yyyy-MM-dd} (Art. 9). {(r.ReclaimTransactionId is null ? "" : $"Your {r.ReclaimPreAllocationYear} pre-allocated free allowances are taken back (Art. 14). ")}Close your registry account by {r.AccountCancellationDeadline:yyyy-MM-dd}, or it will be suspended (Art. 9)."),
+            $"/api/removals/{r.Id}")
+        : new(Party.Unit(r.Uscc), $"removal-{r.Id}-rejected", "removal.rejected",
+            new("移出名单申请未获确认", $"将贵单位自 {r.EffectiveOn:yyyy-MM-dd} 起移出重点碳排放单位名单的申请被驳回：{Quote(r.RejectionReason ?? "")}。贵单位仍为重点碳排放单位，可在补充材料后重新申请（第九条）。",
+                "Removal from the list refused", $"The request to take you off the key-unit list from {r.EffectiveOn:yyyy-MM-dd} was refused: {Quote(r.RejectionReason ?? "")}. You remain a key unit and may ask again with more evidence (Art. 9)."),
+            $"/api/removals/{r.Id}");
+
+    /// <summary>The id is fixed by what was confirmed (report version, basis, figure): the same confirmation again tells nothing new.</summary>
+    public static NoticeDraft EmissionsConfirmed(ConfirmedEmissions c) => new(Party.Unit(c.Uscc),
+        $"emissions-{c.Year}-v{c.ReportVersion}-{(c.Basis == ConfirmationBasis.Verified ? "verified" : "adjusted")}-{c.ConfirmedEmissionsT.Value}", "emissions.confirmed",
+        new($"{c.Year}年度碳排放量已确认", $"市生态环境部门确认贵单位{c.Year}年度碳排放量为 {c.ConfirmedEmissionsT.Value} 吨（第二十三条）"
+                + (c.Basis == ConfirmationBasis.Verified ? "，即核查报告的核查量。" : $"，由市生态环境部门核定（贵单位报告 {c.ReportedEmissionsT.Value} 吨），理由：{Quote(c.Reason ?? "")}。") + "贵单位应上缴与之相等的配额（第二十七条）。",
+            $"{c.Year} emissions confirmed", $"The regulator confirmed your {c.Year} emissions as {c.ConfirmedEmissionsT.Value} t (Art. 23)"
+                + (c.Basis == ConfirmationBasis.Verified ? ", the verified total." : $", set by the regulator (you reported {c.ReportedEmissionsT.Value} t) because: {Quote(c.Reason ?? "")}.") + " You surrender allowances equal to it (Art. 27)."),
+        $"/api/units/{c.Uscc}/reports/{c.Year}/confirmation");
+
+    /// <summary>A party's own words as a notice quotes them: cut short past <paramref name="max"/> characters (the link leads to the whole record).</summary>
+    private static string Quote(string text, int max = 500) =>
+        text.Length <= max ? text : string.Concat(text.AsSpan(0, char.IsHighSurrogate(text[max - 1]) ? max - 1 : max), "…");
 }

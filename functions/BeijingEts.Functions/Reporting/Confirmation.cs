@@ -133,7 +133,7 @@ public sealed class ConfirmEmissions : IHttpFunction
 
 /// <summary>Records a confirmation, with its audit row (the before image is the confirmation it replaces).</summary>
 public sealed class EmissionConfirmations(ConfirmationStore confirmations, UnitStore units, VerificationStore verifications, Supervision.DistrictCheckService checks,
-    AuditLog audit)
+    Notifications.NoticeOutbox notices, AuditLog audit)
 {
     public async Task<ConfirmedEmissions> SaveAsync(ConfirmedEmissions confirmed, Actor actor, CancellationToken cancellationToken)
     {
@@ -148,6 +148,8 @@ public sealed class EmissionConfirmations(ConfirmationStore confirmations, UnitS
         };
         await confirmations.PutAsync(confirmed, cancellationToken);
         await audit.RecordAsync(actor, "emissions.confirmed", $"units/{confirmed.Uscc}/reports/{confirmed.Year}", before, confirmed, cancellationToken);
+        // The unit learns the figure its surrender is measured against (Art. 27).
+        await notices.PublishAsync(Notifications.NoticeTemplates.EmissionsConfirmed(confirmed), cancellationToken);
         return confirmed;
     }
 }

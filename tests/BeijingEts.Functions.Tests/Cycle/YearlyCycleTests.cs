@@ -183,6 +183,15 @@ public sealed class YearlyCycleTests(CycleClockFixture app) : IClassFixture<Cycl
             .Where(c => c.GetProperty("source").GetString() == "non-compliance" && c.GetProperty("year").GetInt32() == year).ToList();
         Assert.Equal(frozen, cases.Select(c => c.GetProperty("party").GetProperty("id").GetString()).ToHashSet());
         Assert.Equal(5000, cases.Single(c => c.GetProperty("party").GetProperty("id").GetString() == key[1]).GetProperty("shortfallT").GetInt64());
+        // Each assessed unit is told its own status, with its shortfall; the general reporting unit has none to be told.
+        await Eventually.HoldsAsync(async () => await app.Client("unit", key[3]).NoticeAsync($"compliance-{year}") is not null, "the assessment's notices are written");
+        var met = (await app.Client("unit", key[0]).NoticeAsync($"compliance-{year}"))!.Value;
+        Assert.Equal(("compliance.status", $"You met your {year} surrender obligation in full and on time."), (met.GetProperty("kind").GetString(), met.GetProperty("bodyEn").GetString()));
+        var shortNotice = (await app.Client("unit", key[3]).NoticeAsync($"compliance-{year}"))!.Value;
+        Assert.Contains("4000 t short", shortNotice.GetProperty("bodyEn").GetString());
+        Assert.Contains("差额 4000 吨", shortNotice.GetProperty("bodyZh").GetString());
+        Assert.Contains("5000 t short", (await app.Client("unit", key[1]).NoticeAsync($"compliance-{year}"))!.Value.GetProperty("bodyEn").GetString());
+        Assert.Null(await app.Client("unit", general).NoticeAsync($"compliance-{year}"));
         Assert.Equal(At(8), (await StatusAsync(year)).GetProperty("nextTimer").GetDateTimeOffset());
         var closed = await AtPhaseAsync(year, At(8), "closed");
         var path = closed.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("to").GetString()).Distinct().ToList();

@@ -47,6 +47,14 @@ public sealed class AccountLifecycleTests(AccountLifecycleFixture app) : IClassF
         Assert.Equal("suspended", overdueAccount.GetProperty("status").GetString());
         Assert.Contains(SuspendOverdueRemovedAccounts.Suspension, overdueAccount.GetProperty("suspensions").EnumerateArray().Select(s => s.GetString()));
         Assert.Equal("active", (await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/accounts/{recent}", Ct)).GetProperty("status").GetString());
+
+        // The overdue unit is told why, once though the timer runs daily; the unit still in time is told nothing.
+        await app.Service<LocalInvoker>().InvokeAsync(nameof(SuspendOverdueRemovedAccounts), new InvocationRequest(timer, []), "daily-2", Ct);
+        var told = Assert.Single(await app.Client("unit", overdue).NoticesAsync("account.suspended"));
+        Assert.Equal($"account-{overdue}-{SuspendOverdueRemovedAccounts.Suspension}", told.GetProperty("id").GetString());
+        Assert.Contains("removed from the list on 2020-06-01, account not closed by 2023-06-01 (Art. 9)", told.GetProperty("bodyEn").GetString());
+        Assert.Contains("未于 2023-06-01 前注销账户", told.GetProperty("bodyZh").GetString());
+        Assert.Empty(await app.Client("unit", recent).NoticesAsync("account.suspended"));
     }
 
     /// <summary>A key unit of the 2022 list, removed with the given effective date through the whole Art. 9 procedure.</summary>

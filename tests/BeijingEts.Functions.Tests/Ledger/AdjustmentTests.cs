@@ -50,6 +50,12 @@ public sealed class AdjustmentTests(AdjustmentFixture app) : IClassFixture<Adjus
         const int year = 2017;
         var uscc = await KeyUnitAsync(year, funded: 600);
         var id = (await ApplyAsync(uscc, year, 500)).GetProperty("id").GetString()!;
+        // The regulator, who must decide it, is told what is asked and why.
+        var toDecide = (await Regulator.NoticeAsync($"adjustment-{id}-filed"))!.Value;
+        Assert.Equal("adjustment.filed", toDecide.GetProperty("kind").GetString());
+        Assert.Contains($"{uscc} asks for 500 t more {year} allocation (line-added): A second kiln line", toDecide.GetProperty("bodyEn").GetString());
+        Assert.Contains("申请增加2017年度配额 500 吨", toDecide.GetProperty("bodyZh").GetString());
+        Assert.Null(await app.Client("unit", uscc).NoticeAsync($"adjustment-{id}-filed"));
 
         // Evidence goes up through a link, and sits beside the unit's record when the regulator reviews.
         var link = await app.Client("unit", uscc).PostAsJsonAsync($"/api/adjustments/{id}/evidence", new { fileName = "commissioning.pdf" }, Ct);
@@ -86,6 +92,11 @@ public sealed class AdjustmentTests(AdjustmentFixture app) : IClassFixture<Adjus
         Assert.Null(refusal);
         Assert.Equal(300, resumed!.Decision!.PaidT);
         Assert.Equal(300, await _ledger.HoldingAsync(uscc, vintage: year));
+        // The unit is told the decision once, though it was carried out twice.
+        var told = Assert.Single(await app.Client("unit", uscc).NoticesAsync("adjustment.decided"));
+        Assert.Equal($"adjustment-{id}-decided", told.GetProperty("id").GetString());
+        Assert.Contains("partly granted: 300 t", told.GetProperty("bodyEn").GetString());
+        Assert.Contains("已部分批准，调整 300 吨", told.GetProperty("bodyZh").GetString());
         await _ledger.AssertNoDriftAsync();
     }
 
@@ -109,6 +120,8 @@ public sealed class AdjustmentTests(AdjustmentFixture app) : IClassFixture<Adjus
         var refused = await DecideAsync(id, "refused", null, "The new line's output is already in the plan's basis.");
         Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
         Assert.Equal("refused", (await refused.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString());
+        Assert.Contains("application was refused", (await app.Client("unit", uscc).NoticeAsync($"adjustment-{id}-decided"))!.Value.GetProperty("bodyEn").GetString());
+        Assert.Single(await Regulator.NoticesAsync("adjustment.filed"), n => n.GetProperty("bodyEn").GetString()!.StartsWith(uscc, StringComparison.Ordinal)); // the refused second application told nobody
         Assert.Equal(0, await _ledger.HoldingAsync(uscc, vintage: year));
     }
 
@@ -150,6 +163,8 @@ public sealed class AdjustmentTests(AdjustmentFixture app) : IClassFixture<Adjus
         Assert.Empty((await app.Client("unit", other).GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/adjustments", Ct)).EnumerateArray());
         Assert.Empty((await app.Client("district", "海淀区").GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/adjustments", Ct)).EnumerateArray());
         Assert.Single((await Regulator.GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/adjustments?status=submitted", Ct)).EnumerateArray());
+        Assert.Null(await app.Client("unit", other).NoticeAsync($"adjustment-{id}-filed"));
+        Assert.Null(await app.Client("district", "朝阳区").NoticeAsync($"adjustment-{id}-filed"));
         Assert.Equal(HttpStatusCode.Forbidden, (await app.Client("district", "朝阳区").PostAsJsonAsync($"/api/adjustments/{id}/decision", new { outcome = "refused", reasons = "x" }, Ct)).StatusCode);
     }
 }

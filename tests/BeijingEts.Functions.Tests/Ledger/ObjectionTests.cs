@@ -34,6 +34,13 @@ public sealed class ObjectionTests(LedgerFixture app) : IClassFixture<LedgerFixt
         Assert.True(DateOnly.Parse(objection.GetProperty("decisionDeadline").GetString()!, System.Globalization.CultureInfo.InvariantCulture) >= Today.AddDays(12));
         var second = await unit.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "again" }, Ct);
         await second.AssertProblemAsync(HttpStatusCode.Conflict);
+        // The regulator, who must decide it, is told, with the reason and the deadline; the unit's own inbox has no such notice.
+        var toDecide = (await _ledger.Regulator.NoticeAsync($"objection-{id}-filed"))!.Value;
+        Assert.Equal("objection.filed", toDecide.GetProperty("kind").GetString());
+        Assert.Contains("基准年排放量有误", toDecide.GetProperty("bodyZh").GetString());
+        Assert.Contains($"Decide by {objection.GetProperty("decisionDeadline").GetString()}", toDecide.GetProperty("bodyEn").GetString());
+        Assert.Null(await unit.NoticeAsync($"objection-{id}-filed"));
+        Assert.Single(await _ledger.Regulator.NoticesAsync("objection.filed"), n => n.GetProperty("bodyEn").GetString()!.StartsWith(uscc, StringComparison.Ordinal)); // the refused second one told nobody
 
         var proposed = await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "upheld", adjustment = 120, explanation = "核实后调整" }, Ct);
         Assert.Equal("open", (await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/objections/{id}", Ct)).GetProperty("objection").GetProperty("state").GetString());
@@ -43,6 +50,9 @@ public sealed class ObjectionTests(LedgerFixture app) : IClassFixture<LedgerFixt
         Assert.Equal("completed", (await _ledger.OutcomeAsync(view.GetProperty("objection").GetProperty("adjustmentTransactionId").GetString()!)).GetProperty("status").GetString());
         Assert.Equal(120, await _ledger.HoldingAsync(uscc, vintage: 2029));
         Assert.Equal(380, await _ledger.HoldingAsync("reserve", vintage: 2029));
+        var upheld = (await unit.NoticeAsync($"objection-{id}-decided"))!.Value;
+        Assert.Contains("upheld; 120 t adjusted", upheld.GetProperty("bodyEn").GetString());
+        Assert.Contains("调整配额 120 吨", upheld.GetProperty("bodyZh").GetString());
         await (await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "rejected" }, Ct)).AssertProblemAsync(HttpStatusCode.Conflict);
         Assert.Equal(HttpStatusCode.Created, (await unit.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "新的异议" }, Ct)).StatusCode);
     }
@@ -68,8 +78,22 @@ public sealed class ObjectionTests(LedgerFixture app) : IClassFixture<LedgerFixt
             .AssertProblemAsync(HttpStatusCode.NotFound);
         await (await _ledger.Regulator.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "x" }, Ct))
             .AssertProblemAsync(HttpStatusCode.Forbidden);
-        var filed = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "x" }, Ct);
+        await (await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = new string('长', 4001) }, Ct))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+        var filed = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = new string('长', 4000) }, Ct);
+        Assert.Equal(HttpStatusCode.Created, filed.StatusCode);
         var id = (await filed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("objection").GetProperty("id").GetString();
+        // A long reason is quoted in part: the notice links to the whole objection.
+        var quoted = (await _ledger.Regulator.NoticeAsync($"objection-{id}-filed"))!.Value.GetProperty("bodyZh").GetString()!;
+        Assert.Contains(new string('长', 500) + "…", quoted);
+        Assert.DoesNotContain(new string('长', 501), quoted);
         await (await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "rejected", adjustment = 5 }, Ct)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Null(await app.Client("unit", uscc).NoticeAsync($"objection-{id}-decided")); // nothing decided, nothing told
+
+        Assert.Equal(HttpStatusCode.OK, (await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "rejected", explanation = "数据无误" }, Ct)).StatusCode);
+        var rejected = (await app.Client("unit", uscc).NoticeAsync($"objection-{id}-decided"))!.Value;
+        Assert.Equal("objection.decided", rejected.GetProperty("kind").GetString());
+        Assert.Contains("Your objection was rejected", rejected.GetProperty("bodyEn").GetString());
+        Assert.Null(await _ledger.Regulator.NoticeAsync($"objection-{id}-decided"));
     }
 }

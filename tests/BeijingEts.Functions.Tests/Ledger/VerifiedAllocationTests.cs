@@ -87,6 +87,12 @@ public sealed class VerifiedAllocationTests(VerifiedAllocationFixture app) : ICl
         var cementRecord = await RecordAsync(cement, 2024);
         Assert.Equal(3_000, cementRecord.GetProperty("topUp").GetInt64());
         Assert.Equal(0, cementRecord.GetProperty("carriedDeduction").GetInt64());
+        // Each unit is told its own result (Art. 15's window runs from it), with what was taken back and what comes off next year.
+        var powerTold = (await app.Client("unit", power).NoticeAsync("allocation-verified-2024"))!.Value.GetProperty("bodyEn").GetString();
+        Assert.Contains("verified allocation is 2000 t; 0 t topped up, 3000 t taken back, 2000 t to come off next year's allocation", powerTold);
+        Assert.Contains("核定配额为 2000 吨；补发 0 吨，收回 3000 吨，结转至下一年度扣减 2000 吨", (await app.Client("unit", power).NoticeAsync("allocation-verified-2024"))!.Value.GetProperty("bodyZh").GetString());
+        Assert.Contains("verified allocation is 10000 t; 3000 t topped up, 0 t taken back", (await app.Client("unit", cement).NoticeAsync("allocation-verified-2024"))!.Value.GetProperty("bodyEn").GetString());
+        Assert.Null(await app.Client("unit", buyer).NoticeAsync("allocation-verified-2024"));
 
         // Again: nobody is settled twice.
         var again = await RunAsync("verified-allocation", 2024);
@@ -105,6 +111,9 @@ public sealed class VerifiedAllocationTests(VerifiedAllocationFixture app) : ICl
         Assert.Equal(5_000, next.GetProperty("verified").GetInt64());
         Assert.Equal(2_000, next.GetProperty("deductedFromPreviousYear").GetInt64());
         Assert.Equal(1_600, next.GetProperty("topUp").GetInt64());
+        var deducted = (await app.Client("unit", power).NoticeAsync("allocation-verified-2025"))!.Value;
+        Assert.Contains("5000 t; 2000 t of last year's unrecovered claw-back deducted; 1600 t topped up", deducted.GetProperty("bodyEn").GetString());
+        Assert.Contains("扣减上一年度未收回配额 2000 吨", deducted.GetProperty("bodyZh").GetString());
         await _ledger.AssertNoDriftAsync();
     }
 

@@ -125,4 +125,45 @@ public sealed class PublishListTests(PublishFixture app) : IClassFixture<Publish
         await (await app.Client("district", "朝阳区").PostAsync("/api/lists/2017/publish", null, Ct)).AssertProblemAsync(HttpStatusCode.Forbidden);
         await (await app.Client().PostAsync("/api/lists/2017/publish", null, Ct)).AssertProblemAsync(HttpStatusCode.Unauthorized);
     }
+
+    /// <summary>The ids of the unit's list notices, as it reads them in its inbox.</summary>
+    private async Task<List<string>> ListNoticesAsync(string uscc) =>
+        (await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>("/api/notifications", Ct)).GetProperty("notifications").EnumerateArray()
+            .Select(n => n.GetProperty("id").GetString()!).Where(id => id.StartsWith("list-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+
+    [Fact]
+    public async Task EachUnitIsTold_WhatARevisionChangesForIt_AndANewYearsFirstListIsComparedWithTheLastYears()
+    {
+        var stays = await UnitWithFiguresAsync(2018, "heat", 3000m, direct: 6000);
+        var promoted = await UnitWithFiguresAsync(2018, "heat", 3000m, direct: 100);
+        var dropsNextYear = await UnitWithFiguresAsync(2018, "heat", 3000m, direct: 6000);
+        var dropsNow = await UnitWithFiguresAsync(2018, "heat", 3000m, direct: 100);
+        await PublishAsync(2018, HttpStatusCode.Created);
+        Assert.Equal(["list-2018-r1-reporting"], await ListNoticesAsync(dropsNow));
+
+        // Revision 2: one unit becomes key, one falls under the thresholds; the unchanged one hears nothing more.
+        await _regulator.PutAsJsonAsync($"/api/units/{promoted}/statistics/2018", new { energyConsumptionTce = 3000, directEmissionsT = 6000, indirectEmissionsT = 0 }, Ct);
+        await _regulator.PutAsJsonAsync($"/api/units/{dropsNow}/statistics/2018", new { energyConsumptionTce = 1000, directEmissionsT = 100, indirectEmissionsT = 0 }, Ct);
+        Assert.Equal(2, (await PublishAsync(2018, HttpStatusCode.Created)).GetProperty("revision").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await _regulator.PostAsync("/api/lists/2018/publish", null, Ct)).StatusCode); // again, unchanged: nothing told twice
+        Assert.Equal(["list-2018-r1-key"], await ListNoticesAsync(stays));
+        Assert.Equal(["list-2018-r1-reporting", "list-2018-r2-key"], await ListNoticesAsync(promoted));
+        var changed = (await app.Client("unit", promoted).NoticeAsync("list-2018-r2-key"))!.Value;
+        Assert.Equal("Included in the 2018 list as a key emitting unit", changed.GetProperty("subjectEn").GetString());
+        Assert.Contains("重点碳排放单位", changed.GetProperty("subjectZh").GetString());
+        Assert.Equal(["list-2018-r1-reporting", "list-2018-r2-removed"], await ListNoticesAsync(dropsNow));
+        Assert.Equal("You are not on the 2018 list (Art. 7, 8).", (await app.Client("unit", dropsNow).NoticeAsync("list-2018-r2-removed"))!.Value.GetProperty("bodyEn").GetString());
+
+        // 2019's first list against 2018's latest: each unit on it is told; the one on 2018's list and not on 2019's is told it is off.
+        await _regulator.PutAsJsonAsync($"/api/units/{stays}/statistics/2019", new { energyConsumptionTce = 3000, directEmissionsT = 6000, indirectEmissionsT = 0 }, Ct);
+        await _regulator.PutAsJsonAsync($"/api/units/{promoted}/statistics/2019", new { energyConsumptionTce = 3000, directEmissionsT = 6000, indirectEmissionsT = 0 }, Ct);
+        var newcomer = await UnitWithFiguresAsync(2019, "heat", 3000m, direct: 100);
+        await PublishAsync(2019, HttpStatusCode.Created);
+        Assert.Equal(HttpStatusCode.OK, (await _regulator.PostAsync("/api/lists/2019/publish", null, Ct)).StatusCode);
+        Assert.Equal(["list-2018-r1-key", "list-2019-r1-key"], await ListNoticesAsync(stays));
+        Assert.Equal(["list-2019-r1-reporting"], await ListNoticesAsync(newcomer));
+        Assert.Equal(["list-2018-r1-key", "list-2019-r1-removed"], await ListNoticesAsync(dropsNextYear));
+        Assert.Contains("未列入2019年度名单", (await app.Client("unit", dropsNextYear).NoticeAsync("list-2019-r1-removed"))!.Value.GetProperty("bodyZh").GetString());
+        Assert.Equal(["list-2018-r1-reporting", "list-2018-r2-removed"], await ListNoticesAsync(dropsNow)); // off 2018's latest list already: nothing new
+    }
 }

@@ -38,11 +38,27 @@ public sealed class RemovalTests(RemovalsFixture app) : IClassFixture<RemovalsFi
     {
         var uscc = await KeyUnitAsync();
         var id = await OpenRemovalAsync(uscc);
+        // Art. 9: the district bureau, which verifies it first, and the regulator, which confirms it after, are told; no other district.
+        var toVerify = (await app.Client("district", "丰台区").NoticeAsync($"removal-{id}-requested"))!.Value;
+        Assert.Contains("Please verify it and confirm or reject it", toVerify.GetProperty("bodyEn").GetString());
+        Assert.Contains("停产关闭", toVerify.GetProperty("bodyZh").GetString());
+        Assert.Contains("丰台区生态环境局核实确认", (await _regulator.NoticeAsync($"removal-{id}-requested"))!.Value.GetProperty("bodyZh").GetString());
+        Assert.Null(await app.Client("district", "海淀区").NoticeAsync($"removal-{id}-requested"));
+        Assert.Null(await _regulator.NoticeAsync($"removal-{id}-district-confirmed"));
 
         var byDistrict = await app.Client("district", "丰台区").PostAsync($"/api/removals/{id}/district-confirmation", null, Ct);
         Assert.Equal(HttpStatusCode.OK, byDistrict.StatusCode);
+        Assert.Equal("removal.district-confirmed", (await _regulator.NoticeAsync($"removal-{id}-district-confirmed"))!.Value.GetProperty("kind").GetString());
+        Assert.Null(await app.Client("unit", uscc).NoticeAsync($"removal-{id}-confirmed"));
         var confirmed = await _regulator.PostAsync($"/api/removals/{id}/confirmation", null, Ct);
         Assert.Equal(HttpStatusCode.OK, confirmed.StatusCode);
+        await (await _regulator.PostAsync($"/api/removals/{id}/confirmation", null, Ct)).AssertProblemAsync(HttpStatusCode.Conflict);
+        // The unit is told its outcome once, with the deadline to close its account.
+        var told = Assert.Single(await app.Client("unit", uscc).NoticesAsync("removal.confirmed"));
+        Assert.Equal($"removal-{id}-confirmed", told.GetProperty("id").GetString());
+        Assert.Contains("off the key-unit list from 2026-04-30 (Art. 9). Close your registry account by 2029-04-30", told.GetProperty("bodyEn").GetString());
+        Assert.Contains("请于 2029-04-30 前注销登记账户", told.GetProperty("bodyZh").GetString());
+        Assert.Null(await _regulator.NoticeAsync($"removal-{id}-confirmed"));
 
         var removal = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/removals/{id}", Ct);
         Assert.Equal("confirmed", removal.GetProperty("state").GetString());
@@ -74,9 +90,15 @@ public sealed class RemovalTests(RemovalsFixture app) : IClassFixture<RemovalsFi
 
         var second = await RequestAsync(uscc, client: app.Client("district", "丰台区"));
         Assert.Contains(id, (await second.AssertProblemAsync(HttpStatusCode.Conflict)).Detail);
+        Assert.Single(await _regulator.NoticesAsync("removal.requested"), n => n.GetProperty("bodyEn").GetString()!.Contains(uscc, StringComparison.Ordinal)); // the refused one told nobody
 
         var rejected = await app.Client("district", "丰台区").PostAsJsonAsync($"/api/removals/{id}/rejection", new { reason = "仍在生产" }, Ct);
         Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
+        var refused = (await app.Client("unit", uscc).NoticeAsync($"removal-{id}-rejected"))!.Value;
+        Assert.Equal("removal.rejected", refused.GetProperty("kind").GetString());
+        Assert.Contains("被驳回：仍在生产", refused.GetProperty("bodyZh").GetString());
+        Assert.Contains("was refused: 仍在生产. You remain a key unit", refused.GetProperty("bodyEn").GetString());
+        Assert.Empty(await app.Client("unit", uscc).NoticesAsync("removal.confirmed"));
         Assert.Equal(HttpStatusCode.Created, (await RequestAsync(uscc)).StatusCode);
     }
 

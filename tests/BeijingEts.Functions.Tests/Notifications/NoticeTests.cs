@@ -125,6 +125,24 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
     }
 
     [Fact]
+    public async Task Inbox_ListsNewestFirst()
+    {
+        var uscc = await _ledger.NewAccountAsync();
+        var outbox = app.Service<NoticeOutbox>();
+        // Written a minute apart, in an order that is neither the ids' nor their reverse.
+        await outbox.PublishAsync(NoticeTemplates.PreAllocation(uscc, 2040, new Tonnes(100)), Ct);
+        app.Clock.Advance(TimeSpan.FromMinutes(1));
+        await outbox.PublishAsync(NoticeTemplates.ListIncluded(uscc, 2040, 1, "key"), Ct);
+        app.Clock.Advance(TimeSpan.FromMinutes(1));
+        await outbox.PublishAsync(NoticeTemplates.ComplianceStatus(uscc, 2040, "compliant", Tonnes.Zero), Ct);
+
+        var listed = (await InboxAsync(app.Client("unit", uscc))).GetProperty("notifications").EnumerateArray()
+            .Where(n => n.GetProperty("id").GetString()!.Contains("2040", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["compliance-2040", "list-2040-r1-key", "allocation-pre-2040"], listed.Select(n => n.GetProperty("id").GetString()));
+        Assert.True(listed[0].GetProperty("createdAt").GetDateTimeOffset() > listed[1].GetProperty("createdAt").GetDateTimeOffset());
+    }
+
+    [Fact]
     public async Task ObjectionWindow_RunsFromTheNoticesReceipt_NotFromItsIssue()
     {
         // Issued long ago, but its notice never reached the unit: the seven working days have not begun.

@@ -20,6 +20,7 @@ public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<C
 
         var response = await ConfirmAsync(uscc, new { confirmedEmissions = 5100, basis = "adjusted", reason = "spot check found unreported diesel" });
         Assert.Equal(HttpStatusCode.NotFound, (await _reporting.Regulator.GetAsync($"/api/units/{uscc}/reports/{Year}/confirmation", Ct)).StatusCode); // not before approval
+        Assert.Empty(await app.Client("unit", uscc).NoticesAsync("emissions.confirmed")); // nor told before
 
         await app.ApproveAsync(response);
         var read = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/reports/{Year}/confirmation", Ct);
@@ -28,6 +29,20 @@ public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<C
         Assert.Equal(1, read.GetProperty("reportVersion").GetInt32());
         Assert.Equal(5029, read.GetProperty("reportedEmissionsT").GetInt64());
         Assert.Equal("clinker-t", read.GetProperty("activity")[0].GetProperty("product").GetString());
+        // The unit is told the figure its surrender is measured against, and why it differs from its report.
+        var told = Assert.Single(await app.Client("unit", uscc).NoticesAsync("emissions.confirmed"));
+        Assert.Contains($"confirmed your {Year} emissions as 5100 t (Art. 23), set by the regulator (you reported 5029 t) because: spot check found unreported diesel", told.GetProperty("bodyEn").GetString());
+        Assert.Contains("碳排放量为 5100 吨", told.GetProperty("bodyZh").GetString());
+        Assert.Empty(await _reporting.Regulator.NoticesAsync("emissions.confirmed"));
+
+        // Confirmed again with the same figure (a retried approval), it is told once; a new figure is told.
+        var confirmations = app.Service<BeijingEts.Functions.Reporting.EmissionConfirmations>();
+        var regulator = new BeijingEts.Functions.Auth.Actor("local:regulator", "regulator", null);
+        var current = (await app.Service<BeijingEts.Functions.Reporting.ConfirmationStore>().FindAsync(Year, uscc, Ct))!;
+        await confirmations.SaveAsync(current, regulator, Ct);
+        Assert.Single(await app.Client("unit", uscc).NoticesAsync("emissions.confirmed"));
+        await app.ApproveAsync(await ConfirmAsync(uscc, new { confirmedEmissions = 5200, basis = "adjusted", reason = "expert review" }));
+        Assert.Equal(2, (await app.Client("unit", uscc).NoticesAsync("emissions.confirmed")).Count);
     }
 
     [Fact]
@@ -42,6 +57,7 @@ public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<C
         var ended = await app.ApproveAsync(proposed, expectedStatus: "failed");
 
         Assert.Contains("report version 2", ended.GetProperty("failureReason").GetString());
+        Assert.Empty(await app.Client("unit", uscc).NoticesAsync("emissions.confirmed"));
         Assert.Equal(HttpStatusCode.NotFound, (await _reporting.Regulator.GetAsync($"/api/units/{uscc}/reports/{Year}/confirmation", Ct)).StatusCode);
     }
 

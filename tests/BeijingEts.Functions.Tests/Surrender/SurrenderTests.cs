@@ -135,6 +135,7 @@ public sealed class SurrenderTests(SurrenderFixture app) : IClassFixture<Surrend
         Assert.Equal(100, table.GetProperty("units").EnumerateArray().Single(u => u.GetProperty("unit").GetString() == uscc).GetProperty("pendingT").GetInt64());
         Assert.Equal(before, (await store.FindAsync(Year, uscc, Ct)).ETag);
         Assert.Equal(HttpStatusCode.NotFound, (await _ledger.Regulator.GetAsync($"/api/ledger/transactions/{item.LedgerTransactionId}", Ct)).StatusCode);
+        Assert.Empty(await app.Client("unit", uscc).NoticesAsync("surrender.settled")); // nothing settled, nothing told
 
         await RunSettlePendingSurrendersAsync(); // submits the lost transaction; the ledger's queue settles it
         Assert.Equal("completed", (await _ledger.OutcomeAsync(item.LedgerTransactionId)).GetProperty("status").GetString());
@@ -145,6 +146,13 @@ public sealed class SurrenderTests(SurrenderFixture app) : IClassFixture<Surrend
         var after = await ComplianceAsync(uscc, v => v.GetProperty("surrenderedAllowancesT").GetInt64() == 100);
         Assert.Equal(0, after.GetProperty("pendingT").GetInt64());
         Assert.Equal(1100, await _ledger.HoldingAsync(uscc, vintage: Year));
+        // The unit is told its surrender went through, once, though the timer runs again.
+        await RunSettlePendingSurrendersAsync();
+        var told = Assert.Single(await app.Client("unit", uscc).NoticesAsync("surrender.settled"));
+        Assert.Equal($"surrender-{Year}-lost", told.GetProperty("id").GetString());
+        Assert.Equal($"You surrendered 100 t for {Year} (Art. 27).", told.GetProperty("bodyEn").GetString());
+        Assert.Contains("已清缴", told.GetProperty("bodyZh").GetString());
+        Assert.Null(await _ledger.Regulator.NoticeAsync($"surrender-{Year}-lost"));
     }
 
     private async Task RunSettlePendingSurrendersAsync()
