@@ -376,6 +376,28 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
     }
 
     [Fact]
+    public async Task AContactsChangeNotice_TriedAgainAfterTheRelayFailed_StillGoesToThePreviousAddress()
+    {
+        var uscc = await UnitWithContactAsync();
+        var (party, added) = (Party.Unit(uscc), new Contact("新联系人", $"retry.{uscc.ToLowerInvariant()}@example.net"));
+        await app.Service<ContactStore>().PutAsync(party, new PartyContacts(party.Key, [added], app.Clock.GetUtcNow(), "local:unit:" + uscc), Ct);
+        var draft = NoticeTemplates.ContactsChanged(party, [new Contact("环保专员 王工", MailOf(uscc))], [added], app.Clock.GetUtcNow(),
+            new BeijingEts.Functions.Auth.Actor("local:unit:" + uscc, "unit", uscc));
+        var store = app.Service<NoticeStore>();
+        await store.AddNewAsync([new Notice(draft.Id, party.Key, draft.Kind, draft.Text.SubjectZh, draft.Text.BodyZh, draft.Text.SubjectEn, draft.Text.BodyEn, draft.Link,
+            app.Clock.GetUtcNow(), "pending", AlsoTo: draft.AlsoTo)], Ct);
+        await store.MarkOwedAsync([(party.Key, draft.Id)], app.Clock.GetUtcNow(), Ct);
+
+        await DeadRelay(maxAttempts: 8).RunAsync(MessageFor(draft), Ct);
+        Assert.Equal("retrying", (await app.Client("unit", uscc).NoticeAsync(draft.Id))!.Value.GetProperty("delivery").GetString());
+
+        var sent = await DeliveredAsync(app.Client("unit", uscc), draft.Id); // the retry, through smtp4dev
+        Assert.Equal(new[] { MailOf(uscc), added.Email }.Order(StringComparer.Ordinal), sent.GetProperty("sentTo").EnumerateArray().Select(e => e.GetString()!).Order(StringComparer.Ordinal));
+        Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 1, Ct));
+        Assert.Single(await app.Inbox.ArrivedAsync(added.Email, 1, Ct));
+    }
+
+    [Fact]
     public async Task ANoticeWhoseQueueMessageWasLost_IsSentByTheSweep()
     {
         var uscc = await UnitWithContactAsync();
