@@ -47,6 +47,11 @@ public sealed class AccountLifecycleTests(AccountLifecycleFixture app) : IClassF
         Assert.Equal("suspended", overdueAccount.GetProperty("status").GetString());
         Assert.Contains(SuspendOverdueRemovedAccounts.Suspension, overdueAccount.GetProperty("suspensions").EnumerateArray().Select(s => s.GetString()));
         Assert.Equal("active", (await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/accounts/{recent}", Ct)).GetProperty("status").GetString());
+        // The unit is told in each language on its own: no English in the Chinese text, no Chinese in the English.
+        var notice = (await app.Client("unit", overdue).NoticeAsync($"account-{overdue}-{SuspendOverdueRemovedAccounts.Suspension}"))!.Value;
+        Assert.Contains("2020-06-01 移出名单后未于", notice.GetProperty("bodyZh").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotMatch("[A-Za-z]{2,}", notice.GetProperty("bodyZh").GetString()!.Replace(overdue, "", StringComparison.Ordinal));
+        Assert.DoesNotMatch(@"\p{IsCJKUnifiedIdeographs}", notice.GetProperty("bodyEn").GetString()!);
     }
 
     /// <summary>A key unit of the 2022 list, removed with the given effective date through the whole Art. 9 procedure.</summary>
