@@ -75,7 +75,14 @@ module portal 'modules/portal.bicep' = {
   }
 }
 
-var portalCorsOrigins = concat([portal.outputs.url], portalOrigins)
+// Each added origin is exactly https://host[:port] (what a browser sends in Origin): a '*', plain http or a path would
+// open the API and the upload links to other sites' pages, or never match; the deployment stops, naming it.
+var checkedPortalOrigins = [
+  for origin in portalOrigins: startsWith(origin, 'https://') && length(split(origin, '/')) == 3 && !empty(split(origin, '/')[2]) && !contains(origin, '*')
+    ? origin
+    : fail('portalOrigins: \'${origin}\' is not an https origin (https://host, no path, no wildcard).')
+]
+var portalCorsOrigins = concat([portal.outputs.url], checkedPortalOrigins)
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'

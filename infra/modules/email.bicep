@@ -34,6 +34,17 @@ resource domain 'Microsoft.Communication/emailServices/domains@2023-04-01' = {
   }
 }
 
+// The sender the app writes from (Ets__Notices__Smtp__From), with the platform's name as its display name. A managed
+// domain has DoNotReply already; declaring it keeps the address the app is given and the one the domain sends as one.
+resource sender 'Microsoft.Communication/emailServices/domains/senderUsernames@2023-04-01' = {
+  parent: domain
+  name: 'DoNotReply'
+  properties: {
+    username: 'DoNotReply'
+    displayName: '北京市碳排放权交易管理平台'
+  }
+}
+
 resource communication 'Microsoft.Communication/communicationServices@2023-04-01' = {
   name: communicationServiceName
   location: location
@@ -48,4 +59,4 @@ resource communication 'Microsoft.Communication/communicationServices@2023-04-01
 
 output communicationServiceName string = communication.name
 output communicationServiceId string = communication.id
-output senderAddress string = 'DoNotReply@${domain.properties.mailFromSenderDomain}'
+output senderAddress string = '${sender.name}@${domain.properties.mailFromSenderDomain}'

@@ -40,6 +40,15 @@ public sealed class SuspendAccount : IHttpFunction
 {
     public enum SuspensionReason { CourtFreeze, SurrenderRisk, Other }
 
+    /// <summary>The reason as the Chinese notice names it (the API and the English text keep the code, e.g. court-freeze).</summary>
+    public static string ChineseLabel(SuspensionReason reason) => reason switch
+    {
+        SuspensionReason.CourtFreeze => "司法冻结",
+        SuspensionReason.SurrenderRisk => "存在配额清缴履约风险",
+        SuspensionReason.Other => "其他原因",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "A suspension reason without a Chinese label."),
+    };
+
     public sealed record Request(SuspensionReason Reason, string Reference);
 
     public sealed record SuspensionView(string AccountId, string SuspensionId, string Reason, string Reference, string Status, IReadOnlyList<string> ActiveSuspensions);
@@ -73,7 +82,8 @@ public sealed class SuspendAccount : IHttpFunction
         // It can no longer sell: what it has on offer comes off the market, and the frozen tonnes come back (Art. 16).
         await sellOrders.CancelOpenSellOrdersAsync(accountId, $"cancelled: account suspended ({reason})", cancellationToken);
         var holder = await participants.FindAsync(accountId, cancellationToken) is not null ? new Party(Roles.Participant, accountId) : Party.Unit(accountId);
-        await notices.PublishAsync(NoticeTemplates.AccountSuspended(holder, accountId, id, $"{reason} ({request.Reference.Trim()})"), cancellationToken);
+        await notices.PublishAsync(NoticeTemplates.AccountSuspended(holder, accountId, id,
+            $"{ChineseLabel(request.Reason)}（{request.Reference.Trim()}）", $"{reason} ({request.Reference.Trim()})"), cancellationToken);
         return TypedResults.Created($"/api/accounts/{accountId}/suspensions/{id}", view);
     }
 

@@ -103,7 +103,8 @@ public sealed class SuspendOverdueRemovedAccounts(UnitStore units, LedgerStore l
             // Told after the suspension, and again on each later run (the id is fixed: nothing is written twice), so a
             // notice that failed to be written is written the next day.
             await notices.PublishAsync(NoticeTemplates.AccountSuspended(Party.Unit(unit.Uscc), unit.Uscc, Suspension,
-                $"removed from the list on {unit.RemovedOn:yyyy-MM-dd}, account not closed by {deadline:yyyy-MM-dd} (Art. 9) / 移出名单后未于 {deadline:yyyy-MM-dd} 前注销账户（第九条）"), cancellationToken);
+                $"{unit.RemovedOn:yyyy-MM-dd} 移出名单后未于 {deadline:yyyy-MM-dd} 前注销账户（第九条）",
+                $"removed from the list on {unit.RemovedOn:yyyy-MM-dd}, account not closed by {deadline:yyyy-MM-dd} (Art. 9)"), cancellationToken);
         }
     }
 

@@ -5,7 +5,11 @@ using MimeKit;
 
 namespace BeijingEts.Functions.Notifications;
 
-public sealed record Contact(string Name, string Email);
+public sealed record Contact(string Name, string Email)
+{
+    /// <summary>An address as the audit and the notices show it (personal data): its first character and its domain, z***@example.com.</summary>
+    public static string Mask(string email) => email.LastIndexOf('@') is > 0 and var at ? $"{email[0]}***{email[at..]}" : "***";
+}
 
 /// <summary>Who receives a party's notices by email: kept by the party itself, or by the regulator for it.</summary>
 public sealed record PartyContacts(string Party, IReadOnlyList<Contact> Contacts, DateTimeOffset UpdatedAt, string UpdatedBy);
@@ -49,7 +53,7 @@ public sealed class ContactEndpoints : IHttpFunction
     }
 
     private static async Task<Results<Ok<PartyContacts>, ProblemHttpResult>> PutAsync(
-        string party, Request request, HttpContext http, ContactStore contacts, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string party, Request request, HttpContext http, ContactStore contacts, AuditLog audit, NoticeOutbox notices, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (target, problem) = Resolve(party, http);
         if (target is null) return problem!;
@@ -67,11 +71,17 @@ public sealed class ContactEndpoints : IHttpFunction
 
         var actor = Actor.From(http.User);
         var before = await contacts.FindAsync(target, cancellationToken);
+        var previous = before?.Contacts ?? [];
         var after = new PartyContacts(target.Key, parsed, clock.GetUtcNow(), actor.Id);
         await contacts.PutAsync(target, after, cancellationToken);
-        // Addresses are personal data: the audit row says how many, and who changed them, not what they are.
-        await audit.RecordAsync(actor, "contacts.updated", $"parties/{target.Key}/contacts", before is null ? null : new { count = before.Contacts.Count },
-            new { count = parsed.Count }, cancellationToken);
+        // Addresses are personal data: the audit row keeps them masked, enough to see that they changed and to where.
+        await audit.RecordAsync(actor, "contacts.updated", $"parties/{target.Key}/contacts", before is null ? null : Masked(previous), Masked(parsed), cancellationToken);
+        // The addresses before the change are told too: a change nobody at the party made cannot redirect its notices unseen.
+        // (A party's first addresses replace none: there is nobody else to tell.)
+        if (previous.Count > 0 && !previous.Select(c => c.Email).ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(parsed.Select(c => c.Email)))
+        {
+            await notices.PublishAsync(NoticeTemplates.ContactsChanged(target, previous, parsed, after.UpdatedAt, actor), cancellationToken);
+        }
         return TypedResults.Ok(after);
     }
 
@@ -85,6 +95,8 @@ public sealed class ContactEndpoints : IHttpFunction
         if (caller.Role != Roles.Regulator && caller != target) return (null, ProblemHandling.NotFound($"No contacts of {key} for you."));
         return (target, null);
     }
+
+    private static object Masked(IReadOnlyList<Contact> list) => new { count = list.Count, emails = list.Select(c => Contact.Mask(c.Email)).ToList() };
 
     private static bool IsMailbox(string? email) =>
         email is { Length: > 3 and <= 254 } && MailboxAddress.TryParse(email, out var mailbox) && mailbox.Address == email && email.IndexOf('@') is > 0 and var at && at < email.Length - 1;

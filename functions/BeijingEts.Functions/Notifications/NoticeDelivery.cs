@@ -169,7 +169,8 @@ public sealed class SmtpNoticeMailer(NoticeSettings settings) : INoticeMailer
 
 /// <summary>
 /// The queue function: each message names one party's notices. Each notice still owed an email is claimed (under its
-/// ETag, so two workers never both send it), sent to each of the party's contacts, and recorded at once, before the next.
+/// ETag, so two workers never both send it), sent to each of the party's contacts (and the notice's own extra recipients),
+/// and recorded at once, before the next.
 /// A relay that fails leaves the notice to be tried again later, backing off from a minute to hours
 /// (<see cref="NoticeSettings.RetryDelays"/>), and after the last try it is a dead letter the regulator sees and can send
 /// again. The queue's own retries (seconds apart) are only for this function failing.
@@ -196,18 +197,20 @@ public sealed class DeliverNotices(NoticeStore notices, ContactStore contacts, N
         }
         if (claimed.Count == 0) return;
 
-        var to = (await contacts.FindAsync(party, cancellationToken))?.Contacts ?? [];
-        if (to.Count == 0)
+        var current = (await contacts.FindAsync(party, cancellationToken))?.Contacts ?? [];
+        var addressed = claimed.Select(c => (c.Notice, c.ETag, To: c.Notice.Recipients(current))).ToList();
+        foreach (var (notice, etag, _) in addressed.Where(a => a.To.Count == 0))
         {
             // Nobody to write to: the notice stays in the inbox, where the party reads it.
-            foreach (var (notice, etag) in claimed) await FinishAsync(notice, etag, n => n with { Delivery = "no-contacts", ClaimedUntil = null }, cancellationToken);
-            return;
+            await FinishAsync(notice, etag, n => n with { Delivery = "no-contacts", ClaimedUntil = null }, cancellationToken);
         }
+        addressed.RemoveAll(a => a.To.Count == 0);
+        if (addressed.Count == 0) return;
         IAsyncDisposable? session = null;
         try
         {
             session = await mailer.OpenAsync(cancellationToken);
-            foreach (var (notice, etag) in claimed)
+            foreach (var (notice, etag, to) in addressed)
             {
                 var outcome = await mailer.SendAsync(session, notice, to, cancellationToken);
                 var now = clock.GetUtcNow();
@@ -221,7 +224,7 @@ public sealed class DeliverNotices(NoticeStore notices, ContactStore contacts, N
         {
             logger.LogWarning(error, "Delivering notices to {Party} failed.", party.Key);
             // The notices not recorded yet: each tried again later, or a dead letter after the last try.
-            foreach (var (notice, etag) in claimed) await FailAsync(party, notice, etag, Describe(error), cancellationToken);
+            foreach (var (notice, etag, _) in addressed) await FailAsync(party, notice, etag, Describe(error), cancellationToken);
         }
         finally
         {

@@ -11,6 +11,31 @@ namespace BeijingEts.Functions.Notifications;
 /// </summary>
 public static class NoticeTemplates
 {
+    /// <summary>
+    /// A party's notice addresses changed: told to the previous addresses as well as the new ones (<c>AlsoTo</c>), so a
+    /// change nobody at the party made (a taken-over account redirecting its legal notices) does not go unseen. The
+    /// addresses are masked: the text stays in the inbox.
+    /// </summary>
+    public static NoticeDraft ContactsChanged(Party party, IReadOnlyList<Contact> before, IReadOnlyList<Contact> after, DateTimeOffset at, Auth.Actor by)
+    {
+        var added = after.Where(a => !before.Any(b => b.Email.Equals(a.Email, StringComparison.OrdinalIgnoreCase))).Select(c => Contact.Mask(c.Email)).ToList();
+        var removed = before.Where(b => !after.Any(a => a.Email.Equals(b.Email, StringComparison.OrdinalIgnoreCase))).Select(c => Contact.Mask(c.Email)).ToList();
+        var local = at.ToOffset(Lists.BeijingTime.Offset);
+        string List(IReadOnlyList<string> masked, string none) => masked.Count == 0 ? none : string.Join(", ", masked);
+        var who = by.Scope is null ? $"{by.Role} {by.Id}" : $"{by.Role} {by.Scope} ({by.Id})";
+        // The change's instant and what it changed: one notice per change, the same one if the step runs again.
+        var change = string.Join(",", before.Select(c => c.Email.ToLowerInvariant())) + ">" + string.Join(",", after.Select(c => c.Email.ToLowerInvariant()));
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(change)))[..8];
+        return new(party, $"contacts-changed-{local:yyyyMMddHHmmssfffffff}-{hash}", "contacts.changed",
+            new("接收通知的联系人已变更",
+                $"接收本平台通知的电子邮件地址已于 {local:yyyy-MM-dd HH:mm}（北京时间）由 {who} 修改。新增：{List(added, "无")}；移除：{List(removed, "无")}；现有 {after.Count} 个地址。" +
+                "本通知同时发送至变更前后的地址。如非贵方所为，请立即联系北京市生态环境局并更改登录凭据。",
+                "Your notice contacts were changed",
+                $"The email addresses that receive this platform's notices were changed on {local:yyyy-MM-dd HH:mm} (Beijing time) by {who}. Added: {List(added, "none")}; removed: {List(removed, "none")}; {after.Count} address(es) now. " +
+                "This notice goes to the addresses before and after the change. If you did not make it, contact the Beijing Municipal Ecology and Environment Bureau at once and change your sign-in credentials."),
+            $"/api/parties/{party.Key}/contacts", AlsoTo: before);
+    }
+
     public static NoticeDraft PreAllocation(string uscc, int year, Tonnes preAllocated) => new(Party.Unit(uscc), $"allocation-pre-{year}", "allocation.pre-allocated",
         new($"{year}年度配额预分配结果", $"贵单位{year}年度预分配配额为 {preAllocated.Value} 吨，已发放至登记账户。如有异议，可自收到本通知之日起7个工作日内提出（第十五条）。",
             $"{year} pre-allocation result", $"Your {year} pre-allocation is {preAllocated.Value} t, issued to your registry account. You may object within 7 working days of receiving this notice (Art. 15)."),
@@ -87,9 +112,10 @@ public static class NoticeTemplates
             $"{year} compliance status: {status}", status == "compliant" ? $"You met your {year} surrender obligation in full and on time." : $"You did not surrender enough for {year}: {shortfall.Value} t short; the case will be handled under Art. 32."),
         $"/api/units/{uscc}/compliance/{year}");
 
-    public static NoticeDraft AccountSuspended(Party holder, string account, string suspensionId, string reason) => new(holder, $"account-{account}-{suspensionId}", "account.suspended",
-        new("登记账户已被暂停", $"账户 {account} 已被暂停：{reason}。暂停期间不能卖出或转出配额（第十六条）。", "Registry account suspended",
-            $"Account {account} was suspended: {reason}. While suspended it cannot sell or transfer allowances (Art. 16)."),
+    /// <summary>The reason in each language: the Chinese body names it in Chinese, the English one as the API writes it.</summary>
+    public static NoticeDraft AccountSuspended(Party holder, string account, string suspensionId, string reasonZh, string reasonEn) => new(holder, $"account-{account}-{suspensionId}", "account.suspended",
+        new("登记账户已被暂停", $"账户 {account} 已被暂停：{reasonZh}。暂停期间不能卖出或转出配额（第十六条）。", "Registry account suspended",
+            $"Account {account} was suspended: {reasonEn}. While suspended it cannot sell or transfer allowances (Art. 16)."),
         $"/api/ledger/accounts/{account}");
 
     public static NoticeDraft ListIncluded(string uscc, int year, int revision, string category) => new(Party.Unit(uscc), $"list-{year}-r{revision}-{category}", "list.included",

@@ -17,17 +17,23 @@ public sealed record NoticeText(string SubjectZh, string BodyZh, string SubjectE
 /// <c>sent</c>, <c>retrying</c> (the relay failed; tried again at <c>NextAttemptAt</c>), <c>dead-lettered</c> (it never
 /// went; the regulator sees it in the dead letters and can send it again), <c>no-contacts</c> (the party registered no
 /// address), <c>in-app</c> (no email relay is configured). Whatever the delivery, the notice is in the inbox.
+/// <c>AlsoTo</c>: addresses the email goes to besides the party's contacts at delivery (a contacts change tells the
+/// previous ones).
 /// </remarks>
 public sealed record Notice(
     string Id, string Party, string Kind, string SubjectZh, string BodyZh, string SubjectEn, string BodyEn, string? Link,
     DateTimeOffset CreatedAt, string Delivery, DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null, int Attempts = 0,
     string? LastError = null, IReadOnlyList<string>? SentTo = null, DateTimeOffset? ClaimedUntil = null, DateTimeOffset? NextAttemptAt = null,
-    IReadOnlyList<string>? Refused = null)
+    IReadOnlyList<string>? Refused = null, IReadOnlyList<Contact>? AlsoTo = null)
 {
     public const int MaxIdLength = 200;
 
     /// <summary>Still owed an email: waiting, being sent (its claim may have lapsed), or waiting to be tried again.</summary>
     public bool IsOwed => DeliveredAt is null && Delivery is "pending" or "sending" or "retrying";
+
+    /// <summary>Who its email goes to: the party's contacts now and the notice's own extra recipients, each address once.</summary>
+    public IReadOnlyList<Contact> Recipients(IReadOnlyList<Contact> contacts) =>
+        contacts.Concat(AlsoTo ?? []).DistinctBy(c => c.Email, StringComparer.OrdinalIgnoreCase).ToList();
 }
 
 /// <summary>
@@ -55,7 +61,8 @@ public static class NoticeReceipt
 }
 
 /// <summary>What a service hands the outbox: the party, the event's fixed id, its kind and words, and the API path it is about.</summary>
-public sealed record NoticeDraft(Party To, string Id, string Kind, NoticeText Text, string? Link = null);
+/// <remarks><c>AlsoTo</c>: addresses its email goes to besides the party's contacts (see <see cref="Notice.AlsoTo"/>).</remarks>
+public sealed record NoticeDraft(Party To, string Id, string Kind, NoticeText Text, string? Link = null, IReadOnlyList<Contact>? AlsoTo = null);
 
 /// <summary>
 /// The notices table: partition = the party's key (its inbox, read in one query), row = the notice id. Dead letters are
@@ -79,6 +86,33 @@ public sealed class NoticeStore(StorageClients storage)
     /// <summary>The party's inbox: every notice, newest first.</summary>
     public async Task<IReadOnlyList<Notice>> InboxAsync(Party party, CancellationToken cancellationToken) =>
         (await Table.ReadPartitionAsync<Notice>(party.Key, cancellationToken)).OrderByDescending(n => n.CreatedAt).ThenBy(n => n.Id, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// When each of a shared inbox's notices was read by this person (<see cref="Party.IsShared"/>): partition
+    /// "{party}|read|{hash of the person's id}", row = the notice id. Party keys have no '|', so no inbox is one of these.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, DateTimeOffset>> ReadByAsync(Party party, string person, CancellationToken cancellationToken)
+    {
+        var reads = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ReadsOf(party, person)}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: ["RowKey", "ReadAt"], cancellationToken: cancellationToken))
+        {
+            if (row.GetDateTimeOffset("ReadAt") is { } at) reads[row.RowKey] = at;
+        }
+        return reads;
+    }
+
+    /// <summary>Records the person's first reading of the notice; the time of the first, whether now or before.</summary>
+    public async Task<(DateTimeOffset ReadAt, bool First)> MarkReadByAsync(Party party, string person, string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var partition = ReadsOf(party, person);
+        if (await Table.TryWriteAsync(new TableEntity(partition, id) { ["ReadAt"] = now }, null, cancellationToken)) return (now, true);
+        var row = await Table.GetEntityAsync<TableEntity>(partition, id, cancellationToken: cancellationToken);
+        return (row.Value.GetDateTimeOffset("ReadAt") ?? now, false);
+    }
+
+    private static string ReadsOf(Party party, string person) =>
+        $"{party.Key}|read|{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(person)))[..32]}";
 
     /// <summary>Writes each notice that is not there yet; one already written (the step ran before) keeps its delivery and reading.</summary>
     /// <returns>The notices written now.</returns>
@@ -197,7 +231,7 @@ public sealed class NoticeOutbox(NoticeStore store, StorageClients storage, Noti
         var notices = drafts
             .Select(d => d with { Id = KeyOf(d.Id) })
             .DistinctBy(d => (d.To.Key, d.Id))
-            .Select(d => new Notice(d.Id, d.To.Key, d.Kind, d.Text.SubjectZh, d.Text.BodyZh, d.Text.SubjectEn, d.Text.BodyEn, d.Link, now, delivery))
+            .Select(d => new Notice(d.Id, d.To.Key, d.Kind, d.Text.SubjectZh, d.Text.BodyZh, d.Text.SubjectEn, d.Text.BodyEn, d.Link, now, delivery, AlsoTo: d.AlsoTo))
             .ToList();
         var written = await store.AddNewAsync(notices, cancellationToken);
         if (settings.Smtp is null || written.Count == 0) return;

@@ -56,6 +56,12 @@ public sealed class NotificationEndpoints : IHttpFunction
     {
         if (Party.Of(http.User) is not { } party) return Problems.Forbidden("The token names no party to act for.");
         var all = await notices.InboxAsync(party, cancellationToken);
+        if (party.IsShared)
+        {
+            // Each person's own reading: one regulator reading a notice leaves it unread for the others.
+            var reads = await notices.ReadByAsync(party, Actor.From(http.User).Id, cancellationToken);
+            all = all.Select(n => n with { ReadAt = reads.TryGetValue(n.Id, out var at) ? at : null }).ToList();
+        }
         var shown = all.Where(n => unread != true || n.ReadAt is null).Take(MaxListed).ToList();
         return TypedResults.Ok(new Inbox(shown, all.Count(n => n.ReadAt is null), all.Count));
     }
@@ -64,6 +70,7 @@ public sealed class NotificationEndpoints : IHttpFunction
         string id, HttpContext http, NoticeStore notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (Party.Of(http.User) is not { } party) return Problems.Forbidden("The token names no party to act for.");
+        if (party.IsShared) return await ReadSharedAsync(party, id, http, notices, audit, clock, cancellationToken);
         while (true)
         {
             // Another party's notice is not in the caller's partition: it answers as if it did not exist.
@@ -78,6 +85,30 @@ public sealed class NotificationEndpoints : IHttpFunction
             await audit.RecordAsync(Actor.From(http.User), "notice.read", $"notifications/{party.Key}/{id}", null, new { read.Kind, read.ReadAt }, cancellationToken);
             return TypedResults.Ok(read);
         }
+    }
+
+    /// <summary>
+    /// A shared inbox: the reading is the caller's own (answered as its readAt). The notice's own ReadAt keeps the first
+    /// reading by anyone, as for every party.
+    /// </summary>
+    private static async Task<Results<Ok<Notice>, ProblemHttpResult>> ReadSharedAsync(
+        Party party, string id, HttpContext http, NoticeStore notices, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await notices.FindAsync(party, id, cancellationToken) is not var (notice, etag)) return ProblemHandling.NotFound($"You have no notice {id}.");
+        var actor = Actor.From(http.User);
+        var (readAt, first) = await notices.MarkReadByAsync(party, actor.Id, id, clock.GetUtcNow(), cancellationToken);
+        if (!first)
+        {
+            AuditLog.MarkReplayed(http); // read before by this person: nothing changes
+            return TypedResults.Ok(notice with { ReadAt = readAt });
+        }
+        while (notice.ReadAt is null && !await notices.TryReplaceAsync(notice with { ReadAt = readAt }, etag, cancellationToken))
+        {
+            if (await notices.FindAsync(party, id, cancellationToken) is not var (again, againTag)) break;
+            (notice, etag) = (again, againTag);
+        }
+        await audit.RecordAsync(actor, "notice.read", $"notifications/{party.Key}/{id}", null, new { notice.Kind, ReadAt = readAt }, cancellationToken);
+        return TypedResults.Ok(notice with { ReadAt = readAt });
     }
 
     private static async Task<Ok<IReadOnlyList<Notice>>> DeadLettersAsync(NoticeStore notices, CancellationToken cancellationToken) =>

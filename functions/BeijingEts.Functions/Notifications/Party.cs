@@ -20,6 +20,12 @@ public sealed record Party(string Role, string? Id = null)
 
     public string Key => Id is null ? Role : $"{Role}:{Id}";
 
+    /// <summary>
+    /// A party of many people who each keep their own read state (the bureau, the exchange, the registry, the finance
+    /// authorities). A scoped party's reading stays one (a unit's first reading is its receipt of a notice, Art. 15).
+    /// </summary>
+    public bool IsShared => Id is null;
+
     /// <summary>The party a signed-in caller acts for; null for a scoped role whose token names no scope.</summary>
     public static Party? Of(ClaimsPrincipal user)
     {

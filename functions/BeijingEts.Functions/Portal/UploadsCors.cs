@@ -10,8 +10,10 @@ namespace BeijingEts.Functions.Portal;
 /// </summary>
 public static class UploadsCors
 {
-    private const string Methods = "PUT,OPTIONS";
-    private const string Headers = "content-type,x-ms-blob-type,x-ms-version,x-ms-client-request-id";
+    /// <summary>What a page's PUT to a signed link needs (infra/ allows the same for the portal's origin; a test compares them).</summary>
+    public const string Methods = "PUT,OPTIONS";
+
+    public const string Headers = "content-type,x-ms-blob-type,x-ms-version,x-ms-client-request-id";
 
     public static async Task AllowBrowserUploadsLocallyAsync(BlobServiceClient blobs, CancellationToken cancellationToken)
     {

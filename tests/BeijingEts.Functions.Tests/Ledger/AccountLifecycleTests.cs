@@ -55,6 +55,9 @@ public sealed class AccountLifecycleTests(AccountLifecycleFixture app) : IClassF
         Assert.Contains("removed from the list on 2020-06-01, account not closed by 2023-06-01 (Art. 9)", told.GetProperty("bodyEn").GetString());
         Assert.Contains("未于 2023-06-01 前注销账户", told.GetProperty("bodyZh").GetString());
         Assert.Empty(await app.Client("unit", recent).NoticesAsync("account.suspended"));
+        // The unit is told in each language on its own: no English in the Chinese text, no Chinese in the English.
+        Assert.DoesNotMatch("[A-Za-z]{2,}", told.GetProperty("bodyZh").GetString()!.Replace(overdue, "", StringComparison.Ordinal));
+        Assert.DoesNotMatch(@"\p{IsCJKUnifiedIdeographs}", told.GetProperty("bodyEn").GetString()!);
     }
 
     /// <summary>A key unit of the 2022 list, removed with the given effective date through the whole Art. 9 procedure.</summary>

@@ -124,6 +124,119 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         Assert.Equal(0, (await InboxAsync(unit, unread: true)).GetProperty("unread").GetInt32());
     }
 
+    [Theory]
+    [InlineData("court-freeze", "司法冻结")]
+    [InlineData("surrender-risk", "存在配额清缴履约风险")]
+    [InlineData("other", "其他原因")]
+    public async Task ASuspensionNotice_NamesItsReasonInChinese_InTheChineseText_AndByItsCode_InTheEnglish(string reason, string chinese)
+    {
+        var uscc = await _ledger.NewAccountAsync();
+        var suspended = await _ledger.Regulator.PostAsJsonAsync($"/api/accounts/{uscc}/suspensions", new { reason, reference = "京环执〔2026〕7号" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
+        var view = await suspended.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(reason, view.GetProperty("reason").GetString()); // the API keeps the code
+
+        var notice = await DeliveredAsync(app.Client("unit", uscc), $"account-{uscc}-{view.GetProperty("suspensionId").GetString()}", "no-contacts");
+        var zh = notice.GetProperty("bodyZh").GetString()!;
+        Assert.Contains($"{chinese}（京环执〔2026〕7号）", zh, StringComparison.Ordinal);
+        Assert.DoesNotMatch("[A-Za-z]{2,}", zh.Replace(uscc, "", StringComparison.Ordinal)); // no English word left in the Chinese, the account number aside
+        Assert.Contains($"suspended: {reason} (京环执〔2026〕7号)", notice.GetProperty("bodyEn").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EverySuspensionReason_HasAChineseLabel()
+    {
+        var labels = Enum.GetValues<BeijingEts.Functions.Ledger.SuspendAccount.SuspensionReason>().Select(BeijingEts.Functions.Ledger.SuspendAccount.ChineseLabel).ToList();
+        Assert.All(labels, label => Assert.Matches(@"^\p{IsCJKUnifiedIdeographs}+$", label));
+        Assert.Equal(labels.Count, labels.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task AContactsChange_IsToldToThePreviousAddressesAndTheNewOnes_WhatWhenAndWho_AndAuditedMasked()
+    {
+        var uscc = await UnitWithContactAsync();
+        var (old, added) = (MailOf(uscc), $"new.{uscc.ToLowerInvariant()}@example.net");
+        var unit = app.Client("unit", uscc);
+        var at = app.Clock.GetUtcNow().ToOffset(TimeSpan.FromHours(8));
+
+        var put = await unit.PutAsJsonAsync("/api/parties/me/contacts", new { contacts = new[] { new { name = "新联系人", email = added } } }, Ct);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        var notice = Assert.Single(await unit.NoticesAsync("contacts.changed"));
+        var sent = await DeliveredAsync(unit, notice.GetProperty("id").GetString()!);
+        Assert.Equal(new[] { added, old }.Order(StringComparer.Ordinal), sent.GetProperty("sentTo").EnumerateArray().Select(e => e.GetString()!).Order(StringComparer.Ordinal));
+        foreach (var address in new[] { old, added })
+        {
+            var mail = Assert.Single(await app.Inbox.ArrivedAsync(address, 1, Ct));
+            Assert.Contains("联系人已变更", mail.Subject, StringComparison.Ordinal);
+            var text = await app.Inbox.PlainTextAsync(mail.Id, Ct);
+            Assert.Contains($"已于 {at:yyyy-MM-dd HH:mm}（北京时间）由 unit {uscc} (local:unit:{uscc}) 修改", text, StringComparison.Ordinal);
+            Assert.Contains("新增：n***@example.net；移除：e***@example.cn", text, StringComparison.Ordinal);
+            Assert.Contains("Added: n***@example.net; removed: e***@example.cn", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(old, text, StringComparison.OrdinalIgnoreCase); // the addresses themselves are not in the text
+            Assert.DoesNotContain(added, text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var trail = await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/audit?subject=parties/unit:{uscc}/contacts", Ct);
+        // Both changes were at the same (fake) instant: the change is the one with addresses before it.
+        var change = Assert.Single(trail.GetProperty("entries").EnumerateArray(), e => e.GetProperty("before").ValueKind == JsonValueKind.Object);
+        Assert.Equal("local:unit:" + uscc, change.GetProperty("actor").GetString());
+        Assert.Equal(["e***@example.cn"], change.GetProperty("before").GetProperty("emails").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["n***@example.net"], change.GetProperty("after").GetProperty("emails").EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain(trail.GetProperty("entries").EnumerateArray(), e => e.GetRawText().Contains("@example.", StringComparison.Ordinal) && !e.GetRawText().Contains("***@", StringComparison.Ordinal));
+        Assert.DoesNotContain(old, trail.GetRawText(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(added, trail.GetRawText(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task AContactsChangeThatLeavesNoAddress_StillReachesThePreviousOnes_AndSaysTheRegulatorMadeIt()
+    {
+        var uscc = await UnitWithContactAsync();
+        var unit = app.Client("unit", uscc);
+        (await _ledger.Regulator.PutAsJsonAsync($"/api/parties/unit:{uscc}/contacts", new { contacts = Array.Empty<object>() }, Ct)).EnsureSuccessStatusCode();
+
+        var notice = Assert.Single(await unit.NoticesAsync("contacts.changed"));
+        var sent = await DeliveredAsync(unit, notice.GetProperty("id").GetString()!); // not "no-contacts": the old address is told
+        Assert.Equal([MailOf(uscc)], sent.GetProperty("sentTo").EnumerateArray().Select(e => e.GetString()));
+        var text = await app.Inbox.PlainTextAsync(Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 1, Ct)).Id, Ct);
+        Assert.Contains("由 regulator local:regulator 修改。新增：无；移除：e***@example.cn；现有 0 个地址", text, StringComparison.Ordinal);
+
+        // The same (empty) contacts again change nothing and tell nobody again.
+        (await _ledger.Regulator.PutAsJsonAsync($"/api/parties/unit:{uscc}/contacts", new { contacts = Array.Empty<object>() }, Ct)).EnsureSuccessStatusCode();
+        Assert.Single(await unit.NoticesAsync("contacts.changed"));
+    }
+
+    [Fact]
+    public async Task ARegulatorReadingANotice_MarksItReadForThatRegulatorOnly()
+    {
+        var proposal = Guid.NewGuid().ToString("N");
+        var draft = NoticeTemplates.ApprovalRequested(proposal, "发放配额 100 吨", "local:regulator:carol");
+        await app.Service<NoticeOutbox>().PublishAsync(draft, Ct);
+        HttpClient Regulator(string name) => new() { BaseAddress = app.BaseAddress, DefaultRequestHeaders = { Authorization = new("Bearer", app.Token("regulator", name)) } };
+        var (alice, bob) = (Regulator("alice"), Regulator("bob"));
+        var bobUnread = (await InboxAsync(bob, unread: true)).GetProperty("unread").GetInt32();
+
+        var read = await alice.PostAsync($"/api/notifications/{draft.Id}/read", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        var readAt = (await read.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("readAt").GetDateTimeOffset();
+        Assert.Equal(app.Clock.GetUtcNow(), readAt);
+
+        Assert.Equal(readAt, Find(await InboxAsync(alice), draft.Id)!.Value.GetProperty("readAt").GetDateTimeOffset());
+        Assert.Null(Find(await InboxAsync(alice, unread: true), draft.Id));
+        var bobs = await InboxAsync(bob, unread: true);
+        Assert.Equal(JsonValueKind.Null, Find(bobs, draft.Id)!.Value.GetProperty("readAt").ValueKind);
+        Assert.Equal(bobUnread, bobs.GetProperty("unread").GetInt32());
+
+        // Alice reading it again keeps her first reading; Bob's own is his.
+        app.Clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(readAt, (await (await alice.PostAsync($"/api/notifications/{draft.Id}/read", null, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("readAt").GetDateTimeOffset());
+        var bobRead = await (await bob.PostAsync($"/api/notifications/{draft.Id}/read", null, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(app.Clock.GetUtcNow(), bobRead.GetProperty("readAt").GetDateTimeOffset());
+        Assert.Equal(bobUnread - 1, (await InboxAsync(bob, unread: true)).GetProperty("unread").GetInt32());
+        // The notice itself keeps its first reading by anyone.
+        Assert.Equal(readAt, (await app.Service<NoticeStore>().FindAsync(Party.Regulator, draft.Id, Ct))!.Value.Notice.ReadAt);
+    }
+
     [Fact]
     public async Task Inbox_ListsNewestFirst()
     {
@@ -278,6 +391,28 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 1, Ct));
         Assert.DoesNotContain((await _ledger.Regulator.GetFromJsonAsync<JsonElement>("/api/notifications/dead-letters", Ct)).EnumerateArray(),
             l => l.GetProperty("id").GetString() == draft.Id && l.GetProperty("party").GetString() == draft.To.Key);
+    }
+
+    [Fact]
+    public async Task AContactsChangeNotice_TriedAgainAfterTheRelayFailed_StillGoesToThePreviousAddress()
+    {
+        var uscc = await UnitWithContactAsync();
+        var (party, added) = (Party.Unit(uscc), new Contact("新联系人", $"retry.{uscc.ToLowerInvariant()}@example.net"));
+        await app.Service<ContactStore>().PutAsync(party, new PartyContacts(party.Key, [added], app.Clock.GetUtcNow(), "local:unit:" + uscc), Ct);
+        var draft = NoticeTemplates.ContactsChanged(party, [new Contact("环保专员 王工", MailOf(uscc))], [added], app.Clock.GetUtcNow(),
+            new BeijingEts.Functions.Auth.Actor("local:unit:" + uscc, "unit", uscc));
+        var store = app.Service<NoticeStore>();
+        await store.AddNewAsync([new Notice(draft.Id, party.Key, draft.Kind, draft.Text.SubjectZh, draft.Text.BodyZh, draft.Text.SubjectEn, draft.Text.BodyEn, draft.Link,
+            app.Clock.GetUtcNow(), "pending", AlsoTo: draft.AlsoTo)], Ct);
+        await store.MarkOwedAsync([(party.Key, draft.Id)], app.Clock.GetUtcNow(), Ct);
+
+        await DeadRelay(maxAttempts: 8).RunAsync(MessageFor(draft), Ct);
+        Assert.Equal("retrying", (await app.Client("unit", uscc).NoticeAsync(draft.Id))!.Value.GetProperty("delivery").GetString());
+
+        var sent = await DeliveredAsync(app.Client("unit", uscc), draft.Id); // the retry, through smtp4dev
+        Assert.Equal(new[] { MailOf(uscc), added.Email }.Order(StringComparer.Ordinal), sent.GetProperty("sentTo").EnumerateArray().Select(e => e.GetString()!).Order(StringComparer.Ordinal));
+        Assert.Single(await app.Inbox.ArrivedAsync(MailOf(uscc), 1, Ct));
+        Assert.Single(await app.Inbox.ArrivedAsync(added.Email, 1, Ct));
     }
 
     [Fact]
