@@ -148,12 +148,15 @@ async function fillAllocation(body, s) {
       toast(error.message, "error");
     }
   };
-  const facts = (pairs) => h("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
+  const facts = (pairs) => h("dl", { class: "facts" }, pairs.flatMap(([k, v, id]) => [h("dt", {}, t(k)), h("dd", { id }, v)]));
+  // Art. 15: the seven working days to object run from the notice's receipt, not from the result's issue.
+  const received = alloc?.noticeReceivedOn ?? (alloc?.receivedOn ? t("allocation.notReceived") : "—");
   clear(body,
     h("section", { class: "card", dataset: { section: "allocation" } }, h("h2", {}, t("allocation.title", { year })),
       alloc ? facts([["allocation.method", alloc.method ?? "—"], ["allocation.basis", tonnes(alloc.basis)], ["allocation.pre", tonnes(alloc.preAllocated)],
         ["allocation.verified", tonnes(alloc.verified)], ["allocation.topUp", tonnes(alloc.topUp)], ["allocation.clawBack", tonnes(alloc.clawBack)],
-        ["allocation.receivedOn", alloc.receivedOn ?? "—"]]) : h("p", { class: "hint" }, t("allocation.none")),
+        ["allocation.receivedOn", alloc.receivedOn ?? "—", "allocation-issued-on"], ["allocation.noticeReceivedOn", received, "notice-received-on"],
+        ["allocation.objectionDueOn", alloc.objectionDueOn ?? "—", "objection-due-on"]]) : h("p", { class: "hint" }, t("allocation.none")),
       alloc ? h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${encodeURIComponent(s.scope)}/objections`, { reason: objectionReason.value }, "allocation.objected"); } },
         h("label", {}, t("allocation.objectionReason"), objectionReason), h("button", { type: "submit", id: "object" }, t("allocation.object"))) : "",
       h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${encodeURIComponent(s.scope)}/adjustments`, { reason: adjustReason.value, explanation: adjustExplanation.value, quantity: Number(adjustQuantity.value) }, "allocation.adjustmentFiled"); } },
