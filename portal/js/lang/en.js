@@ -63,6 +63,8 @@ export const en = {
   "holdings.available": "Available (t)", "holdings.frozen": "Frozen (t)",
   "surrender.holding": "Surrender from", "surrender.quantity": "Quantity (t)", "surrender.submit": "Surrender", "surrender.sent": "Surrender submitted",
   "monthly.hint": "Key units report each month; missing months are marked.", "monthly.none": "No monthly data for this year.", "monthly.gaps": "Missing months: {months}",
+  "monthly.submit": "Submit the month's data", "monthly.materials": "Supporting materials (one per line: a document number or link)", "monthly.materialsHint": "e.g. gas invoices 2025-03\nmeter export",
+  "monthly.saved": "{month} revision {revision} submitted: {total} t.",
   "monthly.month": "Month", "monthly.status": "Status", "monthly.revision": "Revision", "monthly.total": "Emissions (t)", "monthly.submittedAt": "Submitted",
   "monthlyStatus.reported": "Reported", "monthlyStatus.missing": "Missing", "monthlyStatus.not-yet-due": "Not yet due",
   "notices.unavailable": "Notices are not available yet.", "notices.none": "No notices.", "notices.unread": "{count} unread", "notices.markRead": "Mark read", "notices.open": "Open",

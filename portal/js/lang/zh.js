@@ -63,6 +63,8 @@ export const zh = {
   "holdings.available": "可用（吨）", "holdings.frozen": "冻结（吨）",
   "surrender.holding": "清缴品种", "surrender.quantity": "清缴数量（吨）", "surrender.submit": "提交清缴", "surrender.sent": "清缴已提交",
   "monthly.hint": "重点排放单位按月报送排放数据；缺报月份会标出。", "monthly.none": "该年度暂无月度数据。", "monthly.gaps": "缺报月份：{months}",
+  "monthly.submit": "报送月度数据", "monthly.materials": "支撑材料（每行一项：凭证编号或链接）", "monthly.materialsHint": "如：燃气发票 2025-03\n表计导出记录",
+  "monthly.saved": "{month} 第 {revision} 版已报送，排放量 {total} 吨。",
   "monthly.month": "月份", "monthly.status": "状态", "monthly.revision": "版本", "monthly.total": "排放量（吨）", "monthly.submittedAt": "报送时间",
   "monthlyStatus.reported": "已报送", "monthlyStatus.missing": "缺报", "monthlyStatus.not-yet-due": "未到期",
   "notices.unavailable": "通知功能尚未启用。", "notices.none": "暂无通知。", "notices.unread": "未读 {count} 条", "notices.markRead": "标为已读", "notices.open": "查看",
