@@ -102,7 +102,7 @@ const entries = (await call("GET", `/lists/${year}`)).body.entries;
 const listed = new Set(entries.map((e) => e.uscc));
 const keyUnits = units.filter((u) => entries.some((e) => e.uscc === u.uscc && e.category === "key"));
 await approved(await call("PUT", `/allocation/${year}/plan`, {
-  cap: 100_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
+  cap: 1_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
   methods: Object.fromEntries(industries.map((i) => [i, { method: "historical-total", baseYears: [year - 2, year - 1], controlFactor: 0.98 }])),
 }));
 await call("PUT", `/reference/${year}/emission-factors`, {
@@ -276,7 +276,7 @@ if (target) {
   await call("POST", `/lists/${next}/statistics`, `uscc,name,district,industry,energyConsumptionTce,directEmissionsT,indirectEmissionsT\n${rows.join("\n")}\n`, regulator, { type: "text/csv" });
   await call("POST", `/lists/${next}/publish`);
   await approved(await call("PUT", `/allocation/${next}/plan`, {
-    cap: 100_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
+    cap: 1_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
     methods: Object.fromEntries(industries.map((i) => [i, { method: "historical-total", baseYears: [next - 2, next - 1], controlFactor: 0.98 }])),
   }));
   await call("POST", `/allocation/${next}/pre-allocation`);
@@ -313,5 +313,5 @@ const who = [
   ["verifier", verifier, `its ${verified.length} engagements: accepted, flagged, and one statement rejected for naming the wrong year`],
 ];
 console.log(`Open the portal: ${url}/  (the ${year} year: pick it in the 年度 field if another opens). Sign in as (role, scope):`);
-for (const [role, scope, what] of who) console.log(`  ${role.padEnd(9)} ${scope.padEnd(18)} ${what}`);
+for (const [role, scope, what] of who) console.log(`  ${role.padEnd(9)} ${scope.padEnd(19)} ${what}`);
 console.log("Every party's emails: http://127.0.0.1:5080 (the inbox address ./scripts/run.sh printed, if it chose another port)");

@@ -54,7 +54,7 @@ export const en = {
   "fuel.natural-gas": "Natural gas", "fuel.raw-coal": "Raw coal", "fuel.diesel": "Diesel", "fuel.gasoline": "Gasoline", "fuel.fuel-oil": "Fuel oil", "fuel.lpg": "LPG",
   "allocation.title": "Allocation {year}", "allocation.none": "No allocation yet.", "allocation.method": "Method", "allocation.basis": "Basis (t)",
   "allocation.pre": "Pre-allocated (t)", "allocation.verified": "Verified (t)", "allocation.topUp": "Top-up (t)", "allocation.clawBack": "Claw-back (t)", "allocation.receivedOn": "Issued on",
-  "allocation.noticeReceivedOn": "Notice received on", "allocation.notReceived": "Notice not yet received", "allocation.objectionDueOn": "Objections due by (7 working days from receipt)",
+  "allocation.noticeReceivedOn": "Notice received on", "allocation.notReceived": "Notice not yet received", "allocation.objectionDueOn": "Objections due by",
   "allocation.objectionReason": "Grounds of objection", "allocation.object": "Object", "allocation.objected": "Objection filed",
   "allocation.adjustReason": "Reason", "allocation.adjustExplanation": "Explanation", "allocation.adjustQuantity": "Quantity (t, negative for less)",
   "allocation.adjust": "Apply for an adjustment", "allocation.adjustmentFiled": "Adjustment application filed",

@@ -54,7 +54,7 @@ export const zh = {
   "fuel.natural-gas": "天然气", "fuel.raw-coal": "原煤", "fuel.diesel": "柴油", "fuel.gasoline": "汽油", "fuel.fuel-oil": "燃料油", "fuel.lpg": "液化石油气",
   "allocation.title": "{year} 年配额", "allocation.none": "尚无配额分配结果。", "allocation.method": "分配方法", "allocation.basis": "分配基数（吨）",
   "allocation.pre": "预发配额（吨）", "allocation.verified": "核定配额（吨）", "allocation.topUp": "补发（吨）", "allocation.clawBack": "收回（吨）", "allocation.receivedOn": "下发日期",
-  "allocation.noticeReceivedOn": "通知收到日期", "allocation.notReceived": "通知尚未送达", "allocation.objectionDueOn": "异议截止日期（收到通知后 7 个工作日）",
+  "allocation.noticeReceivedOn": "通知收到日期", "allocation.notReceived": "通知尚未送达", "allocation.objectionDueOn": "异议截止日期",
   "allocation.objectionReason": "异议理由", "allocation.object": "提出异议", "allocation.objected": "异议已提交",
   "allocation.adjustReason": "调整原因", "allocation.adjustExplanation": "说明", "allocation.adjustQuantity": "申请调整量（吨，减少为负数）",
   "allocation.adjust": "申请配额调整", "allocation.adjustmentFiled": "调整申请已提交",
