@@ -64,6 +64,8 @@ export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 export Auth__SigningKeyFile="${Auth__SigningKeyFile:-$(dev_signing_key_file)}"
 export Telemetry__Console="${Telemetry__Console:-true}"
 echo "Serving http://127.0.0.1:$PORT/api (docs: http://127.0.0.1:$PORT/api/docs; token: ./scripts/token.sh ROLE [SCOPE]). Ctrl-C stops." >&2
+echo "Web portal: http://127.0.0.1:$PORT/ (sign in as a role; ./scripts/demo.sh fills a year and says who to sign in as)" >&2
+if [ -n "${INBOX:-}" ]; then echo "Email inbox: http://127.0.0.1:$INBOX (every notice's email)" >&2; fi
 dotnet functions/BeijingEts.Functions/bin/Debug/net10.0/BeijingEts.Functions.dll --Ets:Port="$PORT" &
 APP_PID=$!
 set +e

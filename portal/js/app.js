@@ -40,7 +40,7 @@ async function render() {
   clear(view, container);
   try {
     await settleYear();
-    await page.render(container, s);
+    await page.render(container, s, pages);
   } catch (error) {
     container.append(h("p", { class: "error" }, error.message));
   }

@@ -102,7 +102,7 @@ const entries = (await call("GET", `/lists/${year}`)).body.entries;
 const listed = new Set(entries.map((e) => e.uscc));
 const keyUnits = units.filter((u) => entries.some((e) => e.uscc === u.uscc && e.category === "key"));
 await approved(await call("PUT", `/allocation/${year}/plan`, {
-  cap: 100_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
+  cap: 1_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
   methods: Object.fromEntries(industries.map((i) => [i, { method: "historical-total", baseYears: [year - 2, year - 1], controlFactor: 0.98 }])),
 }));
 await call("PUT", `/reference/${year}/emission-factors`, {
@@ -276,7 +276,7 @@ if (target) {
   await call("POST", `/lists/${next}/statistics`, `uscc,name,district,industry,energyConsumptionTce,directEmissionsT,indirectEmissionsT\n${rows.join("\n")}\n`, regulator, { type: "text/csv" });
   await call("POST", `/lists/${next}/publish`);
   await approved(await call("PUT", `/allocation/${next}/plan`, {
-    cap: 100_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
+    cap: 1_000_000, reserveRatio: 0.05, preAllocationRatio: 0.7,
     methods: Object.fromEntries(industries.map((i) => [i, { method: "historical-total", baseYears: [next - 2, next - 1], controlFactor: 0.98 }])),
   }));
   await call("POST", `/allocation/${next}/pre-allocation`);
@@ -299,3 +299,19 @@ log(`Ledger check: ${check.rows.every((r) => r.drift === 0) ? "every product and
 const inbox = (await call("GET", "/notifications", undefined, token("unit", keyUnits[0].uscc))).body;
 log(`Unit ${keyUnits[0].uscc} has ${inbox.total} notices (${inbox.notifications.slice(0, 4).map((n) => n.subjectZh).join(" | ")} ...); every party's emails are in the local inbox, http://127.0.0.1:5080`);
 console.log("\n" + (await call("GET", `/compliance/${year}?format=csv`)).body);
+
+// Where to see the story: the portal opens on the latest year whose cycle has begun (this one, unless an earlier demo ran
+// a later year); its sign-in page takes a role and its scope.
+const accepted = verifications.find((v) => v.status === "accepted")?.unit;
+const who = [
+  ["regulator", "", `the ${year} cycle's timeline, compliance by industry and district, emissions and allocation by year, the market, pending approvals and cases`],
+  ["district", districtOf(planner), `its checks: unit ${planner.uscc}'s March data (finding, correction request, sign-off) and the list changes`],
+  ["unit", planner.uscc, "its report, monthly data corrected on request, allocation, holdings and surrender, notices"],
+  ["unit", objector.uscc, "its objection to the allocation (rejected with reasons) and the notices about it"],
+  ...(accepted && accepted !== objector.uscc ? [["unit", accepted, "a verified report, its verified allocation and surrender"]] : []),
+  ...(target ? [["unit", target.party.id, `non-compliant in ${year}: its enforcement case and the deduction from its ${year + 1} allocation`]] : []),
+  ["verifier", verifier, `its ${verified.length} engagements: accepted, flagged, and one statement rejected for naming the wrong year`],
+];
+console.log(`Open the portal: ${url}/  (the ${year} year: pick it in the 年度 field if another opens). Sign in as (role, scope):`);
+for (const [role, scope, what] of who) console.log(`  ${role.padEnd(9)} ${scope.padEnd(19)} ${what}`);
+console.log("Every party's emails: http://127.0.0.1:5080 (the inbox address ./scripts/run.sh printed, if it chose another port)");

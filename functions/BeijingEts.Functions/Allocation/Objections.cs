@@ -125,13 +125,17 @@ public sealed class FileObjection : IHttpFunction
     /// objection itself shows it arrived: today); one issued before notices existed counts from its issue.
     /// </summary>
     public static async Task<(DateOnly On, string How)> ReceivedAsync(UnitAllocation allocation, DateOnly issuedOn, DateOnly today, NoticeStore notices,
+        NoticeSettings settings, WorkingDayCalendar calendar, CancellationToken cancellationToken) =>
+        await NoticeReceivedAsync(allocation, issuedOn, today, notices, settings, calendar, cancellationToken)
+            ?? (today, "its notice had not reached the unit before this objection");
+
+    /// <summary>When the latest result's notice reached the unit, by today; null while it has not (the window has not begun).</summary>
+    public static async Task<(DateOnly On, string How)?> NoticeReceivedAsync(UnitAllocation allocation, DateOnly issuedOn, DateOnly today, NoticeStore notices,
         NoticeSettings settings, WorkingDayCalendar calendar, CancellationToken cancellationToken)
     {
         var id = allocation.VerifiedOn is not null ? $"allocation-verified-{allocation.Year}" : $"allocation-pre-{allocation.Year}";
         if (await notices.FindAsync(Party.Unit(allocation.Uscc), id, cancellationToken) is not var (notice, _)) return (issuedOn, "issued before notices were sent");
-        return NoticeReceipt.Of(notice, calendar, settings.DeemedReceiptWorkingDays) is { } received && received.On <= today
-            ? received
-            : (today, "its notice had not reached the unit before this objection");
+        return NoticeReceipt.Of(notice, calendar, settings.DeemedReceiptWorkingDays) is { } received && received.On <= today ? received : null;
     }
 }
 

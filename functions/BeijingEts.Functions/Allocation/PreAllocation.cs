@@ -1,7 +1,9 @@
 using BeijingEts.Domain.Allocation;
+using BeijingEts.Domain.Calendar;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Audit;
 using BeijingEts.Functions.Auth;
+using BeijingEts.Functions.Calendar;
 using BeijingEts.Functions.Errors;
 using BeijingEts.Functions.Ledger;
 using BeijingEts.Functions.Lists;
@@ -16,9 +18,10 @@ namespace BeijingEts.Functions.Allocation;
 /// <c>ClawBack</c> the difference paid or taken back (after deducting <c>DeductedFromPreviousYear</c>, the previous year's
 /// unrecovered claw-back, and <c>DeductedByDecisions</c>, what the enforcement cases or adjustment applications named in
 /// <c>DeductionDecisions</c> decided: a surrender shortfall, a decrease the unit could not cover), and <c>CarriedDeduction</c> what could not be taken back now and comes off next year's allocation.
-/// <c>ReceivedOn</c> is when the latest result was issued: the day the Art. 15 objection window counts from.
+/// <c>ReceivedOn</c> is, despite its name, when the latest result was issued; the Art. 15 objection window counts from the
+/// receipt of its notice (<see cref="UnitAllocationView"/>). Not sealed only so that the view can extend it.
 /// </remarks>
-public sealed record UnitAllocation(int Year, string Uscc, string Industry, string? Method, Tonnes Basis, Tonnes PreAllocated, DateOnly? ReceivedOn, string? Failure,
+public record UnitAllocation(int Year, string Uscc, string Industry, string? Method, Tonnes Basis, Tonnes PreAllocated, DateOnly? ReceivedOn, string? Failure,
     Tonnes? Verified = null, Tonnes? TopUp = null, Tonnes? ClawBack = null, Tonnes? ClawedBack = null, Tonnes? DeductedFromPreviousYear = null,
     Tonnes? CarriedDeduction = null, DateOnly? PreAllocatedOn = null, DateOnly? VerifiedOn = null, Tonnes? DeductedByDecisions = null,
     IReadOnlyList<string>? DeductionDecisions = null);
@@ -101,14 +104,48 @@ public sealed class PreAllocationService(
     public static string PreAllocationTransactionId(int year, string uscc) => LedgerIds.PreAllocation(year, uscc);
 }
 
-/// <summary>GET /api/allocation/{year}/units/{uscc}: the unit's basis, method and pre-allocation, and when it received it.</summary>
+/// <summary>
+/// GET /api/allocation/{year}/units/{uscc}'s answer: the record with, for the latest result, the day its notice reached the
+/// unit (<see cref="NoticeReceipt"/>) and the last day to object, 7 working days later (Art. 15); both null while the
+/// notice has not reached it (or the result failed). A result issued before notices existed counts from its issue.
+/// </summary>
+public sealed record UnitAllocationView : UnitAllocation
+{
+    public UnitAllocationView(UnitAllocation allocation, DateOnly? noticeReceivedOn, DateOnly? objectionDueOn)
+        : base(allocation) => (NoticeReceivedOn, ObjectionDueOn) = (noticeReceivedOn, objectionDueOn);
+
+    public DateOnly? NoticeReceivedOn { get; init; }
+
+    public DateOnly? ObjectionDueOn { get; init; }
+}
+
+/// <summary>GET /api/allocation/{year}/units/{uscc}: the unit's basis, method and pre-allocation, when its notice reached it and until when it may object.</summary>
 public sealed class GetUnitAllocation : IHttpFunction
 {
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/allocation/{year:int}/units/{uscc}", HandleAsync).WithTags("Allocation");
 
-    private static Task<Results<Ok<UnitAllocation>, ProblemHttpResult>> HandleAsync(
-        int year, string uscc, HttpContext http, UnitStore units, AllocationStore allocations, CancellationToken cancellationToken) =>
-        UnitInput.ReadVisibleAsync(uscc, http.User, units, "allocation", code => allocations.FindAsync(year, code, cancellationToken),
+    private static Task<Results<Ok<UnitAllocationView>, ProblemHttpResult>> HandleAsync(
+        int year, string uscc, HttpContext http, UnitStore units, AllocationStore allocations, NoticeStore notices, NoticeSettings noticeSettings,
+        CalendarService calendar, TimeProvider clock, CancellationToken cancellationToken) =>
+        UnitInput.ReadVisibleAsync(uscc, http.User, units, "allocation", async code =>
+            await allocations.FindAsync(year, code, cancellationToken) is { } allocation
+                ? await ViewAsync(allocation, notices, noticeSettings, await calendar.GetAsync(cancellationToken), BeijingTime.Today(clock), cancellationToken)
+                : null,
             code => $"Unit {code} has no allocation for {year}.", cancellationToken);
+
+    private static async Task<UnitAllocationView> ViewAsync(UnitAllocation allocation, NoticeStore notices, NoticeSettings settings, WorkingDayCalendar calendar,
+        DateOnly today, CancellationToken cancellationToken)
+    {
+        if (allocation.ReceivedOn is not { } issuedOn) return new(allocation, null, null);
+        if (await FileObjection.NoticeReceivedAsync(allocation, issuedOn, today, notices, settings, calendar, cancellationToken) is not var (received, _)) return new(allocation, null, null);
+        try
+        {
+            return new(allocation, received, calendar.AddWorkingDays(received, Objection.FilingWorkingDays));
+        }
+        catch (CalendarYearMissingException)
+        {
+            return new(allocation, received, null); // no working-day calendar for the due date's year yet
+        }
+    }
 }

@@ -100,8 +100,9 @@ async function renderCompliance(byIndustry, byDistrict, tableBox, year) {
 
 async function renderHistory(el, year) {
   const years = [year - 4, year - 3, year - 2, year - 1, year];
-  const [compliance, plans] = await Promise.all([
-    Promise.all(years.map(y => apiOrNull(`/compliance/${y}`))),
+  // One dashboard read a year: its confirmed emissions and the allocation actually issued (a year without a list has neither).
+  const [dashboards, plans] = await Promise.all([
+    Promise.all(years.map(y => apiOrNull(`/dashboard/${y}/compliance`))),
     Promise.all(years.map(y => apiOrNull(`/allocation/${y}/plan`))),
   ]);
   draw(el, {
@@ -111,7 +112,8 @@ async function renderHistory(el, year) {
     xAxis: { type: "category", data: years.map(String) },
     yAxis: { type: "value", name: "tCO2" },
     series: [
-      { name: t("chart.confirmedEmissions"), type: "bar", data: compliance.map(c => c?.totals?.confirmedEmissionsT ?? null) },
+      { name: t("chart.confirmedEmissions"), type: "bar", data: dashboards.map(d => d?.total?.confirmedEmissionsT ?? null) },
+      { name: t("chart.allocated"), type: "bar", data: dashboards.map(d => d?.allocation?.allocatedT ?? null) },
       { name: t("chart.cap"), type: "line", data: plans.map(p => p?.cap ?? null) },
       { name: t("chart.freeAllocation"), type: "line", data: plans.map(p => p?.freeAllocationCeiling ?? null) },
     ],

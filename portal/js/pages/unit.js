@@ -148,12 +148,15 @@ async function fillAllocation(body, s) {
       toast(error.message, "error");
     }
   };
-  const facts = (pairs) => h("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
+  const facts = (pairs) => h("dl", { class: "facts" }, pairs.flatMap(([k, v, id]) => [h("dt", {}, t(k)), h("dd", { id }, v)]));
+  // Art. 15: the seven working days to object run from the notice's receipt, not from the result's issue.
+  const received = alloc?.noticeReceivedOn ?? (alloc?.receivedOn ? t("allocation.notReceived") : "—");
   clear(body,
     h("section", { class: "card", dataset: { section: "allocation" } }, h("h2", {}, t("allocation.title", { year })),
       alloc ? facts([["allocation.method", alloc.method ?? "—"], ["allocation.basis", tonnes(alloc.basis)], ["allocation.pre", tonnes(alloc.preAllocated)],
         ["allocation.verified", tonnes(alloc.verified)], ["allocation.topUp", tonnes(alloc.topUp)], ["allocation.clawBack", tonnes(alloc.clawBack)],
-        ["allocation.receivedOn", alloc.receivedOn ?? "—"]]) : h("p", { class: "hint" }, t("allocation.none")),
+        ["allocation.receivedOn", alloc.receivedOn ?? "—", "allocation-issued-on"], ["allocation.noticeReceivedOn", received, "notice-received-on"],
+        ["allocation.objectionDueOn", alloc.objectionDueOn ?? "—", "objection-due-on"]]) : h("p", { class: "hint" }, t("allocation.none")),
       alloc ? h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${encodeURIComponent(s.scope)}/objections`, { reason: objectionReason.value }, "allocation.objected"); } },
         h("label", {}, t("allocation.objectionReason"), objectionReason), h("button", { type: "submit", id: "object" }, t("allocation.object"))) : "",
       h("form", { onsubmit: async e => { e.preventDefault(); await send(`/allocation/${year}/units/${encodeURIComponent(s.scope)}/adjustments`, { reason: adjustReason.value, explanation: adjustExplanation.value, quantity: Number(adjustQuantity.value) }, "allocation.adjustmentFiled"); } },
@@ -189,15 +192,58 @@ function surrenderForm(s, year, account, send) {
 
 async function monthly(page, s) {
   const box = h("div");
+  const formBox = h("div");
   const load = async () => {
-    const data = await apiOrNull(`/units/${encodeURIComponent(s.scope)}/monthly?year=${currentYear()}`);
+    const year = currentYear();
+    const data = await apiOrNull(`/units/${encodeURIComponent(s.scope)}/monthly?year=${year}`);
     clear(box, data ? h("div", {},
       data.gaps.length ? h("p", { class: "badge warn" }, t("monthly.gaps", { months: data.gaps.join(", ") })) : "",
       dataTable(`monthly-${s.scope}`, [
         { key: "month", label: t("monthly.month") }, { key: "status", label: t("monthly.status"), format: v => t(`monthlyStatus.${v}`, {}, v) },
         { key: "revision", label: t("monthly.revision") }, { key: "totalEmissionsT", label: t("monthly.total"), format: tonnes },
-        { key: "submittedAt", label: t("monthly.submittedAt"), format: date }], data.months)) : h("p", { class: "hint" }, t("monthly.none")));
+        { key: "submittedAt", label: t("monthly.submittedAt"), format: date }], data.months, { onRow: (tr, row) => { tr.dataset.month = row.month; } })) : h("p", { class: "hint" }, t("monthly.none")));
+    clear(formBox, await monthlyForm(s, year, data, load));
   };
-  page.append(yearPicker(load), h("p", { class: "hint" }, t("monthly.hint")), h("section", { class: "card wide" }, box));
+  page.append(yearPicker(load), h("p", { class: "hint" }, t("monthly.hint")), h("section", { class: "card wide" }, box), h("section", { class: "card wide" }, formBox));
   await load();
+}
+
+/** A month's data (PUT /api/units/{uscc}/monthly/{yyyy-MM}: each submission a new revision), for the months that have ended. */
+async function monthlyForm(s, year, data, reload) {
+  const months = (data?.months ?? []).filter(m => m.status !== "not-yet-due").map(m => m.month);
+  if (months.length === 0) return "";
+  // The month's year's emission factors, or while that year has none the year before's, as the API takes them.
+  const factors = await apiOrNull(`/reference/${year}/emission-factors`) ?? await apiOrNull(`/reference/${year - 1}/emission-factors`);
+  if (!factors) return h("p", { class: "hint" }, t("report.noFactors", { year }));
+  const month = h("select", { id: "monthly-month" }, months.map(m => h("option", { value: m }, m)));
+  month.value = data.gaps.find(g => months.includes(g)) ?? months[months.length - 1];
+  const fuels = Object.entries(factors.fuels).map(([fuel, factor]) => ({ fuel, unit: factor.unit, input: number(`monthly-fuel-${fuel}`, { dataset: { fuel } }) }));
+  const electricity = number("monthly-electricity");
+  const heat = number("monthly-heat");
+  const materials = h("textarea", { id: "monthly-materials", rows: 2, maxLength: 4000, placeholder: t("monthly.materialsHint") });
+  return h("form", {
+    id: "monthly-form", class: "report",
+    onsubmit: async e => {
+      e.preventDefault();
+      const body = {
+        fuels: fuels.filter(f => f.input.value.trim() !== "").map(f => ({ fuel: f.fuel, quantity: value(f.input), unit: f.unit })),
+        purchasedElectricityMWh: value(electricity), purchasedHeatGJ: value(heat),
+        supportingMaterials: materials.value.split("\n").map(m => m.trim()).filter(Boolean),
+      };
+      try {
+        const saved = await api(`/units/${encodeURIComponent(s.scope)}/monthly/${month.value}`, { method: "PUT", body });
+        toast(t("monthly.saved", { month: saved.month, revision: saved.revision, total: tonnes(saved.totalEmissionsT) }), "ok");
+        await reload();
+      } catch (error) {
+        toast(error instanceof ApiError && error.problem?.errors ? error.problem.errors.join(" ") : error.message, "error");
+      }
+    },
+  },
+  h("h2", {}, t("monthly.submit")),
+  h("label", {}, t("monthly.month"), month),
+  h("fieldset", {}, h("legend", {}, t("report.fuels")),
+    fuels.map(f => h("label", {}, h("span", {}, t(`fuel.${f.fuel}`, {}, f.fuel), " ", h("small", {}, `(${f.unit})`)), f.input))),
+  h("fieldset", {}, h("legend", {}, t("report.energy")), h("label", {}, t("report.electricity"), electricity), h("label", {}, t("report.heat"), heat)),
+  h("label", {}, t("monthly.materials"), materials),
+  h("button", { type: "submit", id: "monthly-submit" }, t("monthly.submit")));
 }

@@ -12,18 +12,29 @@ export function currentYear() {
 }
 
 /**
- * Opens the tab on the latest year that has a published list (the lists are public), looking back from the last full
- * year: after ./scripts/demo.sh that is the demo's year. A year the user picked is kept.
+ * Opens the tab on the year with the most story, looking back from the last full year: the latest whose cycle has begun
+ * (its schedule's list publication has passed; schedules are readable by every role), else the latest with a published
+ * list (the lists are public). After ./scripts/demo.sh that is the demo's year, not the next year whose list it publishes
+ * at the end. A year the user picked is kept.
  */
 export async function settleYear() {
   if (sessionStorage.getItem(KEY)) return;
   const last = currentYear();
-  for (let year = last; year > last - 5; year--) {
-    if (await apiOrNull(`/lists/${year}`)) {
-      sessionStorage.setItem(KEY, String(year));
-      return;
+  const years = Array.from({ length: 5 }, (_, i) => last - i);
+  const schedules = await Promise.all(years.map(y => apiOrNull(`/cycles/${y}/schedule`).catch(() => null)));
+  let year = years.find((_, i) => schedules[i] && Date.parse(schedules[i].listPublication) <= Date.now());
+  for (const y of year ? [] : years) {
+    if (await apiOrNull(`/lists/${y}`).catch(() => null)) {
+      year = y;
+      break;
     }
   }
+  if (year) sessionStorage.setItem(KEY, String(year));
+}
+
+/** Shows another year from now on (a notice's link names the year it is about). */
+export function setYear(year) {
+  if (Number.isInteger(year) && year >= 2013 && year <= 2100) sessionStorage.setItem(KEY, String(year));
 }
 
 export function yearPicker(onChange) {

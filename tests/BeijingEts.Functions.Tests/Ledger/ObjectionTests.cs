@@ -1,5 +1,6 @@
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Allocation;
+using BeijingEts.Functions.Notifications;
 
 namespace BeijingEts.Functions.Tests.Ledger;
 
@@ -55,6 +56,37 @@ public sealed class ObjectionTests(LedgerFixture app) : IClassFixture<LedgerFixt
         Assert.Contains("调整配额 120 吨", upheld.GetProperty("bodyZh").GetString());
         await (await _ledger.Regulator.PostAsJsonAsync($"/api/objections/{id}/decision", new { outcome = "rejected" }, Ct)).AssertProblemAsync(HttpStatusCode.Conflict);
         Assert.Equal(HttpStatusCode.Created, (await unit.PostAsJsonAsync($"/api/allocation/2029/units/{uscc}/objections", new { reason = "新的异议" }, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheUnitsAllocation_SaysWhenItsNoticeReachedIt_AndUntilWhenItMayObject()
+    {
+        await _ledger.PutCalendarForNextYearAsync();
+        var uscc = await AllocatedUnitAsync(2029, Today);
+        await app.Service<NoticeOutbox>().PublishAsync(NoticeTemplates.PreAllocation(uscc, 2029, new Tonnes(7_000)), Ct);
+        var unit = app.Client("unit", uscc);
+
+        // In the inbox since today, neither emailed nor read: not received yet, so the seven working days have not begun.
+        var before = await unit.GetFromJsonAsync<JsonElement>($"/api/allocation/2029/units/{uscc}", Ct);
+        Assert.Equal(JsonValueKind.Null, before.GetProperty("noticeReceivedOn").ValueKind);
+        Assert.Equal(JsonValueKind.Null, before.GetProperty("objectionDueOn").ValueKind);
+        Assert.Equal(Today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), before.GetProperty("receivedOn").GetString()); // the issue date, as before
+        Assert.Equal(7_000, before.GetProperty("preAllocated").GetInt64());
+
+        (await unit.PostAsync("/api/notifications/allocation-pre-2029/read", null, Ct)).EnsureSuccessStatusCode();
+        var after = await unit.GetFromJsonAsync<JsonElement>($"/api/allocation/2029/units/{uscc}", Ct);
+        var today = Today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(today, after.GetProperty("noticeReceivedOn").GetString());
+        var due = await unit.GetFromJsonAsync<JsonElement>($"/api/calendar/add-working-days?from={today}&days=7", Ct);
+        Assert.Equal(due.GetProperty("date").GetString(), after.GetProperty("objectionDueOn").GetString());
+        // Its district sees the same dates.
+        var district = await app.Client("district", "朝阳区").GetFromJsonAsync<JsonElement>($"/api/allocation/2029/units/{uscc}", Ct);
+        Assert.Equal(after.GetProperty("objectionDueOn").GetString(), district.GetProperty("objectionDueOn").GetString());
+
+        // A result issued before notices were sent counts from its issue, as filing an objection does (refused after January 14).
+        var old = await AllocatedUnitAsync(2026, new DateOnly(2026, 1, 5));
+        var record = await app.Client("unit", old).GetFromJsonAsync<JsonElement>($"/api/allocation/2026/units/{old}", Ct);
+        Assert.Equal(("2026-01-05", "2026-01-14"), (record.GetProperty("noticeReceivedOn").GetString(), record.GetProperty("objectionDueOn").GetString()));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using BeijingEts.Domain.Ledger;
 using BeijingEts.Functions.Allocation;
+using BeijingEts.Functions.Notifications;
 using BeijingEts.Functions.Tests.Lists;
 using BeijingEts.Functions.Tests.Reporting;
 using BeijingEts.Functions.Tests.Verification;
@@ -112,22 +113,40 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
     }
 
     [Fact]
-    public async Task AUnit_SeesItsAllocation_AndObjectsToItFromThePage()
+    public async Task AUnit_ReadsItsAllocationNotice_FollowsIt_SeesWhenTheObjectionWindowCloses_AndObjects()
     {
-        // The year the portal opens on when no list is published: the last full year in Beijing.
+        // The year the portal opens on when no cycle has begun: the last full year in Beijing, whose list other tests publish.
         var year = ReportingClient.CurrentYear - 1;
         var uscc = await TestUnits.RegisterAsync(app.Client("regulator"));
         var today = DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime);
         await app.Service<AllocationStore>().PutManyAsync([new UnitAllocation(year, uscc, "cement", "historical-total", new Tonnes(10_000), new Tonnes(7_000), today, null)], Ct);
+        await app.Service<NoticeOutbox>().PublishAsync(NoticeTemplates.PreAllocation(uscc, year, new Tonnes(7_000)), Ct);
         var page = await browser.NewPageAsync(app.BaseAddress);
 
+        // Issued today, its notice not yet received: the seven working days (Art. 15) have not begun.
         await page.SignInAsync("unit", uscc);
         await page.OpenAsync("allocation");
         await Expect(page.Locator("[data-section='allocation'] dl")).ToContainTextAsync("7,000");
+        await Expect(page.Locator("#allocation-issued-on")).ToHaveTextAsync(today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        await Expect(page.Locator("#notice-received-on")).ToHaveTextAsync("通知尚未送达");
+        await Expect(page.Locator("#objection-due-on")).ToHaveTextAsync("—");
         await Expect(page.Locator("[data-section='compliance'] [data-status]")).ToHaveAttributeAsync("data-status", "no-confirmed-emissions");
+
+        // The notice, read in the inbox and followed to the page it is about.
+        await page.OpenAsync("notices");
+        var notice = page.Locator($"li[data-notice='allocation-pre-{year}']");
+        await Expect(notice).ToHaveClassAsync("unread");
+        await notice.Locator("button").ClickAsync();
+        await Expect(page.Locator($"li[data-notice='allocation-pre-{year}']")).ToHaveClassAsync("read");
+        await page.Locator($"li[data-notice='allocation-pre-{year}'] a").ClickAsync();
+        await page.Locator("section.page[data-page='allocation']").WaitForAsync();
+        var record = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/allocation/{year}/units/{uscc}", Ct);
+        Assert.Equal(today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), record.GetProperty("noticeReceivedOn").GetString());
+        await Expect(page.Locator("#notice-received-on")).ToHaveTextAsync(record.GetProperty("noticeReceivedOn").GetString()!);
+        await Expect(page.Locator("#objection-due-on")).ToHaveTextAsync(record.GetProperty("objectionDueOn").GetString()!);
+
         await page.Locator("#objection-reason").FillAsync("基准年排放量有误：2019 年数据未计入新增生产线的停产月份");
         await page.Locator("#object").ClickAsync();
-
         await Expect(page.Locator("#toast")).ToHaveTextAsync("异议已提交");
         // Filed once: a second objection while the first is open is refused.
         var again = await app.Client("unit", uscc).PostAsJsonAsync($"/api/allocation/{year}/units/{uscc}/objections", new { reason = "again" }, Ct);
@@ -137,55 +156,104 @@ public sealed class BrowserPortalTests(BrowserPortalFixture app, Browser browser
     }
 
     [Fact]
-    public async Task TheNoticesPage_ShowsTheInboxAsTheNotificationsContractHasIt_AndMarksANoticeRead()
+    public async Task TheNoticesPage_ShowsARealNoticeAsText_FollowsItsLinkToTheHoldings_AndMarksItRead()
     {
-        // The inbox is the other half of issue 19: the page is held to its contract, answered here by the browser itself.
+        // The regulator suspends the unit's account (Art. 16): the unit is told, with the court's reference in the notice.
         var uscc = await TestUnits.RegisterAsync(app.Client("regulator"));
+        var suspended = await app.Client("regulator").PostAsJsonAsync($"/api/accounts/{uscc}/suspensions",
+            new { reason = "court-freeze", reference = "(2026)京01执123号<img src=x onerror=\"document.title='pwned'\">" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
+        var id = $"account-{uscc}-{(await suspended.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("suspensionId").GetString()}";
+        var unit = app.Client("unit", uscc);
+        var sent = (await unit.GetFromJsonAsync<JsonElement>("/api/notifications", Ct)).GetProperty("notifications").EnumerateArray().Single(n => n.GetProperty("id").GetString() == id);
         var page = await browser.NewPageAsync(app.BaseAddress);
-        var read = new List<(string Url, string? Authorization)>();
-        var unread = true;
-        await page.RouteAsync("**/api/notifications", route => route.FulfillAsync(new()
-        {
-            ContentType = "application/json",
-            Body = JsonSerializer.Serialize(new
-            {
-                notifications = new[]
-                {
-                    new
-                    {
-                        id = "n-1", kind = "allocation-result", subjectZh = "2025 年度配额预分配结果", subjectEn = "Pre-allocation 2025",
-                        bodyZh = "您单位 2025 年度预发配额 7,000 吨。<script>document.title='pwned'</script>", bodyEn = "Your 2025 pre-allocation: 7,000 t.",
-                        link = $"/api/allocation/2025/units/{uscc}", createdAt = "2026-12-01T02:00:00Z", readAt = unread ? null : "2026-12-01T03:00:00Z",
-                        deliveredAt = "2026-12-01T02:00:05Z", delivery = "delivered",
-                    },
-                },
-                unread = unread ? 1 : 0,
-            }),
-        }));
-        await page.RouteAsync("**/api/notifications/*/read", async route =>
-        {
-            read.Add((route.Request.Url, await route.Request.HeaderValueAsync("authorization")));
-            unread = false;
-            await route.FulfillAsync(new() { ContentType = "application/json", Body = "{}" });
-        });
 
         await page.SignInAsync("unit", uscc);
         await page.OpenAsync("notices");
-        var notice = page.Locator("li[data-notice='n-1']");
-        await Expect(notice).ToContainTextAsync("2025 年度配额预分配结果");
-        await Expect(notice.Locator(".notice-body")).ToHaveTextAsync("您单位 2025 年度预发配额 7,000 吨。<script>document.title='pwned'</script>");
+        var notice = page.Locator($"li[data-notice='{id}']");
+        await Expect(notice.Locator("strong")).ToHaveTextAsync(sent.GetProperty("subjectZh").GetString()!);
+        await Expect(notice.Locator(".notice-body")).ToHaveTextAsync(sent.GetProperty("bodyZh").GetString()!);
+        await Expect(notice.Locator(".notice-body")).ToContainTextAsync("<img src=x onerror=");
+        await Expect(page.Locator("#notices img")).ToHaveCountAsync(0);
         await Expect(notice).ToHaveClassAsync("unread");
-        await Expect(notice.Locator("a")).ToHaveAttributeAsync("href", "#/allocation");
+        await page.ScreenshotAsync("unit-notices");
         await notice.Locator("button").ClickAsync();
+        await Expect(page.Locator($"li[data-notice='{id}']")).ToHaveClassAsync("read");
+        var read = (await unit.GetFromJsonAsync<JsonElement>("/api/notifications", Ct)).GetProperty("notifications").EnumerateArray().Single(n => n.GetProperty("id").GetString() == id);
+        Assert.Equal(JsonValueKind.String, read.GetProperty("readAt").ValueKind);
 
-        await Expect(page.Locator("li[data-notice='n-1']")).ToHaveClassAsync("read");
-        var (url, authorization) = Assert.Single(read);
-        Assert.EndsWith("/api/notifications/n-1/read", url);
-        Assert.StartsWith("Bearer ", authorization);
         await page.Locator("#lang").ClickAsync();
-        await Expect(page.Locator("li[data-notice='n-1']")).ToContainTextAsync("Pre-allocation 2025");
+        await Expect(page.Locator($"li[data-notice='{id}'] strong")).ToHaveTextAsync(sent.GetProperty("subjectEn").GetString()!);
+        // The notice is about the account: its link leads to the unit's holdings.
+        await page.Locator($"li[data-notice='{id}'] a").ClickAsync();
+        await Expect(page.Locator("[data-section='holdings']")).ToBeVisibleAsync();
         Assert.NotEqual("pwned", await page.TitleAsync());
         page.AssertNoPageProblems();
+    }
+
+    [Fact]
+    public async Task AKeyUnit_SubmitsAMonthsDataFromThePage_AndSeesItReportedWithTheTotalTheApiComputed()
+    {
+        var reporting = new ReportingClient(app);
+        var year = ReportingClient.CurrentYear - 1; // the year the portal opens on here: the latest with a published list
+        await reporting.SetFactorsAsync(year);
+        var uscc = await reporting.ListedUnitAsync(year);
+        var month = $"{year}-03";
+        var page = await browser.NewPageAsync(app.BaseAddress);
+
+        await page.SignInAsync("unit", uscc);
+        await page.OpenAsync("monthly");
+        await Expect(page.Locator("#year")).ToHaveValueAsync(year.ToString(CultureInfo.InvariantCulture));
+        await Expect(page.Locator($"tr[data-month='{month}']")).ToContainTextAsync("缺报");
+        await page.Locator("#monthly-month").SelectOptionAsync(month);
+        await page.Locator("#monthly-fuel-natural-gas").FillAsync("120");
+        await page.Locator("#monthly-electricity").FillAsync("75");
+        await page.Locator("#monthly-materials").FillAsync("燃气发票 2025-03\n表计导出记录");
+        await page.Locator("#monthly-submit").ClickAsync();
+
+        await Expect(page.Locator($"tr[data-month='{month}']")).ToContainTextAsync("已报送");
+        var saved = await app.Client("unit", uscc).GetFromJsonAsync<JsonElement>($"/api/units/{uscc}/monthly/{month}", Ct);
+        Assert.Equal(["燃气发票 2025-03", "表计导出记录"], saved.GetProperty("supportingMaterials").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal(120m, saved.GetProperty("fuels")[0].GetProperty("quantity").GetDecimal());
+        await Expect(page.Locator($"tr[data-month='{month}'] td[data-label='排放量（吨）']")).ToHaveTextAsync(Tonnes(saved.GetProperty("totalEmissionsT").GetInt64()));
+        await Expect(page.Locator("#toast")).ToContainTextAsync(Tonnes(saved.GetProperty("totalEmissionsT").GetInt64()));
+        await page.ScreenshotAsync("unit-monthly");
+        page.AssertNoPageProblems();
+    }
+
+    [Fact]
+    public async Task EveryPageOfEveryRole_OpensWithoutAnError_AndIsKeptAsAScreenshot()
+    {
+        // The last pass the issue asks for: the sign-in page and each page a role's menu offers, as a screenshot under the test results.
+        var unit = await TestUnits.RegisterAsync(app.Client("regulator"));
+        var verifier = await new VerificationClient(app).EligibleVerifierAsync();
+        var signIn = await browser.NewPageAsync(app.BaseAddress);
+        await signIn.GotoAsync("/");
+        await signIn.Locator("#signin-submit").WaitForAsync();
+        await signIn.ScreenshotAsync("page-signin");
+        signIn.AssertNoPageProblems();
+
+        (string Role, string? Scope, string[] Pages)[] roles =
+        [
+            ("regulator", null, ["dashboard", "market", "queues", "notices"]),
+            ("district", "朝阳区", ["checks", "notices"]),
+            ("verifier", verifier, ["engagements", "notices"]),
+            ("unit", unit, ["report", "allocation", "monthly", "notices"]),
+        ];
+        foreach (var (role, scope, pages) in roles)
+        {
+            var page = await browser.NewPageAsync(app.BaseAddress);
+            await page.SignInAsync(role, scope);
+            Assert.Equal(pages, await page.Locator("#nav a").EvaluateAllAsync<string[]>("links => links.map(a => a.dataset.page)"));
+            foreach (var id in pages)
+            {
+                await page.OpenAsync(id);
+                await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+                await Expect(page.Locator("section.page .error")).ToHaveCountAsync(0);
+                await page.ScreenshotAsync($"page-{role}-{id}");
+            }
+            page.AssertNoPageProblems();
+        }
     }
 
     [Fact]

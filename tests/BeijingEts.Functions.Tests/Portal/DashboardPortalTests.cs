@@ -1,5 +1,7 @@
 using BeijingEts.Functions.Market;
 using BeijingEts.Functions.Lists;
+using BeijingEts.Functions.Tests.Ledger;
+using BeijingEts.Functions.Tests.Lists;
 using BeijingEts.Functions.Tests.Market;
 using BeijingEts.Functions.Tests.Reporting;
 using static Microsoft.Playwright.Assertions;
@@ -109,6 +111,87 @@ public sealed class DashboardPortalTests(DashboardPortalFixture app, Browser bro
         await Expect(page.Locator("[data-table='open-cases'] td.empty")).ToBeVisibleAsync();
         await page.ScreenshotAsync("regulator-queues");
         page.AssertNoPageProblems();
+    }
+
+    [Fact]
+    public async Task TheEmissionsAndAllocationChart_PlotsTheAllocationIssuedEachYear_AsTheDashboardApiAndTheLedgerHaveIt()
+    {
+        // Two earlier years of the chart's five: one pre-allocated only, one also verified (top-ups on confirmed emissions).
+        var year = BeijingTime.Today(app.Clock).Year - 1;
+        var ledger = new LedgerClient(app);
+        var reporting = new ReportingClient(app);
+        var (preOnly, verified) = (year - 3, year - 2);
+        var units = new Dictionary<int, List<string>>();
+        foreach (var y in new[] { preOnly, verified })
+        {
+            units[y] = [await KeyUnitAsync(ledger, y, 10_000), await KeyUnitAsync(ledger, y, 24_000)];
+            Assert.True((await ledger.Regulator.PostAsync($"/api/lists/{y}/publish", null, Ct)).IsSuccessStatusCode);
+            await app.ApproveAsync(await ledger.Regulator.PutAsJsonAsync($"/api/allocation/{y}/plan", new
+            {
+                cap = 1_000_000, reserveRatio = 0.05m, preAllocationRatio = 0.7m,
+                methods = new Dictionary<string, object> { ["cement"] = new { method = "historical-total", baseYears = new[] { y - 2, y - 1 }, controlFactor = 0.98m } },
+            }, Ct));
+            var pre = await ledger.Regulator.PostAsync($"/api/allocation/{y}/pre-allocation", null, Ct);
+            Assert.Equal(HttpStatusCode.OK, pre.StatusCode);
+        }
+        await reporting.SetFactorsAsync(verified);
+        foreach (var uscc in units[verified])
+        {
+            await reporting.SubmitAsync(uscc, verified, ReportingClient.Report());
+            await reporting.ConfirmAsync(uscc, verified, 9_000);
+        }
+        var settled = await ledger.Regulator.PostAsync($"/api/allocation/{verified}/verified-allocation", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, settled.StatusCode);
+
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.SignInAsync("regulator");
+        await page.OpenAsync("dashboard");
+        await page.Locator("#year").FillAsync(year.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await page.Locator("#year").DispatchEventAsync("change");
+        await Expect(page.Locator("[data-section='cycle'] h2")).ToContainTextAsync(year.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var chart = await page.ChartOptionAsync("emissions-allocation");
+        Assert.Equal(Enumerable.Range(year - 4, 5).Select(y => y.ToString(System.Globalization.CultureInfo.InvariantCulture)), Categories(chart));
+        Assert.Equal("实际发放配额", chart.GetProperty("series")[1].GetProperty("name").GetString());
+
+        foreach (var y in new[] { preOnly, verified })
+        {
+            var dashboard = await ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/dashboard/{y}/compliance", Ct);
+            var allocation = dashboard.GetProperty("allocation");
+            var index = y - (year - 4);
+            Assert.Equal(allocation.GetProperty("allocatedT").GetInt64(), Series(chart, 1)[index]);
+            Assert.Equal(dashboard.GetProperty("total").GetProperty("confirmedEmissionsT").GetInt64(), Series(chart, 0)[index]);
+            var plan = await ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/allocation/{y}/plan", Ct);
+            Assert.Equal(plan.GetProperty("cap").GetInt64(), Series(chart, 2)[index]);
+            // What the units hold of the vintage is what the dashboard says was allocated (nothing else moved it), once the
+            // ledger has credited each unit's own account.
+            long held = 0;
+            for (var tries = 0; tries < 60 && held != allocation.GetProperty("allocatedT").GetInt64(); tries++)
+            {
+                if (tries > 0) await Task.Delay(500, Ct);
+                held = 0;
+                foreach (var uscc in units[y]) held += await ledger.HoldingAsync(uscc, vintage: y);
+            }
+            Assert.Equal(held, allocation.GetProperty("allocatedT").GetInt64());
+            Assert.Equal(2, allocation.GetProperty("units").GetInt32());
+            Assert.True(held > 0);
+        }
+        var topped = (await ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/dashboard/{verified}/compliance", Ct)).GetProperty("allocation");
+        Assert.True(topped.GetProperty("toppedUpT").GetInt64() + topped.GetProperty("clawedBackT").GetInt64() > 0, "the verified allocation moved tonnes");
+        Assert.Equal(0L, (await ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/dashboard/{preOnly}/compliance", Ct)).GetProperty("allocation").GetProperty("toppedUpT").GetInt64());
+        Assert.Equal(18_000L, Series(chart, 0)[verified - (year - 4)]);
+        page.AssertNoPageProblems();
+    }
+
+    /// <summary>A cement unit with the same emissions in the two base years before the list year and key-unit figures in it.</summary>
+    private async Task<string> KeyUnitAsync(LedgerClient ledger, int listYear, long emissions)
+    {
+        var uscc = await TestUnits.RegisterAsync(ledger.Regulator, industry: "cement");
+        foreach (var y in new[] { listYear - 2, listYear - 1, listYear })
+        {
+            var put = await ledger.Regulator.PutAsJsonAsync($"/api/units/{uscc}/statistics/{y}", new { energyConsumptionTce = 5000, directEmissionsT = emissions, indirectEmissionsT = 0 }, Ct);
+            Assert.True(put.IsSuccessStatusCode);
+        }
+        return uscc;
     }
 
     /// <summary>One trade: the seller's order rests first, then the buyer's fills it.</summary>
