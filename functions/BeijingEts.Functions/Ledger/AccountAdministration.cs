@@ -64,6 +64,7 @@ public sealed class SuspendAccount : IHttpFunction
         Market.SellOrderCancellation sellOrders, NoticeOutbox notices, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reference)) return ProblemHandling.BadRequest("reference is required: the court order, decision or file number behind the suspension.");
+        if (request.Reference.Length > 500) return ProblemHandling.BadRequest("reference may be at most 500 characters: the court order, decision or file number, not the document itself.");
         // The registry suspends voluntary participants' accounts (Art. 13); a unit's stays with the regulator's supervision.
         if (http.User.IsInRole(Roles.Registry) && (!Lists.UnitInput.TryParse(accountId, out var code, out _) || await participants.FindAsync(code, cancellationToken) is null))
         {

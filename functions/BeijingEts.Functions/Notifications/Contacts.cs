@@ -11,8 +11,16 @@ public sealed record Contact(string Name, string Email)
     public static string Mask(string email) => email.LastIndexOf('@') is > 0 and var at ? $"{email[0]}***{email[at..]}" : "***";
 }
 
-/// <summary>Who receives a party's notices by email: kept by the party itself, or by the regulator for it.</summary>
-public sealed record PartyContacts(string Party, IReadOnlyList<Contact> Contacts, DateTimeOffset UpdatedAt, string UpdatedBy);
+/// <summary>
+/// Who receives a party's notices by email: kept by the party itself, or by the regulator for it. <see cref="LastChange"/>
+/// is kept, not shown: the addresses the last change replaced, so its notice can be written again (once) should the
+/// change's request have stopped before it.
+/// </summary>
+public sealed record PartyContacts(string Party, IReadOnlyList<Contact> Contacts, DateTimeOffset UpdatedAt, string UpdatedBy,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ContactsChange? LastChange = null);
+
+/// <summary>A change of a party's addresses: those it replaced, when, and who made it (as the notice names them).</summary>
+public sealed record ContactsChange(IReadOnlyList<Contact> Replaced, DateTimeOffset At, string By);
 
 /// <summary>The contacts table: partition = the party's role, row = its id (the role again for a party of one).</summary>
 public sealed class ContactStore(StorageClients storage)
@@ -49,7 +57,7 @@ public sealed class ContactEndpoints : IHttpFunction
     {
         var (target, problem) = Resolve(party, http);
         if (target is null) return problem!;
-        return TypedResults.Ok(await contacts.FindAsync(target, cancellationToken) ?? new PartyContacts(target.Key, [], DateTimeOffset.MinValue, ""));
+        return TypedResults.Ok((await contacts.FindAsync(target, cancellationToken) ?? new PartyContacts(target.Key, [], DateTimeOffset.MinValue, "")) with { LastChange = null });
     }
 
     private static async Task<Results<Ok<PartyContacts>, ProblemHttpResult>> PutAsync(
@@ -72,16 +80,22 @@ public sealed class ContactEndpoints : IHttpFunction
         var actor = Actor.From(http.User);
         var before = await contacts.FindAsync(target, cancellationToken);
         var previous = before?.Contacts ?? [];
-        var after = new PartyContacts(target.Key, parsed, clock.GetUtcNow(), actor.Id);
+        var now = clock.GetUtcNow();
+        // The addresses before a change are told too: a change nobody at the party made cannot redirect its notices unseen.
+        // (A party's first addresses replace none: there is nobody else to tell.) Names alone changing is no change here.
+        var changes = previous.Count > 0 && !previous.Select(c => c.Email).ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(parsed.Select(c => c.Email));
+        var lastChange = changes ? new ContactsChange(previous, now, NoticeTemplates.Who(actor)) : before?.LastChange;
+        var after = new PartyContacts(target.Key, parsed, now, actor.Id, lastChange);
         await contacts.PutAsync(target, after, cancellationToken);
         // Addresses are personal data: the audit row keeps them masked, enough to see that they changed and to where.
         await audit.RecordAsync(actor, "contacts.updated", $"parties/{target.Key}/contacts", before is null ? null : Masked(previous), Masked(parsed), cancellationToken);
-        // The addresses before the change are told too: a change nobody at the party made cannot redirect its notices unseen.
-        // (A party's first addresses replace none: there is nobody else to tell.)
-        if (previous.Count > 0 && !previous.Select(c => c.Email).ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(parsed.Select(c => c.Email)))
+        if (lastChange is not null)
         {
-            await notices.PublishAsync(NoticeTemplates.ContactsChanged(target, previous, parsed, after.UpdatedAt, actor), cancellationToken);
+            // The last change's notice, under the id its instant fixes: written now, or again by a request repeated after
+            // one that stopped before telling (then it is the same notice, and nothing is sent twice).
+            await notices.PublishAsync(NoticeTemplates.ContactsChanged(target, lastChange.Replaced, parsed, lastChange.At, lastChange.By), cancellationToken);
         }
+        after = after with { LastChange = null };
         return TypedResults.Ok(after);
     }
 

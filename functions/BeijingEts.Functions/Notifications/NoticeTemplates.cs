@@ -16,15 +16,18 @@ public static class NoticeTemplates
     /// change nobody at the party made (a taken-over account redirecting its legal notices) does not go unseen. The
     /// addresses are masked: the text stays in the inbox.
     /// </summary>
-    public static NoticeDraft ContactsChanged(Party party, IReadOnlyList<Contact> before, IReadOnlyList<Contact> after, DateTimeOffset at, Auth.Actor by)
+    /// <summary>Who acted, as a notice names them: the role, its scope and the person's id.</summary>
+    public static string Who(Auth.Actor by) => by.Scope is null ? $"{by.Role} {by.Id}" : $"{by.Role} {by.Scope} ({by.Id})";
+
+    public static NoticeDraft ContactsChanged(Party party, IReadOnlyList<Contact> before, IReadOnlyList<Contact> after, DateTimeOffset at, string who)
     {
         var added = after.Where(a => !before.Any(b => b.Email.Equals(a.Email, StringComparison.OrdinalIgnoreCase))).Select(c => Contact.Mask(c.Email)).ToList();
         var removed = before.Where(b => !after.Any(a => a.Email.Equals(b.Email, StringComparison.OrdinalIgnoreCase))).Select(c => Contact.Mask(c.Email)).ToList();
         var local = at.ToOffset(Lists.BeijingTime.Offset);
         string List(IReadOnlyList<string> masked, string none) => masked.Count == 0 ? none : string.Join(", ", masked);
-        var who = by.Scope is null ? $"{by.Role} {by.Id}" : $"{by.Role} {by.Scope} ({by.Id})";
         // The change's instant and what it changed: one notice per change, the same one if the step runs again.
-        var change = string.Join(",", before.Select(c => c.Email.ToLowerInvariant())) + ">" + string.Join(",", after.Select(c => c.Email.ToLowerInvariant()));
+        static string Set(IReadOnlyList<Contact> list) => string.Join(",", list.Select(c => c.Email.ToLowerInvariant()).Order(StringComparer.Ordinal));
+        var change = Set(before) + ">" + Set(after);
         var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(change)))[..8];
         return new(party, $"contacts-changed-{local:yyyyMMddHHmmssfffffff}-{hash}", "contacts.changed",
             new("接收通知的联系人已变更",
@@ -153,21 +156,29 @@ public static class NoticeTemplates
     public static NoticeDraft RemovalDecided(Removal r) => r.State == RemovalState.Confirmed
         ? new(Party.Unit(r.Uscc), $"removal-{r.Id}-confirmed", "removal.confirmed",
             new("已移出重点碳排放单位名单", $"贵单位自 {r.EffectiveOn:yyyy-MM-dd} 起移出重点碳排放单位名单（第九条）。{(r.ReclaimTransactionId is null ? "" : $"{r.ReclaimPreAllocationYear}年度预发的免费配额予以收回（第十四条）。")}请于 {r.AccountCancellationDeadline:yyyy-MM-dd} 前注销登记账户，逾期账户将被暂停使用（第九条）。",
-                "Removed from the key-unit list", $"You are off the key-unit list from {r.EffectiveOn:yyyy-MM-dd} (Art. 9). {(r.ReclaimTransactionId is null ? "" : $"Your {r.ReclaimPreAllocationYear} pre-allocated free allowances are taken back (Art. 14). ")}Close your registry account by {r.AccountCancellationDeadline:yyyy-MM-dd}, or it will be suspended (Art. 9)."),
+                "Removed from the key-unit list", $"You are off the key-unit list from {r.EffectiveOn:yyyy-MM-dd} (Art. 9). {(r.ReclaimTransactionId is null ? "" : $"Your {r.ReclaimPreAllocationYear} pre-allocated free allowances are to be taken back (Art. 14). ")}Close your registry account by {r.AccountCancellationDeadline:yyyy-MM-dd}, or it will be suspended (Art. 9)."),
             $"/api/removals/{r.Id}")
         : new(Party.Unit(r.Uscc), $"removal-{r.Id}-rejected", "removal.rejected",
             new("移出名单申请未获确认", $"将贵单位自 {r.EffectiveOn:yyyy-MM-dd} 起移出重点碳排放单位名单的申请被驳回：{Quote(r.RejectionReason ?? "")}。贵单位仍为重点碳排放单位，可在补充材料后重新申请（第九条）。",
                 "Removal from the list refused", $"The request to take you off the key-unit list from {r.EffectiveOn:yyyy-MM-dd} was refused: {Quote(r.RejectionReason ?? "")}. You remain a key unit and may ask again with more evidence (Art. 9)."),
             $"/api/removals/{r.Id}");
 
-    /// <summary>The id is fixed by what was confirmed (report version, basis, figure): the same confirmation again tells nothing new.</summary>
-    public static NoticeDraft EmissionsConfirmed(ConfirmedEmissions c) => new(Party.Unit(c.Uscc),
-        $"emissions-{c.Year}-v{c.ReportVersion}-{(c.Basis == ConfirmationBasis.Verified ? "verified" : "adjusted")}-{c.ConfirmedEmissionsT.Value}", "emissions.confirmed",
+    /// <summary>Under the id the confirmation keeps (<see cref="ConfirmedEmissions.NoticeId"/>): each figure confirmed is told once.</summary>
+    public static NoticeDraft EmissionsConfirmed(ConfirmedEmissions c) => new(Party.Unit(c.Uscc), c.NoticeId ?? EmissionsConfirmedId(c), "emissions.confirmed",
         new($"{c.Year}年度碳排放量已确认", $"市生态环境部门确认贵单位{c.Year}年度碳排放量为 {c.ConfirmedEmissionsT.Value} 吨（第二十三条）"
                 + (c.Basis == ConfirmationBasis.Verified ? "，即核查报告的核查量。" : $"，由市生态环境部门核定（贵单位报告 {c.ReportedEmissionsT.Value} 吨），理由：{Quote(c.Reason ?? "")}。") + "贵单位应上缴与之相等的配额（第二十七条）。",
             $"{c.Year} emissions confirmed", $"The regulator confirmed your {c.Year} emissions as {c.ConfirmedEmissionsT.Value} t (Art. 23)"
                 + (c.Basis == ConfirmationBasis.Verified ? ", the verified total." : $", set by the regulator (you reported {c.ReportedEmissionsT.Value} t) because: {Quote(c.Reason ?? "")}.") + " You surrender allowances equal to it (Art. 27)."),
         $"/api/units/{c.Uscc}/reports/{c.Year}/confirmation");
+
+    /// <summary>
+    /// A confirmation's notice id: the year, report version, basis and figure, and a digest of the id of the notice it
+    /// replaces (so each confirmation in a chain has its own); without one, as confirmations recorded before they kept
+    /// their notice's id were told.
+    /// </summary>
+    public static string EmissionsConfirmedId(ConfirmedEmissions c, string? replacing = null) =>
+        $"emissions-{c.Year}-v{c.ReportVersion}-{(c.Basis == ConfirmationBasis.Verified ? "verified" : "adjusted")}-{c.ConfirmedEmissionsT.Value}"
+        + (replacing is null ? "" : "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(replacing)))[..8]);
 
     /// <summary>A party's own words as a notice quotes them: cut short past <paramref name="max"/> characters (the link leads to the whole record).</summary>
     private static string Quote(string text, int max = 500) =>

@@ -97,15 +97,16 @@ public sealed class NotificationEndpoints : IHttpFunction
         if (await notices.FindAsync(party, id, cancellationToken) is not var (notice, etag)) return ProblemHandling.NotFound($"You have no notice {id}.");
         var actor = Actor.From(http.User);
         var (readAt, first) = await notices.MarkReadByAsync(party, actor.Id, id, clock.GetUtcNow(), cancellationToken);
-        if (!first)
-        {
-            AuditLog.MarkReplayed(http); // read before by this person: nothing changes
-            return TypedResults.Ok(notice with { ReadAt = readAt });
-        }
+        // The notice's own first reading, also when this person's was recorded by a request that stopped before it.
         while (notice.ReadAt is null && !await notices.TryReplaceAsync(notice with { ReadAt = readAt }, etag, cancellationToken))
         {
             if (await notices.FindAsync(party, id, cancellationToken) is not var (again, againTag)) break;
             (notice, etag) = (again, againTag);
+        }
+        if (!first)
+        {
+            AuditLog.MarkReplayed(http); // read before by this person: audited then
+            return TypedResults.Ok(notice with { ReadAt = readAt });
         }
         await audit.RecordAsync(actor, "notice.read", $"notifications/{party.Key}/{id}", null, new { notice.Kind, ReadAt = readAt }, cancellationToken);
         return TypedResults.Ok(notice with { ReadAt = readAt });

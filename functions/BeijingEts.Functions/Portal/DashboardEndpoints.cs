@@ -9,7 +9,8 @@ namespace BeijingEts.Functions.Portal;
 /// GET /api/dashboard/{year}/compliance (regulator): the year's key units' compliance (Art. 27-29) counted by industry
 /// and by district, for the portal's charts: one read of the compliance table and the list instead of a call per unit;
 /// and the allocation actually issued for the year (Art. 14), from the allocation records, each written only once its
-/// ledger transaction (fixed id) has moved the tonnes: so it agrees with the units' holdings of the vintage.
+/// ledger transaction (fixed id) has moved the tonnes: what the runs paid (a removal's reclaim of a pre-allocation, which
+/// the ledger records, is not taken off it).
 /// </summary>
 public sealed class DashboardEndpoints : IHttpFunction
 {

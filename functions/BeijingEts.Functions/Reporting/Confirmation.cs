@@ -25,7 +25,8 @@ public enum ConfirmationBasis
 /// </summary>
 public sealed record ConfirmedEmissions(
     string Uscc, int Year, Tonnes ConfirmedEmissionsT, ConfirmationBasis Basis, string? Reason, int ReportVersion, Tonnes ReportedEmissionsT,
-    IReadOnlyList<ActivityLine> Activity, DateTimeOffset ConfirmedAt, string ConfirmedBy, string? DistrictCheck = null, string? ReviewRequested = null);
+    IReadOnlyList<ActivityLine> Activity, DateTimeOffset ConfirmedAt, string ConfirmedBy, string? DistrictCheck = null, string? ReviewRequested = null,
+    string? NoticeId = null);
 
 /// <summary>The confirmations table: one row per year and unit, the year's partition read whole by the verified allocation.</summary>
 public sealed class ConfirmationStore(StorageClients storage)
@@ -145,6 +146,12 @@ public sealed class EmissionConfirmations(ConfirmationStore confirmations, UnitS
             DistrictCheck = district is null ? null : await checks.ConfirmationStateAsync(confirmed.Uscc, district, confirmed.Year,
                 (await verifications.FindAsync(confirmed.Uscc, confirmed.Year, cancellationToken))?.Status == VerificationStatus.Accepted, cancellationToken),
             ReviewRequested = null,
+            // The unit's notice of it: a new one for each figure confirmed (so 1,000 t, then 1,200 t, then 1,000 t again tells
+            // all three), the same one for the same confirmation made again (a repeated request tells nothing twice).
+            NoticeId = before is not null && before.ReportVersion == confirmed.ReportVersion && before.Basis == confirmed.Basis
+                && before.ConfirmedEmissionsT == confirmed.ConfirmedEmissionsT
+                    ? before.NoticeId ?? Notifications.NoticeTemplates.EmissionsConfirmedId(before)
+                    : Notifications.NoticeTemplates.EmissionsConfirmedId(confirmed, replacing: before?.NoticeId ?? ""),
         };
         await confirmations.PutAsync(confirmed, cancellationToken);
         await audit.RecordAsync(actor, "emissions.confirmed", $"units/{confirmed.Uscc}/reports/{confirmed.Year}", before, confirmed, cancellationToken);

@@ -130,6 +130,11 @@ public sealed class LedgerTests(LedgerFixture app) : IClassFixture<LedgerFixture
         await _ledger.SettleAsync(_ledger.Regulator, "issuance", null, "issuance", 1000, vintage: 2031);
         await _ledger.SettleAsync(_ledger.Regulator, "allocation", "issuance", a, 500, vintage: 2031);
 
+        // A reference is the order's number, not the order: one too long to keep is refused, and nothing is suspended.
+        var tooLong = await _ledger.Regulator.PostAsJsonAsync($"/api/accounts/{a}/suspensions", new { reason = "court-freeze", reference = new string('执', 20_000) }, Ct);
+        Assert.Contains("at most 500 characters", (await tooLong.AssertProblemAsync(HttpStatusCode.BadRequest)).Detail);
+        Assert.Equal("active", (await _ledger.Regulator.GetFromJsonAsync<JsonElement>($"/api/accounts/{a}", Ct)).GetProperty("status").GetString());
+
         var suspended = await _ledger.Regulator.PostAsJsonAsync($"/api/accounts/{a}/suspensions", new { reason = "court-freeze", reference = "(2026)京01执123号" }, Ct);
         Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
         var suspensionId = (await suspended.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("suspensionId").GetString();

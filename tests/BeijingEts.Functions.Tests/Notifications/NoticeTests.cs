@@ -207,6 +207,32 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
     }
 
     [Fact]
+    public async Task AContactsChangeWhoseRequestStoppedBeforeTelling_IsToldWhenTheRequestIsRepeated_Once()
+    {
+        var uscc = await UnitWithContactAsync();
+        var (party, unit) = (Party.Unit(uscc), app.Client("unit", uscc));
+        var replaced = new Contact("环保专员 王工", MailOf(uscc));
+        var added = new Contact("新联系人", $"stopped.{uscc.ToLowerInvariant()}@example.net");
+        // As a request leaves it that saved the new addresses and stopped there: no notice yet.
+        var changedAt = app.Clock.GetUtcNow();
+        await app.Service<ContactStore>().PutAsync(party, new PartyContacts(party.Key, [added], changedAt, "local:unit:" + uscc,
+            new ContactsChange([replaced], changedAt, $"unit {uscc} (local:unit:{uscc})")), Ct);
+        Assert.Empty(await unit.NoticesAsync("contacts.changed"));
+
+        // The caller, who got no answer, sends the same request again (twice): the change is told, once, to both addresses.
+        for (var i = 0; i < 2; i++)
+        {
+            (await unit.PutAsJsonAsync("/api/parties/me/contacts", new { contacts = new[] { new { name = added.Name, email = added.Email } } }, Ct)).EnsureSuccessStatusCode();
+        }
+        var notice = Assert.Single(await unit.NoticesAsync("contacts.changed"));
+        var sent = await DeliveredAsync(unit, notice.GetProperty("id").GetString()!);
+        Assert.Equal(new[] { added.Email, replaced.Email }.Order(StringComparer.Ordinal), sent.GetProperty("sentTo").EnumerateArray().Select(e => e.GetString()!).Order(StringComparer.Ordinal));
+        Assert.Contains("移除：e***@example.cn", notice.GetProperty("bodyZh").GetString(), StringComparison.Ordinal);
+        // What the party reads back is its contacts, not the addresses it replaced.
+        Assert.DoesNotContain(replaced.Email, await unit.GetStringAsync("/api/parties/me/contacts", Ct), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task ARegulatorReadingANotice_MarksItReadForThatRegulatorOnly()
     {
         var proposal = Guid.NewGuid().ToString("N");
@@ -400,7 +426,7 @@ public sealed class NoticeTests(NoticeFixture app) : IClassFixture<NoticeFixture
         var (party, added) = (Party.Unit(uscc), new Contact("新联系人", $"retry.{uscc.ToLowerInvariant()}@example.net"));
         await app.Service<ContactStore>().PutAsync(party, new PartyContacts(party.Key, [added], app.Clock.GetUtcNow(), "local:unit:" + uscc), Ct);
         var draft = NoticeTemplates.ContactsChanged(party, [new Contact("环保专员 王工", MailOf(uscc))], [added], app.Clock.GetUtcNow(),
-            new BeijingEts.Functions.Auth.Actor("local:unit:" + uscc, "unit", uscc));
+            NoticeTemplates.Who(new BeijingEts.Functions.Auth.Actor("local:unit:" + uscc, "unit", uscc)));
         var store = app.Service<NoticeStore>();
         await store.AddNewAsync([new Notice(draft.Id, party.Key, draft.Kind, draft.Text.SubjectZh, draft.Text.BodyZh, draft.Text.SubjectEn, draft.Text.BodyEn, draft.Link,
             app.Clock.GetUtcNow(), "pending", AlsoTo: draft.AlsoTo)], Ct);

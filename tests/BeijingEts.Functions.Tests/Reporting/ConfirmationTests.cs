@@ -43,6 +43,11 @@ public sealed class ConfirmationTests(ConfirmationFixture app) : IClassFixture<C
         Assert.Single(await app.Client("unit", uscc).NoticesAsync("emissions.confirmed"));
         await app.ApproveAsync(await ConfirmAsync(uscc, new { confirmedEmissions = 5200, basis = "adjusted", reason = "expert review" }));
         Assert.Equal(2, (await app.Client("unit", uscc).NoticesAsync("emissions.confirmed")).Count);
+        // Back to the first figure: told again, so the unit's latest notice is the figure its surrender is measured against.
+        await app.ApproveAsync(await ConfirmAsync(uscc, new { confirmedEmissions = 5100, basis = "adjusted", reason = "spot check found unreported diesel" }));
+        var notices = await app.Client("unit", uscc).NoticesAsync("emissions.confirmed");
+        Assert.Equal(3, notices.Count);
+        Assert.Equal(2, notices.Count(n => n.GetProperty("bodyZh").GetString()!.Contains("碳排放量为 5100 吨", StringComparison.Ordinal)));
     }
 
     [Fact]
