@@ -43,6 +43,9 @@ public sealed class ContactEndpoints : IHttpFunction
 {
     public const int MaxContacts = 10;
 
+    /// <summary>How long after a change a repeated request still writes the change's notice, should it be missing.</summary>
+    private static readonly TimeSpan RetoldWithin = TimeSpan.FromDays(1);
+
     public sealed record Request(IReadOnlyList<ContactInput>? Contacts);
 
     public sealed record ContactInput(string? Name, string? Email);
@@ -89,10 +92,10 @@ public sealed class ContactEndpoints : IHttpFunction
         await contacts.PutAsync(target, after, cancellationToken);
         // Addresses are personal data: the audit row keeps them masked, enough to see that they changed and to where.
         await audit.RecordAsync(actor, "contacts.updated", $"parties/{target.Key}/contacts", before is null ? null : Masked(previous), Masked(parsed), cancellationToken);
-        if (lastChange is not null)
+        if (lastChange is not null && (changes || now - lastChange.At < RetoldWithin))
         {
-            // The last change's notice, under the id its instant fixes: written now, or again by a request repeated after
-            // one that stopped before telling (then it is the same notice, and nothing is sent twice).
+            // The last change's notice, under the id its instant fixes: written now, or again by a request repeated soon
+            // after one that stopped before telling (then it is the same notice, and nothing is sent twice).
             await notices.PublishAsync(NoticeTemplates.ContactsChanged(target, lastChange.Replaced, parsed, lastChange.At, lastChange.By), cancellationToken);
         }
         after = after with { LastChange = null };
