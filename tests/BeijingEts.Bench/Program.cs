@@ -163,11 +163,21 @@ foreach (var holder in holders)
     (await http.PutAsJsonAsync($"/api/units/{holder}", new { name = "基准账户", district = "西城区", industry = "services" })).EnsureSuccessStatusCode();
 }
 var transactions = tables.GetTableClient(prefix + "ledgertransactions");
+var settlements = queues.GetQueueClient(prefix + "allowance-events");
 async Task WaitSettledAsync()
 {
-    while (await transactions.QueryAsync<TableEntity>("State eq 'pending'", maxPerPage: 1, select: ["PartitionKey"]).AsPages().FirstAsync() is { Values.Count: > 0 })
+    // While settlement messages wait, nothing is settled yet: their count is one cheap request. The query for pending
+    // transactions scans the whole table on Azurite, blocking every other request while it runs, so it is made only when
+    // the queue looks empty.
+    while (true)
     {
-        await Task.Delay(100);
+        if ((await settlements.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0 ||
+            await transactions.QueryAsync<TableEntity>("State eq 'pending'", maxPerPage: 1, select: ["PartitionKey"]).AsPages().FirstAsync() is { Values.Count: > 0 })
+        {
+            await Task.Delay(100);
+            continue;
+        }
+        return;
     }
 }
 async Task SubmitAsync(HttpClient client, object transaction) =>
