@@ -209,7 +209,7 @@ public sealed class ProjectEndpoints : IHttpFunction
             if (quantity > 0)
             {
                 // Under an id fixed by the project, so a retry finds the application it filed instead of filing another.
-                var applicationId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("new-entrant:" + project.Id)))[..32];
+                var applicationId = Digest.Hex("new-entrant:" + project.Id, 32);
                 var application = new AdjustmentApplication(applicationId, year, owner.Uscc, owner.District, AdjustmentReasons.NewEntrant,
                     $"New-entrant allocation for project {project.Name} ({id}) in operation from {request.StartedOn:yyyy-MM-dd}: {months} of 12 months of its expected {project.ExpectedAnnualT} t a year.",
                     quantity, AdjustmentApplication.Submitted, clock.GetUtcNow(), actor.Id);

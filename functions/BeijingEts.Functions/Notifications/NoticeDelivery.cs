@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -153,7 +152,7 @@ public sealed class SmtpNoticeMailer(NoticeSettings settings) : INoticeMailer
         var message = new MimeMessage { Subject = $"{notice.SubjectZh} | {notice.SubjectEn}" };
         message.From.Add(new MailboxAddress(relay.FromName, relay.FromAddress));
         message.To.Add(new MailboxAddress(to.Name, to.Email));
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{notice.Party}/{notice.Id}/{to.Email.ToLowerInvariant()}")))[..32];
+        var hash = Digest.Hex($"{notice.Party}/{notice.Id}/{to.Email.ToLowerInvariant()}", 32);
         message.MessageId = $"{hash}@{relay.FromAddress.Split('@')[^1]}";
         var body = new StringBuilder()
             .AppendLine(notice.BodyZh).AppendLine()

@@ -28,7 +28,7 @@ public static class NoticeTemplates
         // The change's instant and what it changed: one notice per change, the same one if the step runs again.
         static string Set(IReadOnlyList<Contact> list) => string.Join(",", list.Select(c => c.Email.ToLowerInvariant()).Order(StringComparer.Ordinal));
         var change = Set(before) + ">" + Set(after);
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(change)))[..8];
+        var hash = Digest.Hex(change, 8);
         return new(party, $"contacts-changed-{local:yyyyMMddHHmmssfffffff}-{hash}", "contacts.changed",
             new("接收通知的联系人已变更",
                 $"接收本平台通知的电子邮件地址已于 {local:yyyy-MM-dd HH:mm}（北京时间）由 {who} 修改。新增：{List(added, "无")}；移除：{List(removed, "无")}；现有 {after.Count} 个地址。" +
@@ -178,7 +178,7 @@ public static class NoticeTemplates
     /// </summary>
     public static string EmissionsConfirmedId(ConfirmedEmissions c, string? replacing = null) =>
         $"emissions-{c.Year}-v{c.ReportVersion}-{(c.Basis == ConfirmationBasis.Verified ? "verified" : "adjusted")}-{c.ConfirmedEmissionsT.Value}"
-        + (replacing is null ? "" : "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(replacing)))[..8]);
+        + (replacing is null ? "" : "-" + Digest.Hex(replacing, 8));
 
     /// <summary>A party's own words as a notice quotes them: cut short past <paramref name="max"/> characters (the link leads to the whole record).</summary>
     private static string Quote(string text, int max = 500) =>

@@ -112,7 +112,7 @@ public sealed class NoticeStore(StorageClients storage)
     }
 
     private static string ReadsOf(Party party, string person) =>
-        $"{party.Key}|read|{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(person)))[..32]}";
+        $"{party.Key}|read|{Digest.Hex(person, 32)}";
 
     /// <summary>Writes each notice that is not there yet; one already written (the step ran before) keeps its delivery and reading.</summary>
     /// <returns>The notices written now.</returns>
@@ -256,7 +256,7 @@ public sealed class NoticeOutbox(NoticeStore store, StorageClients storage, Noti
     {
         if (NoticeStore.IsValidId(eventId)) return eventId;
         var safe = new string(eventId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '_').ToArray());
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eventId)))[..16];
+        var hash = Digest.Hex(eventId, 16);
         return $"{safe[..Math.Min(safe.Length, Notice.MaxIdLength - 17)]}-{hash}";
     }
 
