@@ -46,4 +46,23 @@ public sealed class LedgerIdsTests
         Assert.NotEqual(LedgerIds.VerifiedAllocation(2025, "U"), LedgerIds.ClawBack(2025, "U"));
         Assert.NotEqual(LedgerIds.OrderFreeze("o1"), LedgerIds.OrderRelease("o1"));
     }
+
+    /// <summary>An allocation run's transactions are kept together under their run and year; every other id alone.</summary>
+    [Fact]
+    public void Run_IsTheAllocationRunAndYear_OfItsTransactions_AndOfNoOtherId()
+    {
+        Assert.Equal("ets:pre-allocation-2025-", LedgerIds.Run(LedgerIds.PreAllocation(2025, "91110000000000000X")));
+        Assert.Equal("ets:pre-allocation-2025-", LedgerIds.Run(LedgerIds.AllocationIssuance("pre-allocation", 2025, Guid.NewGuid())));
+        Assert.Equal("ets:verified-allocation-2026-", LedgerIds.Run(LedgerIds.VerifiedAllocation(2026, "91110000000000000X")));
+        Assert.Equal("ets:verified-clawback-2026-", LedgerIds.Run(LedgerIds.ClawBack(2026, "91110000000000000X")));
+        Assert.NotEqual(LedgerIds.Run(LedgerIds.PreAllocation(2025, "U")), LedgerIds.Run(LedgerIds.PreAllocation(2026, "U")));
+        foreach (var other in new[]
+        {
+            LedgerIds.Surrender(2025, "U", "s1", 0), LedgerIds.ObjectionPayout("o1"), LedgerIds.Trade("BEA-2025", "1"), LedgerIds.OrderFreeze("o1"),
+            "pre-allocation-2025-U", "ets:pre-allocation-2025-", "ets:pre-allocation-20x5-U", "ets:pre-allocation-2025U", "ETS:pre-allocation-2025-U", "ets:pre-allocations-2025-U", "",
+        })
+        {
+            Assert.Null(LedgerIds.Run(other));
+        }
+    }
 }

@@ -24,6 +24,27 @@ public static class LedgerIds
     /// <summary>What is taken back from a unit at verified allocation (Art. 14).</summary>
     public static string ClawBack(int year, string uscc) => $"{Prefix}verified-clawback-{year}-{uscc}";
 
+    /// <summary>The runs whose transactions are made by the thousand at once, one per unit, under {Prefix}{run}-{year}-.</summary>
+    private static readonly string[] Runs = ["pre-allocation", "verified-allocation", "verified-clawback"];
+
+    /// <summary>
+    /// The run and year an allocation run's transaction belongs to ("ets:pre-allocation-2026-"), or null for any other
+    /// id: the transactions of one run and year are recorded together, so they are kept together.
+    /// </summary>
+    public static string? Run(string id)
+    {
+        foreach (var run in Runs)
+        {
+            var head = Prefix.Length + run.Length + 1;
+            if (id.Length > head + 5 && id.StartsWith(Prefix, StringComparison.Ordinal) && string.CompareOrdinal(id, Prefix.Length, run, 0, run.Length) == 0
+                && id[head - 1] == '-' && id.AsSpan(head, 4).IndexOfAnyExceptInRange('0', '9') < 0 && id[head + 4] == '-')
+            {
+                return id[..(head + 5)];
+            }
+        }
+        return null;
+    }
+
     /// <summary>Allowances issued for an allocation run (<paramref name="run"/>: pre-allocation, verified-allocation); a new id each run.</summary>
     public static string AllocationIssuance(string run, int year, Guid attempt) => $"{Prefix}{run}-{year}-issuance-{attempt:N}";
 

@@ -45,21 +45,25 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             }
         }
 
-        // Each payment is recorded with its row's ETag, so settling it needs no second read.
+        // Each payment is recorded with its row's ETag, so settling it needs no second read. A run's payments share a
+        // partition, so they are recorded 100 to a request; one recorded meanwhile (a second run at once) is read.
+        var recording = wanted.Where(t => !earlier.ContainsKey(t.TransactionId)).ToList();
+        var added = await transactions.AddManyAsync(recording, cancellationToken);
         var recorded = new ConcurrentDictionary<string, (LedgerTransaction Transaction, ETag ETag)>(earlier, StringComparer.Ordinal);
-        await Parallel.ForEachAsync(wanted.Where(t => !earlier.ContainsKey(t.TransactionId)), Parallelism(cancellationToken), async (tx, ct) =>
+        foreach (var tx in recording.Where(t => added.ContainsKey(t.TransactionId))) recorded[tx.TransactionId] = (tx, added[tx.TransactionId]);
+        await Parallel.ForEachAsync(recording.Where(t => !added.ContainsKey(t.TransactionId)), Parallelism(cancellationToken), async (tx, ct) =>
         {
-            if (await transactions.AddAsync(tx, ct) is { } etag) recorded[tx.TransactionId] = (tx, etag);
-            else if (await transactions.FindAsync(tx.TransactionId, ct) is { } found && found.Transaction.ContentHash() == tx.ContentHash()) recorded[tx.TransactionId] = found;
+            if (await transactions.FindAsync(tx.TransactionId, ct) is { } found && found.Transaction.ContentHash() == tx.ContentHash()) recorded[tx.TransactionId] = found;
             else throw new LedgerIdTakenException(tx.TransactionId);
         });
         var pending = recorded.Values.Where(r => !r.Transaction.IsSettled).Select(r => r.Transaction).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
-        // What a batch could not pay goes through the queue and is settled (or refused, with the reason) alone.
+        // A batch's debits in one write, its credits each on its unit's account, its statuses in one write. What a batch
+        // could not pay goes through the queue and is settled (or refused, with the reason) alone.
         await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellationToken }, async (batch, ct) =>
         {
             var debited = await ledger.DebitManyAsync(batch, ct);
-            await Parallel.ForEachAsync(debited, Parallelism(ct), async (tx, inner) => await settlement.SettleAsync(tx, recorded[tx.TransactionId].ETag, inner, debitApplied: true));
+            await settlement.SettleManyAsync([.. debited.Select(tx => recorded[tx.TransactionId])], ct, debitApplied: true);
             foreach (var tx in batch.Except(debited)) await submitter.SubmitAsync(tx, ct);
         });
         return new PayoutResult([.. recorded.Values.Select(r => r.Transaction)], toIssue, null);

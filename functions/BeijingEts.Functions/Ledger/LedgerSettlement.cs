@@ -30,15 +30,35 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
     }
 
     /// <summary>Settles a transaction the caller has just read or recorded, with the row's ETag: the same, one read fewer.</summary>
-    public async Task<LedgerTransaction> SettleAsync(LedgerTransaction tx, ETag etag, CancellationToken cancellationToken, bool debitApplied = false)
-    {
-        if (tx.IsSettled) return tx;
-        await faults.AfterReadAsync(tx);
+    public async Task<LedgerTransaction> SettleAsync(LedgerTransaction tx, ETag etag, CancellationToken cancellationToken, bool debitApplied = false) =>
+        tx.IsSettled ? tx : await FinishAsync(await DecideAsync(tx, debitApplied, cancellationToken), etag, cancellationToken);
 
+    /// <summary>
+    /// Settles many transactions the caller has just recorded, with their rows' ETags: each one's legs as
+    /// <see cref="SettleAsync(LedgerTransaction, ETag, CancellationToken, bool)"/> decides them, then the statuses
+    /// together (an allocation run's share a partition: 100 to a request). A crash before the statuses leaves the
+    /// transactions pending with their legs decided; settling them again finds those decisions and writes the same statuses.
+    /// </summary>
+    public async Task<IReadOnlyList<LedgerTransaction>> SettleManyAsync(IReadOnlyCollection<(LedgerTransaction Transaction, ETag ETag)> recorded, CancellationToken cancellationToken,
+        bool debitApplied = false)
+    {
+        var decided = new System.Collections.Concurrent.ConcurrentBag<(LedgerTransaction, ETag)>();
+        await Parallel.ForEachAsync(recorded.Where(r => !r.Transaction.IsSettled), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (r, ct) => decided.Add((await DecideAsync(r.Transaction, debitApplied, ct), r.ETag)));
+        var settled = decided.Select(d => d.Item1).ToDictionary(t => t.TransactionId, StringComparer.Ordinal);
+        // A batch that failed (a row another delivery settled meanwhile) is written one by one, each as a single settlement is.
+        foreach (var (tx, etag) in await transactions.ReplaceManyAsync(decided, cancellationToken)) settled[tx.TransactionId] = await FinishAsync(tx, etag, cancellationToken);
+        return [.. recorded.Select(r => settled.GetValueOrDefault(r.Transaction.TransactionId) ?? r.Transaction)];
+    }
+
+    /// <summary>Decides the transaction's legs (or reads the decisions made before) and gives it the status they make, not yet written.</summary>
+    private async Task<LedgerTransaction> DecideAsync(LedgerTransaction tx, bool debitApplied, CancellationToken cancellationToken)
+    {
+        await faults.AfterReadAsync(tx);
         if (!TransactionRules.Creates(tx.Type) && !debitApplied)
         {
             var debit = await ledger.ApplyAsync(tx, Leg.Debit, null, cancellationToken);
-            if (!debit.Applied) return await FinishAsync(tx, etag, TransactionState.Rejected, debit.Rejection, cancellationToken);
+            if (!debit.Applied) return Settled(tx, TransactionState.Rejected, debit.Rejection);
             await faults.AfterDebitAsync(tx);
         }
         var cap = tx.Type == TransactionType.Issuance ? await caps.CapAsync(tx.Vintage, cancellationToken) : null; // none: no plan, nothing to issue
@@ -47,15 +67,16 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
         {
             // Issuance over its cap (or with none) debited nothing; a refund gives a debited source back what a closed target refused.
             if (!TransactionRules.Creates(tx.Type)) await ledger.ApplyAsync(tx, Leg.Refund, null, cancellationToken);
-            return await FinishAsync(tx, etag, TransactionState.Rejected, credit.Rejection, cancellationToken);
+            return Settled(tx, TransactionState.Rejected, credit.Rejection);
         }
-        return await FinishAsync(tx, etag, TransactionState.Completed, null, cancellationToken);
+        return Settled(tx, TransactionState.Completed, null);
     }
 
+    private LedgerTransaction Settled(LedgerTransaction tx, string state, string? reason) => tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() };
+
     /// <summary>Records the status with the ETag read at the start; if another delivery wrote first, it derived the same status from the same decisions.</summary>
-    private async Task<LedgerTransaction> FinishAsync(LedgerTransaction tx, ETag etag, string state, string? reason, CancellationToken cancellationToken)
+    private async Task<LedgerTransaction> FinishAsync(LedgerTransaction settled, ETag etag, CancellationToken cancellationToken)
     {
-        var settled = tx with { State = state, Reason = reason, SettledAt = clock.GetUtcNow() };
         try
         {
             await transactions.ReplaceAsync(settled, etag, cancellationToken);
@@ -65,7 +86,7 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
         {
             // The row changed since it was read: a concurrent delivery settled it from the same recorded leg decisions,
             // so its status is this one.
-            if (await transactions.FindAsync(tx.TransactionId, cancellationToken) is not { Transaction.IsSettled: true } recorded) throw;
+            if (await transactions.FindAsync(settled.TransactionId, cancellationToken) is not { Transaction.IsSettled: true } recorded) throw;
             return recorded.Transaction;
         }
     }

@@ -43,9 +43,11 @@ public sealed class LedgerIdTakenException(string transactionId)
 }
 
 /// <summary>
-/// The ledgertransactions table: one row per transaction id, the idempotency record and its outcome. The id is both
-/// keys: Azurite finds a row by its row key first and then scans every row that shares it, so a row key common to all
-/// transactions made each read and write cost in proportion to the whole table.
+/// The ledgertransactions table: one row per transaction id, the idempotency record and its outcome. The id is the row
+/// key (Azurite finds a row by its row key first and then scans every row that shares it, so a row key common to all
+/// transactions made each read and write cost in proportion to the whole table). The partition is the id too, except
+/// for an allocation run's transactions, one per unit, which share their run's (<see cref="LedgerIds.Run"/>): a run of
+/// 10,000 units records them, and then their outcomes, 100 to a request instead of one each.
 /// </summary>
 public sealed class TransactionStore(StorageClients storage)
 {
@@ -54,7 +56,7 @@ public sealed class TransactionStore(StorageClients storage)
 
     public async Task<(LedgerTransaction Transaction, ETag ETag)?> FindAsync(string id, CancellationToken cancellationToken)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(id, id, cancellationToken: cancellationToken);
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition(id), id, cancellationToken: cancellationToken);
         return row.HasValue ? (JsonSerializer.Deserialize<LedgerTransaction>(row.Value!.GetString("Document"))!, row.Value.ETag) : null;
     }
 
@@ -79,13 +81,79 @@ public sealed class TransactionStore(StorageClients storage)
     {
         if (prefix.Length == 0) throw new ArgumentException("Give a prefix: a whole-table scan is not what this is for.", nameof(prefix));
         var after = prefix[..^1] + (char)(prefix[^1] + 1);
+        // Within one run's partition, the ids are its row keys; otherwise every partition from the prefix on (a run's
+        // among them, which may hold ids that do not start with the prefix).
+        var filter = LedgerIds.Run(prefix) is { } run
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {run} and RowKey ge {prefix} and RowKey lt {after}")
+            : TableClient.CreateQueryFilter($"PartitionKey ge {prefix} and PartitionKey lt {after}");
         var found = new Dictionary<string, (LedgerTransaction, ETag)>(StringComparer.Ordinal);
-        await foreach (var row in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {prefix} and PartitionKey lt {after}"), cancellationToken: cancellationToken))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
-            found[row.PartitionKey] = (JsonSerializer.Deserialize<LedgerTransaction>(row.GetString("Document"))!, row.ETag);
+            if (row.RowKey.StartsWith(prefix, StringComparison.Ordinal)) found[row.RowKey] = (JsonSerializer.Deserialize<LedgerTransaction>(row.GetString("Document"))!, row.ETag);
         }
         return found;
     }
+
+    /// <summary>
+    /// Records new transactions, those sharing a partition (an allocation run's) up to 100 to a request, and returns
+    /// the row's ETag of each one recorded now. An id already taken (by this transaction, recorded before, or by another)
+    /// is not in the answer: a batch holding one fails whole, and its rows are then added one by one.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, ETag>> AddManyAsync(IReadOnlyCollection<LedgerTransaction> recording, CancellationToken cancellationToken)
+    {
+        var added = new System.Collections.Concurrent.ConcurrentDictionary<string, ETag>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(Batches(recording.DistinctBy(t => t.TransactionId, StringComparer.Ordinal), t => t), Parallelism(cancellationToken), async (batch, ct) =>
+        {
+            if (batch.Length > 1 && await TrySubmitAsync(batch.Select(t => new TableTransactionAction(TableTransactionActionType.Add, ToEntity(t))), ct) is { } written)
+            {
+                // A row whose ETag did not come back is recorded all the same: the caller reads it, as it reads a taken id.
+                for (var i = 0; i < batch.Length; i++) if (written[i] is { } etag) added[batch[i].TransactionId] = etag;
+                return;
+            }
+            foreach (var tx in batch)
+            {
+                if (await AddAsync(tx, ct) is { } etag) added[tx.TransactionId] = etag;
+            }
+        });
+        return added;
+    }
+
+    /// <summary>
+    /// Replaces the rows of settled transactions, each conditional on its ETag, those sharing a partition up to 100 to a
+    /// request; returns the ones not written because a batch of them failed (a row changed since its ETag: another
+    /// delivery settled it), for the caller to write one by one.
+    /// </summary>
+    public async Task<IReadOnlyList<(LedgerTransaction Transaction, ETag ETag)>> ReplaceManyAsync(IReadOnlyCollection<(LedgerTransaction Transaction, ETag ETag)> settled,
+        CancellationToken cancellationToken)
+    {
+        var left = new System.Collections.Concurrent.ConcurrentBag<(LedgerTransaction, ETag)>();
+        await Parallel.ForEachAsync(Batches(settled, s => s.Transaction), Parallelism(cancellationToken), async (batch, ct) =>
+        {
+            var actions = batch.Select(s => new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(s.Transaction), s.ETag));
+            if (await TrySubmitAsync(actions, ct) is null) foreach (var s in batch) left.Add(s);
+        });
+        return [.. left];
+    }
+
+    /// <summary>The items in batches of one partition each, at most 100 (an entity-group transaction's limit).</summary>
+    private static IEnumerable<T[]> Batches<T>(IEnumerable<T> items, Func<T, LedgerTransaction> transaction) =>
+        items.GroupBy(i => Partition(transaction(i).TransactionId), StringComparer.Ordinal).SelectMany(partition => partition.Chunk(TableBatches.MaxBatch));
+
+    /// <summary>Submits one entity-group transaction; the rows' new ETags, or null when a row was taken or changed (409, 412, 404).</summary>
+    private async Task<ETag?[]?> TrySubmitAsync(IEnumerable<TableTransactionAction> actions, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var written = await Table.SubmitTransactionAsync(actions, cancellationToken);
+            return written.Value.Select(r => r.Headers.ETag).ToArray();
+        }
+        catch (TableTransactionFailedException error) when (error.Status is 404 or 409 or 412)
+        {
+            return null;
+        }
+    }
+
+    private static ParallelOptions Parallelism(CancellationToken cancellationToken) => new() { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken };
 
     /// <summary>Records a new transaction; if the id is taken, returns the transaction already recorded under it.</summary>
     public async Task<LedgerTransaction?> TryAddAsync(LedgerTransaction transaction, CancellationToken cancellationToken) =>
@@ -115,7 +183,10 @@ public sealed class TransactionStore(StorageClients storage)
         }
     }
 
-    private static TableEntity ToEntity(LedgerTransaction t) => new(t.TransactionId, t.TransactionId)
+    /// <summary>The partition of a transaction's row: its allocation run's, or its own.</summary>
+    internal static string Partition(string transactionId) => LedgerIds.Run(transactionId) ?? transactionId;
+
+    private static TableEntity ToEntity(LedgerTransaction t) => new(Partition(t.TransactionId), t.TransactionId)
     {
         ["State"] = t.State,
         ["Type"] = TransactionRules.Name(t.Type),
