@@ -45,4 +45,25 @@ public sealed class ReportRequestTests(ReportRequestFixture app) : IClassFixture
         var (_, document) = await StorageRequestCount.OfAsync(() => store.EntriesAsync(Year, revision, Ct));
         Assert.Equal(1, document); // the document itself had left: the lines came from their own cache
     }
+
+    [Fact]
+    public async Task AUnitMovedToAnotherDistrictOnThisInstance_HasItsNextReportCheckedThere_AtOnce()
+    {
+        await _reporting.SetFactorsAsync(Year);
+        var general = await _reporting.ListedUnitAsync(Year, key: false, district: "朝阳区");
+        await _reporting.SubmitAsync(general, Year, ReportingClient.Report()); // the unit is now read recently, in 朝阳区
+
+        var moved = await _reporting.Regulator.PutAsJsonAsync($"/api/units/{general}", new { name = "迁入海淀", district = "海淀区", industry = "cement" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        await _reporting.SubmitAsync(general, Year, ReportingClient.Report(coal: 2));
+
+        Assert.Equal(2, (await GeneralReportCheckAsync("海淀区", general))!.Value.GetProperty("revision").GetInt32());
+        Assert.Equal(1, (await GeneralReportCheckAsync("朝阳区", general))!.Value.GetProperty("revision").GetInt32()); // the first version's, left as it was
+    }
+
+    private async Task<JsonElement?> GeneralReportCheckAsync(string district, string uscc)
+    {
+        var queue = await app.Client("district", district).GetFromJsonAsync<JsonElement>($"/api/districts/{district}/checks?kind=general-report&unit={uscc}", Ct);
+        return queue.GetProperty("checks").EnumerateArray().Select(c => (JsonElement?)c).SingleOrDefault();
+    }
 }
