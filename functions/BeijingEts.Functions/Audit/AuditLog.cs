@@ -42,15 +42,15 @@ public sealed class AuditLog(StorageClients storage, TimeProvider clock, IHttpCo
             ["Subject"] = subject,
             ["TraceId"] = Activity.Current?.TraceId.ToString(),
         };
-        await StoreImageAsync(entity, "Before", id, before, cancellationToken);
-        await StoreImageAsync(entity, "After", id, after, cancellationToken);
+        var beforeJson = await StoreImageAsync(entity, "Before", id, before, cancellationToken);
+        var afterJson = await StoreImageAsync(entity, "After", id, after, cancellationToken);
         var table = storage.Table(StorageNames.Tables.Audit);
         // The two partitions cannot share a batch: both rows are written at once, and before the caller goes on.
         await Task.WhenAll(
             table.AddEntityAsync(entity, cancellationToken),
             table.AddEntityAsync(new TableEntity(entity) { PartitionKey = ActorPartition(actor.Id), RowKey = id }, cancellationToken));
         AuditMark.Of(http.HttpContext)?.Recorded();
-        return await ToRecordAsync(entity, cancellationToken);
+        return ToRecord(entity, beforeJson, afterJson); // from the images in hand: an image stored as a blob is not read back
     }
 
     /// <summary>
@@ -85,21 +85,26 @@ public sealed class AuditLog(StorageClients storage, TimeProvider clock, IHttpCo
         return records;
     }
 
-    private async Task StoreImageAsync(TableEntity entity, string name, string id, object? image, CancellationToken cancellationToken)
+    /// <summary>Puts the image on the row, or in a blob the row names when it is too large; returns its JSON.</summary>
+    private async Task<string?> StoreImageAsync(TableEntity entity, string name, string id, object? image, CancellationToken cancellationToken)
     {
-        if (image is null) return;
+        if (image is null) return null;
         var json = image is JsonElement element ? element.GetRawText() : JsonSerializer.Serialize(image, AuditJson);
         if (json.Length <= InlineLimit)
         {
             entity[name] = json;
-            return;
+            return json;
         }
         var blob = storage.Container(StorageNames.Containers.Audit).GetBlobClient($"{entity.PartitionKey}/{id}/{name.ToLowerInvariant()}.json");
         await blob.UploadAsync(BinaryData.FromString(json), overwrite: false, cancellationToken);
         entity[name + "Blob"] = blob.Name;
+        return json;
     }
 
-    private async Task<AuditRecord> ToRecordAsync(TableEntity row, CancellationToken cancellationToken) => new(
+    private async Task<AuditRecord> ToRecordAsync(TableEntity row, CancellationToken cancellationToken) =>
+        ToRecord(row, await LoadImageAsync(row, "Before", cancellationToken), await LoadImageAsync(row, "After", cancellationToken));
+
+    private static AuditRecord ToRecord(TableEntity row, string? before, string? after) => new(
         row.RowKey,
         row.GetDateTimeOffset("At") ?? default,
         row.GetString("Actor"),
@@ -107,19 +112,16 @@ public sealed class AuditLog(StorageClients storage, TimeProvider clock, IHttpCo
         row.GetString("ActorScope"),
         row.GetString("Action"),
         row.GetString("Subject"),
-        await LoadImageAsync(row, "Before", cancellationToken),
-        await LoadImageAsync(row, "After", cancellationToken),
+        before is null ? null : JsonDocument.Parse(before).RootElement.Clone(),
+        after is null ? null : JsonDocument.Parse(after).RootElement.Clone(),
         row.GetString("TraceId"));
 
-    private async Task<JsonElement?> LoadImageAsync(TableEntity row, string name, CancellationToken cancellationToken)
+    private async Task<string?> LoadImageAsync(TableEntity row, string name, CancellationToken cancellationToken)
     {
         var json = row.GetString(name);
-        if (json is null && row.GetString(name + "Blob") is { } blobName)
-        {
-            var content = await storage.Container(StorageNames.Containers.Audit).GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
-            json = content.Value.Content.ToString();
-        }
-        return json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
+        if (json is not null || row.GetString(name + "Blob") is not { } blobName) return json;
+        var content = await storage.Container(StorageNames.Containers.Audit).GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
+        return content.Value.Content.ToString();
     }
 
     internal static readonly JsonSerializerOptions AuditJson = new(JsonSerializerDefaults.Web);

@@ -23,11 +23,19 @@ public sealed class PublishedListStore(StorageClients storage)
     private const string Writing = "writing";
     private const string Published = "published";
     private const int CachedRevisions = 16;
+    private const int CachedListings = 50_000;
 
     public static readonly TimeSpan RecentFor = TimeSpan.FromSeconds(30);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Year, int Revision), IReadOnlyList<ListEntry>> _entries = new();
     private readonly RecentReads<int, ListRevision> _recent = new(RecentFor);
+
+    /// <summary>A unit's line on a published revision, or that it has none: neither ever changes, so both are kept for good.</summary>
+    private sealed record Listing(ListEntry? Entry);
+
+    // A reporting season asks for the same units' lines over and over; kept apart from the revision documents, which
+    // other years' reads push out of their 16 places.
+    private readonly RecentReads<(int Year, int Revision, string Uscc), Listing> _listings = new(TimeSpan.MaxValue, CachedListings);
 
     private TableClient Revisions => storage.Table(StorageNames.Tables.ListRevisions);
 
@@ -68,8 +76,10 @@ public sealed class PublishedListStore(StorageClients storage)
         return latest;
     }
 
+    /// <summary>The unit's line on a published revision, if it has one.</summary>
     public async Task<ListEntry?> EntryAsync(int year, int revision, string uscc, CancellationToken cancellationToken) =>
-        (await EntriesAsync(year, revision, cancellationToken)).FirstOrDefault(e => e.Uscc == uscc);
+        (await _listings.GetAsync((year, revision, uscc),
+            async ct => new Listing((await EntriesAsync(year, revision, ct)).FirstOrDefault(e => e.Uscc == uscc)), cancellationToken))!.Entry;
 
     /// <summary>A published revision's entries, sorted by USCC.</summary>
     public async Task<IReadOnlyList<ListEntry>> EntriesAsync(int year, int revision, CancellationToken cancellationToken)

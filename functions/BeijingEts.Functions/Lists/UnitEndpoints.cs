@@ -31,18 +31,19 @@ internal static class UnitInput
     /// <summary>
     /// The unit a route names, if the caller may see it (the regulator, its district bureau, the unit itself); else the
     /// problem to answer: 400 for a malformed code, 404 for an unknown unit or another unit's, 403 with <paramref name="forbidden"/>.
+    /// With <paramref name="recent"/> the unit is read through <see cref="UnitStore.RecentAsync"/>.
     /// </summary>
     public static async Task<(UnitRecord? Unit, ProblemHttpResult? Problem)> FindVisibleAsync(
-        string text, System.Security.Claims.ClaimsPrincipal user, UnitStore units, string forbidden, CancellationToken cancellationToken)
+        string text, System.Security.Claims.ClaimsPrincipal user, UnitStore units, string forbidden, CancellationToken cancellationToken, bool recent = false)
     {
         if (!TryParse(text, out var code, out var invalid)) return (null, invalid);
-        var found = await units.FindAsync(code, cancellationToken);
-        return UnitAccess.Check(user, code, found?.Unit.District) switch
+        var found = recent ? await units.RecentAsync(code, cancellationToken) : (await units.FindAsync(code, cancellationToken))?.Unit;
+        return UnitAccess.Check(user, code, found?.District) switch
         {
             AccessVerdict.Hidden => (null, Problems.UnknownUnit(code)),
             AccessVerdict.Forbidden => (null, Problems.Forbidden(forbidden)),
             _ when found is null => (null, Problems.UnknownUnit(code)),
-            _ => (found.Value.Unit, null),
+            _ => (found, null),
         };
     }
 

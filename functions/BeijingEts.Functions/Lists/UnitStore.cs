@@ -27,6 +27,9 @@ public static class UnitStatus
 public sealed class UnitStore(StorageClients storage)
 {
     private const string Partition = "unit";
+    private const int RecentUnits = 50_000;
+
+    private readonly RecentReads<string, UnitRecord> _recent = new(PublishedListStore.RecentFor, RecentUnits);
 
     private TableClient Table => storage.Table(StorageNames.Tables.Units);
 
@@ -35,6 +38,14 @@ public sealed class UnitStore(StorageClients storage)
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, uscc, cancellationToken: cancellationToken);
         return row.HasValue ? (FromEntity(row.Value!), row.Value!.ETag) : null;
     }
+
+    /// <summary>
+    /// The unit as read within <see cref="PublishedListStore.RecentFor"/>: a change written on this instance is seen at
+    /// once, one written on another within that time, and a unit just registered at once (an unknown unit is not kept).
+    /// Only for a caller that can take a district that is that old (who may call is decided by the token, not the row).
+    /// </summary>
+    public Task<UnitRecord?> RecentAsync(string uscc, CancellationToken cancellationToken) =>
+        _recent.GetAsync(uscc, async ct => (await FindAsync(uscc, ct))?.Unit, cancellationToken);
 
     /// <summary>Adds a new unit; false when it already exists.</summary>
     public async Task<bool> TryAddAsync(UnitRecord unit, CancellationToken cancellationToken)
@@ -51,8 +62,17 @@ public sealed class UnitStore(StorageClients storage)
     }
 
     /// <summary>Replaces a unit read with <paramref name="etag"/>; a 412 means someone changed it since.</summary>
-    public Task ReplaceAsync(UnitRecord unit, ETag etag, CancellationToken cancellationToken) =>
-        Table.UpdateEntityAsync(ToEntity(unit), etag, TableUpdateMode.Replace, cancellationToken);
+    public async Task ReplaceAsync(UnitRecord unit, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.UpdateEntityAsync(ToEntity(unit), etag, TableUpdateMode.Replace, cancellationToken);
+        }
+        finally
+        {
+            _recent.Forget(unit.Uscc); // also when it failed: it may have been written all the same
+        }
+    }
 
     public async Task<IReadOnlyDictionary<string, UnitRecord>> ReadAllAsync(CancellationToken cancellationToken)
     {
@@ -65,8 +85,18 @@ public sealed class UnitStore(StorageClients storage)
     }
 
     /// <summary>Writes many new or changed units in entity-group batches of 100.</summary>
-    public Task UpsertManyAsync(IEnumerable<UnitRecord> units, CancellationToken cancellationToken) =>
-        TableBatches.UpsertAsync(Table, units.Select(ToEntity), cancellationToken);
+    public async Task UpsertManyAsync(IEnumerable<UnitRecord> units, CancellationToken cancellationToken)
+    {
+        var written = units.ToList();
+        try
+        {
+            await TableBatches.UpsertAsync(Table, written.Select(ToEntity), cancellationToken);
+        }
+        finally
+        {
+            foreach (var unit in written) _recent.Forget(unit.Uscc);
+        }
+    }
 
     internal static TableEntity ToEntity(UnitRecord unit)
     {

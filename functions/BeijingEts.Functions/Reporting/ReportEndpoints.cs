@@ -35,7 +35,11 @@ public sealed class PutAnnualReport : IHttpFunction
         var code = UnitInput.TryParse(uscc, out var parsed, out _) ? parsed : uscc;
         var entryRead = yearRefused is null ? reporting.RecentEntryAsync(code, year, cancellationToken) : Task.FromResult<ListEntry?>(null);
         var factorsRead = yearRefused is null ? factorStore.CurrentAsync(year, cancellationToken) : Task.FromResult<EmissionFactors?>(null);
-        var unitRead = UnitInput.FindVisibleAsync(uscc, http.User, units, "Annual reports are submitted by the unit itself.", cancellationToken);
+        // The unit as read in the last 30 s: only the unit itself may call (its token decides, not the row); units are never
+        // deleted, and one just registered is read at once; the status is not asked (the list says who reports); the district
+        // only says whose queue a general reporting unit's check goes to, and a move made on another instance counts from
+        // at most 30 s later, on this one at once (a change is registered up to 20 working days after the fact anyway, Art. 8).
+        var unitRead = UnitInput.FindVisibleAsync(uscc, http.User, units, "Annual reports are submitted by the unit itself.", cancellationToken, recent: true);
         await Task.WhenAll(entryRead, factorsRead, unitRead);
         var (unit, problem) = unitRead.Result;
         if (unit is null) return problem!;

@@ -7,7 +7,8 @@ namespace BeijingEts.Functions.Storage;
 /// Reference data that changes a few times a year (a year's emission factors, its latest published list) read through a
 /// short in-process cache: a value read within <c>maxAge</c> is served again. A write on this instance forgets its key at
 /// once, and a read that raced the write is not kept, so only a write on another instance is seen late, by at most
-/// <c>maxAge</c>. Nothing found is not kept: what appears is seen at once.
+/// <c>maxAge</c>. Nothing found is not kept: what appears is seen at once. With <see cref="TimeSpan.MaxValue"/> as
+/// <c>maxAge</c> it keeps what never changes once written (a published revision's lines), bounded by <c>capacity</c>.
 /// </summary>
 public sealed class RecentReads<TKey, TValue>(TimeSpan maxAge, int capacity = 256) where TKey : notnull where TValue : class
 {

@@ -144,6 +144,23 @@ public sealed class AuditTrailTests(AuditCheckFixture app) : IClassFixture<Audit
         var id = Assert.Single(byActor.GetProperty("entries").EnumerateArray()).GetProperty("id").GetString();
         Assert.Contains(bySubject.GetProperty("entries").EnumerateArray(), e => e.GetProperty("id").GetString() == id);
     }
+
+    [Fact]
+    public async Task AnImageTooLargeForItsRow_IsStoredOnce_AndTheRecordComesBackWhole_WithoutReadingItBack()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var audit = app.Service<AuditLog>();
+        var lines = Enumerable.Range(0, 2000).Select(i => $"line {i:D4} of a long image").ToList(); // about 60,000 characters of JSON
+
+        var (record, requests) = await StorageRequestCount.OfAsync(() =>
+            audit.RecordAsync(new Actor("test:audit-large", "regulator", null), "test.large", "audit-check/large", null, new { lines }, ct));
+
+        Assert.Equal(3, requests); // the image's blob and the two rows; the blob is not downloaded again
+        Assert.Equal(2000, record.After!.Value.GetProperty("lines").GetArrayLength());
+        var stored = Assert.Single(await audit.ReadAsync("audit-check/large", 10, ct));
+        Assert.Equal(record.Id, stored.Id);
+        Assert.Equal(record.After!.Value.GetRawText(), stored.After!.Value.GetRawText());
+    }
 }
 
 /// <summary>In production a missing audit row is logged and noted, and the caller still gets the answer of what was done.</summary>
