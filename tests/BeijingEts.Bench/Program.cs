@@ -334,7 +334,9 @@ Report("cycle.growth", perStep10k / perStep1k, "x per-unit cost 10k/1k (target a
 
 // Issue 8: public bidding end to end. 32 clients place random BEA orders around the reference price for 16
 // participants; orders/s is from the first submission until the matcher has taken the last one, and the latency is
-// from submission until the order is matched (traded, or resting in the book), for one order in eight, polled.
+// from each order's placement until the matcher has recorded it matched (traded, or resting in the book), as the app's
+// ets.market.match_latency histogram records it. (The clients used to poll one order in eight every 10 ms, and those
+// reads were counted as the orders' own storage requests and slowed the storage they measured.)
 {
     const int vintage = 2040;
     await ApprovedAsync(await http.PutAsJsonAsync($"/api/allocation/{vintage}/plan", new { cap = 100_000_000L, reserveRatio = 0m, preAllocationRatio = 0.7m, methods = new Dictionary<string, object>() }));
@@ -359,26 +361,19 @@ Report("cycle.growth", perStep10k / perStep1k, "x per-unit cost 10k/1k (target a
     var market = new Random(8);
     var book = Enumerable.Range(0, orders).Select(i => (Trader: traders[market.Next(traders.Count)], Side: market.Next(2) == 0 ? "buy" : "sell",
         Price: 49.00m + market.Next(0, 201) / 100m, Quantity: market.Next(1, 30))).ToList();
-    var latencies = new System.Collections.Concurrent.ConcurrentBag<TimeSpan>();
+    using var matchLatency = new AppHistogram("ets.market.match_latency", "ets.market.book", $"BEA-{vintage}");
     storageRequests.Reset();
     watch.Restart();
     await RatePerSecondAsync(orders, 32, async i =>
     {
         var (trader, side, price, quantity) = book[i];
-        var sent = Stopwatch.StartNew();
         var placed = await traderClients[trader].PostAsJsonAsync("/api/market/orders", new { clientOrderId = $"bench-{i}", product = "BEA", vintage, side, price, quantity });
         placed.EnsureSuccessStatusCode();
-        if (i % 8 != 0) return;
-        var id = (await placed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("orderId").GetString();
-        while ((await traderClients[trader].GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/market/orders/{id}")).GetProperty("sequence").ValueKind == System.Text.Json.JsonValueKind.Null)
-        {
-            await Task.Delay(10);
-        }
-        latencies.Add(sent.Elapsed);
     });
     while ((await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/market/BEA/book?vintage={vintage}")).GetProperty("sequence").GetInt64() < orders) await Task.Delay(50);
     Report("trading.orders", orders / watch.Elapsed.TotalSeconds, "orders/s", over: "storage.upsert.parallel16", target: 0.2);
-    Report("trading.orders.p99_ms", ReportsBench.Percentile(latencies, 99), "ms");
+    if (matchLatency.Values.Count < orders) throw new InvalidOperationException($"Only {matchLatency.Values.Count} of {orders} orders were seen matched.");
+    Report("trading.orders.p99_ms", ReportsBench.Percentile(matchLatency.Values.Select(TimeSpan.FromMilliseconds).ToList(), 99), "ms");
     Report("trading.orders.storage-requests", (double)storageRequests.Value / orders, "requests/order");
 }
 

@@ -58,11 +58,23 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         });
         var pending = recorded.Values.Where(r => !r.Transaction.IsSettled).Select(r => r.Transaction).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
-        // A batch's debits in one write, its credits each on its unit's account, its statuses in one write. What a batch
-        // could not pay goes through the queue and is settled (or refused, with the reason) alone.
-        await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancellationToken }, async (batch, ct) =>
+        // A batch's debits in one write, its credits each on its unit's account, its statuses in one write. The debits
+        // take turns (they all write the issuance account's balance: at once, all but one would lose the race and go
+        // again), while the batches debited before are credited. What a batch could not pay goes through the queue and
+        // is settled (or refused, with the reason) alone.
+        using var debiting = new SemaphoreSlim(1);
+        await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (batch, ct) =>
         {
-            var debited = await ledger.DebitManyAsync(batch, ct);
+            IReadOnlyList<LedgerTransaction> debited;
+            await debiting.WaitAsync(ct);
+            try
+            {
+                debited = await ledger.DebitManyAsync(batch, ct);
+            }
+            finally
+            {
+                debiting.Release();
+            }
             await settlement.SettleManyAsync([.. debited.Select(tx => recorded[tx.TransactionId])], ct, debitApplied: true);
             foreach (var tx in batch.Except(debited)) await submitter.SubmitAsync(tx, ct);
         });

@@ -63,6 +63,12 @@ public sealed class MarketMatcher(
             {
                 foreach (var command in commands) state.Apply(command, effects);
                 await WriteAsync(book, state, effects, cancellationToken);
+                var matched = clock.GetUtcNow();
+                foreach (var placed in commands.Where(c => c.Kind == BookCommandKind.Place))
+                {
+                    EtsTelemetry.MatchLatency.Record((matched - placed.At).TotalMilliseconds,
+                        new KeyValuePair<string, object?>(EtsTelemetry.BookTag, book.ToString()), new KeyValuePair<string, object?>(EtsTelemetry.StoragePrefixTag, storage.Names.Prefix));
+                }
                 await lease.RenewAsync(cancellationToken: cancellationToken);
             }
             catch

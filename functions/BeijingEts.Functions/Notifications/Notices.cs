@@ -119,9 +119,10 @@ public sealed class NoticeStore(StorageClients storage)
     public async Task<IReadOnlyList<Notice>> AddNewAsync(IReadOnlyList<Notice> notices, CancellationToken cancellationToken)
     {
         var written = new ConcurrentBag<Notice>();
-        // One party's notices go in one transaction; a transaction that finds one of them there already falls back to one at a time.
+        // One party's notices go in one transaction; a transaction that finds one of them there already falls back to one
+        // at a time. A run's notices are mostly one a party (an allocation's, one a unit), each its own write: 32 at once.
         var groups = notices.GroupBy(n => n.Party, StringComparer.Ordinal).SelectMany(g => g.Chunk(TableBatches.MaxBatch));
-        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (group, ct) =>
+        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (group, ct) =>
         {
             if (group.Length > 1)
             {

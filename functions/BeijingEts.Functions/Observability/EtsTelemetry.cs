@@ -21,10 +21,20 @@ public static class EtsTelemetry
     public static readonly Counter<long> Invocations = Meter.CreateCounter<long>("ets.function.invocations", description: "Function invocations by outcome");
     public static readonly Histogram<double> InvocationDuration = Meter.CreateHistogram<double>("ets.function.duration", unit: "ms");
     public static readonly Counter<long> LedgerConflicts = Meter.CreateCounter<long>("ets.ledger.conflicts", description: "Ledger legs that lost a race for their account and were retried");
-    /// <summary>The tag on <see cref="StorageRequests"/> naming the storage prefix of the app that sent them.</summary>
+    /// <summary>The tag on <see cref="StorageRequests"/> (and <see cref="MatchLatency"/>) naming the storage prefix of the app that sent them.</summary>
     public const string StoragePrefixTag = "ets.storage.prefix";
 
     public static readonly Counter<long> StorageRequests = Meter.CreateCounter<long>("ets.storage.requests", description: "Requests the app sent to Table, Blob and Queue storage");
+
+    /// <summary>The tag on <see cref="MatchLatency"/> naming the book (BEA-2025).</summary>
+    public const string BookTag = "ets.market.book";
+
+    /// <summary>
+    /// For each order placed in a book, the time from its placement until the matcher has matched it (traded, or resting
+    /// in the book) and recorded that: how long a participant waits to see where the order stands.
+    /// </summary>
+    public static readonly Histogram<double> MatchLatency = Meter.CreateHistogram<double>("ets.market.match_latency", unit: "ms",
+        description: "From an order's placement until the matcher has recorded it matched");
 
     public static WebApplicationBuilder AddEtsTelemetry(this WebApplicationBuilder builder)
     {

@@ -195,6 +195,44 @@ public sealed class OrderTests(OrderFixture app) : IClassFixture<OrderFixture>
         await _market.Ledger.AssertNoDriftAsync();
     }
 
+    /// <summary>Operators (and the bench) see how long an order waits to be matched, from the ets.market.match_latency histogram.</summary>
+    [Fact]
+    public async Task EachPlacedOrder_IsTimedFromPlacementUntilMatched_InItsBook()
+    {
+        var vintage = await _market.NewVintageAsync();
+        var seller = await _market.TraderAsync(vintage, tonnes: 10);
+        var buyer = await _market.TraderAsync(vintage, yuan: 1_000m);
+        var timed = new System.Collections.Concurrent.ConcurrentBag<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == EtsTelemetry.Name && instrument.Name == "ets.market.match_latency") l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, ms, tags, _) =>
+        {
+            var (book, prefix) = ((string?)null, (string?)null);
+            foreach (var tag in tags)
+            {
+                if (tag.Key == EtsTelemetry.BookTag) book = tag.Value as string;
+                if (tag.Key == EtsTelemetry.StoragePrefixTag) prefix = tag.Value as string;
+            }
+            if (book == $"BEA-{vintage}" && prefix == app.Prefix) timed.Add(ms);
+        });
+        listener.Start();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var sell = await _market.PlacedAsync(seller, vintage, "sell", 50.00m, 10);
+        await _market.OrderWhenAsync(seller, sell, "open");
+        // Resting in the book counts as matched: the sell is timed before any buy comes.
+        await Eventually.HoldsAsync(() => Task.FromResult(timed.Count == 1), "the resting sell order was timed");
+        await _market.OrderWhenAsync(buyer, await _market.PlacedAsync(buyer, vintage, "buy", 50.00m, 4), "filled");
+
+        await Eventually.HoldsAsync(() => Task.FromResult(timed.Count == 2), "the crossing buy order was timed");
+        Assert.All(timed, ms => Assert.InRange(ms, 0, started.Elapsed.TotalMilliseconds));
+    }
+
     [Fact]
     public async Task MarketData_GivesTheDaysBar_AndAParticipantSeesOnlyItsOwnTrades()
     {
