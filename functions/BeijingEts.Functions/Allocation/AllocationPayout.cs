@@ -13,11 +13,13 @@ public sealed record PayoutResult(IReadOnlyList<LedgerTransaction> Recorded, Ton
 /// anything twice: issues what the account lacks (within the cap), then debits the issuance account in batches (one
 /// write per batch instead of one contended write per unit) and credits each unit on its own account.
 /// </summary>
-public sealed class AllocationPayout(TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, LedgerSubmitter submitter, TimeProvider clock)
+public sealed class AllocationPayout(TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, LedgerSubmitter submitter, TimeProvider clock,
+    ILogger<AllocationPayout> logger)
 {
     public async Task<PayoutResult> PayAsync(int year, IEnumerable<(string TransactionId, string Uscc, Tonnes Quantity)> payments, string idPrefix, string reference, Actor actor,
         CancellationToken cancellationToken)
     {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var wanted = payments.Where(p => p.Quantity.Value > 0).Select(p => new LedgerTransaction(p.TransactionId, TransactionType.Allocation, RegulatorAccounts.Issuance,
             p.Uscc, Products.Bea, year, p.Quantity, null, reference, actor.Id, clock.GetUtcNow())).ToList();
         // An earlier run's payment under an id is this one; a different transaction there is a failure, never ours, and
@@ -45,6 +47,7 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             }
         }
 
+        var issued = watch.Elapsed;
         // Each payment is recorded with its row's ETag, so settling it needs no second read. A run's payments share a
         // partition, so they are recorded 100 to a request; one recorded meanwhile (a second run at once) is read.
         var recording = wanted.Where(t => !earlier.ContainsKey(t.TransactionId)).ToList();
@@ -56,6 +59,7 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             if (await transactions.FindAsync(tx.TransactionId, ct) is { } found && found.Transaction.ContentHash() == tx.ContentHash()) recorded[tx.TransactionId] = found;
             else throw new LedgerIdTakenException(tx.TransactionId);
         });
+        var recordedAt = watch.Elapsed;
         var pending = recorded.Values.Where(r => !r.Transaction.IsSettled).Select(r => r.Transaction).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 
         // A batch's debits in one write, its credits each on its unit's account, its statuses in one write. The debits
@@ -78,6 +82,8 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             await settlement.SettleManyAsync([.. debited.Select(tx => recorded[tx.TransactionId])], ct, debitApplied: true);
             foreach (var tx in batch.Except(debited)) await submitter.SubmitAsync(tx, ct);
         });
+        logger.LogInformation("Payout {Prefix} {Year}: {Payments} payment(s) in {Seconds:F1} s (earlier ones and issuance {Issued:F1} s, recording {Recorded:F1} s, settling {Settled:F1} s)",
+            idPrefix, year, wanted.Count, watch.Elapsed.TotalSeconds, issued.TotalSeconds, (recordedAt - issued).TotalSeconds, (watch.Elapsed - recordedAt).TotalSeconds);
         return new PayoutResult([.. recorded.Values.Select(r => r.Transaction)], toIssue, null);
     }
 
