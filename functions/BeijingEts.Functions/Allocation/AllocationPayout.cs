@@ -16,8 +16,11 @@ public sealed record PayoutResult(IReadOnlyList<LedgerTransaction> Recorded, Ton
 public sealed class AllocationPayout(TransactionStore transactions, LedgerStore ledger, LedgerSettlement settlement, LedgerSubmitter submitter, TimeProvider clock,
     ILogger<AllocationPayout> logger)
 {
+    /// <param name="whenRecorded">Work to do once every payment is recorded (from then on each is paid, or refused with the
+    /// reason, whatever becomes of this call), while they settle: telling the units. It is not run when the payout fails
+    /// before recording anything.</param>
     public async Task<PayoutResult> PayAsync(int year, IEnumerable<(string TransactionId, string Uscc, Tonnes Quantity)> payments, string idPrefix, string reference, Actor actor,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<CancellationToken, Task>? whenRecorded = null)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var wanted = payments.Where(p => p.Quantity.Value > 0).Select(p => new LedgerTransaction(p.TransactionId, TransactionType.Allocation, RegulatorAccounts.Issuance,
@@ -66,8 +69,9 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         // take turns (they all write the issuance account's balance: at once, all but one would lose the race and go
         // again), while the batches debited before are credited. What a batch could not pay goes through the queue and
         // is settled (or refused, with the reason) alone.
+        var alongside = whenRecorded?.Invoke(cancellationToken) ?? Task.CompletedTask;
         using var debiting = new SemaphoreSlim(1);
-        await Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (batch, ct) =>
+        var settling = Parallel.ForEachAsync(pending.Chunk(LedgerStore.DebitsPerBatch), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken }, async (batch, ct) =>
         {
             IReadOnlyList<LedgerTransaction> debited;
             await debiting.WaitAsync(ct);
@@ -82,6 +86,7 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
             await settlement.SettleManyAsync([.. debited.Select(tx => recorded[tx.TransactionId])], ct, debitApplied: true);
             foreach (var tx in batch.Except(debited)) await submitter.SubmitAsync(tx, ct);
         });
+        await Task.WhenAll(settling, alongside);
         logger.LogInformation("Payout {Prefix} {Year}: {Payments} payment(s) in {Seconds:F1} s (earlier ones and issuance {Issued:F1} s, recording {Recorded:F1} s, settling {Settled:F1} s)",
             idPrefix, year, wanted.Count, watch.Elapsed.TotalSeconds, issued.TotalSeconds, (recordedAt - issued).TotalSeconds, (watch.Elapsed - recordedAt).TotalSeconds);
         return new PayoutResult([.. recorded.Values.Select(r => r.Transaction)], toIssue, null);

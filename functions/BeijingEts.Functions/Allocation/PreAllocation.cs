@@ -88,20 +88,21 @@ public sealed class PreAllocationService(
         if (scope.OverCeiling("Pre-allocation would hand out", total) is { } overCeiling) return overCeiling;
         var loaded = watch.Elapsed;
 
-        var paid = await payout.PayAsync(year, results.Select(r => (PreAllocationTransactionId(year, r.Uscc), r.Uscc, r.PreAllocated)), "pre-allocation", $"Art. 14 pre-allocation {year}", actor, cancellationToken);
-        if (paid.Failure is not null) return Problems.Unprocessable(paid.Failure);
-        var settled = watch.Elapsed;
         // Units allocated by an earlier run keep what they were given; their records stay as they are.
         var allocatedBefore = (await allocations.ReadYearAsync(year, cancellationToken)).Where(a => a.PreAllocated.Value > 0).Select(a => a.Uscc).ToHashSet(StringComparer.Ordinal);
         var allocatedNow = results.Where(r => !allocatedBefore.Contains(r.Uscc)).ToList();
-        // Each unit is told of its result before the record says it was issued: a run resumed after a crash between the two
+        // Each unit is told of its result once its payment is recorded (nothing is told when the run fails before that),
+        // while the payments settle, and before the record says it was issued: a run resumed after a crash in between
         // finds the notices written (their ids are fixed) and the records not, and writes the records.
-        await notices.PublishAsync(allocatedNow.Where(r => r.Failure is null).Select(r => NoticeTemplates.PreAllocation(r.Uscc, year, r.PreAllocated)).ToList(), cancellationToken);
+        var paid = await payout.PayAsync(year, results.Select(r => (PreAllocationTransactionId(year, r.Uscc), r.Uscc, r.PreAllocated)), "pre-allocation", $"Art. 14 pre-allocation {year}", actor,
+            cancellationToken, whenRecorded: ct => notices.PublishAsync(allocatedNow.Where(r => r.Failure is null).Select(r => NoticeTemplates.PreAllocation(r.Uscc, year, r.PreAllocated)).ToList(), ct));
+        if (paid.Failure is not null) return Problems.Unprocessable(paid.Failure);
+        var settled = watch.Elapsed;
         await allocations.PutManyAsync(allocatedNow, cancellationToken);
 
         var answer = new RunPreAllocation.Answer(year, scope.ListRevision, results.Count, total, paid.Issued, failures);
         await audit.RecordAsync(actor, "allocation.pre-allocated", $"allocation/{year}", null, answer, cancellationToken);
-        logger.LogInformation("Pre-allocation {Year}: {Units} unit(s) in {Seconds:F1} s (inputs {Loaded:F1} s, payout {Payout:F1} s, notices and records {Rest:F1} s)",
+        logger.LogInformation("Pre-allocation {Year}: {Units} unit(s) in {Seconds:F1} s (inputs {Loaded:F1} s, payout and notices {Payout:F1} s, records {Rest:F1} s)",
             year, results.Count, watch.Elapsed.TotalSeconds, loaded.TotalSeconds, (settled - loaded).TotalSeconds, (watch.Elapsed - settled).TotalSeconds);
         return TypedResults.Ok(answer);
     }

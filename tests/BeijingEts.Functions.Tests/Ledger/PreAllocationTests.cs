@@ -48,6 +48,9 @@ public sealed class PreAllocationTests(PreAllocationFixture app) : IClassFixture
 
         Assert.Contains("taken by different transactions", (await run.AssertProblemAsync(HttpStatusCode.UnprocessableEntity)).Detail);
         Assert.Equal(0, await _ledger.HoldingAsync(cement, vintage: year));
+        // Nobody is told of an allocation the run did not make.
+        var inbox = await app.Client("unit", cement).GetFromJsonAsync<JsonElement>("/api/notifications", Ct);
+        Assert.DoesNotContain(inbox.GetProperty("notifications").EnumerateArray(), n => n.GetProperty("kind").GetString() == "allocation.pre-allocated");
     }
 
     [Fact]
