@@ -113,53 +113,68 @@ public sealed class VerifiedAllocationService(
 
     /// <summary>
     /// Takes back up to what each unit owes of the year's BEA, as much as it holds; returns what was taken from each.
-    /// Under fixed ids, so a run resumed after a crash finds the claw-backs it already made. Each debit is on its own
-    /// unit's account; the credits into the issuance account go in batches, not one contended write each.
+    /// Under fixed ids, so a run resumed after a crash finds the claw-backs it already made (one query of the run's
+    /// partition). They are recorded 100 to a request; each debit is on its own unit's account; the credits into the
+    /// issuance account go in batches, not one contended write each; and the statuses 100 to a request again.
     /// </summary>
     private async Task<IReadOnlyDictionary<string, Tonnes>> ClawBackAsync(int year, IReadOnlyList<(string Uscc, Tonnes Owed)> owed, Actor actor, CancellationToken cancellationToken)
     {
+        if (owed.Count == 0) return new Dictionary<string, Tonnes>();
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken };
-        var recorded = new ConcurrentBag<LedgerTransaction>();
+        var earlier = await transactions.FindByPrefixAsync(LedgerIds.ClawBack(year, ""), cancellationToken);
+        var recorded = new ConcurrentDictionary<string, (LedgerTransaction Transaction, ETag ETag)>(StringComparer.Ordinal);
+        var recording = new ConcurrentBag<LedgerTransaction>();
         await Parallel.ForEachAsync(owed, parallel, async (o, ct) =>
         {
-            if (await RecordClawBackAsync(year, o.Uscc, o.Owed, actor, ct) is { } tx) recorded.Add(tx);
+            var id = LedgerIds.ClawBack(year, o.Uscc);
+            if (earlier.TryGetValue(id, out var before))
+            {
+                recorded[id] = IsClawBack(before.Transaction, year, o.Uscc) ? before : throw new LedgerIdTakenException(id);
+                return;
+            }
+            var held = await ledger.BalanceAsync(o.Uscc, Products.Bea, year, null, ct);
+            var take = held < o.Owed ? held : o.Owed;
+            if (take.Value > 0)
+            {
+                recording.Add(new LedgerTransaction(id, TransactionType.Reclaim, o.Uscc, RegulatorAccounts.Issuance, Products.Bea, year, take, null,
+                    $"Art. 14 verified allocation {year}: claw-back", actor.Id, clock.GetUtcNow()));
+            }
         });
-        var debited = new ConcurrentBag<LedgerTransaction>();
-        await Parallel.ForEachAsync(recorded.Where(t => !t.IsSettled), parallel, async (tx, ct) =>
+        var added = await transactions.AddManyAsync(recording, cancellationToken);
+        await Parallel.ForEachAsync(recording, parallel, async (tx, ct) =>
         {
-            if ((await ledger.ApplyAsync(tx, Leg.Debit, null, ct)).Applied) debited.Add(tx);
+            // Recorded meanwhile by another run: its quantity was what the unit held then, and it stands.
+            if (added.TryGetValue(tx.TransactionId, out var etag)) recorded[tx.TransactionId] = (tx, etag);
+            else if (await transactions.FindAsync(tx.TransactionId, ct) is { } found && IsClawBack(found.Transaction, year, tx.From!)) recorded[tx.TransactionId] = found;
+            else throw new LedgerIdTakenException(tx.TransactionId);
         });
-        foreach (var chunk in debited.Chunk(LedgerStore.DebitsPerBatch)) await ledger.CreditManyAsync(chunk, cancellationToken);
-        var debitedIds = debited.Select(t => t.TransactionId).ToHashSet(StringComparer.Ordinal);
-        var taken = new ConcurrentDictionary<string, Tonnes>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(recorded, parallel, async (tx, ct) =>
+
+        var pending = recorded.Values.Where(r => !r.Transaction.IsSettled).ToList();
+        var debited = new ConcurrentBag<(LedgerTransaction Transaction, ETag ETag)>();
+        await Parallel.ForEachAsync(pending, parallel, async (r, ct) =>
         {
-            // Finishes each (its legs applied above are found done); one whose debit was refused is rejected with the reason.
-            await settlement.SettleAsync(tx.TransactionId, ct, debitApplied: debitedIds.Contains(tx.TransactionId));
-            // A suspended account, or holdings moved away since they were read: nothing is taken, all of it is carried.
-            var outcome = (await transactions.FindSameAsync(tx, ct))!;
-            taken[tx.From!] = outcome.State == TransactionState.Completed ? tx.Quantity : Tonnes.Zero;
+            if ((await ledger.ApplyAsync(r.Transaction, Leg.Debit, null, ct)).Applied) debited.Add(r);
         });
-        return taken;
+        var credited = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in debited.Select(d => d.Transaction).Chunk(LedgerStore.DebitsPerBatch))
+        {
+            credited.UnionWith((await ledger.CreditManyAsync(chunk, cancellationToken)).Select(t => t.TransactionId));
+        }
+        // Both legs applied: completed. Debited, not credited (a closed issuance account): the credit is asked, refunded
+        // if refused. Not debited (suspended, or holdings moved away since they were read): the refusal found, rejected.
+        var debitedIds = debited.Select(d => d.Transaction.TransactionId).ToHashSet(StringComparer.Ordinal);
+        var settled = (await Task.WhenAll(
+            settlement.SettleManyAsync([.. debited.Where(d => credited.Contains(d.Transaction.TransactionId))], cancellationToken, debitApplied: true, creditApplied: true),
+            settlement.SettleManyAsync([.. debited.Where(d => !credited.Contains(d.Transaction.TransactionId))], cancellationToken, debitApplied: true),
+            settlement.SettleManyAsync([.. pending.Where(p => !debitedIds.Contains(p.Transaction.TransactionId))], cancellationToken)))
+            .SelectMany(s => s).Concat(recorded.Values.Where(r => r.Transaction.IsSettled).Select(r => r.Transaction));
+        // A suspended account, or holdings moved away since they were read: nothing is taken, all of it is carried.
+        return settled.ToDictionary(t => t.From!, t => t.State == TransactionState.Completed ? t.Quantity : Tonnes.Zero, StringComparer.Ordinal);
     }
 
-    /// <summary>The unit's claw-back transaction, recorded once; null when it holds none of the year's BEA to take.</summary>
-    private async Task<LedgerTransaction?> RecordClawBackAsync(int year, string uscc, Tonnes owed, Actor actor, CancellationToken cancellationToken)
-    {
-        var id = LedgerIds.ClawBack(year, uscc);
-        if ((await transactions.FindAsync(id, cancellationToken))?.Transaction is { } recorded)
-        {
-            // The quantity was what the unit held then; everything else says whether it is this claw-back at all.
-            var ours = recorded is { Type: TransactionType.Reclaim, To: RegulatorAccounts.Issuance, Product: Products.Bea } && recorded.From == uscc && recorded.Vintage == year;
-            return ours ? recorded : throw new LedgerIdTakenException(id);
-        }
-        var held = await ledger.BalanceAsync(uscc, Products.Bea, year, null, cancellationToken);
-        var take = held < owed ? held : owed;
-        if (take.Value <= 0) return null;
-        var tx = new LedgerTransaction(id, TransactionType.Reclaim, uscc, RegulatorAccounts.Issuance, Products.Bea, year, take, null,
-            $"Art. 14 verified allocation {year}: claw-back", actor.Id, clock.GetUtcNow());
-        return await transactions.TryAddAsync(tx, cancellationToken) ?? tx;
-    }
+    /// <summary>Whether the transaction is the unit's claw-back of the year: its quantity was what the unit held then; everything else says whether it is one at all.</summary>
+    private static bool IsClawBack(LedgerTransaction recorded, int year, string uscc) =>
+        recorded is { Type: TransactionType.Reclaim, To: RegulatorAccounts.Issuance, Product: Products.Bea } && recorded.From == uscc && recorded.Vintage == year;
 
     public static string TopUpTransactionId(int year, string uscc) => LedgerIds.VerifiedAllocation(year, uscc);
 }

@@ -39,12 +39,14 @@ public sealed class LedgerSettlement(TransactionStore transactions, LedgerStore 
     /// together (an allocation run's share a partition: 100 to a request). A crash before the statuses leaves the
     /// transactions pending with their legs decided; settling them again finds those decisions and writes the same statuses.
     /// </summary>
+    /// <param name="creditApplied">The caller applied both legs itself (a batch of debits, then of credits,
+    /// <see cref="LedgerStore.CreditManyAsync"/>): each is completed, with no leg asked again.</param>
     public async Task<IReadOnlyList<LedgerTransaction>> SettleManyAsync(IReadOnlyCollection<(LedgerTransaction Transaction, ETag ETag)> recorded, CancellationToken cancellationToken,
-        bool debitApplied = false)
+        bool debitApplied = false, bool creditApplied = false)
     {
         var decided = new System.Collections.Concurrent.ConcurrentBag<(LedgerTransaction, ETag)>();
         await Parallel.ForEachAsync(recorded.Where(r => !r.Transaction.IsSettled), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (r, ct) => decided.Add((await DecideAsync(r.Transaction, debitApplied, ct), r.ETag)));
+            async (r, ct) => decided.Add((creditApplied ? Settled(r.Transaction, TransactionState.Completed, null) : await DecideAsync(r.Transaction, debitApplied, ct), r.ETag)));
         var settled = decided.Select(d => d.Item1).ToDictionary(t => t.TransactionId, StringComparer.Ordinal);
         // A batch that failed (a row another delivery settled meanwhile) is written one by one, each as a single settlement is.
         foreach (var (tx, etag) in await transactions.ReplaceManyAsync(decided, cancellationToken)) settled[tx.TransactionId] = await FinishAsync(tx, etag, cancellationToken);

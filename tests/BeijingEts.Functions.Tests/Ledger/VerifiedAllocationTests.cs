@@ -54,6 +54,40 @@ public sealed class VerifiedAllocationTests(VerifiedAllocationFixture app) : ICl
     private async Task WaitForAsync(string uscc, int year, long holding) =>
         await Eventually.HoldsAsync(async () => await _ledger.HoldingAsync(uscc, vintage: year) == holding, $"{uscc} holds {holding} t of BEA {year}");
 
+    /// <summary>The run's claw-backs are recorded and finished together; one the ledger refuses takes nothing and is carried whole.</summary>
+    [Fact]
+    public async Task ClawBacks_AreTakenOnce_AndASuspendedAccountsIsRefused_AndCarriedWhole()
+    {
+        var benchmark = new { method = "benchmark", benchmarks = new Dictionary<string, decimal> { ["electricity-mwh"] = 0.5m } };
+        var (held, suspended) = (await KeyUnitAsync("power", 2014, 2015, 2016), await KeyUnitAsync("power", 2014, 2015, 2016));
+        foreach (var unit in new[] { held, suspended }) await ReportAndConfirmAsync(unit, 2015, "electricity-mwh", 20_000, 11_000);
+        await SetPlanAsync(2016, benchmark, "power");
+        await RunAsync("pre-allocation", 2016); // 20,000 MWh × 0.5 = 10,000 → 70% = 7,000 each
+        await WaitForAsync(held, 2016, 7_000);
+        await WaitForAsync(suspended, 2016, 7_000);
+        foreach (var unit in new[] { held, suspended }) await ReportAndConfirmAsync(unit, 2016, "electricity-mwh", 4_000, 2_100); // verified 2,000: 5,000 to take back
+        (await Regulator.PostAsJsonAsync($"/api/accounts/{suspended}/suspensions", new { reason = "court-freeze", reference = "(2016)京01执1号" }, Ct)).EnsureSuccessStatusCode();
+
+        var verified = await RunAsync("verified-allocation", 2016);
+
+        Assert.Equal(2, verified.GetProperty("settled").GetInt32());
+        Assert.Equal(2_000, await _ledger.HoldingAsync(held, vintage: 2016));
+        Assert.Equal(7_000, await _ledger.HoldingAsync(suspended, vintage: 2016));
+        var (heldRecord, suspendedRecord) = (await RecordAsync(held, 2016), await RecordAsync(suspended, 2016));
+        Assert.Equal((5_000L, 0L), (heldRecord.GetProperty("clawedBack").GetInt64(), heldRecord.GetProperty("carriedDeduction").GetInt64()));
+        Assert.Equal((0L, 5_000L), (suspendedRecord.GetProperty("clawedBack").GetInt64(), suspendedRecord.GetProperty("carriedDeduction").GetInt64()));
+        Assert.Equal("completed", (await _ledger.OutcomeAsync(Domain.Ledger.LedgerIds.ClawBack(2016, held))).GetProperty("status").GetString());
+        var refused = await _ledger.OutcomeAsync(Domain.Ledger.LedgerIds.ClawBack(2016, suspended));
+        Assert.Equal("rejected", refused.GetProperty("status").GetString());
+        Assert.Contains("suspended", refused.GetRawText());
+
+        // Again: nothing is taken twice, and the refused one is not tried again.
+        Assert.Equal(0, (await RunAsync("verified-allocation", 2016)).GetProperty("settled").GetInt32());
+        Assert.Equal(2_000, await _ledger.HoldingAsync(held, vintage: 2016));
+        Assert.Equal(7_000, await _ledger.HoldingAsync(suspended, vintage: 2016));
+        await _ledger.AssertNoDriftAsync();
+    }
+
     [Fact]
     public async Task ClawBackBeyondHoldings_IsCarried_AndDeductedFromNextYearsAllocation()
     {
