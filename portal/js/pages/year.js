@@ -21,15 +21,19 @@ export async function settleYear() {
   if (sessionStorage.getItem(KEY)) return;
   const last = currentYear();
   const years = Array.from({ length: 5 }, (_, i) => last - i);
-  const schedules = await Promise.all(years.map(y => apiOrNull(`/cycles/${y}/schedule`).catch(() => null)));
+  // A year without a schedule is null; one that could not be read now (a lost connection, a busy server) is undefined,
+  // and then nothing is kept: a choice made without it could be the wrong year for the rest of the tab.
+  let unsure = false;
+  const readOrUndefined = path => apiOrNull(path).catch(() => { unsure = true; return undefined; });
+  const schedules = await Promise.all(years.map(y => readOrUndefined(`/cycles/${y}/schedule`)));
   let year = years.find((_, i) => schedules[i] && Date.parse(schedules[i].listPublication) <= Date.now());
   for (const y of year ? [] : years) {
-    if (await apiOrNull(`/lists/${y}`).catch(() => null)) {
+    if (await readOrUndefined(`/lists/${y}`)) {
       year = y;
       break;
     }
   }
-  if (year) sessionStorage.setItem(KEY, String(year));
+  if (year && !unsure) sessionStorage.setItem(KEY, String(year));
 }
 
 /** Shows another year from now on (a notice's link names the year it is about). */

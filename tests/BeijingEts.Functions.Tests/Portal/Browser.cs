@@ -54,6 +54,9 @@ public sealed class Browser : IAsyncDisposable
             AcceptDownloads = true,
         });
         context.SetDefaultTimeout(30_000);
+        // What a page shows is awaited as long as an action is: 5 s (Playwright's default) is too short for a page
+        // that makes several API calls while the rest of the suite loads the same two cores.
+        Microsoft.Playwright.Assertions.SetDefaultExpectTimeout(30_000);
         var page = await context.NewPageAsync();
         // A script error or a CSP refusal is a bug even when the page looks right: each test asserts there were none.
         var problems = PageProblems.GetOrCreateValue(page);
