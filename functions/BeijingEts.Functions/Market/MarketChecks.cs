@@ -114,7 +114,7 @@ public sealed partial class MarketChecks(LedgerStore ledger, AccountDirectory ac
 
     public async Task<ProblemHttpResult?> FundsCoverAsync(string buyer, long neededFen, string what, CancellationToken cancellationToken)
     {
-        var balance = await funds.BalanceAsync(buyer, cancellationToken);
+        var balance = await funds.BalanceForAsync(buyer, neededFen, cancellationToken); // a shortfall only on the balance read now
         return balance.AvailableFen >= neededFen ? null : Problems.Unprocessable(
             $"Insufficient funds for {what}: it needs {Money.ToYuan(neededFen):0.00} yuan with the fee, and {Money.ToYuan(balance.AvailableFen):0.00} yuan are available.",
             new Dictionary<string, object?> { ["available"] = Money.ToYuan(balance.AvailableFen) });
