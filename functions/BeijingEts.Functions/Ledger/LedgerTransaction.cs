@@ -47,7 +47,8 @@ public sealed class LedgerIdTakenException(string transactionId)
 /// key (Azurite finds a row by its row key first and then scans every row that shares it, so a row key common to all
 /// transactions made each read and write cost in proportion to the whole table). The partition is the id too, except
 /// for an allocation run's transactions, one per unit, which share their run's (<see cref="LedgerIds.Run"/>): a run of
-/// 10,000 units records them, and then their outcomes, 100 to a request instead of one each.
+/// 10,000 units records them, and then their outcomes, 100 to a request instead of one each; and for a trade's, which
+/// share their book's, so a matching round's trades are recorded and settled the same way.
 /// </summary>
 public sealed class TransactionStore(StorageClients storage)
 {
@@ -183,8 +184,8 @@ public sealed class TransactionStore(StorageClients storage)
         }
     }
 
-    /// <summary>The partition of a transaction's row: its allocation run's, or its own.</summary>
-    internal static string Partition(string transactionId) => LedgerIds.Run(transactionId) ?? transactionId;
+    /// <summary>The partition of a transaction's row: its allocation run's, a trade's book's (<see cref="LedgerIds.TradeBook"/>), or its own.</summary>
+    internal static string Partition(string transactionId) => LedgerIds.Run(transactionId) ?? LedgerIds.TradeBook(transactionId) ?? transactionId;
 
     private static TableEntity ToEntity(LedgerTransaction t) => new(Partition(t.TransactionId), t.TransactionId)
     {
