@@ -68,7 +68,7 @@ public sealed class OrderEndpoints : IHttpFunction
         // clientOrderId when its Add fails, or when the checks refuse it (what the first request froze may be what
         // the cover check now misses). Refused here, nothing is written; a race lost later is still refused by the
         // freeze itself, with the order recorded rejected.
-        var refused = await CheckMarketAsync(book, side, request.Price, trader, services, cancellationToken)
+        var refused = await CheckMarketAsync(book, request.Price, trader, services, cancellationToken)
             ?? await CheckCoverAsync(asked, services, cancellationToken);
         (MarketOrder Order, ETag ETag)? earlier = refused is null && await services.Orders.AddAsync(asked, cancellationToken) is { } added
             ? (asked, added)
@@ -107,18 +107,17 @@ public sealed class OrderEndpoints : IHttpFunction
         return problems;
     }
 
-    /// <summary>What the market's state can refuse: an unknown vintage, no reference price yet, a price outside the band, an unknown or suspended account.</summary>
-    private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, Side side, decimal price, string trader, Services services, CancellationToken cancellationToken) =>
+    /// <summary>What the market's state can refuse: an unknown vintage, no reference price yet, a price outside the band, an unknown account.</summary>
+    private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, decimal price, string trader, Services services, CancellationToken cancellationToken) =>
         await services.Checks.TradableAsync(book, cancellationToken)
         ?? (trader == RegulatorAccounts.Reserve ? null : await services.Checks.HasAccountAsync(trader, cancellationToken))
-        ?? await services.Checks.InBandAsync(book, price, services.Settings.BandPercent, cancellationToken)
-        ?? (side == Side.Sell ? await services.Checks.MaySellAsync(trader, cancellationToken) : null);
+        ?? await services.Checks.InBandAsync(book, price, services.Settings.BandPercent, cancellationToken);
 
-    /// <summary>Whether the funds or holdings are there to freeze: checked before anything is written.</summary>
+    /// <summary>Whether the funds, or the holdings and a seller not suspended, are there to freeze: checked before anything is written.</summary>
     private static async Task<ProblemHttpResult?> CheckCoverAsync(MarketOrder order, Services services, CancellationToken cancellationToken) =>
         order.Side == Side.Buy
             ? await services.Checks.FundsCoverAsync(order.Participant, order.FrozenFen, "this buy order", cancellationToken)
-            : await services.Checks.HoldingsCoverAsync(order.Participant, order.Book, order.Quantity, order.Lot, cancellationToken);
+            : await services.Checks.SellerCoversAsync(order.Participant, order.Book, order.Quantity, order.Lot, cancellationToken);
 
     private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
         string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)

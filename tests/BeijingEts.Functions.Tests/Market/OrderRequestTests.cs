@@ -102,6 +102,33 @@ public sealed class OrderRequestTests(OrderRequestFixture app) : IClassFixture<O
         Assert.Equal(traders.Length * 20_000L, holdings.Sum(h => h.Available + h.Frozen));
         await _market.Ledger.AssertNoDriftAsync();
 
-        Assert.True(placing + rest < 14 * Orders, $"an order cost {placing / (double)Orders:F2} requests to place and {rest / (double)Orders:F2} to match and settle");
+        Assert.True(placing + rest < 13 * Orders, $"an order cost {placing / (double)Orders:F2} requests to place and {rest / (double)Orders:F2} to match and settle");
+    }
+
+    /// <summary>
+    /// The checks before an order skip their reads when this instance's last write shows the order covered; what they
+    /// refuse is still refused on what storage holds, with nothing written: a seller suspended, or sold out, after its
+    /// last order, and a buyer whose funds went to an earlier order.
+    /// </summary>
+    [Fact]
+    public async Task ChecksOnRowsThisInstanceWrote_StillRefuse_ASuspendedOrSoldOutSeller_AndAnUncoveredBuyer_WritingNothing()
+    {
+        var vintage = await _market.NewVintageAsync();
+        var seller = await _market.TraderAsync(vintage, tonnes: 30);
+        var buyer = await _market.TraderAsync(vintage, yuan: 1_100m);
+        await _market.PlacedAsync(seller, vintage, "sell", 55.00m, 20); // 10 t left
+        await _market.PlacedAsync(buyer, vintage, "buy", 45.00m, 20); // 900 yuan and the fee frozen
+
+        var soldOut = await (await _market.PlaceAsync(seller, vintage, "sell", 55.00m, 11)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("10 t of BEA", soldOut.Detail);
+        var uncovered = await (await _market.PlaceAsync(buyer, vintage, "buy", 45.00m, 5)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("Insufficient funds", uncovered.Detail);
+
+        (await _market.Regulator.PostAsJsonAsync($"/api/accounts/{seller}/suspensions", new { reason = "court-freeze", reference = "(2026)京01执124号" }, Ct)).EnsureSuccessStatusCode();
+        var suspended = await (await _market.PlaceAsync(seller, vintage, "sell", 55.00m, 5)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("suspended", suspended.Detail);
+
+        Assert.Single((await app.Client("participant", seller).GetFromJsonAsync<JsonElement>("/api/market/orders", Ct)).EnumerateArray());
+        Assert.Single((await app.Client("participant", buyer).GetFromJsonAsync<JsonElement>("/api/market/orders", Ct)).EnumerateArray());
     }
 }
