@@ -66,7 +66,7 @@ public sealed class LedgerIdsTests
         }
     }
 
-    /// <summary>A trade's transactions are kept together under their book; no other id is.</summary>
+    /// <summary>A trade's transactions are kept together under their book, and an order's freeze and release under theirs; no other id is.</summary>
     [Fact]
     public void TradeBook_IsTheBookOfATradesTransaction_AndOfNoOtherId()
     {
@@ -81,5 +81,9 @@ public sealed class LedgerIdsTests
         {
             Assert.Null(LedgerIds.TradeBook(other));
         }
+        Assert.Equal("ets:order-BEA-2025-", LedgerIds.OrderBook(LedgerIds.OrderFreeze("BEA-2025-0123456789abcdef")));
+        Assert.Equal("ets:order-BEA-2025-", LedgerIds.OrderBook(LedgerIds.OrderRelease("BEA-2025-0123456789abcdef")));
+        Assert.Null(LedgerIds.OrderBook(LedgerIds.OrderFreeze("o1")));
+        Assert.Null(LedgerIds.OrderBook(LedgerIds.Trade("BEA-2025", "1")));
     }
 }

@@ -102,7 +102,7 @@ public sealed class OrderRequestTests(OrderRequestFixture app) : IClassFixture<O
         Assert.Equal(traders.Length * 20_000L, holdings.Sum(h => h.Available + h.Frozen));
         await _market.Ledger.AssertNoDriftAsync();
 
-        Assert.True(placing + rest < 13 * Orders, $"an order cost {placing / (double)Orders:F2} requests to place and {rest / (double)Orders:F2} to match and settle");
+        Assert.True(placing + rest < 12 * Orders, $"an order cost {placing / (double)Orders:F2} requests to place and {rest / (double)Orders:F2} to match and settle");
     }
 
     /// <summary>
