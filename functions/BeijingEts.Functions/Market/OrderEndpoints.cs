@@ -63,7 +63,7 @@ public sealed class OrderEndpoints : IHttpFunction
         var now = services.Clock.GetUtcNow();
         var frozenFen = side == Side.Buy ? services.Settings.BuyHoldFen(request.Price, request.Quantity.Value) : 0;
         var asked = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.ToString().Length + 17)], request.ClientOrderId!, trader, book.Product, book.Vintage, side,
-            request.Price, request.Quantity.Value, 0, OrderStatus.Pending, null, frozenFen, now, now, Lot: request.Lot?.Trim());
+            request.Price, request.Quantity.Value, 0, OrderStatus.Open, null, frozenFen, now, now, Lot: request.Lot?.Trim());
         // Nothing is read first: a new order is checked and added, and a retry finds the order placed before under its
         // clientOrderId when its Add fails, or when the checks refuse it (what the first request froze may be what
         // the cover check now misses). Refused here, nothing is written; a race lost later is still refused by the
@@ -85,7 +85,7 @@ public sealed class OrderEndpoints : IHttpFunction
             if (found.Order.Status != OrderStatus.Pending && found.Order.Status != OrderStatus.Open) return TypedResults.Ok(OrderView.Of(found.Order));
         }
         var (order, etag) = earlier.Value;
-        var (placed, refusal) = await services.Placement.ContinueAsync(order, etag, cancellationToken);
+        var (placed, refusal) = await services.Placement.ContinueAsync(order, etag, cancellationToken, recordedNow: isNew);
         if (placed is null) return Problems.Conflict($"Order {order.OrderId} is being placed by another request; ask again.");
         if (refusal is not null) return Problems.Unprocessable(refusal, new Dictionary<string, object?> { ["orderId"] = order.OrderId });
         order = placed;
