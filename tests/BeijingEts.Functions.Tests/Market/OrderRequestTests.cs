@@ -102,7 +102,10 @@ public sealed class OrderRequestTests(OrderRequestFixture app) : IClassFixture<O
         Assert.Equal(traders.Length * 20_000L, holdings.Sum(h => h.Available + h.Frozen));
         await _market.Ledger.AssertNoDriftAsync();
 
-        Assert.True(placing + rest < 11 * Orders, $"an order cost {placing / (double)Orders:F2} requests to place and {rest / (double)Orders:F2} to match and settle");
+        // Measured at first (issue 20) 9.33 to place and 7.36 to match and settle, 16.7 in all; now about 5.6 and 4.5. Placing is
+        // counted exactly (by trace); the rest less an estimate of the idle polling, which varies by up to one request an order.
+        Assert.True(placing < 6.5 * Orders, $"an order cost {placing / (double)Orders:F2} requests to place");
+        Assert.True(placing + rest < 12 * Orders, $"an order cost {placing / (double)Orders:F2} requests to place and {rest / (double)Orders:F2} to match and settle");
     }
 
     /// <summary>
