@@ -65,4 +65,25 @@ public sealed class LedgerIdsTests
             Assert.Null(LedgerIds.Run(other));
         }
     }
+
+    /// <summary>A trade's transactions are kept together under their book, and an order's freeze and release under theirs; no other id is.</summary>
+    [Fact]
+    public void TradeBook_IsTheBookOfATradesTransaction_AndOfNoOtherId()
+    {
+        Assert.Equal("ets:trade-BEA-2025-", LedgerIds.TradeBook(LedgerIds.Trade("BEA-2025", "000000000001-001")));
+        Assert.Equal("ets:trade-BCER-2031-", LedgerIds.TradeBook(LedgerIds.Trade("BCER-2031", "deal-d1")));
+        Assert.NotEqual(LedgerIds.TradeBook(LedgerIds.Trade("BEA-2025", "1")), LedgerIds.TradeBook(LedgerIds.Trade("BEA-2026", "1")));
+        foreach (var other in new[]
+        {
+            LedgerIds.PreAllocation(2025, "U"), LedgerIds.OrderFreeze("o1"), LedgerIds.DealFreeze("d1"), "trade-BEA-2025-1", "ets:trade-BEA-2025-", "ets:trade-bea-2025-1",
+            "ets:trade-BEA-20x5-1", "ets:trade-BEA-2025x1", "ets:trade--2025-1", "ETS:trade-BEA-2025-1", "",
+        })
+        {
+            Assert.Null(LedgerIds.TradeBook(other));
+        }
+        Assert.Equal("ets:order-BEA-2025-", LedgerIds.OrderBook(LedgerIds.OrderFreeze("BEA-2025-0123456789abcdef")));
+        Assert.Equal("ets:order-BEA-2025-", LedgerIds.OrderBook(LedgerIds.OrderRelease("BEA-2025-0123456789abcdef")));
+        Assert.Null(LedgerIds.OrderBook(LedgerIds.OrderFreeze("o1")));
+        Assert.Null(LedgerIds.OrderBook(LedgerIds.Trade("BEA-2025", "1")));
+    }
 }

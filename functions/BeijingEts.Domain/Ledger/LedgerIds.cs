@@ -68,6 +68,28 @@ public static class LedgerIds
     /// <summary>The tonnes of a trade (public bidding, negotiated, auction, buy-back) moving to its buyer.</summary>
     public static string Trade(string book, string tradeId) => $"{Prefix}trade-{book}-{tradeId}";
 
+    /// <summary>
+    /// The book a trade's transaction belongs to ("ets:trade-BEA-2026-"), or null for any other id: a matching round's
+    /// trades are recorded and settled together, so a book's are kept together.
+    /// </summary>
+    public static string? TradeBook(string id) => BookOf(id, Prefix + "trade-");
+
+    /// <summary>
+    /// The book of a market order's holdings freeze or release ("ets:order-BEA-2026-"), or null for any other id: the
+    /// sell orders placed at once in a book are recorded and settled together, so a book's are kept together.
+    /// </summary>
+    public static string? OrderBook(string id) => BookOf(id, Prefix + "order-");
+
+    /// <summary>"{kind}{PRODUCT}-{yyyy}-" when the id is that followed by more, else null.</summary>
+    private static string? BookOf(string id, string kind)
+    {
+        if (!id.StartsWith(kind, StringComparison.Ordinal)) return null;
+        var dash = id.IndexOf('-', kind.Length);
+        if (dash <= kind.Length || id.AsSpan(kind.Length, dash - kind.Length).IndexOfAnyExceptInRange('A', 'Z') >= 0) return null;
+        var end = dash + 5;
+        return id.Length > end + 1 && id.AsSpan(dash + 1, 4).IndexOfAnyExceptInRange('0', '9') < 0 && id[end] == '-' ? id[..(end + 1)] : null;
+    }
+
     /// <summary>A negotiated deal's holdings set aside until the buyer confirms, and given back if it does not.</summary>
     public static string DealFreeze(string dealId) => $"{Prefix}deal-{dealId}-freeze";
 

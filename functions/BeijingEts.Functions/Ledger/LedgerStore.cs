@@ -219,6 +219,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
                 for (var i = 0; i < rows.Count; i++)
                 {
                     // Kept with the ETag the write returned, so the next commit needs no read.
+                    See(account, rows[i].Key, rows[i].Entity);
                     if (written.Value[i].Headers.ETag is { } etag)
                     {
                         rows[i].Entity.ETag = etag;
@@ -267,7 +268,11 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     private async Task ReadRowsAsync(string account, AccountGroup group, IReadOnlyList<string> missing)
     {
         var read = await Task.WhenAll(missing.Select(key => ReadAsync(account, key, CancellationToken.None)));
-        for (var i = 0; i < missing.Count; i++) group.Known[missing[i]] = read[i];
+        for (var i = 0; i < missing.Count; i++)
+        {
+            group.Known[missing[i]] = read[i];
+            See(account, missing[i], read[i]);
+        }
     }
 
     /// <summary>Takes out of <paramref name="legs"/> those decided meanwhile, giving each its recorded decision.</summary>
@@ -466,6 +471,44 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     public async Task<Tonnes> BalanceAsync(string account, string product, int vintage, string? lot, CancellationToken cancellationToken) =>
         new((await ReadAsync(account, BalanceKey(account, product, vintage, lot), cancellationToken))?.GetInt64("Quantity") ?? 0);
 
+    /// <summary>An account's row as this instance last wrote or read it: its quantity, or its suspensions and closure.</summary>
+    private sealed record SeenRow(long Quantity, int Suspensions, bool Closed);
+
+    /// <summary>
+    /// The rows legs were last committed with (or read for) in this instance, by account and row key: what lets a check
+    /// before an order skip its reads when they would only confirm what this instance just wrote. A hint, never a
+    /// decision: the leg itself is decided on the rows' ETags.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Account, string Key), SeenRow?> _seen = new();
+
+    private const int MaxSeen = 100_000;
+
+    private void See(string account, string key, TableEntity? row)
+    {
+        if (_seen.Count >= MaxSeen) _seen.Clear();
+        _seen[(account, key)] = row is null ? null : new SeenRow(row.GetInt64("Quantity") ?? 0, Suspensions(row).Count, row.GetBoolean("Closed") == true);
+    }
+
+    private void Forget(string account) => _seen.TryRemove((account, StateKey(account)), out _);
+
+    /// <summary>
+    /// Whether the seller may sell <paramref name="tonnes"/> from its own account (not suspended, not closed) and what it
+    /// holds: as this instance last saw both rows when they allow it (the freeze's debit decides, on what storage holds),
+    /// else both read now, so a refusal is only ever reported on what storage holds.
+    /// </summary>
+    public async Task<(bool Suspended, Tonnes Held)> SellerAsync(string account, string product, int vintage, string? lot, long tonnes, CancellationToken cancellationToken)
+    {
+        var balanceKey = BalanceKey(account, product, vintage, lot);
+        if (_seen.TryGetValue((account, StateKey(account)), out var state) && state is { Suspensions: 0, Closed: false }
+            && _seen.TryGetValue((account, balanceKey), out var balance) && balance is { } held && held.Quantity >= tonnes)
+        {
+            return (false, new Tonnes(held.Quantity));
+        }
+        var suspended = IsSuspendedAsync(account, cancellationToken);
+        var quantity = BalanceAsync(account, product, vintage, lot, cancellationToken);
+        return (await suspended, await quantity);
+    }
+
     /// <summary>Whether the account is suspended now: a point read of its state row.</summary>
     public async Task<bool> IsSuspendedAsync(string account, CancellationToken cancellationToken) =>
         Suspensions(await ReadAsync(account, StateKey(account), cancellationToken)).Count > 0;
@@ -529,6 +572,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         while (true)
         {
+            Forget(account);
             var state = await ReadAsync(account, StateKey(account), cancellationToken);
             var after = change(Suspensions(state));
             var entity = new TableEntity(account, StateKey(account)) { ["Suspensions"] = string.Join(",", after) };
@@ -543,6 +587,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
                 {
                     await Table.UpdateEntityAsync(entity, state.ETag, TableUpdateMode.Merge, cancellationToken);
                 }
+                Forget(account); // and again once written: a commit that saw the row before must not leave it seen
                 return after;
             }
             catch (RequestFailedException error) when (error.Status is 409 or 412)
@@ -559,6 +604,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
     {
         while (true)
         {
+            Forget(account);
             var state = await ReadAsync(account, StateKey(account), cancellationToken);
             var current = await ReadAccountAsync(account, cancellationToken);
             if (current.Closed) return $"Account {account} is already closed.";
@@ -571,6 +617,7 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
             {
                 if (state is null) await Table.AddEntityAsync(entity, cancellationToken);
                 else await Table.UpdateEntityAsync(entity, state.ETag, TableUpdateMode.Merge, cancellationToken);
+                Forget(account);
                 return null;
             }
             catch (RequestFailedException error) when (error.Status is 409 or 412)

@@ -47,7 +47,9 @@ public sealed class LedgerIdTakenException(string transactionId)
 /// key (Azurite finds a row by its row key first and then scans every row that shares it, so a row key common to all
 /// transactions made each read and write cost in proportion to the whole table). The partition is the id too, except
 /// for an allocation run's transactions, one per unit, which share their run's (<see cref="LedgerIds.Run"/>): a run of
-/// 10,000 units records them, and then their outcomes, 100 to a request instead of one each.
+/// 10,000 units records them, and then their outcomes, 100 to a request instead of one each; and for a trade's, which
+/// share their book's, so a matching round's trades are recorded and settled the same way, and for a sell order's
+/// holdings freeze and release, which share their book's too: those asked at once go in one request (a group commit).
 /// </summary>
 public sealed class TransactionStore(StorageClients storage)
 {
@@ -61,16 +63,83 @@ public sealed class TransactionStore(StorageClients storage)
     }
 
     /// <summary>Records a new transaction and returns its row's ETag; null when the id is taken.</summary>
-    public async Task<ETag?> AddAsync(LedgerTransaction transaction, CancellationToken cancellationToken)
+    public async Task<ETag?> AddAsync(LedgerTransaction transaction, CancellationToken cancellationToken) =>
+        LedgerIds.OrderBook(transaction.TransactionId) is { } book
+            ? await GroupedAsync(book, new Grouped(ToEntity(transaction), null), cancellationToken)
+            : await AddOneAsync(ToEntity(transaction), cancellationToken);
+
+    private async Task<ETag?> AddOneAsync(TableEntity entity, CancellationToken cancellationToken)
     {
         try
         {
-            return (await Table.AddEntityAsync(ToEntity(transaction), cancellationToken)).Headers.ETag;
+            return (await Table.AddEntityAsync(entity, cancellationToken)).Headers.ETag;
         }
         catch (RequestFailedException error) when (error.Status == 409)
         {
             return null;
         }
+    }
+
+    /// <summary>A row to add (no ETag) or to replace under its ETag, waiting for its partition's next write, and what became of it.</summary>
+    private sealed record Grouped(TableEntity Entity, ETag? Replacing)
+    {
+        public TaskCompletionSource<ETag?> Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Each shared partition's adds and replaces in this instance (the sell orders' freezes of a book), written a group at a time.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, GroupCommit<Grouped>> _groups = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Writes the row with the others asked for its partition meanwhile (a group commit: the sell orders placed at once
+    /// in a book record their freezes, then their statuses, in one request). A group that fails (a row taken, or changed
+    /// since its ETag) is written one by one, so each caller gets the answer a write of its own gives.
+    /// </summary>
+    private async Task<ETag?> GroupedAsync(string partition, Grouped row, CancellationToken cancellationToken)
+    {
+        var group = _groups.GetOrAdd(partition, _ => new GroupCommit<Grouped>(TableBatches.MaxBatch, WriteGroupAsync, (rows, error) =>
+        {
+            foreach (var r in rows) r.Written.TrySetException(error);
+        }));
+        group.TryAdd(row); // never retired
+        return await row.Written.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task WriteGroupAsync(List<Grouped> rows)
+    {
+        if (rows.Count > 1 && rows.DistinctBy(r => r.Entity.RowKey, StringComparer.Ordinal).Count() == rows.Count)
+        {
+            try
+            {
+                var written = await Table.SubmitTransactionAsync(rows.Select(r => r.Replacing is { } etag
+                    ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, r.Entity, etag)
+                    : new TableTransactionAction(TableTransactionActionType.Add, r.Entity)), CancellationToken.None);
+                if (written.Value.Count == rows.Count && written.Value.All(w => w.Headers.ETag is not null))
+                {
+                    for (var i = 0; i < rows.Count; i++) rows[i].Written.TrySetResult(written.Value[i].Headers.ETag);
+                    return;
+                }
+                foreach (var r in rows.Where(r => r.Replacing is not null)) r.Written.TrySetResult(null); // replaced: the caller needs no ETag
+                foreach (var r in rows.Where(r => r.Replacing is null)) r.Written.TrySetResult((await Table.GetEntityAsync<TableEntity>(r.Entity.PartitionKey, r.Entity.RowKey)).Value.ETag);
+                return;
+            }
+            catch (TableTransactionFailedException)
+            {
+                // One row was taken or changed: each is written on its own below, and answered as such a write is.
+            }
+        }
+        await Task.WhenAll(rows.Select(async r =>
+        {
+            try
+            {
+                r.Written.TrySetResult(r.Replacing is { } etag
+                    ? (await Table.UpdateEntityAsync(r.Entity, etag, TableUpdateMode.Replace, CancellationToken.None)).Headers.ETag
+                    : await AddOneAsync(r.Entity, CancellationToken.None));
+            }
+            catch (Exception error)
+            {
+                r.Written.TrySetException(error);
+            }
+        }));
     }
 
     /// <summary>
@@ -170,7 +239,9 @@ public sealed class TransactionStore(StorageClients storage)
     }
 
     public Task ReplaceAsync(LedgerTransaction transaction, ETag etag, CancellationToken cancellationToken) =>
-        Table.UpdateEntityAsync(ToEntity(transaction), etag, TableUpdateMode.Replace, cancellationToken);
+        LedgerIds.OrderBook(transaction.TransactionId) is { } book
+            ? GroupedAsync(book, new Grouped(ToEntity(transaction), etag), cancellationToken)
+            : Table.UpdateEntityAsync(ToEntity(transaction), etag, TableUpdateMode.Replace, cancellationToken);
 
     /// <summary>Pending transactions submitted before <paramref name="before"/>: ones whose queue message may be lost.</summary>
     public async IAsyncEnumerable<LedgerTransaction> PendingAsync(DateTimeOffset before, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -183,8 +254,8 @@ public sealed class TransactionStore(StorageClients storage)
         }
     }
 
-    /// <summary>The partition of a transaction's row: its allocation run's, or its own.</summary>
-    internal static string Partition(string transactionId) => LedgerIds.Run(transactionId) ?? transactionId;
+    /// <summary>The partition of a transaction's row: its allocation run's, a trade's book's (<see cref="LedgerIds.TradeBook"/>), or its own.</summary>
+    internal static string Partition(string transactionId) => LedgerIds.Run(transactionId) ?? LedgerIds.TradeBook(transactionId) ?? LedgerIds.OrderBook(transactionId) ?? transactionId;
 
     private static TableEntity ToEntity(LedgerTransaction t) => new(Partition(t.TransactionId), t.TransactionId)
     {

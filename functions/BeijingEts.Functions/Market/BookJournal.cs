@@ -72,6 +72,9 @@ public sealed class BookJournal(StorageClients storage)
     /// <summary>Commands per write: the head row plus a command row and a once row each, within a transaction's 100 rows.</summary>
     private const int GroupSize = 40;
 
+    /// <summary>Each book's head row as this instance last wrote it, with its ETag (only the book's one group writer touches it).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TableEntity> _heads = new(StringComparer.Ordinal);
+
     /// <summary>Each book's appends in this instance, written a group at a time.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, GroupCommit<Waiting>> _appenders = new(StringComparer.Ordinal);
 
@@ -98,9 +101,10 @@ public sealed class BookJournal(StorageClients storage)
         var partition = book.ToString();
         // The same command twice in one group (a request and its retry) is one command with one number.
         var commands = group.GroupBy(w => w.OnceRow, StringComparer.Ordinal).ToList();
+        var checkOnce = false;
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            if (attempt > 1)
+            if (checkOnce)
             {
                 // A write failed: some of these may have been appended before (a repeat); they keep their number.
                 foreach (var command in commands.ToList())
@@ -112,12 +116,16 @@ public sealed class BookJournal(StorageClients storage)
                 }
                 if (commands.Count == 0) return;
             }
-            var head = await Table.GetEntityIfExistsAsync<TableEntity>(partition, HeadRow, cancellationToken: CancellationToken.None);
-            var first = head.HasValue ? head.Value!.GetInt64("Next")!.Value : 1;
+            // The head as this instance last wrote it, with the ETag the write returned: no read while no other instance
+            // appends (one that did makes the write fail on the ETag, and the head is read again).
+            TableEntity? known = null;
+            var kept = attempt == 1 && _heads.TryGetValue(partition, out known);
+            var head = kept ? known : await Table.GetEntityIfExistsAsync<TableEntity>(partition, HeadRow, cancellationToken: CancellationToken.None) is { HasValue: true } read ? read.Value : null;
+            var first = head is not null ? head.GetInt64("Next")!.Value : 1;
             var nextHead = new TableEntity(partition, HeadRow) { ["Next"] = first + commands.Count };
             var batch = new List<TableTransactionAction>
             {
-                head.HasValue ? new(TableTransactionActionType.UpdateReplace, nextHead, head.Value!.ETag) : new(TableTransactionActionType.Add, nextHead),
+                head is not null ? new(TableTransactionActionType.UpdateReplace, nextHead, head.ETag) : new(TableTransactionActionType.Add, nextHead),
             };
             for (var i = 0; i < commands.Count; i++)
             {
@@ -127,16 +135,29 @@ public sealed class BookJournal(StorageClients storage)
             }
             try
             {
-                await Table.SubmitTransactionAsync(batch, CancellationToken.None);
+                var written = await Table.SubmitTransactionAsync(batch, CancellationToken.None);
+                if (written.Value.Count > 0 && written.Value[0].Headers.ETag is { } etag)
+                {
+                    nextHead.ETag = etag;
+                    _heads[partition] = nextHead;
+                }
+                else
+                {
+                    _heads.TryRemove(partition, out _);
+                }
                 for (var i = 0; i < commands.Count; i++)
                 {
                     foreach (var waiting in commands[i]) waiting.Numbered.TrySetResult(first + i);
                 }
                 return;
             }
-            catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
+            catch (TableTransactionFailedException error) when (error.Status is 409 or 412 || (kept && error.Status == 404))
             {
                 // Another instance took these numbers, or one of these commands went in before: read again.
+                _heads.TryRemove(partition, out _);
+                // Only the kept head was out of date (another instance appended since): read it, and nothing else, again.
+                if (kept && error.Status is 412 or 404) continue;
+                checkOnce = true;
                 await Contention.BackOffAsync(attempt, CancellationToken.None, maxRaces: 10);
             }
         }

@@ -64,11 +64,49 @@ public sealed class FundsStore(StorageClients storage)
 
     private static string JournalRow(string transactionId) => "tx-" + transactionId;
 
-    public async Task<FundsBalance> BalanceAsync(string participant, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each account's balance row as this instance last read or wrote it, with its ETag. A movement is decided on it and
+    /// written conditional on the ETag, so a row someone else changed since costs a retry (read again), never a wrong
+    /// balance; a refusal is only ever made on a row read just now. Saves the read before each movement on an account
+    /// this instance keeps moving (a trader's freezes, a round's payments and proceeds, the exchange's fees).
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TableEntity> _known = new(StringComparer.Ordinal);
+
+    /// <summary>Accounts whose balance rows this instance keeps; beyond it, they are forgotten and read again on next use.</summary>
+    private const int MaxKnown = 50_000;
+
+    private void Keep(string participant, TableEntity row, ETag? etag)
+    {
+        if (etag is not { } written)
+        {
+            _known.TryRemove(participant, out _);
+            return;
+        }
+        if (_known.Count >= MaxKnown) _known.Clear();
+        row.ETag = written;
+        _known[participant] = row;
+    }
+
+    private async Task<TableEntity?> ReadBalanceRowAsync(string participant, CancellationToken cancellationToken)
     {
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
-        return row.HasValue ? ReadBalance(row.Value!) : FundsBalance.Empty;
+        if (row.HasValue) Keep(participant, row.Value!, row.Value!.ETag);
+        else _known.TryRemove(participant, out _);
+        return row.HasValue ? row.Value : null;
     }
+
+    public async Task<FundsBalance> BalanceAsync(string participant, CancellationToken cancellationToken) =>
+        await ReadBalanceRowAsync(participant, cancellationToken) is { } row ? ReadBalance(row) : FundsBalance.Empty;
+
+    /// <summary>
+    /// The balance, for a check that <paramref name="neededFen"/> is available before anything is written: the one this
+    /// instance knows when it covers the amount (the movement itself decides, on the row's ETag), else read now, so a
+    /// shortfall is only ever reported on what storage holds.
+    /// </summary>
+    public async Task<FundsBalance> BalanceForAsync(string participant, long neededFen, CancellationToken cancellationToken) =>
+        _known.TryGetValue(participant, out var known) && ReadBalance(known) is { } balance && balance.AvailableFen >= neededFen
+            ? balance
+            : await BalanceAsync(participant, cancellationToken);
 
     public async Task<IReadOnlyList<FundsMovement>> JournalAsync(string participant, CancellationToken cancellationToken)
     {
@@ -129,12 +167,14 @@ public sealed class FundsStore(StorageClients storage)
             ];
             try
             {
-                await Table.SubmitTransactionAsync(batch, cancellationToken);
+                var written = await Table.SubmitTransactionAsync(batch, cancellationToken);
+                Keep(participant, newBalance, written.Value.Count > 0 ? written.Value[0].Headers.ETag : null);
                 return (FundsOutcome.Applied, after, null);
             }
             catch (TableTransactionFailedException error) when (error.Status is 409 or 412)
             {
                 // Another movement (or the same one, sent twice) got there first: back off, read again and decide.
+                _known.TryRemove(participant, out _);
                 await Contention.BackOffAsync(attempt + 1, cancellationToken);
             }
         }
@@ -155,14 +195,21 @@ public sealed class FundsStore(StorageClients storage)
         {
             if (attempt == MaxAttempts) throw new InvalidOperationException($"Funds account {participant} stayed contended for {MaxAttempts} attempts.");
             var chunk = remaining.Take(TableBatches.MaxBatch - 1).ToList();
-            var balanceRow = await Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
-            var after = balanceRow.HasValue ? ReadBalance(balanceRow.Value!) : FundsBalance.Empty;
+            var kept = _known.TryGetValue(participant, out var known);
+            var balanceRow = kept ? known : await ReadBalanceRowAsync(participant, cancellationToken);
+            var after = balanceRow is not null ? ReadBalance(balanceRow) : FundsBalance.Empty;
             string? refusal = null;
             foreach (var movement in chunk)
             {
                 (var next, refusal) = after.Apply(movement);
                 if (next is null) break;
                 after = next;
+            }
+            if (refusal is not null && kept)
+            {
+                // Decided on the row as kept: refused only on the row as it is now.
+                _known.TryRemove(participant, out _);
+                continue;
             }
             if (refusal is not null)
             {
@@ -179,16 +226,22 @@ public sealed class FundsStore(StorageClients storage)
             var newBalance = new TableEntity(participant, BalanceRow) { ["AvailableFen"] = after.AvailableFen, ["FrozenFen"] = after.FrozenFen };
             List<TableTransactionAction> batch =
             [
-                balanceRow.HasValue ? new(TableTransactionActionType.UpdateReplace, newBalance, balanceRow.Value!.ETag) : new(TableTransactionActionType.Add, newBalance),
+                balanceRow is not null ? new(TableTransactionActionType.UpdateReplace, newBalance, balanceRow.ETag) : new(TableTransactionActionType.Add, newBalance),
                 .. chunk.Select(m => new TableTransactionAction(TableTransactionActionType.Add, DocumentRows.Entity(participant, JournalRow(m.TransactionId), m))),
             ];
             try
             {
-                await Table.SubmitTransactionAsync(batch, cancellationToken);
+                var written = await Table.SubmitTransactionAsync(batch, cancellationToken);
+                Keep(participant, newBalance, written.Value.Count > 0 ? written.Value[0].Headers.ETag : null);
                 remaining.RemoveRange(0, chunk.Count);
+            }
+            catch (TableTransactionFailedException error) when (error.Status == 412 && kept)
+            {
+                _known.TryRemove(participant, out _); // changed since this instance kept it (another instance, a deposit elsewhere): read it now
             }
             catch (TableTransactionFailedException error) when (error.Status == 409)
             {
+                _known.TryRemove(participant, out _);
                 // Some of these were applied before (a replayed round): take out all that were, in one look, and go on.
                 var recorded = await Task.WhenAll(chunk.Select(m => FindAsync(participant, m.TransactionId, cancellationToken)));
                 for (var i = 0; i < chunk.Count; i++)
@@ -200,6 +253,7 @@ public sealed class FundsStore(StorageClients storage)
             }
             catch (TableTransactionFailedException error) when (error.Status == 412)
             {
+                _known.TryRemove(participant, out _);
                 await Contention.BackOffAsync(attempt + 1, cancellationToken);
             }
         }

@@ -104,6 +104,20 @@ public sealed partial class MarketChecks(LedgerStore ledger, AccountDirectory ac
             ? Problems.Unprocessable($"Account {seller} is suspended (Art. 16): it cannot sell until the suspension is lifted.")
             : null;
 
+    /// <summary>
+    /// <see cref="MaySellAsync"/> and <see cref="HoldingsCoverAsync"/> together for a sell order: on the rows as this
+    /// instance last committed them when they allow the sale (the freeze decides, on what storage holds), else on both
+    /// read now, so what it refuses is refused on what storage holds.
+    /// </summary>
+    public async Task<ProblemHttpResult?> SellerCoversAsync(string seller, BookKey book, long tonnes, string? lot, CancellationToken cancellationToken)
+    {
+        var (suspended, held) = await ledger.SellerAsync(seller, book.Product, book.Vintage, lot, tonnes, cancellationToken);
+        if (suspended) return Problems.Unprocessable($"Account {seller} is suspended (Art. 16): it cannot sell until the suspension is lifted.");
+        return held.Value >= tonnes ? null : Problems.Unprocessable(
+            $"Insufficient holdings: {held.Value} t of {book.Product} {book.Vintage}{(lot is null ? "" : $" lot {lot}")} are available to sell, {tonnes} t were offered.",
+            new Dictionary<string, object?> { ["available"] = held.Value });
+    }
+
     public async Task<ProblemHttpResult?> HoldingsCoverAsync(string seller, BookKey book, long tonnes, string? lot, CancellationToken cancellationToken)
     {
         var held = await ledger.BalanceAsync(seller, book.Product, book.Vintage, lot, cancellationToken);
@@ -114,7 +128,7 @@ public sealed partial class MarketChecks(LedgerStore ledger, AccountDirectory ac
 
     public async Task<ProblemHttpResult?> FundsCoverAsync(string buyer, long neededFen, string what, CancellationToken cancellationToken)
     {
-        var balance = await funds.BalanceAsync(buyer, cancellationToken);
+        var balance = await funds.BalanceForAsync(buyer, neededFen, cancellationToken); // a shortfall only on the balance read now
         return balance.AvailableFen >= neededFen ? null : Problems.Unprocessable(
             $"Insufficient funds for {what}: it needs {Money.ToYuan(neededFen):0.00} yuan with the fee, and {Money.ToYuan(balance.AvailableFen):0.00} yuan are available.",
             new Dictionary<string, object?> { ["available"] = Money.ToYuan(balance.AvailableFen) });

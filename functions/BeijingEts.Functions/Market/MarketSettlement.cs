@@ -44,8 +44,8 @@ public sealed record SettlementMessage(string Kind, string Book, string Id, stri
 /// its fee, the exchange receives both fees. Each leg is its own idempotent movement, so a crash anywhere in between
 /// is finished by the message coming back, and nothing is paid or moved twice.
 /// </summary>
-public sealed class MarketSettlement(BookJournal journal, FundsStore funds, LedgerSubmitter submitter, LedgerSettlement ledger, StorageClients storage, TimeProvider clock,
-    ILogger<MarketSettlement> logger)
+public sealed class MarketSettlement(BookJournal journal, FundsStore funds, LedgerSubmitter submitter, LedgerSettlement ledger, TransactionStore transactions,
+    StorageClients storage, TimeProvider clock, ILogger<MarketSettlement> logger)
 {
     /// <summary>The exchange's own funds account, where fees go. It is kept in <see cref="FeeShards"/> parts, so trades settling at once do not all write one row.</summary>
     public const string ExchangeAccount = "EXCHANGE";
@@ -114,23 +114,7 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         var unsettled = (await journal.TradesBetweenAsync(book, firstTradeId, lastTradeId, cancellationToken)).Where(t => !t.Settled).Select(t => t.Trade).ToList();
         if (unsettled.Count == 0) return;
         var now = clock.GetUtcNow();
-        // A trade whose tonnes cannot move now (a closed buyer, an account too busy) goes on as a message of its own, to
-        // be retried (and, if it keeps failing, set aside) alone; the round's other trades settle.
-        var moved = await Task.WhenAll(unsettled.Select(async trade =>
-        {
-            try
-            {
-                await MoveTonnesAsync(TonnesOf(book, trade, now), cancellationToken);
-                return trade;
-            }
-            catch (Exception error) when (error is InvalidOperationException or RequestFailedException)
-            {
-                logger.LogWarning(error, "Trade {Trade} of {Book} did not settle with its round; it is settled on its own", trade.TradeId, book);
-                await storage.Queue(StorageNames.Queues.MarketSettlement).SendMessageAsync(JsonSerializer.Serialize(SettlementMessage.Settle(book, trade.TradeId), JsonSerializerOptions.Web), cancellationToken);
-                return null;
-            }
-        }));
-        var trades = moved.OfType<Trade>().ToList();
+        var trades = await MoveRoundTonnesAsync(book, unsettled, now, cancellationToken);
 
         // Each participant's movements in one write; the fees to the part of the exchange's account each trade's go to.
         var movements = new Dictionary<string, List<FundsMovement>>(StringComparer.Ordinal);
@@ -147,6 +131,62 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         // Every account's movements are tried, whichever fails; a failure is thrown after, and the message comes back.
         await Task.WhenAll(movements.Select(each => MoveEachAsync(each.Key, each.Value, cancellationToken)));
         await journal.MarkSettledAsync(book, trades.Select(t => t.TradeId).ToList(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves the tonnes of a round's trades; the trades whose tonnes moved. The trades' transactions share their book's
+    /// partition (<see cref="LedgerIds.TradeBook"/>), so they are recorded 100 to a request, their legs decided as each
+    /// alone would be (the ledger commits the legs on one account together), and their statuses written 100 to a
+    /// request. A trade whose tonnes cannot move now (a closed buyer, an account too busy, its id taken) goes on as a
+    /// message of its own, to be retried (and, if it keeps failing, set aside) alone; the round's other trades settle.
+    /// </summary>
+    private async Task<List<Trade>> MoveRoundTonnesAsync(BookKey book, IReadOnlyList<Trade> unsettled, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var tonnes = unsettled.ToDictionary(t => LedgerIds.Trade(book.ToString(), t.TradeId), t => TonnesOf(book, t, now), StringComparer.Ordinal);
+        var failed = new System.Collections.Concurrent.ConcurrentBag<Trade>();
+        IReadOnlyList<LedgerTransaction> settled = [];
+        try
+        {
+            var added = await transactions.AddManyAsync(tonnes.Values, cancellationToken);
+            // Recorded before (a round settled again) or not given its ETag: read; an id holding another transaction is taken.
+            var recorded = await Task.WhenAll(tonnes.Values.Select(async tx => added.TryGetValue(tx.TransactionId, out var etag) ? (tx, etag)
+                : await transactions.FindAsync(tx.TransactionId, cancellationToken) is { } found && found.Transaction.ContentHash() == tx.ContentHash() ? found
+                : ((LedgerTransaction, ETag)?)null));
+            foreach (var (trade, i) in unsettled.Select((t, i) => (t, i))) if (recorded[i] is null) failed.Add(trade);
+            settled = await ledger.SettleManyAsync(recorded.OfType<(LedgerTransaction, ETag)>().ToList(), cancellationToken);
+        }
+        catch (Exception error) when (error is InvalidOperationException or RequestFailedException)
+        {
+            // One account too busy fails the batch: each trade is settled on its own instead, as the round was before.
+            logger.LogWarning(error, "The tonnes of a round of {Book} did not move together; each trade is moved on its own", book);
+            failed.Clear();
+            var each = await Task.WhenAll(unsettled.Select(async trade =>
+            {
+                try
+                {
+                    return await MoveTonnesAsync(TonnesOf(book, trade, now), cancellationToken);
+                }
+                catch (Exception one) when (one is InvalidOperationException or RequestFailedException)
+                {
+                    logger.LogWarning(one, "Trade {Trade} of {Book} did not settle with its round", trade.TradeId, book);
+                    failed.Add(trade);
+                    return null;
+                }
+            }));
+            settled = each.OfType<LedgerTransaction>().ToList();
+        }
+        var completed = settled.Where(t => t.State == TransactionState.Completed).Select(t => t.TransactionId).ToHashSet(StringComparer.Ordinal);
+        foreach (var trade in unsettled)
+        {
+            if (completed.Contains(LedgerIds.Trade(book.ToString(), trade.TradeId)) || failed.Contains(trade)) continue;
+            failed.Add(trade); // rejected, or never recorded: on its own, where a refusal is an error that is retried and then set aside
+        }
+        foreach (var trade in failed)
+        {
+            logger.LogWarning("Trade {Trade} of {Book} did not settle with its round; it is settled on its own", trade.TradeId, book);
+            await storage.Queue(StorageNames.Queues.MarketSettlement).SendMessageAsync(JsonSerializer.Serialize(SettlementMessage.Settle(book, trade.TradeId), JsonSerializerOptions.Web), cancellationToken);
+        }
+        return unsettled.Where(t => completed.Contains(LedgerIds.Trade(book.ToString(), t.TradeId))).ToList();
     }
 
     /// <summary>

@@ -63,12 +63,12 @@ public sealed class OrderEndpoints : IHttpFunction
         var now = services.Clock.GetUtcNow();
         var frozenFen = side == Side.Buy ? services.Settings.BuyHoldFen(request.Price, request.Quantity.Value) : 0;
         var asked = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.ToString().Length + 17)], request.ClientOrderId!, trader, book.Product, book.Vintage, side,
-            request.Price, request.Quantity.Value, 0, OrderStatus.Pending, null, frozenFen, now, now, Lot: request.Lot?.Trim());
+            request.Price, request.Quantity.Value, 0, OrderStatus.Open, null, frozenFen, now, now, Lot: request.Lot?.Trim());
         // Nothing is read first: a new order is checked and added, and a retry finds the order placed before under its
         // clientOrderId when its Add fails, or when the checks refuse it (what the first request froze may be what
         // the cover check now misses). Refused here, nothing is written; a race lost later is still refused by the
         // freeze itself, with the order recorded rejected.
-        var refused = await CheckMarketAsync(book, side, request.Price, trader, services, cancellationToken)
+        var refused = await CheckMarketAsync(book, request.Price, trader, services, cancellationToken)
             ?? await CheckCoverAsync(asked, services, cancellationToken);
         (MarketOrder Order, ETag ETag)? earlier = refused is null && await services.Orders.AddAsync(asked, cancellationToken) is { } added
             ? (asked, added)
@@ -85,7 +85,7 @@ public sealed class OrderEndpoints : IHttpFunction
             if (found.Order.Status != OrderStatus.Pending && found.Order.Status != OrderStatus.Open) return TypedResults.Ok(OrderView.Of(found.Order));
         }
         var (order, etag) = earlier.Value;
-        var (placed, refusal) = await services.Placement.ContinueAsync(order, etag, cancellationToken);
+        var (placed, refusal) = await services.Placement.ContinueAsync(order, etag, cancellationToken, recordedNow: isNew);
         if (placed is null) return Problems.Conflict($"Order {order.OrderId} is being placed by another request; ask again.");
         if (refusal is not null) return Problems.Unprocessable(refusal, new Dictionary<string, object?> { ["orderId"] = order.OrderId });
         order = placed;
@@ -107,18 +107,17 @@ public sealed class OrderEndpoints : IHttpFunction
         return problems;
     }
 
-    /// <summary>What the market's state can refuse: an unknown vintage, no reference price yet, a price outside the band, an unknown or suspended account.</summary>
-    private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, Side side, decimal price, string trader, Services services, CancellationToken cancellationToken) =>
+    /// <summary>What the market's state can refuse: an unknown vintage, no reference price yet, a price outside the band, an unknown account.</summary>
+    private static async Task<ProblemHttpResult?> CheckMarketAsync(BookKey book, decimal price, string trader, Services services, CancellationToken cancellationToken) =>
         await services.Checks.TradableAsync(book, cancellationToken)
         ?? (trader == RegulatorAccounts.Reserve ? null : await services.Checks.HasAccountAsync(trader, cancellationToken))
-        ?? await services.Checks.InBandAsync(book, price, services.Settings.BandPercent, cancellationToken)
-        ?? (side == Side.Sell ? await services.Checks.MaySellAsync(trader, cancellationToken) : null);
+        ?? await services.Checks.InBandAsync(book, price, services.Settings.BandPercent, cancellationToken);
 
-    /// <summary>Whether the funds or holdings are there to freeze: checked before anything is written.</summary>
+    /// <summary>Whether the funds, or the holdings and a seller not suspended, are there to freeze: checked before anything is written.</summary>
     private static async Task<ProblemHttpResult?> CheckCoverAsync(MarketOrder order, Services services, CancellationToken cancellationToken) =>
         order.Side == Side.Buy
             ? await services.Checks.FundsCoverAsync(order.Participant, order.FrozenFen, "this buy order", cancellationToken)
-            : await services.Checks.HoldingsCoverAsync(order.Participant, order.Book, order.Quantity, order.Lot, cancellationToken);
+            : await services.Checks.SellerCoversAsync(order.Participant, order.Book, order.Quantity, order.Lot, cancellationToken);
 
     private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
         string orderId, HttpContext http, OrderStore orders, BookJournal journal, MarketMatcher matcher, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)

@@ -14,11 +14,15 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
 {
     /// <summary>
     /// The order as placed (open, or rejected with the refusal), or a null order when another writer changed it
-    /// meanwhile (it is being placed by someone else).
+    /// meanwhile (it is being placed by someone else). An order is recorded open (<paramref name="recordedNow"/>: by
+    /// this request, just now), and only a refusal writes it again; an order recorded pending (before orders were
+    /// recorded open), or continued by a retry or the sweep, is written once more under the ETag it was read with
+    /// before it enters the book, so of two requests continuing it only one goes on.
     /// </summary>
-    public async Task<(MarketOrder? Order, string? Refusal)> ContinueAsync(MarketOrder order, ETag etag, CancellationToken cancellationToken)
+    public async Task<(MarketOrder? Order, string? Refusal)> ContinueAsync(MarketOrder order, ETag etag, CancellationToken cancellationToken, bool recordedNow = false)
     {
-        if (order.Status == OrderStatus.Pending)
+        // Not in the book as the matcher records it yet: freeze (once, under ids derived from the order; again is a no-op).
+        if (order.Status == OrderStatus.Pending || (order.Status == OrderStatus.Open && order.Sequence is null))
         {
             var refusal = await FreezeAsync(order, cancellationToken);
             if (refusal is not null)
@@ -27,9 +31,12 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
                 await orders.TryReplaceAsync(rejected, etag, cancellationToken);
                 return (rejected, refusal);
             }
-            order = order with { Status = OrderStatus.Open, UpdatedAt = clock.GetUtcNow() };
-            // Written before the order enters the book: from then on only the matcher writes it.
-            if (!await orders.TryReplaceAsync(order, etag, cancellationToken)) return (null, null);
+            if (!recordedNow)
+            {
+                order = order with { Status = OrderStatus.Open, UpdatedAt = clock.GetUtcNow() };
+                // Written before the order enters the book: from then on only the matcher writes it.
+                if (!await orders.TryReplaceAsync(order, etag, cancellationToken)) return (null, null);
+            }
         }
         if (order.Status != OrderStatus.Open) return (order, null);
         await journal.AppendAsync(order.Book, new BookCommand(0, BookCommandKind.Place, order.OrderId, order.Participant, order.PlacedAt, order.ClientOrderId,
@@ -53,7 +60,7 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
         return refused is null ? null : $"The holdings cannot be frozen for this sell order: {refused}";
     }
 
-    /// <summary>Orders a crash left pending, or open but never appended to their book, placed more than a minute ago: placed now.</summary>
+    /// <summary>Orders a crash left pending, or open but never appended to their book (frozen or not), placed more than a minute ago: placed now.</summary>
     public async Task<int> ResumeAsync(CancellationToken cancellationToken)
     {
         var resumed = 0;
