@@ -126,9 +126,12 @@ public sealed partial class MarketChecks(LedgerStore ledger, AccountDirectory ac
             new Dictionary<string, object?> { ["available"] = held.Value });
     }
 
-    public async Task<ProblemHttpResult?> FundsCoverAsync(string buyer, long neededFen, string what, CancellationToken cancellationToken)
+    /// <param name="kept">The balance may come from the row this instance last wrote (<see cref="FundsStore.BalanceForAsync"/>):
+    /// only where the freeze that follows decides on the row read now, and a refusal there is answered as this one is (a
+    /// buy order). An auction bid or a deal's confirmation is written before its freeze, so it is checked on the balance read now.</param>
+    public async Task<ProblemHttpResult?> FundsCoverAsync(string buyer, long neededFen, string what, CancellationToken cancellationToken, bool kept = false)
     {
-        var balance = await funds.BalanceForAsync(buyer, neededFen, cancellationToken); // a shortfall only on the balance read now
+        var balance = kept ? await funds.BalanceForAsync(buyer, neededFen, cancellationToken) : await funds.BalanceAsync(buyer, cancellationToken); // a shortfall only on the balance read now
         return balance.AvailableFen >= neededFen ? null : Problems.Unprocessable(
             $"Insufficient funds for {what}: it needs {Money.ToYuan(neededFen):0.00} yuan with the fee, and {Money.ToYuan(balance.AvailableFen):0.00} yuan are available.",
             new Dictionary<string, object?> { ["available"] = Money.ToYuan(balance.AvailableFen) });

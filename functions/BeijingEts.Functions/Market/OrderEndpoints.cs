@@ -116,7 +116,7 @@ public sealed class OrderEndpoints : IHttpFunction
     /// <summary>Whether the funds, or the holdings and a seller not suspended, are there to freeze: checked before anything is written.</summary>
     private static async Task<ProblemHttpResult?> CheckCoverAsync(MarketOrder order, Services services, CancellationToken cancellationToken) =>
         order.Side == Side.Buy
-            ? await services.Checks.FundsCoverAsync(order.Participant, order.FrozenFen, "this buy order", cancellationToken)
+            ? await services.Checks.FundsCoverAsync(order.Participant, order.FrozenFen, "this buy order", cancellationToken, kept: true)
             : await services.Checks.SellerCoversAsync(order.Participant, order.Book, order.Quantity, order.Lot, cancellationToken);
 
     private static async Task<Results<Accepted<OrderView>, ProblemHttpResult>> CancelAsync(
