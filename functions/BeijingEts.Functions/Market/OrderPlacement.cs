@@ -24,6 +24,13 @@ public sealed class OrderPlacement(OrderStore orders, BookJournal journal, Funds
         // Not in the book as the matcher records it yet: freeze (once, under ids derived from the order; again is a no-op).
         if (order.Status == OrderStatus.Pending || (order.Status == OrderStatus.Open && order.Sequence is null))
         {
+            // A retry of an order in the book already (the matcher has not written it yet): placed, nothing to do again. It
+            // would otherwise write it under the ETag it read, and fail with a 409 should the matcher write it first.
+            if (!recordedNow && order.Status == OrderStatus.Open && await journal.HasAsync(order.Book, BookCommandKind.Place, order.OrderId, cancellationToken))
+            {
+                await matcher.RequestAsync(order.Book, cancellationToken);
+                return (order, null);
+            }
             var refusal = await FreezeAsync(order, cancellationToken);
             if (refusal is not null)
             {
