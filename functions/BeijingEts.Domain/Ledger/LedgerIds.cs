@@ -36,14 +36,17 @@ public static class LedgerIds
         foreach (var run in Runs)
         {
             var head = Prefix.Length + run.Length + 1;
-            if (id.Length > head + 5 && id.StartsWith(Prefix, StringComparison.Ordinal) && string.CompareOrdinal(id, Prefix.Length, run, 0, run.Length) == 0
-                && id[head - 1] == '-' && id.AsSpan(head, 4).IndexOfAnyExceptInRange('0', '9') < 0 && id[head + 4] == '-')
+            if (id.StartsWith(Prefix, StringComparison.Ordinal) && string.CompareOrdinal(id, Prefix.Length, run, 0, run.Length) == 0 && id.Length > head && id[head - 1] == '-')
             {
-                return id[..(head + 5)];
+                return ThroughYear(id, head);
             }
         }
         return null;
     }
+
+    /// <summary>The id up to "{yyyy}-" at <paramref name="at"/>, when that is there and followed by more; else null.</summary>
+    private static string? ThroughYear(string id, int at) =>
+        id.Length > at + 5 && id.AsSpan(at, 4).IndexOfAnyExceptInRange('0', '9') < 0 && id[at + 4] == '-' ? id[..(at + 5)] : null;
 
     /// <summary>Allowances issued for an allocation run (<paramref name="run"/>: pre-allocation, verified-allocation); a new id each run.</summary>
     public static string AllocationIssuance(string run, int year, Guid attempt) => $"{Prefix}{run}-{year}-issuance-{attempt:N}";
@@ -86,8 +89,7 @@ public static class LedgerIds
         if (!id.StartsWith(kind, StringComparison.Ordinal)) return null;
         var dash = id.IndexOf('-', kind.Length);
         if (dash <= kind.Length || id.AsSpan(kind.Length, dash - kind.Length).IndexOfAnyExceptInRange('A', 'Z') >= 0) return null;
-        var end = dash + 5;
-        return id.Length > end + 1 && id.AsSpan(dash + 1, 4).IndexOfAnyExceptInRange('0', '9') < 0 && id[end] == '-' ? id[..(end + 1)] : null;
+        return ThroughYear(id, dash + 1);
     }
 
     /// <summary>A negotiated deal's holdings set aside until the buyer confirms, and given back if it does not.</summary>

@@ -54,14 +54,8 @@ public sealed class AllocationPayout(TransactionStore transactions, LedgerStore 
         // Each payment is recorded with its row's ETag, so settling it needs no second read. A run's payments share a
         // partition, so they are recorded 100 to a request; one recorded meanwhile (a second run at once) is read.
         var recording = wanted.Where(t => !earlier.ContainsKey(t.TransactionId)).ToList();
-        var added = await transactions.AddManyAsync(recording, cancellationToken);
-        var recorded = new ConcurrentDictionary<string, (LedgerTransaction Transaction, ETag ETag)>(earlier, StringComparer.Ordinal);
-        foreach (var tx in recording.Where(t => added.ContainsKey(t.TransactionId))) recorded[tx.TransactionId] = (tx, added[tx.TransactionId]);
-        await Parallel.ForEachAsync(recording.Where(t => !added.ContainsKey(t.TransactionId)), Parallelism(cancellationToken), async (tx, ct) =>
-        {
-            if (await transactions.FindAsync(tx.TransactionId, ct) is { } found && found.Transaction.ContentHash() == tx.ContentHash()) recorded[tx.TransactionId] = found;
-            else throw new LedgerIdTakenException(tx.TransactionId);
-        });
+        var recorded = new Dictionary<string, (LedgerTransaction Transaction, ETag ETag)>(earlier, StringComparer.Ordinal);
+        foreach (var (id, row) in await transactions.RecordManyAsync(recording, (found, asked) => found.ContentHash() == asked.ContentHash(), cancellationToken)) recorded[id] = row;
         var recordedAt = watch.Elapsed;
         var pending = recorded.Values.Where(r => !r.Transaction.IsSettled).Select(r => r.Transaction).OrderBy(t => t.To, StringComparer.Ordinal).ToList();
 

@@ -140,14 +140,8 @@ public sealed class VerifiedAllocationService(
                     $"Art. 14 verified allocation {year}: claw-back", actor.Id, clock.GetUtcNow()));
             }
         });
-        var added = await transactions.AddManyAsync(recording, cancellationToken);
-        await Parallel.ForEachAsync(recording, parallel, async (tx, ct) =>
-        {
-            // Recorded meanwhile by another run: its quantity was what the unit held then, and it stands.
-            if (added.TryGetValue(tx.TransactionId, out var etag)) recorded[tx.TransactionId] = (tx, etag);
-            else if (await transactions.FindAsync(tx.TransactionId, ct) is { } found && IsClawBack(found.Transaction, year, tx.From!)) recorded[tx.TransactionId] = found;
-            else throw new LedgerIdTakenException(tx.TransactionId);
-        });
+        // One recorded meanwhile by another run: its quantity was what the unit held then, and it stands.
+        foreach (var (id, row) in await transactions.RecordManyAsync(recording, (found, asked) => IsClawBack(found, year, asked.From!), cancellationToken)) recorded[id] = row;
 
         var pending = recorded.Values.Where(r => !r.Transaction.IsSettled).ToList();
         var debited = new ConcurrentBag<(LedgerTransaction Transaction, ETag ETag)>();

@@ -188,6 +188,21 @@ public sealed class TransactionStore(StorageClients storage)
     }
 
     /// <summary>
+    /// <see cref="AddManyAsync"/>, then each id found taken is read: a transaction <paramref name="same"/> takes for the
+    /// one asked (recorded before, or by a run at once) stands, with its ETag; any other is a failure, never ours (Art. 13).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, (LedgerTransaction Transaction, ETag ETag)>> RecordManyAsync(IReadOnlyCollection<LedgerTransaction> recording,
+        Func<LedgerTransaction, LedgerTransaction, bool> same, CancellationToken cancellationToken)
+    {
+        var added = await AddManyAsync(recording, cancellationToken);
+        var recorded = new System.Collections.Concurrent.ConcurrentDictionary<string, (LedgerTransaction, ETag)>(StringComparer.Ordinal);
+        foreach (var tx in recording.Where(t => added.ContainsKey(t.TransactionId))) recorded[tx.TransactionId] = (tx, added[tx.TransactionId]);
+        await Parallel.ForEachAsync(recording.Where(t => !added.ContainsKey(t.TransactionId)), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (tx, ct) => recorded[tx.TransactionId] = await FindAsync(tx.TransactionId, ct) is { } found && same(found.Transaction, tx) ? found : throw new LedgerIdTakenException(tx.TransactionId));
+        return recorded;
+    }
+
+    /// <summary>
     /// Replaces the rows of settled transactions, each conditional on its ETag, those sharing a partition up to 100 to a
     /// request; returns the ones not written because a batch of them failed (a row changed since its ETag: another
     /// delivery settled it), for the caller to write one by one.
