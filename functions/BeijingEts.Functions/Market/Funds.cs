@@ -82,7 +82,8 @@ public sealed class FundsStore(StorageClients storage)
             _known.TryRemove(participant, out _);
             return;
         }
-        if (_known.Count >= MaxKnown) _known.Clear();
+        // Counting the dictionary takes all its locks: only when an account is new to it, not on every movement.
+        if (!_known.ContainsKey(participant) && _known.Count >= MaxKnown) _known.Clear();
         row.ETag = written;
         _known[participant] = row;
     }
