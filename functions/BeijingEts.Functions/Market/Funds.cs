@@ -88,6 +88,24 @@ public sealed class FundsStore(StorageClients storage)
         _known[participant] = row;
     }
 
+    /// <summary>
+    /// Movements on one account take turns on this instance (striped by account): at once, all but one would be written
+    /// under the same ETag, fail, back off, read the row again and write again. Between instances the ETag still decides.
+    /// </summary>
+    private readonly SemaphoreSlim[] _turns = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
+    private async Task<Turn> TakeTurnAsync(string participant, CancellationToken cancellationToken)
+    {
+        var turn = _turns[(int)((uint)StringComparer.Ordinal.GetHashCode(participant) % (uint)_turns.Length)];
+        await turn.WaitAsync(cancellationToken);
+        return new Turn(turn);
+    }
+
+    private readonly struct Turn(SemaphoreSlim turn) : IDisposable
+    {
+        public void Dispose() => turn.Release();
+    }
+
     private async Task<TableEntity?> ReadBalanceRowAsync(string participant, CancellationToken cancellationToken)
     {
         var row = await Table.GetEntityIfExistsAsync<TableEntity>(participant, BalanceRow, cancellationToken: cancellationToken);
@@ -134,6 +152,7 @@ public sealed class FundsStore(StorageClients storage)
     public async Task<(FundsOutcome Outcome, FundsBalance Balance, string? Refusal)> ApplyAllAsync(
         string participant, IReadOnlyList<FundsMovement> movements, CancellationToken cancellationToken)
     {
+        using var turn = await TakeTurnAsync(participant, cancellationToken);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             // In parallel: a movement recorded between these reads is caught by the second look below, or by the write's ETag.
@@ -191,6 +210,7 @@ public sealed class FundsStore(StorageClients storage)
     /// </summary>
     public async Task<(FundsOutcome Outcome, string? Refusal)> ApplyEachAsync(string participant, IReadOnlyList<FundsMovement> movements, CancellationToken cancellationToken)
     {
+        using var turn = await TakeTurnAsync(participant, cancellationToken);
         var remaining = movements.ToList();
         for (var attempt = 0; remaining.Count > 0; attempt++)
         {

@@ -60,4 +60,26 @@ public sealed class RoundFundsTests(EtsAppFixture app) : IClassFixture<EtsAppFix
         Assert.Equal(FundsOutcome.IdTaken, (await funds.ApplyEachAsync(participant, [Charge("a", 150)], Ct)).Outcome);
         Assert.Equal(400, (await funds.BalanceAsync(participant, Ct)).AvailableFen);
     }
+
+    [Fact]
+    public async Task FreezesAskedAtOnceOnOneAccount_TakeTurns_OneWriteEach_AndNeverOverdraw()
+    {
+        var funds = app.Service<FundsStore>();
+        var participant = "P" + Guid.NewGuid().ToString("N")[..12];
+        await funds.ApplyAsync(participant, new FundsMovement("deposit", FundsMovementKind.Deposit, 2_000, null, DateTimeOffset.UtcNow), Ct);
+        FundsMovement Freeze(int i) => new($"order-{i:D2}-freeze", FundsMovementKind.Freeze, 100, $"order-{i:D2}", DateTimeOffset.UtcNow);
+
+        // Twenty buy orders of one trader at once, as the bench's clients place them: each is one write of the balance
+        // row as the last one left it, none a write that fails on the ETag and is read and written again.
+        var (outcomes, requests) = await StorageRequestCount.OfAsync(() => Task.WhenAll(Enumerable.Range(0, 20).Select(i => funds.ApplyEachAsync(participant, [Freeze(i)], Ct))));
+        Assert.All(outcomes, o => Assert.Equal(FundsOutcome.Applied, o.Outcome));
+        Assert.Equal(20, requests);
+        Assert.Equal(new FundsBalance(0, 2_000), await funds.BalanceAsync(participant, Ct));
+
+        // Five more at once find nothing available: each is refused, on the row as storage holds it, and nothing is written.
+        var refused = await Task.WhenAll(Enumerable.Range(20, 5).Select(i => funds.ApplyEachAsync(participant, [Freeze(i)], Ct)));
+        Assert.All(refused, r => Assert.Equal(FundsOutcome.Refused, r.Outcome));
+        Assert.Equal(new FundsBalance(0, 2_000), await funds.BalanceAsync(participant, Ct));
+        Assert.Equal(21, (await funds.JournalAsync(participant, Ct)).Count);
+    }
 }
