@@ -27,6 +27,12 @@ public sealed class BookState(BookKey key, MarketSettings settings)
     private readonly OrderBook _book = new();
     private readonly Dictionary<string, Tracked> _orders = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Cancels that came before their order's placement (a cancel asked while the placing request was still freezing):
+    /// the order is cancelled as it arrives, before it can trade, and gives back all it froze.
+    /// </summary>
+    private readonly Dictionary<string, BookCommand> _cancelledFirst = new(StringComparer.Ordinal);
+
     public BookKey Key { get; } = key;
     public long MatchedThrough { get; private set; }
 
@@ -41,7 +47,12 @@ public sealed class BookState(BookKey key, MarketSettings settings)
         MatchedThrough = command.Sequence;
         if (command.Kind == BookCommandKind.Cancel)
         {
-            if (!_orders.TryGetValue(command.OrderId, out var cancelled) || cancelled.Order.IsFinal) return;
+            if (!_orders.TryGetValue(command.OrderId, out var cancelled))
+            {
+                _cancelledFirst.TryAdd(command.OrderId, command);
+                return;
+            }
+            if (cancelled.Order.IsFinal) return;
             var remaining = _book.Cancel(command.OrderId);
             Finish(cancelled, OrderStatus.Cancelled, command.Reason ?? "cancelled", command.At, effects, remaining);
             return;
@@ -50,6 +61,11 @@ public sealed class BookState(BookKey key, MarketSettings settings)
             command.Quantity, 0, OrderStatus.Open, null, command.FrozenFen, command.At, command.At, command.Sequence, command.Lot);
         var tracked = new Tracked(order);
         _orders[order.OrderId] = tracked;
+        if (_cancelledFirst.Remove(order.OrderId, out var cancel) && cancel.Participant == order.Participant)
+        {
+            Finish(tracked, OrderStatus.Cancelled, cancel.Reason ?? "cancelled", command.At, effects, order.Quantity);
+            return;
+        }
         var result = _book.Submit(new BookOrder(order.OrderId, order.Participant, order.Side, order.Price, order.Quantity));
         if (result.Outcome == MatchOutcome.RejectedSelfMatch)
         {

@@ -257,6 +257,37 @@ public sealed class OrderTests(OrderFixture app) : IClassFixture<OrderFixture>
     }
 
     [Fact]
+    public async Task ACancelAskedWhileTheOrderIsStillBeingPlaced_CancelsItAsItReachesTheBook_BeforeItCanTrade()
+    {
+        var vintage = await _market.NewVintageAsync();
+        var buyer = await _market.TraderAsync(vintage, yuan: 1_000m);
+        var seller = await _market.TraderAsync(vintage, tonnes: 10);
+        var sell = await _market.PlacedAsync(seller, vintage, "sell", 50.00m, 10);
+        await _market.OrderWhenAsync(seller, sell, "open");
+        // A buy that would take the resting sell, recorded by its placing request, which has not frozen it or put it in
+        // the book yet when its participant cancels it (the order is listed, so the cancel is accepted).
+        var now = DateTimeOffset.UtcNow;
+        var book = $"BEA-{vintage}";
+        var buy = new MarketOrder($"{book}-{Guid.NewGuid():N}"[..(book.Length + 17)], "cancelled-early", buyer, "BEA", vintage, Domain.Trading.Side.Buy, 50.00m, 10, 0,
+            OrderStatus.Open, null, app.Service<MarketSettings>().BuyHoldFen(50.00m, 10), now, now);
+        var etag = await app.Service<OrderStore>().AddAsync(buy, Ct);
+        Assert.NotNull(etag);
+        Assert.Equal(HttpStatusCode.Accepted, (await app.Client("participant", buyer).DeleteAsync($"/api/market/orders/{buy.OrderId}", Ct)).StatusCode);
+
+        var (placed, refusal) = await app.Service<OrderPlacement>().ContinueAsync(buy, etag.Value, Ct, recordedNow: true); // the placing request goes on
+        Assert.Null(refusal);
+        Assert.NotNull(placed);
+
+        var cancelled = await _market.OrderWhenAsync(buyer, buy.OrderId, "cancelled");
+        Assert.Equal(OrderEndpoints.CancelledByParticipant, cancelled.GetProperty("reason").GetString());
+        Assert.Equal(0, cancelled.GetProperty("filled").GetInt64());
+        await Eventually.HoldsAsync(async () => await _market.FundsAsync(buyer) == (1_000m, 0m), "the buyer's frozen funds are all given back");
+        Assert.Empty(await _market.TradesAsync(vintage));
+        Assert.Equal("open", (await _market.OrderAsync(seller, sell)).GetProperty("status").GetString());
+        await _market.Ledger.AssertNoDriftAsync();
+    }
+
+    [Fact]
     public async Task AnOrderWhosePlacingStoppedPartWay_IsFinishedByTheSweep_OrRejectedIfItCannotBeCovered()
     {
         var vintage = await _market.NewVintageAsync();
