@@ -42,7 +42,6 @@ public sealed class OrderRequestTests(OrderRequestFixture app) : IClassFixture<O
         var idlePerSecond = idle / idleWatch.Elapsed.TotalSeconds;
 
         long placing = 0, polling = 0, total;
-        if (Environment.GetEnvironmentVariable("ETS_TRACE_FILE") is { } trace) File.AppendAllText(trace, "=== WINDOW START\n");
         var watch = System.Diagnostics.Stopwatch.StartNew();
         using (var count = new StorageRequestCount(app.Prefix))
         {
@@ -76,7 +75,6 @@ public sealed class OrderRequestTests(OrderRequestFixture app) : IClassFixture<O
                 return true;
             }, "every trade is settled and every release done", TimeSpan.FromMinutes(3));
             total = count.Value;
-            if (Environment.GetEnvironmentVariable("ETS_TRACE_FILE") is { } traceEnd) File.AppendAllText(traceEnd, "=== WINDOW END\n");
         }
         var background = (long)(idlePerSecond * watch.Elapsed.TotalSeconds);
         var rest = total - placing - polling - background;
