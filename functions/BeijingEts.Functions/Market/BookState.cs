@@ -29,7 +29,8 @@ public sealed class BookState(BookKey key, MarketSettings settings)
 
     /// <summary>
     /// Cancels that came before their order's placement (a cancel asked while the placing request was still freezing):
-    /// the order is cancelled as it arrives, before it can trade, and gives back all it froze.
+    /// the order is cancelled as it arrives, before it can trade, and gives back all it froze. One whose order never
+    /// comes (its freeze was refused) stays here, a few bytes, for as long as the book is kept.
     /// </summary>
     private readonly Dictionary<string, BookCommand> _cancelledFirst = new(StringComparer.Ordinal);
 
@@ -63,7 +64,7 @@ public sealed class BookState(BookKey key, MarketSettings settings)
         _orders[order.OrderId] = tracked;
         if (_cancelledFirst.Remove(order.OrderId, out var cancel) && cancel.Participant == order.Participant)
         {
-            Finish(tracked, OrderStatus.Cancelled, cancel.Reason ?? "cancelled", command.At, effects, order.Quantity);
+            Finish(tracked, OrderStatus.Cancelled, cancel.Reason ?? "cancelled", cancel.At, effects, order.Quantity);
             return;
         }
         var result = _book.Submit(new BookOrder(order.OrderId, order.Participant, order.Side, order.Price, order.Quantity));

@@ -89,21 +89,50 @@ public sealed class FundsStore(StorageClients storage)
     }
 
     /// <summary>
-    /// Movements on one account take turns on this instance (striped by account): at once, all but one would be written
-    /// under the same ETag, fail, back off, read the row again and write again. Between instances the ETag still decides.
+    /// Movements on one account take turns on this instance: at once, all but one would be written under the same ETag,
+    /// fail, back off, read the row again and write again. Between instances the ETag still decides. One turn per account
+    /// (only while someone uses it), so a movement backing off from another instance's write never holds up another account.
     /// </summary>
-    private readonly SemaphoreSlim[] _turns = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly Dictionary<string, (SemaphoreSlim Turn, int Users)> _turns = new(StringComparer.Ordinal);
 
     private async Task<Turn> TakeTurnAsync(string participant, CancellationToken cancellationToken)
     {
-        var turn = _turns[(int)((uint)StringComparer.Ordinal.GetHashCode(participant) % (uint)_turns.Length)];
-        await turn.WaitAsync(cancellationToken);
-        return new Turn(turn);
+        SemaphoreSlim turn;
+        lock (_turns)
+        {
+            var (existing, users) = _turns.TryGetValue(participant, out var entry) ? entry : (new SemaphoreSlim(1, 1), 0);
+            _turns[participant] = (existing, users + 1);
+            turn = existing;
+        }
+        try
+        {
+            await turn.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            Leave(participant);
+            throw;
+        }
+        return new Turn(this, participant, turn);
     }
 
-    private readonly struct Turn(SemaphoreSlim turn) : IDisposable
+    private void Leave(string participant)
     {
-        public void Dispose() => turn.Release();
+        lock (_turns)
+        {
+            var (turn, users) = _turns[participant];
+            if (users == 1) _turns.Remove(participant);
+            else _turns[participant] = (turn, users - 1);
+        }
+    }
+
+    private readonly struct Turn(FundsStore store, string participant, SemaphoreSlim turn) : IDisposable
+    {
+        public void Dispose()
+        {
+            turn.Release();
+            store.Leave(participant);
+        }
     }
 
     private async Task<TableEntity?> ReadBalanceRowAsync(string participant, CancellationToken cancellationToken)

@@ -81,5 +81,13 @@ public sealed class RoundFundsTests(EtsAppFixture app) : IClassFixture<EtsAppFix
         Assert.All(refused, r => Assert.Equal(FundsOutcome.Refused, r.Outcome));
         Assert.Equal(new FundsBalance(0, 2_000), await funds.BalanceAsync(participant, Ct));
         Assert.Equal(21, (await funds.JournalAsync(participant, Ct)).Count);
+
+        // A movement whose caller gave up while waiting for its turn writes nothing and leaves the account free.
+        using var gaveUp = new CancellationTokenSource();
+        await gaveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => funds.ApplyEachAsync(participant, [Freeze(30)], gaveUp.Token));
+        Assert.Null(await funds.FindAsync(participant, "order-30-freeze", Ct));
+        Assert.Equal(FundsOutcome.Applied, (await funds.ApplyEachAsync(participant, [new FundsMovement("order-00-release", FundsMovementKind.Release, 100, "order-00", DateTimeOffset.UtcNow)], Ct)).Outcome);
+        Assert.Equal(new FundsBalance(100, 1_900), await funds.BalanceAsync(participant, Ct));
     }
 }
