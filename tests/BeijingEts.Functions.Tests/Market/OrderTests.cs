@@ -288,6 +288,39 @@ public sealed class OrderTests(OrderFixture app) : IClassFixture<OrderFixture>
     }
 
     [Fact]
+    public void ASellCancelledBeforeItsPlacement_GivesBackAllItsTonnes_TradesNothing_AndReplaysTheSame()
+    {
+        var book = new BookKey("BEA", 2030);
+        var placedAt = new DateTimeOffset(2026, 11, 26, 2, 0, 0, TimeSpan.Zero);
+        BookCommand[] commands =
+        [
+            new(1, BookCommandKind.Place, "buy-1", "BUYER", placedAt, "b1", Domain.Trading.Side.Buy, 50.00m, 10, 50_085),
+            new(2, BookCommandKind.Cancel, "sell-1", "SELLER", placedAt.AddSeconds(2), Reason: OrderEndpoints.CancelledByParticipant),
+            new(3, BookCommandKind.Place, "sell-1", "SELLER", placedAt.AddSeconds(1), "s1", Domain.Trading.Side.Sell, 49.00m, 10, Lot: null),
+            new(4, BookCommandKind.Cancel, "sell-1", "SELLER", placedAt.AddSeconds(3), Reason: OrderEndpoints.CancelledByParticipant), // again: nothing more
+        ];
+        MatchEffects Run()
+        {
+            var state = new BookState(book, app.Service<MarketSettings>());
+            var effects = new MatchEffects();
+            foreach (var command in commands) state.Apply(command, effects);
+            Assert.Equal(10, state.Depth(null).Bids.Sum(l => l.Quantity)); // the buy rests: the sell never entered the book
+            Assert.Empty(state.Depth(null).Asks);
+            return effects;
+        }
+
+        var effects = Run();
+        Assert.Empty(effects.Trades);
+        var sell = effects.Orders["sell-1"];
+        Assert.Equal((OrderStatus.Cancelled, 0L, placedAt.AddSeconds(2)), (sell.Status, sell.Filled, sell.UpdatedAt));
+        var release = Assert.Single(effects.Releases);
+        Assert.Equal(SettlementMessage.ReleaseHoldings(book, "sell-1", "SELLER", 10, null), release);
+        var replayed = Run(); // after a crash, or on another instance: the same effects
+        Assert.Equal(effects.Orders.Values.OrderBy(o => o.OrderId), replayed.Orders.Values.OrderBy(o => o.OrderId));
+        Assert.Equal(effects.Releases, replayed.Releases);
+    }
+
+    [Fact]
     public async Task AnOrderWhosePlacingStoppedPartWay_IsFinishedByTheSweep_OrRejectedIfItCannotBeCovered()
     {
         var vintage = await _market.NewVintageAsync();
