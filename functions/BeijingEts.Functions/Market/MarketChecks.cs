@@ -100,9 +100,7 @@ public sealed partial class MarketChecks(LedgerStore ledger, AccountDirectory ac
 
     /// <summary>A suspended account cannot sell (Art. 16).</summary>
     public async Task<ProblemHttpResult?> MaySellAsync(string seller, CancellationToken cancellationToken) =>
-        await ledger.IsSuspendedAsync(seller, cancellationToken)
-            ? Problems.Unprocessable($"Account {seller} is suspended (Art. 16): it cannot sell until the suspension is lifted.")
-            : null;
+        await ledger.IsSuspendedAsync(seller, cancellationToken) ? Suspended(seller) : null;
 
     /// <summary>
     /// <see cref="MaySellAsync"/> and <see cref="HoldingsCoverAsync"/> together for a sell order: on the rows as this
@@ -112,19 +110,19 @@ public sealed partial class MarketChecks(LedgerStore ledger, AccountDirectory ac
     public async Task<ProblemHttpResult?> SellerCoversAsync(string seller, BookKey book, long tonnes, string? lot, CancellationToken cancellationToken)
     {
         var (suspended, held) = await ledger.SellerAsync(seller, book.Product, book.Vintage, lot, tonnes, cancellationToken);
-        if (suspended) return Problems.Unprocessable($"Account {seller} is suspended (Art. 16): it cannot sell until the suspension is lifted.");
-        return held.Value >= tonnes ? null : Problems.Unprocessable(
-            $"Insufficient holdings: {held.Value} t of {book.Product} {book.Vintage}{(lot is null ? "" : $" lot {lot}")} are available to sell, {tonnes} t were offered.",
-            new Dictionary<string, object?> { ["available"] = held.Value });
+        return suspended ? Suspended(seller) : Covers(book, tonnes, lot, held);
     }
 
-    public async Task<ProblemHttpResult?> HoldingsCoverAsync(string seller, BookKey book, long tonnes, string? lot, CancellationToken cancellationToken)
-    {
-        var held = await ledger.BalanceAsync(seller, book.Product, book.Vintage, lot, cancellationToken);
-        return held.Value >= tonnes ? null : Problems.Unprocessable(
+    public async Task<ProblemHttpResult?> HoldingsCoverAsync(string seller, BookKey book, long tonnes, string? lot, CancellationToken cancellationToken) =>
+        Covers(book, tonnes, lot, await ledger.BalanceAsync(seller, book.Product, book.Vintage, lot, cancellationToken));
+
+    private static ProblemHttpResult Suspended(string seller) =>
+        Problems.Unprocessable($"Account {seller} is suspended (Art. 16): it cannot sell until the suspension is lifted.");
+
+    private static ProblemHttpResult? Covers(BookKey book, long tonnes, string? lot, Tonnes held) =>
+        held.Value >= tonnes ? null : Problems.Unprocessable(
             $"Insufficient holdings: {held.Value} t of {book.Product} {book.Vintage}{(lot is null ? "" : $" lot {lot}")} are available to sell, {tonnes} t were offered.",
             new Dictionary<string, object?> { ["available"] = held.Value });
-    }
 
     /// <param name="kept">The balance may come from the row this instance last wrote (<see cref="FundsStore.BalanceForAsync"/>):
     /// only where the freeze that follows decides on the row read now, and a refusal there is answered as this one is (a
