@@ -485,7 +485,8 @@ public sealed class LedgerStore(StorageClients storage, TimeProvider clock, ILog
 
     private void See(string account, string key, TableEntity? row)
     {
-        if (_seen.Count >= MaxSeen) _seen.Clear();
+        // Counting the dictionary takes all its locks: only when a row is new to it, not on every commit.
+        if (!_seen.ContainsKey((account, key)) && _seen.Count >= MaxSeen) _seen.Clear();
         _seen[(account, key)] = row is null ? null : new SeenRow(row.GetInt64("Quantity") ?? 0, Suspensions(row).Count, row.GetBoolean("Closed") == true);
     }
 

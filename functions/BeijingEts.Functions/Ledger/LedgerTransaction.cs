@@ -269,7 +269,10 @@ public sealed class TransactionStore(StorageClients storage)
         }
     }
 
-    /// <summary>The partition of a transaction's row: its allocation run's, a trade's book's (<see cref="LedgerIds.TradeBook"/>), or its own.</summary>
+    /// <summary>
+    /// The partition of a transaction's row: its allocation run's, a trade's book's (<see cref="LedgerIds.TradeBook"/>), a
+    /// sell order's holdings freeze or release's book's (<see cref="LedgerIds.OrderBook"/>), or its own.
+    /// </summary>
     internal static string Partition(string transactionId) => LedgerIds.Run(transactionId) ?? LedgerIds.TradeBook(transactionId) ?? LedgerIds.OrderBook(transactionId) ?? transactionId;
 
     private static TableEntity ToEntity(LedgerTransaction t) => new(Partition(t.TransactionId), t.TransactionId)
