@@ -194,12 +194,28 @@ public sealed class TransactionStore(StorageClients storage)
     public async Task<IReadOnlyDictionary<string, (LedgerTransaction Transaction, ETag ETag)>> RecordManyAsync(IReadOnlyCollection<LedgerTransaction> recording,
         Func<LedgerTransaction, LedgerTransaction, bool> same, CancellationToken cancellationToken)
     {
+        var (recorded, taken) = await TryRecordManyAsync(recording, same, cancellationToken);
+        return taken.Count == 0 ? recorded : throw new LedgerIdTakenException(taken[0]);
+    }
+
+    /// <summary>
+    /// <see cref="RecordManyAsync"/>, answering the ids held by other transactions (<c>Taken</c>, in the order asked)
+    /// instead of failing on the first: the caller decides what becomes of each (a market round settles those trades alone).
+    /// </summary>
+    public async Task<(IReadOnlyDictionary<string, (LedgerTransaction Transaction, ETag ETag)> Recorded, IReadOnlyList<string> Taken)> TryRecordManyAsync(
+        IReadOnlyCollection<LedgerTransaction> recording, Func<LedgerTransaction, LedgerTransaction, bool> same, CancellationToken cancellationToken)
+    {
         var added = await AddManyAsync(recording, cancellationToken);
         var recorded = new System.Collections.Concurrent.ConcurrentDictionary<string, (LedgerTransaction, ETag)>(StringComparer.Ordinal);
         foreach (var tx in recording.Where(t => added.ContainsKey(t.TransactionId))) recorded[tx.TransactionId] = (tx, added[tx.TransactionId]);
+        var taken = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(recording.Where(t => !added.ContainsKey(t.TransactionId)), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (tx, ct) => recorded[tx.TransactionId] = await FindAsync(tx.TransactionId, ct) is { } found && same(found.Transaction, tx) ? found : throw new LedgerIdTakenException(tx.TransactionId));
-        return recorded;
+            async (tx, ct) =>
+            {
+                if (await FindAsync(tx.TransactionId, ct) is { } found && same(found.Transaction, tx)) recorded[tx.TransactionId] = found;
+                else taken[tx.TransactionId] = 0;
+            });
+        return (recorded, [.. recording.Select(t => t.TransactionId).Where(taken.ContainsKey)]);
     }
 
     /// <summary>

@@ -147,13 +147,10 @@ public sealed class MarketSettlement(BookJournal journal, FundsStore funds, Ledg
         IReadOnlyList<LedgerTransaction> settled = [];
         try
         {
-            var added = await transactions.AddManyAsync(tonnes.Values, cancellationToken);
-            // Recorded before (a round settled again) or not given its ETag: read; an id holding another transaction is taken.
-            var recorded = await Task.WhenAll(tonnes.Values.Select(async tx => added.TryGetValue(tx.TransactionId, out var etag) ? (tx, etag)
-                : await transactions.FindAsync(tx.TransactionId, cancellationToken) is { } found && found.Transaction.ContentHash() == tx.ContentHash() ? found
-                : ((LedgerTransaction, ETag)?)null));
-            foreach (var (trade, i) in unsettled.Select((t, i) => (t, i))) if (recorded[i] is null) failed.Add(trade);
-            settled = await ledger.SettleManyAsync(recorded.OfType<(LedgerTransaction, ETag)>().ToList(), cancellationToken);
+            // Recorded before (a round settled again): read and kept; an id holding another transaction is taken.
+            var (recorded, _) = await transactions.TryRecordManyAsync(tonnes.Values, (found, asked) => found.ContentHash() == asked.ContentHash(), cancellationToken);
+            foreach (var trade in unsettled.Where(t => !recorded.ContainsKey(LedgerIds.Trade(book.ToString(), t.TradeId)))) failed.Add(trade);
+            settled = await ledger.SettleManyAsync([.. recorded.Values], cancellationToken);
         }
         catch (Exception error) when (error is InvalidOperationException or RequestFailedException)
         {
